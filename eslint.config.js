@@ -1,0 +1,42 @@
+// ESLint flat config. The second block is the house rule from STYLE.md:
+// protocol cores (everything in app/ except app/io and app/cli) never read
+// the clock, arm timers, open sockets or load the native addon. Time and I/O
+// reach them as inputs; effects leave them as values.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const coreBan = 'Protocol cores are sans-I/O: take `now` as a parameter and return effects; only app/io and app/cli may do I/O.';
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'native-tunnel/build/**', 'dist/**', 'renderer/dist/**', 'bench/results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-constant-condition': ['error', { checkLoops: false }],
+    },
+  },
+  {
+    files: ['app/**/*.ts'],
+    ignores: ['app/io/**', 'app/cli/**'],
+    rules: {
+      'no-restricted-globals': ['error',
+        { name: 'setTimeout', message: coreBan }, { name: 'setInterval', message: coreBan },
+        { name: 'setImmediate', message: coreBan }, { name: 'clearTimeout', message: coreBan },
+        { name: 'clearInterval', message: coreBan }, { name: 'performance', message: coreBan },
+        { name: 'process', message: coreBan }],
+      'no-restricted-properties': ['error',
+        { object: 'Date', property: 'now', message: coreBan },
+        { object: 'performance', property: 'now', message: coreBan },
+        { object: 'process', property: 'hrtime', message: coreBan }],
+      'no-restricted-syntax': ['error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: coreBan }],
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:dgram', 'dgram', 'node:net', 'net', 'node:child_process', 'child_process', 'node:fs', 'fs', 'node:fs/promises', 'node:timers', 'node:timers/promises', 'timers', 'node:os', 'os'], message: coreBan },
+        { group: ['**/native-tunnel', '**/native-tunnel/**', '**/io/*', '../io/**', '../../io/**'], message: coreBan },
+      ] }],
+    },
+  },
+);

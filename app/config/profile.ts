@@ -1,0 +1,263 @@
+/**
+ * The profile: one JSON file that configures the mobile node.
+ *
+ * Field names marked (fixed) are a contract with other tools and tests
+ * (issue "IKEv2 initiator"); everything else is ours to extend. Every field is
+ * documented in docs/PROFILE.md. `parseProfile` is pure: it takes the parsed
+ * JSON and returns a typed, defaulted Profile or throws a ProfileError whose
+ * `field` is the dotted path of the first bad field.
+ */
+import { hexToBytes, utf8 } from '../base/bytes.ts';
+import { isIPv4, parsePrefix, type Prefix } from '../base/ipv4.ts';
+
+export class ProfileError extends Error {
+  constructor(readonly field: string, problem: string) {
+    super(`profile field "${field}": ${problem}`);
+    this.name = 'ProfileError';
+  }
+}
+
+export type VpnAuth =
+  | { kind: 'psk'; psk: Uint8Array }
+  | { kind: 'cert'; cert: string; key: string };
+
+export interface VpnProfile {
+  gateway: string; // (fixed)
+  localId: string; // (fixed)
+  remoteId: string; // (fixed)
+  auth: VpnAuth; // (fixed)
+  ca?: string; // (fixed)
+  ike: string; // (fixed) strongSwan proposal syntax, comma-separated list
+  esp: string; // (fixed)
+  remoteTs: Prefix[]; // (fixed)
+  port: number;
+  dpdSeconds: number;
+  natKeepaliveSeconds: number;
+  reconnect: boolean;
+  mobike: boolean;
+  noNatsAllowed: boolean;
+  requestDns: boolean;
+  retransmitBaseMs: number;
+  retransmitTries: number;
+  rekeySeconds?: number;
+}
+
+export interface MipProfile {
+  lifetimeSeconds: number;
+  reverseTunnel: boolean;
+  encapsulation: 'ipip' | 'gre' | 'minimal';
+  udpTunnel: 'auto' | 'force' | 'off';
+  keepaliveSeconds: number;
+}
+
+export interface DetectionProfile {
+  timeoutMs: number; // (fixed)
+  retransmits: number; // (fixed)
+  tMonitorSeconds: number;
+  keepVpnInside: boolean;
+}
+
+export interface Profile {
+  homeAddress: string; // (fixed)
+  homeAgent: string; // (fixed)
+  nai?: string; // (fixed)
+  mnHaAuth?: { spi: number; key: Uint8Array }; // (fixed)
+  vpn?: VpnProfile; // (fixed)
+  mip: MipProfile;
+  detection: DetectionProfile; // (fixed: timeoutMs, retransmits)
+  /** Never send user traffic in clear while detecting / without a tunnel. Only stricter settings allowed. */
+  failClosed: true;
+}
+
+type Json = Record<string, unknown>;
+
+function obj(v: unknown, field: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new ProfileError(field, 'must be an object');
+  return v as Json;
+}
+
+function str(o: Json, key: string, path: string, required: true): string;
+function str(o: Json, key: string, path: string, required: false): string | undefined;
+function str(o: Json, key: string, path: string, required: boolean): string | undefined {
+  const v = o[key];
+  const field = path ? `${path}.${key}` : key;
+  if (v === undefined) {
+    if (required) throw new ProfileError(field, 'is required');
+    return undefined;
+  }
+  if (typeof v !== 'string' || v.length === 0) throw new ProfileError(field, 'must be a non-empty string');
+  return v;
+}
+
+function ip(o: Json, key: string, path: string, required: boolean): string | undefined {
+  const v = required ? str(o, key, path, true) : str(o, key, path, false);
+  if (v !== undefined && !isIPv4(v)) throw new ProfileError(path ? `${path}.${key}` : key, `must be a dotted IPv4 address, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function num(o: Json, key: string, path: string, def: number, min: number, max: number, integer = true): number {
+  const v = o[key];
+  const field = path ? `${path}.${key}` : key;
+  if (v === undefined) return def;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
+    throw new ProfileError(field, `must be ${integer ? 'an integer' : 'a number'}`);
+  }
+  if (v < min || v > max) throw new ProfileError(field, `must be between ${min} and ${max}, got ${v}`);
+  return v;
+}
+
+function bool(o: Json, key: string, path: string, def: boolean): boolean {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'boolean') throw new ProfileError(`${path}.${key}`, 'must be true or false');
+  return v;
+}
+
+function oneOf<T extends string>(o: Json, key: string, path: string, allowed: readonly T[], def: T): T {
+  const v = o[key];
+  if (v === undefined) return def;
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
+    throw new ProfileError(`${path}.${key}`, `must be one of ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+  }
+  return v as T;
+}
+
+/** A secret is "hex:<hex digits>" or a plain UTF-8 string. */
+export function parseSecret(v: string, field: string): Uint8Array {
+  if (v.startsWith('hex:')) {
+    try {
+      return hexToBytes(v.slice(4));
+    } catch {
+      throw new ProfileError(field, 'has an invalid hex value after "hex:"');
+    }
+  }
+  return utf8(v);
+}
+
+function knownKeys(o: Json, path: string, allowed: string[]): void {
+  for (const k of Object.keys(o)) {
+    if (!allowed.includes(k)) throw new ProfileError(path ? `${path}.${k}` : k, `is not a known field (known: ${allowed.join(', ')})`);
+  }
+}
+
+function parseVpn(v: unknown, validateProposal: (s: string, field: string) => void): VpnProfile {
+  const o = obj(v, 'vpn');
+  knownKeys(o, 'vpn', ['gateway', 'localId', 'remoteId', 'auth', 'ca', 'ike', 'esp', 'remoteTs', 'port', 'dpdSeconds',
+    'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds']);
+  const a = obj(o.auth, 'vpn.auth');
+  let auth: VpnAuth;
+  if (a.psk !== undefined) {
+    knownKeys(a, 'vpn.auth', ['psk']);
+    auth = { kind: 'psk', psk: parseSecret(str(a, 'psk', 'vpn.auth', true), 'vpn.auth.psk') };
+    if (auth.psk.length === 0) throw new ProfileError('vpn.auth.psk', 'must not be empty');
+  } else if (a.cert !== undefined || a.key !== undefined) {
+    knownKeys(a, 'vpn.auth', ['cert', 'key']);
+    auth = { kind: 'cert', cert: str(a, 'cert', 'vpn.auth', true), key: str(a, 'key', 'vpn.auth', true) };
+  } else {
+    throw new ProfileError('vpn.auth', 'must be { "psk": … } or { "cert": path, "key": path }');
+  }
+  const ca = str(o, 'ca', 'vpn', false);
+  if (auth.kind === 'cert' && ca === undefined) throw new ProfileError('vpn.ca', 'is required with certificate authentication');
+  const ike = str(o, 'ike', 'vpn', false) ?? 'aes256gcm16-prfsha256-x25519';
+  const esp = str(o, 'esp', 'vpn', false) ?? 'aes256gcm16';
+  validateProposal(ike, 'vpn.ike');
+  validateProposal(esp, 'vpn.esp');
+  const tsRaw = o.remoteTs ?? ['0.0.0.0/0'];
+  if (!Array.isArray(tsRaw) || tsRaw.length === 0) throw new ProfileError('vpn.remoteTs', 'must be a non-empty array of IPv4 prefixes');
+  const remoteTs = tsRaw.map((t, i) => {
+    try {
+      if (typeof t !== 'string') throw new Error('not a string');
+      return parsePrefix(t);
+    } catch {
+      throw new ProfileError(`vpn.remoteTs[${i}]`, `must be an IPv4 prefix like "10.10.0.0/16", got ${JSON.stringify(t)}`);
+    }
+  });
+  const rekey = o.rekeySeconds === undefined ? undefined : num(o, 'rekeySeconds', 'vpn', 0, 10, 86400 * 7);
+  return {
+    gateway: ip(o, 'gateway', 'vpn', true)!,
+    localId: str(o, 'localId', 'vpn', true),
+    remoteId: str(o, 'remoteId', 'vpn', true),
+    auth,
+    ...(ca !== undefined ? { ca } : {}),
+    ike,
+    esp,
+    remoteTs,
+    port: num(o, 'port', 'vpn', 500, 1, 65535),
+    dpdSeconds: num(o, 'dpdSeconds', 'vpn', 30, 1, 3600),
+    natKeepaliveSeconds: num(o, 'natKeepaliveSeconds', 'vpn', 20, 1, 3600),
+    reconnect: bool(o, 'reconnect', 'vpn', true),
+    mobike: bool(o, 'mobike', 'vpn', true),
+    noNatsAllowed: bool(o, 'noNatsAllowed', 'vpn', false),
+    requestDns: bool(o, 'requestDns', 'vpn', true),
+    retransmitBaseMs: num(o, 'retransmitBaseMs', 'vpn', 1000, 100, 60000),
+    retransmitTries: num(o, 'retransmitTries', 'vpn', 5, 0, 20),
+    ...(rekey !== undefined ? { rekeySeconds: rekey } : {}),
+  };
+}
+
+export interface ParseOptions {
+  /** Validates a proposal string; throws with a message. Injected so this module stays free of the IKE layer. */
+  validateProposal?: (proposal: string, field: string) => void;
+}
+
+export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
+  const o = obj(json, '(profile)');
+  knownKeys(o, '', ['homeAddress', 'homeAgent', 'nai', 'mnHaAuth', 'vpn', 'mip', 'detection', 'failClosed', '$schema', 'name']);
+  const validate = opts.validateProposal ?? (() => undefined);
+  const homeAddress = ip(o, 'homeAddress', '', true)!;
+  const homeAgent = ip(o, 'homeAgent', '', true)!;
+  const nai = str(o, 'nai', '', false);
+  let mnHaAuth: Profile['mnHaAuth'];
+  if (o.mnHaAuth !== undefined) {
+    const m = obj(o.mnHaAuth, 'mnHaAuth');
+    knownKeys(m, 'mnHaAuth', ['spi', 'key']);
+    if (m.spi === undefined) throw new ProfileError('mnHaAuth.spi', 'is required');
+    const spi = num(m, 'spi', 'mnHaAuth', 0, 256, 0xffffffff);
+    const key = parseSecret(str(m, 'key', 'mnHaAuth', true), 'mnHaAuth.key');
+    if (key.length < 16) throw new ProfileError('mnHaAuth.key', `must be at least 128 bits (RFC 5944 HMAC-MD5), got ${key.length * 8}`);
+    mnHaAuth = { spi, key };
+  }
+  const mo = o.mip === undefined ? {} : obj(o.mip, 'mip');
+  knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds']);
+  const d = o.detection === undefined ? {} : obj(o.detection, 'detection');
+  knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside']);
+  if (o.failClosed !== undefined && o.failClosed !== true) {
+    throw new ProfileError('failClosed', 'can only be true: Homeward never sends user traffic in clear while detecting');
+  }
+  return {
+    homeAddress,
+    homeAgent,
+    ...(nai !== undefined ? { nai } : {}),
+    ...(mnHaAuth ? { mnHaAuth } : {}),
+    ...(o.vpn !== undefined ? { vpn: parseVpn(o.vpn, validate) } : {}),
+    mip: {
+      lifetimeSeconds: num(mo, 'lifetimeSeconds', 'mip', 600, 1, 65534),
+      reverseTunnel: bool(mo, 'reverseTunnel', 'mip', true),
+      encapsulation: oneOf(mo, 'encapsulation', 'mip', ['ipip', 'gre', 'minimal'] as const, 'ipip'),
+      udpTunnel: oneOf(mo, 'udpTunnel', 'mip', ['auto', 'force', 'off'] as const, 'auto'),
+      keepaliveSeconds: num(mo, 'keepaliveSeconds', 'mip', 110, 10, 3600),
+    },
+    detection: {
+      timeoutMs: num(d, 'timeoutMs', 'detection', 1000, 50, 60000),
+      retransmits: num(d, 'retransmits', 'detection', 2, 0, 10),
+      tMonitorSeconds: num(d, 'tMonitorSeconds', 'detection', 60, 5, 3600),
+      keepVpnInside: bool(d, 'keepVpnInside', 'detection', false),
+    },
+    failClosed: true,
+  };
+}
+
+/** A copy safe to log or export: every secret replaced by "<redacted>". */
+export function redactProfileJson(json: unknown): unknown {
+  const SECRET_KEYS = new Set(['psk', 'key', 'secret', 'password']);
+  const walk = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(walk);
+    if (typeof v === 'object' && v !== null) {
+      const out: Record<string, unknown> = {};
+      for (const [k, val] of Object.entries(v)) out[k] = SECRET_KEYS.has(k) && typeof val === 'string' ? '<redacted>' : walk(val);
+      return out;
+    }
+    return v;
+  };
+  return walk(json);
+}

@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 // within a file and run in parallel across files.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/harness/summary-reporter.ts'],
     projects: [
       {
         test: {

@@ -1,0 +1,68 @@
+/**
+ * INSIDE-F — on a trusted subnet where a foreign agent advertises: register
+ * through it and use its care-of address (mode f). Only ever entered after
+ * the i-HA proved the network trusted: never use an FA care-of address on an
+ * untrusted network. If the FA refuses or stays silent, fall back to mode c
+ * on this link (detect again with the FA marked refused).
+ */
+import type { Instant } from '../../base/clock.ts';
+import { detectionWindowMs, hold, modeEvent, nextAttempt, release, type MobilityContext, type TimerName } from '../context.ts';
+import type { MobilityEffect } from '../effects.ts';
+import type { ForeignAgent, MobilityInput } from '../inputs.ts';
+import { stay, type MobilityState, type Transition } from '../state.ts';
+import { handleCommon, redetect } from './common.ts';
+
+export class InsideFState implements MobilityState {
+  readonly name = 'inside-f';
+  readonly mode = 'f';
+  private attempt = 0;
+  private registered = false;
+
+  constructor(readonly fa: ForeignAgent) {}
+
+  private register(ctx: MobilityContext, now: Instant): MobilityEffect {
+    this.attempt = nextAttempt(ctx);
+    ctx.timers.set('detect', now + detectionWindowMs(ctx.cfg));
+    const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
+    return { kind: 'register-direct', attempt: this.attempt, coa: this.fa.coa, via: this.fa, timeoutMs, retransmits };
+  }
+
+  enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
+    ctx.timers.clear();
+    return [hold(ctx, now), this.register(ctx, now)];
+  }
+
+  private failed(ctx: MobilityContext, why: string): Transition {
+    if (!this.registered) ctx.faRefused.add(this.fa.iface);
+    return redetect(ctx, why);
+  }
+
+  handle(input: MobilityInput, ctx: MobilityContext, now: Instant): Transition {
+    switch (input.kind) {
+      case 'direct-registration': {
+        if (input.attempt !== this.attempt) return stay();
+        const r = input.result;
+        if (r.status !== 'accepted' || !r.tnc) return this.failed(ctx, 'registration through the foreign agent failed');
+        ctx.timers.stop('detect');
+        ctx.timers.set('monitor', now + ctx.cfg.tMonitorMs);
+        ctx.boundCoa = r.coa;
+        if (this.registered) return stay();
+        this.registered = true;
+        return stay({ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now), modeEvent(ctx, 'f', true, this.fa.coa));
+      }
+      case 'agent':
+        return input.iface === this.fa.iface && input.fa === null ? redetect(ctx, 'foreign agent lost') : stay();
+      case 'vpn':
+      case 'vpn-registration':
+        return stay();
+      default:
+        return handleCommon(input, ctx, now);
+    }
+  }
+
+  handleTimer(timer: TimerName, ctx: MobilityContext, now: Instant): Transition {
+    if (timer === 'monitor') return stay(this.register(ctx, now));
+    if (timer === 'detect') return this.failed(ctx, 'no reply through the foreign agent');
+    return stay();
+  }
+}

@@ -95,6 +95,19 @@ export function encodeMessageWithSk(
   return { bytes, skBodyOffset: bytes.length - skBodyLength };
 }
 
+/**
+ * Just the header, e.g. to find the IKE SA (and Message ID) a message belongs
+ * to before, or after, a full decode fails. Payloads are not looked at.
+ */
+export function peekHeader(datagram: Uint8Array): DecodedIkeHeader {
+  try {
+    return decodeHeader(new Reader(datagram, 'IKE message'));
+  } catch (e) {
+    if (e instanceof DecodeError) throw asIkeDecodeError(e);
+    throw e;
+  }
+}
+
 export function decodeMessage(datagram: Uint8Array): DecodedMessage {
   try {
     const r = new Reader(datagram, 'IKE message');

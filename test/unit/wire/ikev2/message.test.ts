@@ -5,7 +5,7 @@ import {
 } from '../../../../app/wire/ikev2/constants.ts';
 import { IkeDecodeError } from '../../../../app/wire/ikev2/errors.ts';
 import {
-  decodeMessage, decodePayloadChain, encodeMessage, encodeMessageWithSk, encodePayloadChain,
+  decodeMessage, decodePayloadChain, encodeMessage, encodeMessageWithSk, encodePayloadChain, peekHeader,
 } from '../../../../app/wire/ikev2/message.ts';
 import { payloadsOf } from '../../../../app/wire/ikev2/payload.ts';
 import { SPI_I, authInnerPayloads, initHeader, initPayloads, seq } from './fixtures.ts';
@@ -97,6 +97,15 @@ describe('IKE header', () => {
     expect(decodeMessage(b).header).toMatchObject({ initiator: false, response: true, higherVersion: false, messageId: 0x01020304 });
     expect(() => encodeMessage({ ...initHeader, spiI: seq(4) }, [])).toThrow(RangeError);
     expect(() => encodeMessage({ ...initHeader, messageId: -1 }, [])).toThrow(RangeError);
+  });
+
+  it('peekHeader reads SPIs and Message ID of a message whose payloads are broken', () => {
+    const b = initBytes();
+    b[31] = 0; // SA payload length becomes 0xff00, past the end
+    b[30] = 0xff;
+    expect(thrown(() => decodeMessage(b))).toBeInstanceOf(IkeDecodeError);
+    expect(peekHeader(b)).toMatchObject({ spiI: SPI_I, messageId: 0, exchangeType: ExchangeType.IkeSaInit });
+    expect(thrown(() => peekHeader(b.slice(0, 27)))).toBeInstanceOf(IkeDecodeError);
   });
 });
 

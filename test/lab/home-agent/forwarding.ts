@@ -1,0 +1,133 @@
+/**
+ * The home agent's data path, between the intranet and the tunnels.
+ *
+ *   intranet → MN: the kernel routes packets for a registered home address to
+ *     the HA's TUN device (host route + proxy ARP, set up per binding); we read
+ *     them and encapsulate to the binding's care-of address:
+ *       udp  → MIP tunnel data (RFC 3519 §3.3) from port 434 to the CoA/NAT port
+ *       ipip → IP-in-IP (RFC 2003), outer source = the HA address
+ *   MN → intranet: reverse-tunnelled packets (RFC 3024) arrive as tunnel data on
+ *     UDP 434 or as protocol 4; they are accepted only from the endpoint of the
+ *     inner source's binding, decapsulated and written to the TUN device, and
+ *     the kernel forwards them into the intranet.
+ *   keepalives: an ICMP echo request to the HA inside UDP tunnel data is
+ *     answered with an echo reply through the same tunnel (RFC 3519 §5.2).
+ *
+ * Pure apart from the three send functions it is given.
+ */
+import { DecodeError } from '../../../app/base/bytes.ts';
+import { decodeIcmpEcho, encodeIcmpEcho, IcmpType } from '../../../app/wire/ip/icmp.ts';
+import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import type { BindingCache } from './binding-cache.ts';
+import type { HomeAgentConfig } from './config.ts';
+import { decodeTunnelData, encodeTunnelData, ipInIpEncapsulate } from './wire.ts';
+
+export interface ForwardingPorts {
+  tunWrite(pkt: Uint8Array): void;
+  udpSend(msg: Uint8Array, port: number, addr: string): void;
+  /** Sends a whole IPv4 packet (outer header included) on the protocol 4 raw socket. */
+  rawSend(pkt: Uint8Array, dst: string): void;
+}
+
+export interface ForwardingStats {
+  toMn: number;
+  fromMn: number;
+  keepalives: number;
+  noBinding: number;
+  wrongEndpoint: number;
+  malformed: number;
+}
+
+export class Forwarder {
+  readonly stats: ForwardingStats = { toMn: 0, fromMn: 0, keepalives: 0, noBinding: 0, wrongEndpoint: 0, malformed: 0 };
+
+  constructor(
+    private readonly cfg: HomeAgentConfig,
+    private readonly cache: BindingCache,
+    private readonly ports: ForwardingPorts,
+  ) {}
+
+  /** A packet the kernel routed to the TUN device (destined to a home address). */
+  handleFromIntranet(pkt: Uint8Array): void {
+    let dst: string;
+    try {
+      dst = decodeIpv4Header(pkt).dst;
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    const b = this.cache.get(dst);
+    if (!b) {
+      this.stats.noBinding++;
+      return;
+    }
+    this.stats.toMn++;
+    if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(IpProto.IpInIp, pkt), b.tunnelPort, b.tunnelDst);
+    else this.ports.rawSend(ipInIpEncapsulate(pkt, this.cfg.address, b.tunnelDst), b.tunnelDst);
+  }
+
+  /** A MIP tunnel data message (type 4) received on UDP 434. */
+  handleTunnelData(msg: Uint8Array, from: { address: string; port: number }): void {
+    let inner: Uint8Array;
+    try {
+      const td = decodeTunnelData(msg);
+      if (td.nextHeader !== IpProto.IpInIp) throw new DecodeError(`unsupported next header ${td.nextHeader}`);
+      inner = td.payload;
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    this.acceptFromMn(inner, (b) => b.mode === 'udp' && b.tunnelDst === from.address && b.tunnelPort === from.port, from);
+  }
+
+  /** An IP-in-IP packet (outer header included) from the protocol 4 raw socket. */
+  handleIpInIp(pkt: Uint8Array): void {
+    let outerSrc: string;
+    let inner: Uint8Array;
+    try {
+      const outer = decodeIpv4Header(pkt);
+      if (outer.protocol !== IpProto.IpInIp) return;
+      outerSrc = outer.src;
+      inner = ipv4Payload(pkt, outer);
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    this.acceptFromMn(inner, (b) => b.mode === 'ipip' && b.tunnelDst === outerSrc, undefined);
+  }
+
+  private acceptFromMn(inner: Uint8Array, endpointOk: (b: import('./binding-cache.ts').Binding) => boolean, udpFrom: { address: string; port: number } | undefined): void {
+    let h;
+    try {
+      h = decodeIpv4Header(inner);
+    } catch {
+      this.stats.malformed++;
+      return;
+    }
+    const b = this.cache.get(h.src);
+    if (!b) {
+      this.stats.noBinding++;
+      return;
+    }
+    if (!endpointOk(b)) {
+      this.stats.wrongEndpoint++;
+      return;
+    }
+    if (udpFrom && h.dst === this.cfg.address && h.protocol === IpProto.Icmp && this.answerKeepalive(inner, h.src, udpFrom)) return;
+    this.stats.fromMn++;
+    this.ports.tunWrite(inner);
+  }
+
+  private answerKeepalive(inner: Uint8Array, hoa: string, to: { address: string; port: number }): boolean {
+    try {
+      const echo = decodeIcmpEcho(ipv4Payload(inner, decodeIpv4Header(inner)));
+      if (echo.type !== IcmpType.EchoRequest) return false;
+      const reply = encodeIpv4({ src: this.cfg.address, dst: hoa, protocol: IpProto.Icmp }, encodeIcmpEcho({ ...echo, type: IcmpType.EchoReply }));
+      this.ports.udpSend(encodeTunnelData(IpProto.IpInIp, reply), to.port, to.address);
+      this.stats.keepalives++;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,291 @@
+// Raw IPv4 sockets for the user-space Mobile IP data path.
+//
+// The kernels we run on may have no IP-in-IP / GRE devices, so tunnels are
+// done in user space: a raw socket per protocol (4 IP-in-IP, 47 GRE, 55
+// minimal encapsulation, 1 ICMP for agent advertisements and solicitations).
+// With a raw socket open for protocol 4 the kernel hands incoming IP-in-IP
+// packets to it instead of answering "protocol unreachable".
+//
+//   new RawSocket(protocol, { hdrincl?, device?, ttl?, multicastTtl? })
+//   start(onPacket(packet: Buffer))   every received datagram, IPv4 header included
+//   send(payload, dst) -> bytes sent  (with hdrincl the payload is the whole packet)
+//   joinMulticast(group, ifaddr)      e.g. 224.0.0.2 for solicitations
+//   close()                           idempotent
+//   new RawSocket(0, { tun: 'name' }) a TUN device (IFF_TUN | IFF_NO_PI) with the same
+//                                     start/send/close: a stop-gap until the TUN addon
+//                                     is in the tree; `name` is the kernel's name for it
+//
+// Reads are driven by a libuv poll handle on the non-blocking descriptor,
+// like the TUN reads: one callback drains up to kMaxBatch datagrams.
+// This file is a separate addon target (raw_socket.node) so it builds beside
+// the TUN addon without touching it.
+
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <string>
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr int kMaxBatch = 64;
+constexpr size_t kMaxPacket = 65535;
+
+std::string ErrnoMessage(const char* what, int err) {
+  std::string msg = std::string(what) + ": " + std::strerror(err);
+  if (err == EPERM || err == EACCES) {
+    msg += " (raw sockets need CAP_NET_RAW, SO_BINDTODEVICE needs CAP_NET_ADMIN: run as root or grant the capabilities)";
+  }
+  return msg;
+}
+
+bool ParseIPv4(const std::string& s, in_addr* out) {
+  return inet_pton(AF_INET, s.c_str(), out) == 1;
+}
+
+class RawSocket : public Napi::ObjectWrap<RawSocket> {
+ public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function ctor = DefineClass(env, "RawSocket", {
+      InstanceMethod("start", &RawSocket::Start),
+      InstanceMethod("send", &RawSocket::Send),
+      InstanceMethod("joinMulticast", &RawSocket::JoinMulticast),
+      InstanceMethod("close", &RawSocket::Close),
+      InstanceAccessor("fd", &RawSocket::Fd, nullptr),
+      InstanceAccessor("name", &RawSocket::Name, nullptr),
+    });
+    exports.Set("RawSocket", ctor);
+    return exports;
+  }
+
+  explicit RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "RawSocket(protocol, options?): protocol must be a number").ThrowAsJavaScriptException();
+      return;
+    }
+    int proto = info[0].As<Napi::Number>().Int32Value();
+    if (proto < 0 || proto > 255) {
+      Napi::RangeError::New(env, "RawSocket: protocol must be 0..255").ThrowAsJavaScriptException();
+      return;
+    }
+    Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+    if (opts.Has("tun") && opts.Get("tun").IsString()) {
+      OpenTun(env, opts.Get("tun").As<Napi::String>().Utf8Value());
+      return;
+    }
+    fd_ = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+    if (fd_ < 0) {
+      Napi::Error::New(env, ErrnoMessage("socket(AF_INET, SOCK_RAW)", errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    if (!ApplyOptions(env, opts)) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  ~RawSocket() override { Shutdown(); }
+
+ private:
+  void OpenTun(Napi::Env env, const std::string& name) {
+    if (name.size() >= IFNAMSIZ) {
+      Napi::RangeError::New(env, "RawSocket: TUN name too long").ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd_ < 0) {
+      Napi::Error::New(env, ErrnoMessage("open(/dev/net/tun)", errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    ifreq ifr{};
+    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
+    if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
+      int err = errno;
+      close(fd_);
+      fd_ = -1;
+      Napi::Error::New(env, ErrnoMessage("ioctl(TUNSETIFF)", err == EPERM ? EPERM : err)).ThrowAsJavaScriptException();
+      return;
+    }
+    tun_ = true;
+    name_ = ifr.ifr_name;
+  }
+
+  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
+
+  bool ApplyOptions(Napi::Env env, Napi::Object opts) {
+    if (opts.Has("hdrincl") && opts.Get("hdrincl").ToBoolean().Value()) {
+      int one = 1;
+      if (setsockopt(fd_, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) return Fail(env, "setsockopt(IP_HDRINCL)");
+    }
+    if (opts.Has("device") && opts.Get("device").IsString()) {
+      std::string dev = opts.Get("device").As<Napi::String>().Utf8Value();
+      if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), dev.size()) < 0) return Fail(env, "setsockopt(SO_BINDTODEVICE)");
+    }
+    if (opts.Has("ttl") && opts.Get("ttl").IsNumber()) {
+      int ttl = opts.Get("ttl").As<Napi::Number>().Int32Value();
+      if (setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0) return Fail(env, "setsockopt(IP_TTL)");
+    }
+    if (opts.Has("multicastTtl") && opts.Get("multicastTtl").IsNumber()) {
+      int ttl = opts.Get("multicastTtl").As<Napi::Number>().Int32Value();
+      if (setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl) < 0) return Fail(env, "setsockopt(IP_MULTICAST_TTL)");
+    }
+    return true;
+  }
+
+  bool Fail(Napi::Env env, const char* what) {
+    Napi::Error::New(env, ErrnoMessage(what, errno)).ThrowAsJavaScriptException();
+    return false;
+  }
+
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "RawSocket.start: socket is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (poll_ != nullptr) {
+      Napi::Error::New(env, "RawSocket.start: already started").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "RawSocket.start(onPacket): onPacket must be a function").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    on_packet_ = Napi::Persistent(info[0].As<Napi::Function>());
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    env_ = env;
+    if (uv_poll_init(loop, poll_, fd_) != 0 || uv_poll_start(poll_, UV_READABLE, OnReadable) != 0) {
+      delete poll_;
+      poll_ = nullptr;
+      Napi::Error::New(env, "RawSocket.start: uv_poll failed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Ref();  // stay alive while polling, even if JS drops the object
+    return env.Undefined();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<RawSocket*>(handle->data);
+    if (self == nullptr || self->fd_ < 0 || status < 0 || !(events & UV_READABLE)) return;
+    Napi::HandleScope scope(self->env_);
+    for (int i = 0; i < kMaxBatch && self->fd_ >= 0; i++) {
+      ssize_t n = read(self->fd_, self->buf_, sizeof self->buf_);
+      if (n < 0) break;  // EAGAIN or a transient error: wait for the next readiness
+      Napi::Buffer<uint8_t> pkt = Napi::Buffer<uint8_t>::Copy(self->env_, self->buf_, static_cast<size_t>(n));
+      self->on_packet_.Call({pkt});
+      if (self->env_.IsExceptionPending()) {
+        // Surface the JS exception as an uncaught error rather than losing it.
+        Napi::Error e = self->env_.GetAndClearPendingException();
+        napi_fatal_exception(self->env_, e.Value());
+        return;
+      }
+    }
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "RawSocket.send: socket is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (tun_ && info.Length() >= 1 && info[0].IsTypedArray()) {
+      Napi::Uint8Array pkt = info[0].As<Napi::Uint8Array>();
+      ssize_t w = write(fd_, pkt.Data(), pkt.ByteLength());
+      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINVAL && errno != EIO) {
+        Napi::Error::New(env, ErrnoMessage("write(tun)", errno)).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      return Napi::Number::New(env, static_cast<double>(w));
+    }
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsString()) {
+      Napi::TypeError::New(env, "RawSocket.send(payload: Uint8Array, dst: string)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array data = info[0].As<Napi::Uint8Array>();
+    sockaddr_in dst{};
+    dst.sin_family = AF_INET;
+    if (!ParseIPv4(info[1].As<Napi::String>().Utf8Value(), &dst.sin_addr)) {
+      Napi::TypeError::New(env, "RawSocket.send: dst must be a dotted IPv4 address").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    ssize_t n = sendto(fd_, data.Data(), data.ByteLength(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+    if (n < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return Napi::Number::New(env, -1);
+      Napi::Error::New(env, ErrnoMessage("sendto", errno)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value JoinMulticast(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+      Napi::TypeError::New(env, "RawSocket.joinMulticast(group: string, ifaddr: string) on an open socket").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    ip_mreq mreq{};
+    if (!ParseIPv4(info[0].As<Napi::String>().Utf8Value(), &mreq.imr_multiaddr) ||
+        !ParseIPv4(info[1].As<Napi::String>().Utf8Value(), &mreq.imr_interface)) {
+      Napi::TypeError::New(env, "RawSocket.joinMulticast: addresses must be dotted IPv4").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (setsockopt(fd_, IPPROTO_IP, IP_ADD_MEMBERSHIP, &mreq, sizeof mreq) < 0) {
+      Napi::Error::New(env, ErrnoMessage("setsockopt(IP_ADD_MEMBERSHIP)", errno)).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    bool was_polling = poll_ != nullptr;
+    Shutdown();
+    if (was_polling) Unref();
+    return info.Env().Undefined();
+  }
+
+  void Shutdown() {
+    if (poll_ != nullptr) {
+      uv_poll_stop(poll_);
+      poll_->data = nullptr;
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+    }
+    if (fd_ >= 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+    if (!on_packet_.IsEmpty()) on_packet_.Reset();
+  }
+
+  int fd_ = -1;
+  bool tun_ = false;
+  std::string name_;
+  uv_poll_t* poll_ = nullptr;
+  Napi::Env env_ = Napi::Env(nullptr);
+  Napi::FunctionReference on_packet_;
+  uint8_t buf_[kMaxPacket];
+};
+
+Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  return RawSocket::Init(env, exports);
+}
+
+}  // namespace
+
+NODE_API_MODULE(raw_socket, InitModule)

@@ -1,0 +1,108 @@
+/**
+ * The reference home agent (i-HA) for the lab, as a process:
+ *
+ *   node --import tsx test/lab/home-agent/main.ts --config <file.json>
+ *
+ * run inside the HA's network namespace (root). It owns:
+ *   - UDP 434: Registration Requests in, Replies out, RFC 3519 tunnel data both ways;
+ *   - a raw socket for protocol 4: IP-in-IP to and from co-located care-of addresses;
+ *   - a TUN device: the kernel routes packets for registered home addresses into it
+ *     (a /32 route and a proxy-ARP entry per binding), and decapsulated packets from
+ *     mobile nodes are written into it for the kernel to forward into the intranet.
+ * Every event is one JSON line on stdout ({"event":"binding-added",…}, "denied" with
+ * the code, "binding-removed", "ready", "stats"). SIGINT/SIGTERM remove the routes and exit.
+ */
+import { execFileSync } from 'node:child_process';
+import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
+import { openRawSocket, openRawTun as openTun } from '../../../app/io/raw-socket.ts';
+import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import { BindingCache, type Binding } from './binding-cache.ts';
+import { parseHomeAgentConfig } from './config.ts';
+import { Forwarder } from './forwarding.ts';
+import { Registrar } from './registrar.ts';
+import { MipType } from './wire.ts';
+
+const log = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
+const monotonic = () => performance.now();
+
+function ip(args: string[], tolerateFailure = false): void {
+  try {
+    execFileSync('ip', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    if (!tolerateFailure) throw new Error(`ip ${args.join(' ')} failed: ${(e as { stderr?: Buffer }).stderr?.toString().trim()}`, { cause: e });
+  }
+}
+
+function main(): void {
+  const i = process.argv.indexOf('--config');
+  const path = i >= 0 ? process.argv[i + 1] : undefined;
+  if (!path) throw new Error('usage: main.ts --config <file.json>');
+  const cfg = parseHomeAgentConfig(JSON.parse(readFileSync(path, 'utf8')));
+  const cache = new BindingCache();
+  const registrar = new Registrar(cfg, cache);
+
+  const tun = openTun(cfg.tunDevice);
+  ip(['link', 'set', tun.name, 'up']);
+  const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+  const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
+  const forwarder = new Forwarder(cfg, cache, {
+    tunWrite: (pkt) => tun.write(pkt),
+    udpSend: (msg, port, addr) => udp.send(msg, port, addr),
+    rawSend: (pkt, dst) => void raw.send(pkt, dst),
+  });
+
+  const intercept = (b: Binding) => {
+    ip(['route', 'replace', `${b.homeAddress}/32`, 'dev', tun.name]);
+    if (cfg.intranetDevice) ip(['neigh', 'replace', 'proxy', b.homeAddress, 'dev', cfg.intranetDevice]);
+  };
+  const release = (b: Binding) => {
+    ip(['route', 'del', `${b.homeAddress}/32`, 'dev', tun.name], true);
+    if (cfg.intranetDevice) ip(['neigh', 'del', 'proxy', b.homeAddress, 'dev', cfg.intranetDevice], true);
+  };
+
+  udp.on('message', (msg, rinfo) => {
+    const bytes = new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength);
+    if (bytes[0] === MipType.TunnelData) return forwarder.handleTunnelData(bytes, rinfo);
+    if (bytes[0] !== MipType.RegistrationRequest) return log({ event: 'dropped', reason: `unexpected message type ${bytes[0]}`, from: rinfo.address });
+    const out = registrar.handleRequest(bytes, rinfo, monotonic(), Date.now());
+    if (out.removed && out.removed.homeAddress !== out.added?.homeAddress) release(out.removed);
+    if (out.added) intercept(out.added);
+    else if (out.removed) release(out.removed);
+    if (out.reply) udp.send(out.reply, rinfo.port, rinfo.address);
+    log(out.log);
+  });
+  tun.onPacket((pkt) => forwarder.handleFromIntranet(pkt));
+  raw.onPacket((pkt) => forwarder.handleIpInIp(pkt));
+
+  const expiry = setInterval(() => {
+    for (const b of cache.expire(monotonic())) {
+      release(b);
+      log({ event: 'binding-removed', homeAddress: b.homeAddress, reason: 'lifetime expired' });
+    }
+  }, 250);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(expiry);
+    for (const b of cache.all()) release(b);
+    log({ event: 'stopped', signal, stats: forwarder.stats, tun: tun.stats, raw: raw.stats });
+    udp.close();
+    raw.close();
+    void tun.close().then(() => process.exit(0));
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGUSR1', () => log({ event: 'stats', stats: forwarder.stats, bindings: cache.all().map((b) => ({ ...b, lastId: b.lastId.toString() })) }));
+
+  udp.bind(cfg.port, () => log({ event: 'ready', address: cfg.address, port: cfg.port, tun: tun.name }));
+}
+
+try {
+  main();
+} catch (e) {
+  log({ event: 'fatal', message: (e as Error).message });
+  process.exit(1);
+}

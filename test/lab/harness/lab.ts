@@ -81,6 +81,8 @@ export class Lab {
   private readonly procs = new Set<LabProcess>();
   private readonly cleanups: Array<() => Promise<void> | void> = [];
   private readonly addrs = new Map<string, Array<{ iface: string; cidr: string }>>();
+  /** routes the lab has set per host (spec + routeAdd - routeDel), re-applied by linkUp */
+  private readonly routes = new Map<string, RouteSpec[]>();
   private destroying: Promise<void> | undefined;
 
   private constructor(
@@ -238,10 +240,21 @@ export class Lab {
 
   // ---- run-time topology changes (roaming, outages) ----
 
-  /** Sets a link up and waits until it carries packets. */
+  /**
+   * Sets a link up and waits until it carries packets. The kernel drops the
+   * routes through a link when it goes down; linkUp puts back the routes the
+   * lab set on this host (those whose next hop is not reachable yet are
+   * skipped), as a DHCP client or network manager would.
+   */
   async linkUp(host: string, iface: string): Promise<void> {
     await this.ip(host, ['link', 'set', iface, 'up']);
     await this.waitLinksUp(host);
+    for (const r of this.routes.get(host) ?? []) {
+      const res = await run('ip', ['-n', this.ns(host), 'route', 'replace', ...routeArgs(r)]);
+      if (res.code !== 0 && !/Nexthop has invalid gateway|Network is unreachable|Cannot find device/.test(res.stderr)) {
+        throw new Error(`linkUp ${host} ${iface}: restoring route ${routeArgs(r).join(' ')}: ${res.stderr}`);
+      }
+    }
   }
   linkDown(host: string, iface: string): Promise<void> {
     return this.ip(host, ['link', 'set', iface, 'down']);
@@ -256,11 +269,16 @@ export class Lab {
     await this.ip(host, ['addr', 'del', cidr, 'dev', iface]);
     this.addrs.set(host, (this.addrs.get(host) ?? []).filter((a) => !(a.iface === iface && a.cidr === cidr)));
   }
-  routeAdd(r: RouteSpec): Promise<void> {
-    return this.ip(r.host, ['route', 'replace', ...routeArgs(r)]);
+  /** Adds (or replaces) a route; linkUp restores it after a link flap. */
+  async routeAdd(r: RouteSpec): Promise<void> {
+    await this.ip(r.host, ['route', 'replace', ...routeArgs(r)]);
+    const list = (this.routes.get(r.host) ?? []).filter((x) => x.to !== r.to);
+    list.push(r);
+    this.routes.set(r.host, list);
   }
-  routeDel(r: RouteSpec): Promise<void> {
-    return this.ip(r.host, ['route', 'del', ...routeArgs(r)]);
+  async routeDel(r: RouteSpec): Promise<void> {
+    this.routes.set(r.host, (this.routes.get(r.host) ?? []).filter((x) => x.to !== r.to));
+    await this.ip(r.host, ['route', 'del', ...routeArgs(r)]);
   }
 
   /** The first address (without prefix length) the lab gave a host, optionally on one interface. */

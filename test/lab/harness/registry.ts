@@ -3,8 +3,8 @@
  *
  * - Every lab writes /tmp/homeward-lab/<run id>.json (owner pid, namespaces,
  *   process ids, work dir) BEFORE it creates anything, and updates it as it
- *   grows. Creating that file with O_EXCL is also what makes run ids unique
- *   across concurrent vitest workers.
+ *   grows. Hard-linking that file into place (exclusive, atomic) is also what
+ *   makes run ids unique across concurrent vitest workers.
  * - On process exit / SIGINT / SIGTERM, every live lab is torn down
  *   synchronously (execFileSync), in case a test never reached destroy().
  * - sweepStale() removes what crashed earlier runs left behind: namespaces
@@ -12,7 +12,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { LAB_ROOT, isRunId, makeRunId, runIdOfNamespace, stateFile, workDir } from './names.ts';
 
 export interface RunState {
@@ -37,10 +37,16 @@ export function claimRunId(root = LAB_ROOT): RunState {
   for (let attempt = 0; attempt < 64; attempt++) {
     const runId = makeRunId(randomBytes(2));
     const state: RunState = { runId, ownerPid: process.pid, namespaces: [], pids: [], workDir: workDir(runId, root) };
+    // write, then hard-link into place: atomic and exclusive, so a sweeper in
+    // another process never reads a half-written file of a live run
+    const tmp = `${stateFile(runId, root)}.tmp-${process.pid}`;
+    writeFileSync(tmp, JSON.stringify(state));
     try {
-      writeFileSync(stateFile(runId, root), JSON.stringify(state), { flag: 'wx' });
+      linkSync(tmp, stateFile(runId, root));
     } catch {
       continue; // taken by another run
+    } finally {
+      rmSync(tmp, { force: true });
     }
     mkdirSync(state.workDir, { recursive: true, mode: 0o755 });
     return state;
@@ -49,7 +55,9 @@ export function claimRunId(root = LAB_ROOT): RunState {
 }
 
 export function saveState(state: RunState, root = LAB_ROOT): void {
-  writeFileSync(stateFile(state.runId, root), JSON.stringify(state));
+  const tmp = `${stateFile(state.runId, root)}.tmp-${process.pid}`;
+  writeFileSync(tmp, JSON.stringify(state));
+  renameSync(tmp, stateFile(state.runId, root));
 }
 
 export function register(lab: Teardownable): void {
@@ -158,6 +166,8 @@ export function sweepStale(prefix = 'hw', root = LAB_ROOT): string[] {
   let files: string[] = [];
   try { files = readdirSync(root); } catch { /* no root yet */ }
   for (const f of files) {
+    const tmp = /^hw[0-9a-f]{4}\.json\.tmp-(\d+)$/.exec(f);
+    if (tmp && !pidAlive(Number(tmp[1]))) rmSync(`${root}/${f}`, { force: true });
     const id = f.endsWith('.json') ? f.slice(0, -5) : f;
     if (isRunId(id) && id.startsWith(prefix)) runIds.add(id);
   }

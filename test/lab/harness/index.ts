@@ -7,3 +7,4 @@ export { capture, dissect, parseTsharkFields, type Capture, type CaptureOptions,
 export { labAvailable, skipLine, PYTHON, type LabAvailability, type LabNeed } from './available.ts';
 export { sweepStale, liveRunIds, pidAlive } from './registry.ts';
 export { leftovers, isClean, type Leftovers } from './leftovers.ts';
+export { makePki, swanctlFiles, certFileName, type Pki, type PkiEntity, type PkiOptions, type KeyType } from './pki.ts';

@@ -15,6 +15,7 @@
  * Teardown kills every process of the run, deletes its namespaces (veths,
  * addresses, routes and iptables state go with them) and its work dir; it
  * also runs at process exit if a test never called destroy().
+ * HOMEWARD_LAB_KEEP=1 keeps the work dir (configs, pcaps) for a post-mortem.
  */
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';

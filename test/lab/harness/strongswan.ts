@@ -99,6 +99,10 @@ export async function startStrongSwan(lab: Lab, host: string, opts: StrongSwanOp
     : strongswanConf({ ...opts.conf, viciSocket: vici }));
   const swanctlPath = join(dir, 'swanctl.conf');
   writeFileSync(swanctlPath, opts.swanctlConf);
+  // the directories swanctl --load-all reads (absent ones only add noise to its output)
+  for (const sub of ['x509', 'x509ca', 'x509ocsp', 'x509aa', 'x509ac', 'x509crl', 'pubkey', 'private', 'rsa', 'ecdsa', 'bliss', 'pkcs8', 'pkcs12']) {
+    mkdirSync(join(dir, sub), { recursive: true });
+  }
   for (const [rel, content] of Object.entries(opts.extraFiles ?? {})) {
     if (rel.startsWith('/') || rel.split('/').includes('..')) throw new Error(`extraFiles: ${rel} must stay inside the config dir`);
     mkdirSync(dirname(join(dir, rel)), { recursive: true });
@@ -111,7 +115,12 @@ export async function startStrongSwan(lab: Lab, host: string, opts: StrongSwanOp
 
   const swanctl = async (args: readonly string[]): Promise<string> => {
     const r = await run(SWANCTL, [...args, '--uri', viciUri], { env: { ...process.env, ...env }, timeoutMs: 20_000 });
-    if (r.code !== 0) throw new Error(`swanctl ${args.join(' ')} (charon@${host}) exit ${r.code}: ${r.stdout}${r.stderr}`);
+    if (r.code !== 0) {
+      const out = `${r.stdout}${r.stderr}`;
+      // the lines that say what went wrong first, then the whole output
+      const why = out.split('\n').filter((l) => /fail|error|invalid|unknown|expected/i.test(l)).join('\n');
+      throw new Error(`swanctl ${args.join(' ')} (charon@${host}) exit ${r.code}: ${why}\n--- full output ---\n${out}`);
+    }
     return r.stdout;
   };
   const stop = (): Promise<void> => proc.stop(3000);
@@ -133,7 +142,11 @@ async function waitForVici(proc: LabProcess, swanctl: (a: readonly string[]) => 
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
-    if (!proc.running) throw new Error(`charon exited during start-up: ${proc.stderr().slice(-3000)}`);
+    if (!proc.running) {
+      const info = await proc.exited;
+      throw new Error(`charon exited during start-up (code ${info.code}, signal ${info.signal}); its log ` +
+        `(stderr, empty if your strongswan.conf has no filelog.stderr): ${proc.stderr().slice(-3000)}`);
+    }
     try {
       await swanctl(['--stats']);
       return;

@@ -57,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
       else process.stdout.write(`${argv[2]}: valid\n`);
       return 0;
     }
+    if (argv[0] === 'mip' && argv[1] === 'register') {
+      const { mipRegister } = await import('./mip.ts');
+      return await mipRegister(argv.slice(2));
+    }
     throw new CliError(`unknown command: ${argv.join(' ')}\n\n${USAGE}`, 'USAGE');
   } catch (e) {
     const code = e instanceof ProfileError ? 'PROFILE_INVALID' : e instanceof CliError ? e.code : 'INTERNAL';

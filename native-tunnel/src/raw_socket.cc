@@ -227,7 +227,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     }
     ssize_t n = sendto(fd_, data.Data(), data.ByteLength(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) return Napi::Number::New(env, -1);
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EMSGSIZE) return Napi::Number::New(env, -1);
       Napi::Error::New(env, ErrnoMessage("sendto", errno)).ThrowAsJavaScriptException();
       return env.Undefined();
     }

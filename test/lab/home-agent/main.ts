@@ -43,7 +43,8 @@ function main(): void {
   const registrar = new Registrar(cfg, cache);
 
   const tun = openTun(cfg.tunDevice);
-  ip(['link', 'set', tun.name, 'up']);
+  // room for the outer header: the kernel then sends "fragmentation needed" to intranet hosts itself
+  ip(['link', 'set', tun.name, 'mtu', '1400', 'up']);
   const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
   const forwarder = new Forwarder(cfg, cache, {
@@ -97,7 +98,8 @@ function main(): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGUSR1', () => log({ event: 'stats', stats: forwarder.stats, bindings: cache.all().map((b) => ({ ...b, lastId: b.lastId.toString() })) }));
 
-  udp.bind(cfg.port, () => log({ event: 'ready', address: cfg.address, port: cfg.port, tun: tun.name }));
+  // bound to the HA address, so that replies and tunnel data come from it (the MN checks)
+  udp.bind(cfg.port, cfg.address, () => log({ event: 'ready', address: cfg.address, port: cfg.port, tun: tun.name }));
 }
 
 try {

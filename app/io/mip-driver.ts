@@ -1,0 +1,301 @@
+/**
+ * The Mobile IPv4 mobile node's I/O shell for mode `c` (co-located care-of
+ * address): the only loop around the sans-I/O registration client.
+ *
+ * Packet path, in the order the functions below appear:
+ *   1. set-up: TUN holds the home address; the intranet prefixes are routed
+ *      into it through a policy table, while the HA itself stays on the main
+ *      table (registrations and tunnelled packets never enter the TUN).
+ *   2. care-of address: the source the kernel picks towards the HA (or fixed);
+ *      re-checked every second, a change re-registers (the core's `move`).
+ *   3. registration: the UDP socket (any port ↔ HA:434) feeds the core; its
+ *      transmits and events are drained after every input; one timer.
+ *   4. outbound: TUN → reverse tunnel to the HA (RFC 3024), as RFC 3519 tunnel
+ *      data on the registration socket, or IP-in-IP on a raw socket; nothing
+ *      leaves while there is no accepted binding (fail closed, counted).
+ *   5. inbound: tunnel data / IP-in-IP from the HA, decapsulated into the TUN
+ *      when the inner destination is the home address; the rest is counted.
+ *   6. stop: deregister (lifetime 0), wait briefly for the reply, undo set-up.
+ */
+import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
+import { promisify } from 'node:util';
+import type { Instant } from '../base/clock.ts';
+import type { Profile } from '../config/profile.ts';
+import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
+import { openRawSocket, openRawTun, type RawSocket, type RawTun } from './raw-socket.ts';
+
+const execFileP = promisify(execFile);
+
+export const MIP_PORT = 434;
+const ROUTE_TABLE = '434';
+/** Leaves room for the outer IPv4 header (20), or UDP + tunnel data (32), and a NAT or a VPN on the way. */
+export const TUN_MTU = 1400;
+const RULE_PREF_HA = 1000;
+const RULE_PREF_ROUTES = 1002;
+
+/**
+ * What the driver needs from the sans-I/O registration client
+ * (app/mip4/registration.ts, quinn-style): inputs carry `now` (monotonic) and
+ * `wallMs` (for NTP identifications); outputs are polled.
+ */
+export type CoreCommand = { type: 'register'; coa: string } | { type: 'move'; coa: string } | { type: 'deregister' };
+export interface CoreTransmit {
+  bytes: Uint8Array;
+  to: { address: string; port: number };
+  keepalive?: boolean;
+}
+export interface CoreEvent {
+  type: string;
+  state?: string;
+  coa?: string;
+  lifetime?: number;
+  tnc?: boolean;
+  code?: number;
+  codeName?: string;
+  /** true when the accepted binding uses RFC 3519 UDP tunnelling */
+  udpTunnel?: boolean;
+  [key: string]: unknown;
+}
+export interface RegistrationCoreLike {
+  handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void;
+  handleCommand(cmd: CoreCommand, now: Instant, wallMs: number): void;
+  handleTimeout(now: Instant, wallMs: number): void;
+  pollTransmit(): CoreTransmit | undefined;
+  pollEvent(): CoreEvent | undefined;
+  nextTimeout(): Instant | undefined;
+  /** User data went to the HA (restarts the RFC 3519 keepalive timer). */
+  handleDataSent?(now: Instant): void;
+  /** A tunnelled packet from the HA that may answer a keepalive; true when consumed. */
+  handleKeepaliveReply?(inner: Uint8Array, now: Instant): boolean;
+  readonly stats?: unknown;
+}
+export type CoreFactory = (profile: Profile, opts: { localPort: number }) => RegistrationCoreLike;
+
+export interface MipDriverOptions {
+  /** Builds the registration client; see RegistrationCoreLike. */
+  core: CoreFactory;
+  profile: Profile;
+  /** Fixed care-of address; otherwise the kernel's source address towards the HA. */
+  coa?: string;
+  /** Prefixes reached through the home network (default: the profile's vpn.remoteTs). */
+  routes: string[];
+  tunName: string;
+  onEvent(e: Record<string, unknown>): void;
+}
+
+export interface MipDriverStats {
+  tunnelledOut: number;
+  tunnelledIn: number;
+  droppedNoBinding: number;
+  droppedMalformed: number;
+  droppedWrongSource: number;
+  keepalivesSent: number;
+}
+
+const nowMs = () => performance.now();
+
+async function ip(args: string[], tolerate = false): Promise<void> {
+  try {
+    await execFileP('ip', args);
+  } catch (e) {
+    if (tolerate) return;
+    const stderr = String((e as { stderr?: string }).stderr ?? '').trim();
+    const hint = /not permitted/i.test(stderr) ? ' (needs CAP_NET_ADMIN: run as root)' : '';
+    throw new Error(`ip ${args.join(' ')}: ${stderr}${hint}`, { cause: e });
+  }
+}
+
+/** The source address the kernel would use towards `dst`, or undefined when it has no route. */
+export function sourceAddressTowards(dst: string): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    s.on('error', () => { s.close(); resolve(undefined); });
+    s.connect(MIP_PORT, dst, () => {
+      const a = s.address().address;
+      s.close();
+      resolve(a === '0.0.0.0' ? undefined : a);
+    });
+  });
+}
+
+export class MipDriver {
+  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
+  private tun?: RawTun;
+  private udp?: dgram.Socket;
+  private raw?: RawSocket;
+  private core!: RegistrationCoreLike;
+  private timer?: NodeJS.Timeout;
+  private watch?: NodeJS.Timeout;
+  private coa?: string;
+  private bound: { coa: string; udpTunnel: boolean } | undefined;
+  private stopped = false;
+  private deregistered?: () => void;
+
+  constructor(private readonly opts: MipDriverOptions) {}
+
+  private get ha(): string {
+    return this.opts.profile.homeAgent;
+  }
+
+  // 1. set-up
+  async start(): Promise<void> {
+    const p = this.opts.profile;
+    if (!p.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
+    this.tun = openRawTun(this.opts.tunName);
+    await ip(['addr', 'add', `${p.homeAddress}/32`, 'dev', this.tun.name]);
+    await ip(['link', 'set', this.tun.name, 'mtu', String(TUN_MTU), 'up']);
+    await ip(['rule', 'add', 'to', `${this.ha}/32`, 'lookup', 'main', 'pref', String(RULE_PREF_HA)]);
+    await ip(['rule', 'add', 'to', `${this.ha}/32`, 'unreachable', 'pref', String(RULE_PREF_HA + 1)]);
+    for (const r of this.opts.routes) {
+      await ip(['route', 'replace', r, 'dev', this.tun.name, 'src', p.homeAddress, 'table', ROUTE_TABLE]);
+      await ip(['rule', 'add', 'to', r, 'lookup', ROUTE_TABLE, 'pref', String(RULE_PREF_ROUTES)]);
+    }
+    this.tun.onPacket((pkt) => this.handleTunPacket(pkt));
+    this.udp = dgram.createSocket('udp4');
+    this.udp.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
+    await new Promise<void>((res) => this.udp!.bind(0, res));
+    this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
+    this.raw.onPacket((pkt) => this.handleIpInIp(pkt));
+    this.core = this.opts.core(p, { localPort: this.udp.address().port });
+    await this.checkCareOf();
+    this.watch = setInterval(() => void this.checkCareOf(), 1000);
+  }
+
+  // 2. care-of address
+  private async checkCareOf(): Promise<void> {
+    if (this.stopped) return;
+    const coa = this.opts.coa ?? (await sourceAddressTowards(this.ha));
+    if (coa === undefined || coa === this.coa) return;
+    const first = this.coa === undefined;
+    this.coa = coa;
+    this.opts.onEvent({ type: 'care-of', coa, moved: !first });
+    this.core.handleCommand(first ? { type: 'register', coa } : { type: 'move', coa }, nowMs(), Date.now());
+    this.drain();
+  }
+
+  // 3. registration
+  private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo): void {
+    if (from.address !== this.ha || from.port !== MIP_PORT) {
+      this.stats.droppedWrongSource++;
+      return;
+    }
+    if (msg[0] === 4) this.handleTunnelData(msg);
+    else this.core.handleDatagram(msg, { address: from.address, port: from.port }, nowMs(), Date.now());
+    this.drain();
+  }
+
+  private drain(): void {
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
+      if (t.keepalive) this.stats.keepalivesSent++;
+      this.udp?.send(t.bytes, t.to.port, t.to.address);
+    }
+    for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) this.handleEvent(e);
+    clearTimeout(this.timer);
+    const next = this.core.nextTimeout();
+    if (next !== undefined && !this.stopped) {
+      this.timer = setTimeout(() => {
+        this.core.handleTimeout(nowMs(), Date.now());
+        this.drain();
+      }, Math.max(0, next - nowMs()));
+    }
+  }
+
+  private handleEvent(e: CoreEvent): void {
+    if (e.type === 'registration' && e.state === 'accepted') this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true };
+    if (e.type === 'registration' && e.state !== 'accepted' && e.state !== 'deregistered') this.bound = undefined;
+    if (e.type === 'registration' && e.state === 'deregistered') {
+      this.bound = undefined;
+      this.deregistered?.();
+    }
+    this.opts.onEvent(e as unknown as Record<string, unknown>);
+  }
+
+  // 4. outbound
+  private handleTunPacket(pkt: Uint8Array): void {
+    const b = this.bound;
+    if (!b) {
+      this.stats.droppedNoBinding++;
+      return;
+    }
+    this.stats.tunnelledOut++;
+    this.core.handleDataSent?.(nowMs());
+    if (b.udpTunnel) {
+      const msg = new Uint8Array(4 + pkt.length);
+      msg[0] = 4;
+      msg[1] = IpProto.IpInIp;
+      msg.set(pkt, 4);
+      this.udp?.send(msg, MIP_PORT, this.ha);
+      return;
+    }
+    let h;
+    try {
+      h = decodeIpv4Header(pkt, false);
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    // RFC 2003 §3.1: TOS copied, DF copied
+    const outer = encodeIpv4({ src: b.coa, dst: this.ha, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, pkt);
+    this.raw?.send(outer, this.ha);
+  }
+
+  // 5. inbound
+  private handleTunnelData(msg: Uint8Array): void {
+    if (msg.length < 4 || msg[1] !== IpProto.IpInIp) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    const inner = msg.subarray(4);
+    if (this.core.handleKeepaliveReply?.(inner, nowMs())) return;
+    this.deliver(inner);
+  }
+
+  private handleIpInIp(pkt: Uint8Array): void {
+    try {
+      const outer = decodeIpv4Header(pkt);
+      if (outer.src !== this.ha) {
+        this.stats.droppedWrongSource++;
+        return;
+      }
+      this.deliver(ipv4Payload(pkt, outer));
+    } catch {
+      this.stats.droppedMalformed++;
+    }
+  }
+
+  private deliver(inner: Uint8Array): void {
+    try {
+      if (decodeIpv4Header(inner).dst !== this.opts.profile.homeAddress) {
+        this.stats.droppedWrongSource++;
+        return;
+      }
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    this.stats.tunnelledIn++;
+    this.tun?.write(inner);
+  }
+
+  // 6. stop
+  async stop(timeoutMs = 2000): Promise<void> {
+    if (this.stopped) return;
+    if (this.bound && this.udp) {
+      const done = new Promise<void>((res) => { this.deregistered = res; });
+      this.core.handleCommand({ type: 'deregister' }, nowMs(), Date.now());
+      this.drain();
+      await Promise.race([done, new Promise((res) => setTimeout(res, timeoutMs))]);
+    }
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.watch);
+    for (const r of this.opts.routes) await ip(['rule', 'del', 'to', r, 'lookup', ROUTE_TABLE, 'pref', String(RULE_PREF_ROUTES)], true);
+    await ip(['rule', 'del', 'pref', String(RULE_PREF_HA + 1)], true);
+    await ip(['rule', 'del', 'pref', String(RULE_PREF_HA)], true);
+    await ip(['route', 'flush', 'table', ROUTE_TABLE], true);
+    this.raw?.close();
+    this.udp?.close();
+    await this.tun?.close();
+  }
+}

@@ -107,14 +107,20 @@ describe.skipIf(!avail.ok)('reference home agent (lab)', () => {
     expect(added).toMatchObject({ homeAddress: '10.1.0.50', tunnel: 'udp', tnc: true, coa: '10.2.0.100' });
   });
 
+  it('a keepalive (ICMP echo to the HA inside tunnel data) is answered through the same tunnel (RFC 3519)', async () => {
+    const lines = await scriptedMn(rrq({ id: nowId(4), force: true }), '10.1.0.1');
+    expect(lines[0]).toMatchObject({ event: 'reply', code: 0 });
+    expect(lines[1]).toMatchObject({ event: 'tunnelled', src: '10.1.0.1', dst: '10.1.0.50', icmpType: 0, id: 0x4d4e });
+  });
+
   it('a replayed request gets 133 with the HA clock in the high 32 bits and the low 32 bits copied', async () => {
-    const req = rrq({ id: nowId(3) });
+    const req = rrq({ id: nowId(5) });
     await scriptedMn(req);
     const [again] = await scriptedMn(req);
     const reply = Buffer.from(String(again?.hex), 'hex');
     expect(reply[1]).toBe(133);
     expect(validReplyAuth(reply)).toBe(true);
-    expect(reply.readUInt32BE(16)).toBe(3);
+    expect(reply.readUInt32BE(16)).toBe(5);
     expect(Math.abs(reply.readUInt32BE(12) - (Math.floor(Date.now() / 1000) + NTP_UNIX_OFFSET))).toBeLessThan(5);
   });
 

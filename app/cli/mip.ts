@@ -107,6 +107,6 @@ export async function mipRegister(argv: string[], core?: CoreFactory): Promise<n
     process.once('SIGTERM', stop);
   });
   await driver.stop();
-  emit({ type: 'stopped', stats: driver.stats });
+  emit({ type: 'stopped', stats: driver.stats, core: driver.coreStats });
   return 0;
 }

@@ -134,6 +134,11 @@ export class MipDriver {
 
   constructor(private readonly opts: MipDriverOptions) {}
 
+  /** The registration client's own counters (dropped replies by reason, …), when it keeps any. */
+  get coreStats(): unknown {
+    return (this.core as RegistrationCoreLike | undefined)?.stats;
+  }
+
   private get ha(): string {
     return this.opts.profile.homeAgent;
   }

@@ -1,0 +1,18 @@
+{
+  "targets": [
+    {
+      "target_name": "homeward_tun",
+      "sources": ["src/tun.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "raw_socket",
+      "sources": ["src/raw_socket.cc"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_DISABLE_CPP_EXCEPTIONS", "NAPI_VERSION=8"],
+      "cflags_cc": ["-std=c++17"]
+    }
+  ]
+}

@@ -16,7 +16,13 @@ export interface ModeEvent {
   coa: string | null;
   hoa: string;
   reason?: string;
+  /** the user's policy in force (UI: tray radio, status view) */
+  policy?: Policy;
+  /** the user's intent: true after connect, false after disconnect (offline can be either) */
+  connected?: boolean;
 }
+
+export type Policy = 'automatic' | 'always-vpn';
 
 export interface HandoverEvent {
   type: 'handover';
@@ -76,6 +82,8 @@ export interface RegistrationEvent {
   codeName?: string;
   udpTunnel?: boolean;
   via?: string;
+  /** the home agent the registration went to (the i-HA) */
+  homeAgent?: string;
 }
 
 export interface CountersEvent {

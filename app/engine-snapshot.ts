@@ -1,0 +1,228 @@
+/**
+ * The engine's state as a UI sees it: one plain, JSON-safe object folded from
+ * the event stream (app/events.ts) by a pure reducer.
+ *
+ *   engine ──EngineEvent──► applyEvent(snapshot, event, nowMs) ──► snapshot
+ *                                   ▲ used by main/, app/io/ui-server.ts,
+ *                                     app/io/control-socket.ts and the tests
+ *
+ * Times in the snapshot are wall-clock milliseconds (`nowMs` is supplied by
+ * the caller, never read here) because the snapshot crosses processes: the
+ * renderer compares them with its own clock to count lifetimes down and SA
+ * ages up. The reducer never mutates its input; histories are bounded.
+ */
+import type {
+  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
+} from './events.ts';
+
+// Implementation
+export const MAX_HANDOVERS = 50;
+export const MAX_LOG_LINES = 300;
+
+export interface RegistrationInfo {
+  state: RegistrationEvent['state'];
+  coa: string;
+  /** granted lifetime in seconds (0 when deregistered) */
+  lifetime: number | null;
+  /** wall-clock ms when the binding expires, null when unknown or not accepted */
+  expiresAt: number | null;
+  at: number;
+  udpTunnel: boolean;
+  tnc: boolean;
+  via: string | null;
+  code: number | null;
+  codeName: string | null;
+}
+
+export interface IkeSaInfo {
+  state: IkeSaEvent['state'];
+  gateway: string;
+  local: string | null;
+  spiI: string | null;
+  spiR: string | null;
+  ike: string | null;
+  esp: string | null;
+  /** wall-clock ms of the last establish or rekey, null until established */
+  establishedAt: number | null;
+  natLocal: boolean;
+  natRemote: boolean;
+  lastMobike: { from: string; to: string; ms: number; at: number } | null;
+}
+
+export interface ChildSaInfo {
+  spiIn: string;
+  spiOut: string;
+  esp: string;
+  localTs: string[];
+  remoteTs: string[];
+  installedAt: number;
+}
+
+export interface CountersInfo {
+  tunIn: number;
+  tunOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  dropped: Record<string, number>;
+  at: number | null;
+}
+
+export interface HandoverRecord {
+  from: Mode;
+  to: Mode;
+  gapMs: number;
+  at: number;
+  /** care-of address before and after, when the mode events told us */
+  fromCoa: string | null;
+  toCoa: string | null;
+}
+
+export interface LogRecord {
+  level: LogEvent['level'];
+  msg: string;
+  ctx?: Record<string, string | number | boolean>;
+  at: number;
+}
+
+export interface EngineSnapshot {
+  mode: Mode;
+  trusted: boolean;
+  policy: Policy;
+  /** the user's intent (connect/disconnect), as the engine last reported it */
+  connected: boolean;
+  reason: string | null;
+  /** wall-clock ms of the last mode change */
+  modeSince: number | null;
+  hoa: string | null;
+  coa: string | null;
+  /** the care-of address before the last change (handover records use it) */
+  prevCoa: string | null;
+  tia: string | null;
+  gateway: string | null;
+  homeAgent: string | null;
+  registration: RegistrationInfo | null;
+  ikeSa: IkeSaInfo | null;
+  childSas: ChildSaInfo[];
+  liveness: { state: 'ok' | 'failed'; silentMs: number | null; at: number } | null;
+  counters: CountersInfo;
+  handovers: HandoverRecord[];
+  log: LogRecord[];
+  lastError: { code: string; message: string; field: string | null; fatal: boolean; at: number } | null;
+  uiUrl: string | null;
+  updatedAt: number | null;
+}
+
+export function emptySnapshot(): EngineSnapshot {
+  return {
+    mode: 'offline', trusted: false, policy: 'automatic', connected: false, reason: null, modeSince: null,
+    hoa: null, coa: null, prevCoa: null, tia: null, gateway: null, homeAgent: null,
+    registration: null, ikeSa: null, childSas: [], liveness: null,
+    counters: { tunIn: 0, tunOut: 0, bytesIn: 0, bytesOut: 0, dropped: {}, at: null },
+    handovers: [], log: [], lastError: null, uiUrl: null, updatedAt: null,
+  };
+}
+
+function keepLast<T>(list: T[], item: T, max: number): T[] {
+  const next = list.length >= max ? list.slice(list.length - max + 1) : list.slice();
+  next.push(item);
+  return next;
+}
+
+function applyRegistration(s: EngineSnapshot, e: RegistrationEvent, now: number): EngineSnapshot {
+  const lifetime = e.lifetime ?? null;
+  const registration: RegistrationInfo = {
+    state: e.state, coa: e.coa, lifetime, at: now,
+    expiresAt: e.state === 'accepted' && lifetime !== null ? now + lifetime * 1000 : null,
+    udpTunnel: e.udpTunnel ?? false, tnc: e.tnc ?? false, via: e.via ?? null,
+    code: e.code ?? null, codeName: e.codeName ?? null,
+  };
+  return { ...s, registration, homeAgent: e.homeAgent ?? s.homeAgent };
+}
+
+function applyIkeSa(s: EngineSnapshot, e: IkeSaEvent, now: number): EngineSnapshot {
+  const prev = s.ikeSa;
+  const up = e.state === 'established' || e.state === 'rekeyed';
+  const ikeSa: IkeSaInfo = {
+    state: e.state,
+    gateway: e.gateway,
+    local: e.local ?? prev?.local ?? null,
+    spiI: e.spiI ?? prev?.spiI ?? null,
+    spiR: e.spiR ?? prev?.spiR ?? null,
+    ike: e.ike ?? prev?.ike ?? null,
+    esp: e.esp ?? prev?.esp ?? null,
+    establishedAt: up ? now : e.state === 'connecting' ? null : prev?.establishedAt ?? null,
+    natLocal: e.natLocal ?? prev?.natLocal ?? false,
+    natRemote: e.natRemote ?? prev?.natRemote ?? false,
+    lastMobike: prev?.lastMobike ?? null,
+  };
+  const gone = e.state === 'deleted' || e.state === 'failed';
+  return {
+    ...s, ikeSa, gateway: e.gateway,
+    tia: gone ? null : e.tia ?? s.tia,
+    childSas: gone ? [] : s.childSas,
+  };
+}
+
+function applyChildSa(s: EngineSnapshot, e: ChildSaEvent, now: number): EngineSnapshot {
+  const others = s.childSas.filter((c) => c.spiIn !== e.spiIn && c.spiOut !== e.spiOut);
+  if (e.state === 'deleted') return { ...s, childSas: others };
+  const info: ChildSaInfo = { spiIn: e.spiIn, spiOut: e.spiOut, esp: e.esp, localTs: [...e.localTs], remoteTs: [...e.remoteTs], installedAt: now };
+  return { ...s, childSas: [...others, info] };
+}
+
+function applyCounters(s: EngineSnapshot, e: CountersEvent, now: number): EngineSnapshot {
+  return { ...s, counters: { tunIn: e.tunIn, tunOut: e.tunOut, bytesIn: e.bytesIn, bytesOut: e.bytesOut, dropped: { ...e.dropped }, at: now } };
+}
+
+/** Folds one event into the snapshot. Pure: returns a new object, the input is untouched. */
+export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: number): EngineSnapshot {
+  const s: EngineSnapshot = { ...snapshot, updatedAt: nowMs };
+  switch (event.type) {
+    case 'mode':
+      return {
+        ...s, mode: event.mode, trusted: event.trusted, hoa: event.hoa, coa: event.coa,
+        prevCoa: event.coa !== snapshot.coa && snapshot.coa !== null ? snapshot.coa : snapshot.prevCoa,
+        reason: event.reason ?? null, policy: event.policy ?? s.policy,
+        connected: event.connected ?? (event.mode !== 'offline' || s.connected),
+        modeSince: event.mode === snapshot.mode ? snapshot.modeSince ?? nowMs : nowMs,
+      };
+    case 'handover': {
+      const rec: HandoverRecord = { from: event.from, to: event.to, gapMs: event.gapMs, at: nowMs, fromCoa: s.prevCoa, toCoa: s.coa };
+      return { ...s, handovers: keepLast(s.handovers, rec, MAX_HANDOVERS) };
+    }
+    case 'ike-sa': return applyIkeSa(s, event, nowMs);
+    case 'child-sa': return applyChildSa(s, event, nowMs);
+    case 'mobike-update': {
+      if (!s.ikeSa) return s;
+      const lastMobike = { from: event.from, to: event.to, ms: event.ms, at: nowMs };
+      return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal: event.nat ?? s.ikeSa.natLocal } };
+    }
+    case 'liveness':
+      return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs } };
+    case 'registration': return applyRegistration(s, event, nowMs);
+    case 'counters': return applyCounters(s, event, nowMs);
+    case 'log': {
+      const rec: LogRecord = { level: event.level, msg: event.msg, at: nowMs, ...(event.ctx ? { ctx: { ...event.ctx } } : {}) };
+      return { ...s, log: keepLast(s.log, rec, MAX_LOG_LINES) };
+    }
+    case 'ui': return { ...s, uiUrl: event.url };
+    case 'error':
+      return { ...s, lastError: { code: event.code, message: event.message, field: event.field ?? null, fatal: event.fatal ?? false, at: nowMs } };
+  }
+}
+
+/**
+ * What a UI needs from an engine, wherever it runs: in-process, behind the
+ * control socket (app/io/control-socket.ts) or a test's scripted fake.
+ */
+export interface EngineSource {
+  snapshot(): EngineSnapshot;
+  /** Calls `cb` for every event after the subscription; returns the unsubscribe function. */
+  onEvent(cb: (event: EngineEvent) => void): () => void;
+  command(command: EngineCommand): Promise<void>;
+}
+
+/** Folds a list of timed events, oldest first, from a starting snapshot. */
+export function replayEvents(events: readonly { event: EngineEvent; at: number }[], from: EngineSnapshot = emptySnapshot()): EngineSnapshot {
+  return events.reduce((s, { event, at }) => applyEvent(s, event, at), from);
+}

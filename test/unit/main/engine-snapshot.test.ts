@@ -1,0 +1,78 @@
+import { describe, expect, it } from 'vitest';
+import { applyEvent, emptySnapshot, MAX_LOG_LINES, replayEvents } from '../../../app/engine-snapshot.ts';
+import type { EngineEvent } from '../../../app/events.ts';
+import { roamingScript } from '../../ui/scripted-engine.ts';
+
+const T0 = 1_700_000_000_000;
+
+function replayScript(upTo: number) {
+  const steps = roamingScript().slice(0, upTo);
+  let at = T0;
+  const timed = steps.flatMap((s) => s.events).map((event) => ({ event, at: (at += 1000) }));
+  return { snap: replayEvents(timed), timed };
+}
+
+describe('applyEvent', () => {
+  it('does not mutate its input', () => {
+    const s0 = emptySnapshot();
+    const frozen = JSON.stringify(s0);
+    const s1 = applyEvent(s0, { type: 'mode', mode: 'c', trusted: true, coa: '10.10.1.23', hoa: '10.10.0.50' }, T0);
+    expect(JSON.stringify(s0)).toBe(frozen);
+    expect(s1.mode).toBe('c');
+    expect(s1.modeSince).toBe(T0);
+    expect(s1.connected).toBe(true);
+  });
+
+  it('keeps modeSince when the mode repeats and resets it on change', () => {
+    const m = (mode: 'c' | 'mc'): EngineEvent => ({ type: 'mode', mode, trusted: mode === 'c', coa: '1.1.1.1', hoa: '2.2.2.2' });
+    let s = applyEvent(emptySnapshot(), m('c'), T0);
+    s = applyEvent(s, m('c'), T0 + 5000);
+    expect(s.modeSince).toBe(T0);
+    s = applyEvent(s, m('mc'), T0 + 9000);
+    expect(s.modeSince).toBe(T0 + 9000);
+  });
+
+  it('folds the inside → outside roam: VPN state, TIA, registration expiry, handover with care-of addresses', () => {
+    const { snap, timed } = replayScript(2);
+    expect(snap.mode).toBe('mc');
+    expect(snap.trusted).toBe(false);
+    expect(snap.tia).toBe('10.200.0.9');
+    expect(snap.gateway).toBe('198.51.100.1');
+    expect(snap.homeAgent).toBe('10.10.0.1');
+    const reg = timed.filter((t) => t.event.type === 'registration').at(-1)!;
+    expect(snap.registration?.expiresAt).toBe(reg.at + 600_000);
+    const ikeAt = timed.find((t) => t.event.type === 'ike-sa' && t.event.state === 'established')!.at;
+    expect(snap.ikeSa).toMatchObject({ state: 'established', spiI: '8a3f00c2d14e9b71', natLocal: true, establishedAt: ikeAt });
+    expect(snap.childSas).toHaveLength(1);
+    expect(snap.handovers.map((h) => `${h.from}>${h.to}:${h.gapMs}`)).toEqual(['detecting>c:212', 'c>mc:1840']);
+    expect(snap.handovers[1]).toMatchObject({ fromCoa: '10.10.1.23', toCoa: '10.200.0.9' });
+    expect(snap.counters.dropped).toEqual({ held: 11, 'esp-auth': 0, replay: 1 });
+  });
+
+  it('records MOBIKE moves on the IKE SA and clears SAs when it is deleted', () => {
+    const mid = replayScript(3).snap;
+    expect(mid.ikeSa?.local).toBe('203.0.113.40');
+    expect(mid.ikeSa?.lastMobike).toMatchObject({ from: '192.0.2.77', to: '203.0.113.40', ms: 96 });
+    const end = replayScript(4).snap;
+    expect(end.mode).toBe('c');
+    expect(end.ikeSa?.state).toBe('deleted');
+    expect(end.childSas).toEqual([]);
+    expect(end.tia).toBeNull();
+    expect(end.handovers).toHaveLength(3);
+  });
+
+  it('bounds the log and keeps the newest lines', () => {
+    let s = emptySnapshot();
+    for (let i = 0; i < MAX_LOG_LINES + 25; i++) s = applyEvent(s, { type: 'log', level: 'info', msg: `line ${i}` }, T0 + i);
+    expect(s.log).toHaveLength(MAX_LOG_LINES);
+    expect(s.log.at(-1)?.msg).toBe(`line ${MAX_LOG_LINES + 24}`);
+    expect(s.log[0]?.msg).toBe('line 25');
+  });
+
+  it('a denied registration has no expiry and errors are kept with their field', () => {
+    let s = applyEvent(emptySnapshot(), { type: 'registration', state: 'denied', coa: '1.2.3.4', code: 131, codeName: 'MN_AUTH_FAILED' }, T0);
+    s = applyEvent(s, { type: 'error', code: 'MN_AUTH_FAILED', message: 'home agent refused the MN-HA authenticator', field: 'mnHaAuth.key', fatal: true }, T0);
+    expect(s.registration).toMatchObject({ state: 'denied', expiresAt: null, code: 131 });
+    expect(s.lastError).toMatchObject({ field: 'mnHaAuth.key', fatal: true });
+  });
+});

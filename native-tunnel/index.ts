@@ -54,11 +54,27 @@ export function loadTunAddon(): NativeTunCtor {
   } catch (e) {
     throw new Error(
       `the TUN addon native-tunnel/build/Release/homeward_tun.node is not built (${(e as Error).message}); ` +
-        'run npm ci, or `npm run install` (node-gyp rebuild --directory native-tunnel)',
+        'run npm ci, or `npm run build:native` (node-gyp rebuild --directory native-tunnel)',
       { cause: e },
     );
   }
-  if (typeof mod.Tun !== 'function') throw new Error('the TUN addon does not export Tun; rebuild it with `npm run install`');
+  if (typeof mod.Tun !== 'function') throw new Error('the TUN addon does not export Tun; rebuild it with `npm run build:native`');
   cached = mod.Tun;
   return cached;
+}
+
+/** The raw-socket addon (src/raw_socket.cc, target `raw_socket`), wrapped by app/io/raw-socket.ts. */
+export const RAW_ADDON_PATH = './build/Release/raw_socket.node';
+
+export function loadRawSocketAddon(): unknown {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(RAW_ADDON_PATH);
+  } catch (e) {
+    throw new Error(
+      `the raw-socket addon native-tunnel/build/Release/raw_socket.node is not built (${(e as Error).message}); ` +
+        'run npm ci, or `npm run build:native` (node-gyp rebuild --directory native-tunnel)',
+      { cause: e },
+    );
+  }
 }

@@ -57,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
       else process.stdout.write(`${argv[2]}: valid\n`);
       return 0;
     }
+    if (argv[0] === 'vpn' && argv[1] === 'up') {
+      const { vpnUp } = await import('./vpn.ts');
+      return await vpnUp(argv.slice(2));
+    }
     if (argv[0] === 'mip' && argv[1] === 'register') {
       const { mipRegister } = await import('./mip.ts');
       return await mipRegister(argv.slice(2));

@@ -1,0 +1,222 @@
+/**
+ * The IKE SA, sans-I/O (STYLE.md §2 strongSwan tasks, §4 quinn):
+ *
+ *   handleCommand(c, now)     connect | disconnect | dpd-now | rekey-child | rekey-ike
+ *   handleDatagram(d, now)    a UDP payload from port 500/4500 (ESP is the driver's)
+ *   handleTimeout(now)        retransmission, liveness (DPD), NAT keepalive
+ *   handleInboundTraffic(now) ESP arrived: the peer is alive
+ *   pollTransmit() · pollEffect() · nextTimeout()
+ *
+ * Lifecycle:
+ *
+ *   idle --connect--> connecting --IKE_AUTH ok--> established --disconnect--> deleting
+ *                         |                          |   ^ rekeys (CREATE_CHILD_SA)   |
+ *                         +--error/timeout--+        +--D(IKE), DPD fail--+           |
+ *                                           v                             v           v
+ *                                         closed <------------------------+-----------+
+ *
+ * Exchanges are tasks (task.ts) run by the task manager in task-manager.ts:
+ * Message-ID window 1, retransmission with back-off, cached responses.
+ * Every message is integrity-checked before any task looks at it; the
+ * rest is counted in `stats.dropped` and dropped.
+ */
+import { bytesToHex } from '../base/bytes.ts';
+import type { Instant } from '../base/clock.ts';
+import type { Random } from './crypto-adapter.ts';
+import { newSession } from './session.ts';
+import type { Session } from './session.ts';
+import type { InitExchange, Path, SaContext, Task } from './task.ts';
+import { TaskManager } from './task-manager.ts';
+import { ChildCreateTask } from './tasks/child-create.ts';
+import { ChildDeleteTask } from './tasks/child-rekey.ts';
+import { IkeAuthTask } from './tasks/ike-auth.ts';
+import { IkeConfigTask } from './tasks/ike-config.ts';
+import { IkeDeleteTask } from './tasks/ike-delete.ts';
+import { IkeDpdTask } from './tasks/ike-dpd.ts';
+import { IkeInitTask, NONCE_BYTES } from './tasks/ike-init.ts';
+import { IkeNatdTask } from './tasks/ike-natd.ts';
+import type { ChildSaInfo, Command, Datagram, Effect, IkeEventJson, IkeSaConfig, IkeStats, Transmit } from './types.ts';
+
+export type IkeSaState = 'idle' | 'connecting' | 'established' | 'deleting' | 'closed';
+
+export class IkeSa implements SaContext {
+  state: IkeSaState = 'idle';
+  session: Session;
+  /** The session an IKE rekey replaced, kept to answer its DELETE. */
+  oldSession?: Session;
+  path: Path;
+  init: InitExchange;
+  children: ChildSaInfo[] = [];
+  natLocal = false;
+  natRemote = false;
+  peerMobike = false;
+  tia?: string;
+  dns: string[] = [];
+  now: Instant = 0;
+  readonly stats: IkeStats = { rxMessages: 0, txMessages: 0, retransmits: 0, dropped: {} };
+  failure?: { code: string; message: string };
+  private readonly transmits: Transmit[] = [];
+  private readonly effects: Effect[] = [];
+  private readonly manager: TaskManager;
+  private pendingDelete?: string;
+
+  constructor(readonly config: IkeSaConfig, readonly random: Random) {
+    this.session = newSession(this.newIkeSpi(), new Uint8Array(8), true);
+    this.path = {
+      local: { addr: config.localAddr, port: config.ikePort },
+      remote: { addr: config.gateway, port: config.remotePort },
+      natt: false,
+    };
+    this.init = { ni: random(NONCE_BYTES) };
+    this.manager = new TaskManager(this);
+  }
+
+  // ---- inputs ----
+
+  handleCommand(cmd: Command, now: Instant): void {
+    this.now = now;
+    switch (cmd.type) {
+      case 'connect': return this.connect();
+      case 'disconnect': return this.disconnect();
+      case 'dpd-now': return this.queueIfEstablished([new IkeDpdTask()]);
+      case 'rekey-child': {
+        const old = this.children[0];
+        if (old) this.queueIfEstablished([new ChildCreateTask(this.config.esp, old)], [new ChildDeleteTask(old)]);
+        return;
+      }
+      case 'rekey-ike':
+        this.event({ type: 'log', level: 'warn', msg: 'initiating an IKE SA rekey is not implemented; the gateway rekeys' });
+    }
+  }
+
+  handleDatagram(d: Datagram, now: Instant): void {
+    this.now = now;
+    if (this.state === 'closed' || this.state === 'idle') return this.drop('not-connected');
+    this.manager.handleDatagram(d);
+    this.finishPendingDelete();
+  }
+
+  handleTimeout(now: Instant): void {
+    this.now = now;
+    this.manager.handleTimeout();
+    this.finishPendingDelete();
+  }
+
+  handleInboundTraffic(now: Instant): void {
+    this.now = now;
+    this.manager.sawPeer();
+  }
+
+  // ---- outputs ----
+
+  pollTransmit(): Transmit | undefined {
+    return this.transmits.shift();
+  }
+
+  pollEffect(): Effect | undefined {
+    return this.effects.shift();
+  }
+
+  nextTimeout(): Instant | undefined {
+    return this.state === 'closed' ? undefined : this.manager.nextTimeout();
+  }
+
+  // ---- SaContext (used by tasks and the task manager) ----
+
+  effect(e: Effect): void {
+    this.effects.push(e);
+  }
+
+  event(e: IkeEventJson): void {
+    this.effects.push({ type: 'event', event: e });
+  }
+
+  transmit(t: Transmit): void {
+    this.stats.txMessages++;
+    this.transmits.push(t);
+  }
+
+  drop(reason: string): void {
+    this.stats.dropped[reason] = (this.stats.dropped[reason] ?? 0) + 1;
+  }
+
+  fail(code: string, message: string): void {
+    if (this.state === 'closed') return;
+    this.failure = { code, message };
+    this.event({ type: 'ike-sa', state: 'failed', gateway: this.config.gateway, code });
+    this.event({ type: 'error', code, message, fatal: true });
+    this.close({ code, message });
+  }
+
+  deleted(reason: string): void {
+    this.pendingDelete = reason;
+  }
+
+  replaceSession(next: Session): void {
+    this.oldSession = this.session;
+    this.session = next;
+  }
+
+  /** IKE_AUTH completed: the tunnel is usable. */
+  established(): void {
+    this.state = 'established';
+    this.effect({ type: 'path', local: this.path.local, remote: this.path.remote, encap: true, natLocal: this.natLocal, natRemote: this.natRemote });
+    const child = this.children[0];
+    this.event({
+      type: 'ike-sa', state: 'established', gateway: this.config.gateway, local: this.path.local.addr,
+      ...(this.tia ? { tia: this.tia } : {}), ike: this.session.suite?.name, ...(child ? { esp: child.suiteName } : {}),
+      spiI: bytesToHex(this.session.spiI), spiR: bytesToHex(this.session.spiR), natLocal: this.natLocal, natRemote: this.natRemote,
+    });
+  }
+
+  /** Ends everything: Child SAs removed, the driver told why. */
+  close(error?: { code: string; message: string }): void {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    for (const c of this.children) this.effect({ type: 'remove-child-sa', spiIn: c.spiIn, spiOut: c.spiOut });
+    this.children = [];
+    this.manager.stop();
+    if (!error) this.event({ type: 'ike-sa', state: 'deleted', gateway: this.config.gateway, reason: this.pendingDelete ?? 'closed' });
+    this.effect(error ? { type: 'closed', error } : { type: 'closed' });
+  }
+
+  // ---- internals ----
+
+  private connect(): void {
+    if (this.state !== 'idle') return;
+    this.state = 'connecting';
+    this.event({ type: 'ike-sa', state: 'connecting', gateway: this.config.gateway, local: this.config.localAddr });
+    this.manager.queue([new IkeInitTask(this.config.ike), new IkeNatdTask()]);
+    this.manager.queue([new IkeAuthTask(), new IkeConfigTask(), new ChildCreateTask(this.config.esp)]);
+    this.manager.initiate();
+  }
+
+  private disconnect(): void {
+    if (this.state === 'established') {
+      this.state = 'deleting';
+      this.manager.clearQueue();
+      this.manager.queue([new IkeDeleteTask()]);
+      this.manager.initiate();
+    } else if (this.state !== 'closed' && this.state !== 'deleting') {
+      this.pendingDelete = 'cancelled before it was established';
+      this.finishPendingDelete();
+    }
+  }
+
+  private queueIfEstablished(...groups: Task[][]): void {
+    if (this.state !== 'established') return;
+    for (const g of groups) this.manager.queue(g);
+    this.manager.initiate();
+  }
+
+  private finishPendingDelete(): void {
+    if (this.pendingDelete !== undefined && this.state !== 'closed') this.close();
+  }
+
+  private newIkeSpi(): Uint8Array {
+    for (;;) {
+      const spi = this.random(8);
+      if (spi.some((b) => b !== 0)) return spi;
+    }
+  }
+}

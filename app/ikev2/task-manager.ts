@@ -1,0 +1,281 @@
+/**
+ * The task manager (strongSwan `task_manager_v2.c`, reduced to what a client
+ * needs): picks the exchange, owns Message IDs (window 1 each way),
+ * retransmits, caches responses, and checks every inbound message before a
+ * task sees it.
+ *
+ * Inbound, in this order:
+ *   1. strip the non-ESP marker (port 4500); ignore NAT keepalives
+ *   2. peek the header: which session (current or pre-rekey), request or response
+ *   3. response: must answer our outstanding request (same Message ID)
+ *      request:  a retransmission gets the cached response; else the next ID
+ *   4. decrypt + verify the SK payload (all but IKE_SA_INIT must have one)
+ *   5. only now: tasks process the response / responders build the answer
+ * Outbound: build payloads from the active task group, seal, send, arm the
+ * retransmission timer (base · 1.8^n, `retransmitTries` times, then give up).
+ */
+import { equalBytes } from '../base/bytes.ts';
+import { backoff, TimerTable } from '../base/clock.ts';
+import type { Instant } from '../base/clock.ts';
+import { ExchangeType, PayloadType } from '../wire/ikev2/constants.ts';
+import { peekHeader } from '../wire/ikev2/message.ts';
+import type { DecodedIkeHeader } from '../wire/ikev2/header.ts';
+import type { Payload } from '../wire/ikev2/payload.ts';
+import type { IkeSa } from './ike-sa.ts';
+import { openMessage, plainMessage, sealMessage } from './session.ts';
+import type { InboundMessage, Session } from './session.ts';
+import type { Task } from './task.ts';
+import { respondCreateChild } from './tasks/child-rekey.ts';
+import { respondInformational } from './tasks/ike-delete.ts';
+import { IkeDpdTask } from './tasks/ike-dpd.ts';
+import type { Datagram } from './types.ts';
+
+const NON_ESP_MARKER = new Uint8Array(4);
+const BACKOFF_FACTOR = 1.8;
+const BACKOFF_CAP_MS = 60_000;
+
+type TimerKey = 'retransmit' | 'dpd' | 'keepalive';
+
+export class TaskManager {
+  private readonly pending: Task[][] = [];
+  private active?: Task[];
+  private activeSession?: Session;
+  private readonly timers = new TimerTable<TimerKey>();
+  private lastInbound: Instant = 0;
+  private lastOutbound: Instant = 0;
+
+  constructor(private readonly sa: IkeSa) {}
+
+  queue(tasks: Task[]): void {
+    this.pending.push(tasks);
+  }
+
+  clearQueue(): void {
+    this.pending.length = 0;
+  }
+
+  stop(): void {
+    this.pending.length = 0;
+    this.active = undefined;
+    this.timers.clear();
+  }
+
+  nextTimeout(): Instant | undefined {
+    return this.timers.next();
+  }
+
+  sawPeer(): void {
+    this.lastInbound = this.sa.now;
+    this.armDpd();
+  }
+
+  /** Starts the next queued exchange if none is in flight (window 1). */
+  initiate(): void {
+    const sa = this.sa;
+    if (this.active || sa.state === 'closed') return;
+    const group = this.pending.shift();
+    if (!group || group.length === 0) return;
+    this.active = group;
+    this.activeSession = sa.session;
+    this.sendRequest(group);
+  }
+
+  private sendRequest(group: Task[]): void {
+    const sa = this.sa;
+    const s = sa.session;
+    const exchange = group[0]!.exchange;
+    const payloads: Payload[] = [];
+    for (const t of group) t.build(payloads, sa);
+    const messageId = exchange === ExchangeType.IkeSaInit ? 0 : s.nextRequestId;
+    const bytes = exchange === ExchangeType.IkeSaInit
+      ? plainMessage(s, exchange, messageId, false, payloads)
+      : sealMessage(s, exchange, messageId, false, payloads, sa.random);
+    if (exchange === ExchangeType.IkeSaInit) sa.init.requestBytes = bytes;
+    const transmit = this.wrap(bytes);
+    s.outstanding = { messageId, exchange, transmit, tries: 0, sentAt: sa.now };
+    this.send(transmit);
+    this.timers.set('retransmit', sa.now + sa.config.retransmitBaseMs);
+  }
+
+  private wrap(bytes: Uint8Array): Datagram {
+    const p = this.sa.path;
+    const out = p.natt ? new Uint8Array(4 + bytes.length) : bytes;
+    if (p.natt) out.set(bytes, 4);
+    return { bytes: out, local: { ...p.local }, remote: { ...p.remote } };
+  }
+
+  private send(t: Datagram): void {
+    this.lastOutbound = this.sa.now;
+    this.sa.transmit(t);
+  }
+
+  handleTimeout(): void {
+    for (const key of this.timers.expired(this.sa.now)) {
+      if (key === 'retransmit') this.retransmit();
+      else if (key === 'dpd') this.dpd();
+      else this.keepalive();
+    }
+  }
+
+  private retransmit(): void {
+    const sa = this.sa;
+    const out = this.activeSession?.outstanding;
+    if (!out || !this.active) return;
+    if (out.tries >= sa.config.retransmitTries) return this.giveUp(this.active);
+    out.tries++;
+    sa.stats.retransmits++;
+    this.send(out.transmit);
+    const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, BACKOFF_CAP_MS);
+    this.timers.set('retransmit', sa.now + wait);
+  }
+
+  private giveUp(group: Task[]): void {
+    const sa = this.sa;
+    const name = group[0]!.name;
+    if (name === 'ike-delete') return sa.close();
+    if (sa.state === 'established' || sa.state === 'deleting') {
+      sa.event({ type: 'liveness', state: 'failed', gateway: sa.config.gateway, silentMs: sa.now - this.lastInbound });
+      return sa.fail('DEAD_PEER', `the gateway did not answer ${name} after ${sa.config.retransmitTries} retransmissions`);
+    }
+    sa.fail('TIMEOUT', `no answer from ${sa.config.gateway} to ${name} after ${sa.config.retransmitTries} retransmissions`);
+  }
+
+  private dpd(): void {
+    const sa = this.sa;
+    if (sa.state !== 'established') return;
+    const due = this.lastInbound + sa.config.dpdSeconds * 1000;
+    if (sa.now < due) return this.armDpd();
+    if (!this.active && this.pending.length === 0) {
+      this.queue([new IkeDpdTask()]);
+      this.initiate();
+    }
+    this.timers.set('dpd', sa.now + sa.config.dpdSeconds * 1000);
+  }
+
+  private armDpd(): void {
+    if (this.sa.state === 'established') this.timers.set('dpd', this.lastInbound + this.sa.config.dpdSeconds * 1000);
+  }
+
+  private keepalive(): void {
+    const sa = this.sa;
+    if (sa.state !== 'established' || !sa.natLocal || !sa.path.natt) return;
+    const every = sa.config.natKeepaliveSeconds * 1000;
+    if (sa.now - this.lastOutbound >= every) this.send({ bytes: Uint8Array.of(0xff), local: { ...sa.path.local }, remote: { ...sa.path.remote } });
+    this.timers.set('keepalive', this.lastOutbound + every);
+  }
+
+  // ---- inbound ----
+
+  handleDatagram(d: Datagram): void {
+    const sa = this.sa;
+    sa.stats.rxMessages++;
+    let raw = d.bytes;
+    if (d.local.port === sa.config.nattPort || sa.path.natt) {
+      if (raw.length === 1 && raw[0] === 0xff) return sa.drop('keepalive');
+      if (raw.length >= 4 && equalBytes(raw.subarray(0, 4), NON_ESP_MARKER)) raw = raw.subarray(4);
+      else if (d.local.port === sa.config.nattPort) return sa.drop('esp-on-ike-path');
+    }
+    let header: DecodedIkeHeader;
+    try {
+      header = peekHeader(raw);
+    } catch {
+      return sa.drop('malformed');
+    }
+    const session = this.sessionFor(header);
+    if (!session) return sa.drop('unknown-spi');
+    if (header.response) this.handleResponse(session, header, raw);
+    else this.handleRequest(session, header, raw);
+  }
+
+  private sessionFor(h: DecodedIkeHeader): Session | undefined {
+    for (const s of [this.sa.session, this.sa.oldSession]) {
+      if (!s || !equalBytes(s.spiI, h.spiI)) continue;
+      const spiRUnknown = !s.keys && s.spiR.every((b) => b === 0);
+      if (spiRUnknown || equalBytes(s.spiR, h.spiR)) return s;
+    }
+    return undefined;
+  }
+
+  private handleResponse(session: Session, header: DecodedIkeHeader, raw: Uint8Array): void {
+    const sa = this.sa;
+    const out = session.outstanding;
+    if (!out || !this.active || session !== this.activeSession || out.messageId !== header.messageId || out.exchange !== header.exchangeType) {
+      return sa.drop('unexpected-response');
+    }
+    if (header.initiator === session.weInitiated) return sa.drop('wrong-initiator-flag');
+    const opened = openMessage(session, raw);
+    if (!opened.ok) return sa.drop(opened.reason);
+    if (!opened.protected && header.exchangeType !== ExchangeType.IkeSaInit) return sa.drop('unprotected');
+    session.outstanding = undefined;
+    this.timers.stop('retransmit');
+    if (header.exchangeType !== ExchangeType.IkeSaInit) this.lastInbound = sa.now;
+    this.processResponse(session, opened.msg);
+  }
+
+  private processResponse(session: Session, msg: InboundMessage): void {
+    const sa = this.sa;
+    const group = this.active!;
+    let retry = false;
+    for (const t of group) {
+      const r = t.process(msg, sa);
+      if (sa.state === 'closed' || r === 'failed') return;
+      if (r === 'retry') {
+        retry = true;
+        break;
+      }
+    }
+    this.active = undefined;
+    if (retry) {
+      session.spiR = new Uint8Array(8);
+      session.suite = undefined;
+      session.keys = undefined;
+      this.pending.unshift(group);
+      return this.initiate();
+    }
+    session.nextRequestId = msg.header.messageId + 1;
+    if (group[0]!.exchange === ExchangeType.IkeAuth && sa.state === 'connecting') {
+      sa.established();
+      this.armDpd();
+      if (sa.natLocal) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
+    }
+    this.initiate();
+  }
+
+  private handleRequest(session: Session, header: DecodedIkeHeader, raw: Uint8Array): void {
+    const sa = this.sa;
+    if (!session.keys) return sa.drop('request-before-keys');
+    const cached = session.lastResponse;
+    if (cached && header.messageId === cached.messageId) {
+      const opened = openMessage(session, raw);
+      if (!opened.ok) return sa.drop(opened.reason);
+      sa.stats.retransmits++;
+      return this.send(cached.transmit);
+    }
+    if (header.messageId !== session.peerNextId) return sa.drop('bad-message-id');
+    const opened = openMessage(session, raw);
+    if (!opened.ok) return sa.drop(opened.reason);
+    if (!opened.protected) return sa.drop('unprotected');
+    this.sawPeer();
+    const payloads = this.respond(session, opened.msg);
+    if (!payloads) return sa.drop('unexpected-exchange');
+    const bytes = sealMessage(session, header.exchangeType, header.messageId, true, payloads, sa.random);
+    const transmit = this.wrap(bytes);
+    session.lastResponse = { messageId: header.messageId, transmit };
+    session.peerNextId = header.messageId + 1;
+    this.send(transmit);
+  }
+
+  private respond(session: Session, msg: InboundMessage): Payload[] | undefined {
+    const sa = this.sa;
+    const type = msg.header.exchangeType;
+    if (session === sa.oldSession) {
+      // the pre-rekey SA only gets its DELETE (and liveness checks) answered
+      if (type !== ExchangeType.Informational) return undefined;
+      if (msg.payloads.some((p) => p.type === PayloadType.Delete)) sa.oldSession = undefined;
+      return [];
+    }
+    if (type === ExchangeType.Informational) return respondInformational(msg, sa);
+    if (type === ExchangeType.CreateChildSa && sa.state === 'established') return respondCreateChild(msg, sa);
+    return undefined;
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Child SA rekeying (RFC 7296 §1.3.3, §2.8), both directions.
+ *
+ * Gateway-initiated (strongSwan rekeys from its side in the tests):
+ *   SK{ N(REKEY_SA, ESP, spi), SA, Ni, [KEi], TSi, TSr }  <--
+ *   -->  SK{ SA(our new SPI), Nr, [KEr], TSi, TSr }
+ *   SK{ D(ESP, old spi) } <-- --> SK{ D(ESP, our old spi) }   (respondInformational)
+ * The new child is installed at once; the old one keeps receiving until the
+ * DELETE, so no packet in flight is lost.
+ *
+ * Ours (command rekey-child): ChildCreateTask(esp, old) then ChildDeleteTask.
+ * Collisions (both sides rekeying the same child at once) are not resolved
+ * by nonce comparison yet: we answer the gateway's and drop ours.
+ */
+import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
+import type { Payload } from '../../wire/ikev2/payload.ts';
+import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
+import { createDh } from '../crypto-adapter.ts';
+import { deriveChildKeys } from '../keymat.ts';
+import { findNotify, first } from '../notifies.ts';
+import { parseProposals } from '../proposal-string.ts';
+import type { InboundMessage } from '../session.ts';
+import { espSuiteOf, selectProposal } from '../suite.ts';
+import type { SaContext, Task, TaskResult } from '../task.ts';
+import type { ChildSaInfo } from '../types.ts';
+import { installChild, newEspSpi, numberToSpi, rangesOf, removeChild, spiToNumber, tsPayload } from './child-create.ts';
+import { NONCE_BYTES } from './ike-init.ts';
+import { respondIkeRekey } from './ike-rekey.ts';
+
+/** Responder half of CREATE_CHILD_SA: a Child SA rekey, an IKE SA rekey, or a refusal. */
+export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[] {
+  const saP = first(msg.payloads, PayloadType.SA);
+  if (saP?.proposals.some((p) => p.protocol === ProtocolId.IKE)) return respondIkeRekey(msg, sa);
+  const rekey = findNotify(msg.payloads, NotifyType.RekeySa);
+  const old = rekey && rekey.spi.length === 4 ? sa.children.find((c) => c.spiOut === spiToNumber(rekey.spi)) : undefined;
+  if (!old) return [makeNotify(rekey ? NotifyType.ChildSaNotFound : NotifyType.NoAdditionalSas)];
+  const nonce = first(msg.payloads, PayloadType.Nonce);
+  const chosen = saP ? selectProposal(parseProposals('esp', sa.config.esp), saP.proposals, ProtocolId.ESP) : undefined;
+  const suite = chosen ? espSuiteOf(chosen.transforms) : undefined;
+  if (!nonce || !chosen || !suite || chosen.spi.length !== 4) return [makeNotify(NotifyType.NoProposalChosen)];
+  const ke = first(msg.payloads, PayloadType.KE);
+  if (suite.dh !== undefined && ke?.group !== suite.dh) {
+    const data = Uint8Array.of(suite.dh >> 8, suite.dh & 255);
+    return [makeNotify(NotifyType.InvalidKePayload, data)];
+  }
+  const spiIn = newEspSpi(sa);
+  const nr = sa.random(NONCE_BYTES);
+  const out: Payload[] = [{ type: PayloadType.SA, proposals: [{ ...chosen, spi: spiIn }] }, { type: PayloadType.Nonce, data: nr }];
+  let gir: Uint8Array | undefined;
+  if (suite.dh !== undefined && ke) {
+    const dh = createDh(suite.dh, sa.random);
+    gir = dh.sharedSecret(ke.data);
+    out.push({ type: PayloadType.KE, group: suite.dh, data: dh.publicKey });
+  }
+  const keys = deriveChildKeys(sa.session.suite!.prf, sa.session.keys!.skD, suite.cipher, nonce.data, nr, gir);
+  // the gateway's TSi is its side, its TSr ours
+  const theirTs = rangesOf(first(msg.payloads, PayloadType.TSi));
+  const ourTs = rangesOf(first(msg.payloads, PayloadType.TSr));
+  const child: ChildSaInfo = {
+    spiIn: spiToNumber(spiIn), spiOut: spiToNumber(chosen.spi), suite: suite.cipher, suiteName: suite.name,
+    keysIn: keys.i, keysOut: keys.r, localTs: ourTs.length ? ourTs : old.localTs, remoteTs: theirTs.length ? theirTs : old.remoteTs,
+  };
+  out.push(tsPayload(PayloadType.TSi, child.remoteTs), tsPayload(PayloadType.TSr, child.localTs));
+  installChild(sa, child, old);
+  return out;
+}
+
+/** INFORMATIONAL{ D(ESP, our old inbound SPI) } after our own rekey. */
+export class ChildDeleteTask implements Task {
+  readonly name = 'child-delete';
+  readonly exchange = ExchangeType.Informational;
+
+  constructor(private readonly child: ChildSaInfo) {}
+
+  build(out: Payload[], _sa: SaContext): void {
+    out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(this.child.spiIn)] });
+  }
+
+  process(_msg: InboundMessage, sa: SaContext): TaskResult {
+    if (sa.children.includes(this.child)) removeChild(sa, this.child);
+    return 'done';
+  }
+}

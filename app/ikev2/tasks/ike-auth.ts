@@ -1,0 +1,80 @@
+/**
+ * IKE_AUTH authentication with a pre-shared key (RFC 7296 §1.2, §2.15):
+ *
+ *   SK{ IDi, [IDr], AUTH, N(INITIAL_CONTACT), [N(MOBIKE_SUPPORTED)], … }  -->
+ *                                               <--  SK{ IDr, AUTH, … }
+ *
+ *   AUTH = prf(prf(PSK, "Key Pad for IKEv2"), SignedOctets)
+ *   ours:   IKE_SA_INIT request as sent | Nr | prf(SK_pi, IDi')
+ *   theirs: IKE_SA_INIT response as received | Ni | prf(SK_pr, IDr')
+ *
+ * The peer's AUTH is verified (constant time) before ike-config and
+ * child-create, which run after this task in the same exchange, act on
+ * anything in the message.
+ */
+import { concatBytes, equalBytes, fromUtf8, utf8 } from '../../base/bytes.ts';
+import { isIPv4, ipv4ToBytes } from '../../base/ipv4.ts';
+import { AuthMethod, ExchangeType, IdType, NotifyType, PayloadType } from '../../wire/ikev2/constants.ts';
+import type { Payload } from '../../wire/ikev2/payload.ts';
+import { encodeIdBody } from '../../wire/ikev2/payloads/id.ts';
+import type { IdPayload } from '../../wire/ikev2/payloads/id.ts';
+import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
+import { prf, pskAuth } from '../crypto-adapter.ts';
+import { errorNotify, findNotify, first, notifyName } from '../notifies.ts';
+import type { InboundMessage } from '../session.ts';
+import type { SaContext, Task, TaskResult } from '../task.ts';
+
+/** user@host → RFC822_ADDR, dotted quad → IPV4_ADDR, anything else → FQDN. */
+export function idFor(id: string, type: PayloadType.IDi | PayloadType.IDr): IdPayload {
+  if (isIPv4(id)) return { type, idType: IdType.Ipv4Addr, data: ipv4ToBytes(id) };
+  return { type, idType: id.includes('@') ? IdType.Rfc822Addr : IdType.Fqdn, data: utf8(id) };
+}
+
+export function idMatches(p: IdPayload, want: string): boolean {
+  const expected = idFor(want, p.type);
+  return p.idType === expected.idType && equalBytes(p.data, expected.data);
+}
+
+export class IkeAuthTask implements Task {
+  readonly name = 'ike-auth';
+  readonly exchange = ExchangeType.IkeAuth;
+
+  build(out: Payload[], sa: SaContext): void {
+    const s = sa.session;
+    if (!s.suite || !s.keys || !sa.init.nr || !sa.init.requestBytes) throw new Error('IKE_AUTH before IKE_SA_INIT completed');
+    const idi = idFor(sa.config.localId, PayloadType.IDi);
+    const signed = concatBytes(sa.init.requestBytes, sa.init.nr, prf(s.suite.prf, s.keys.skPi, encodeIdBody(idi)));
+    out.push(idi, idFor(sa.config.remoteId, PayloadType.IDr));
+    out.push({ type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite.prf, sa.config.psk, signed) });
+    out.push(makeNotify(NotifyType.InitialContact));
+    if (sa.config.mobike) out.push(makeNotify(NotifyType.MobikeSupported));
+  }
+
+  process(msg: InboundMessage, sa: SaContext): TaskResult {
+    const s = sa.session;
+    const idr = first(msg.payloads, PayloadType.IDr);
+    const auth = first(msg.payloads, PayloadType.AUTH);
+    if (!idr || !auth) {
+      const err = errorNotify(msg.payloads);
+      const code = err ? notifyName(err.notifyType) : 'AUTHENTICATION_FAILED';
+      sa.fail(code, err ? `the gateway refused IKE_AUTH: ${code}` : 'IKE_AUTH response without IDr/AUTH');
+      return 'failed';
+    }
+    if (!idMatches(idr, sa.config.remoteId)) {
+      const seen = fromUtf8(idr.data);
+      sa.fail('AUTHENTICATION_FAILED', `the gateway identified as ${JSON.stringify(seen)}, not ${JSON.stringify(sa.config.remoteId)}`);
+      return 'failed';
+    }
+    if (auth.method !== AuthMethod.SharedKeyMic || !s.suite || !s.keys || !sa.init.responseBytes) {
+      sa.fail('AUTHENTICATION_FAILED', `the gateway used AUTH method ${auth.method}; this profile expects a PSK`);
+      return 'failed';
+    }
+    const signed = concatBytes(sa.init.responseBytes, sa.init.ni, prf(s.suite.prf, s.keys.skPr, encodeIdBody(idr)));
+    if (!equalBytes(pskAuth(s.suite.prf, sa.config.psk, signed), auth.data)) {
+      sa.fail('AUTHENTICATION_FAILED', 'the gateway\'s AUTH does not verify with our PSK');
+      return 'failed';
+    }
+    sa.peerMobike = findNotify(msg.payloads, NotifyType.MobikeSupported) !== undefined;
+    return 'done';
+  }
+}

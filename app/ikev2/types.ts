@@ -1,0 +1,113 @@
+/**
+ * The IKE SA core's contract with its driver (quinn-style, STYLE.md §4):
+ *
+ *   inputs   handleDatagram(d, now) · handleCommand(c, now) · handleTimeout(now)
+ *   outputs  pollTransmit() → Transmit · pollEffect() → Effect · nextTimeout()
+ *
+ * Everything here is a plain value. Effects may carry key material (the
+ * driver needs it to install ESP SAs); events never do.
+ */
+import type { Prefix } from '../base/ipv4.ts';
+import type { CipherSuite } from './crypto-adapter.ts';
+
+export interface Endpoint {
+  addr: string;
+  port: number;
+}
+
+export interface Datagram {
+  /** UDP payload as received (on 4500 still with the non-ESP marker). */
+  bytes: Uint8Array;
+  local: Endpoint;
+  remote: Endpoint;
+}
+
+/** UDP payload to send; on port 4500 IKE messages carry the 4-byte non-ESP marker. */
+export type Transmit = Datagram;
+
+export type Command =
+  | { type: 'connect' }
+  | { type: 'disconnect' }
+  | { type: 'dpd-now' }
+  | { type: 'rekey-child' }
+  | { type: 'rekey-ike' };
+
+/** A traffic selector range as the engine uses it. */
+export interface TsRange {
+  start: string;
+  end: string;
+}
+
+/** One direction's ESP keys. */
+export interface EspKeys {
+  encr: Uint8Array;
+  integ: Uint8Array;
+}
+
+export interface ChildSaInfo {
+  /** Our inbound SPI (we chose it) and the peer's (our outbound). */
+  spiIn: number;
+  spiOut: number;
+  suite: CipherSuite;
+  /** strongSwan-style name of the ESP proposal, e.g. "aes256gcm16". */
+  suiteName: string;
+  keysIn: EspKeys;
+  keysOut: EspKeys;
+  localTs: TsRange[];
+  remoteTs: TsRange[];
+}
+
+/** IKE keys for the debug key log (tshark's ikev2_decryption_table). */
+export interface IkeKeyLog {
+  spiI: Uint8Array;
+  spiR: Uint8Array;
+  skEi: Uint8Array;
+  skEr: Uint8Array;
+  skAi: Uint8Array;
+  skAr: Uint8Array;
+  suite: CipherSuite;
+}
+
+export type IkeEventJson = Record<string, string | number | boolean | string[] | undefined>;
+
+export type Effect =
+  | { type: 'install-child-sa'; child: ChildSaInfo; rekeyOf?: number }
+  | { type: 'remove-child-sa'; spiIn: number; spiOut: number }
+  | { type: 'set-tia'; address: string; dns: string[] }
+  /** IKE and ESP now use this path; encap = ESP in UDP (always, here); natLocal = send keepalives. */
+  | { type: 'path'; local: Endpoint; remote: Endpoint; encap: boolean; natLocal: boolean; natRemote: boolean }
+  | { type: 'keylog-ike'; keys: IkeKeyLog }
+  | { type: 'event'; event: IkeEventJson }
+  /** The IKE SA is gone: error set when it failed (code named after the IKEv2 notify). */
+  | { type: 'closed'; error?: { code: string; message: string } };
+
+export interface IkeSaConfig {
+  gateway: string;
+  /** The local address and the ports our sockets are bound to. */
+  localAddr: string;
+  ikePort: number;
+  nattPort: number;
+  /** The gateway's IKE port (500). */
+  remotePort: number;
+  localId: string;
+  remoteId: string;
+  psk: Uint8Array;
+  /** strongSwan proposal strings. */
+  ike: string;
+  esp: string;
+  remoteTs: Prefix[];
+  requestDns: boolean;
+  retransmitBaseMs: number;
+  retransmitTries: number;
+  dpdSeconds: number;
+  natKeepaliveSeconds: number;
+  mobike: boolean;
+}
+
+/** Counters of what was dropped and why (never crashes). */
+export interface IkeStats {
+  rxMessages: number;
+  txMessages: number;
+  retransmits: number;
+  dropped: Record<string, number>;
+}

@@ -1,0 +1,92 @@
+/**
+ * The IKE/ESP UDP sockets: one on the IKE port (500) and one on the NAT-T
+ * port (4500), bound on the current local address; a port already taken (or
+ * not permitted) falls back to an ephemeral one. Datagrams are handed over
+ * as they come; on 4500 the caller tells IKE (non-ESP marker), ESP and
+ * keepalives apart (RFC 3948 §2.2).
+ */
+import dgram from 'node:dgram';
+import type { Datagram, Endpoint, Transmit } from '../ikev2/types.ts';
+
+export const IKE_PORT = 500;
+export const NATT_PORT = 4500;
+
+export interface UdpTransport {
+  readonly localAddr: string;
+  readonly ikePort: number;
+  readonly nattPort: number;
+  onDatagram(handler: (d: Datagram) => void): void;
+  send(t: Transmit): void;
+  close(): void;
+  readonly stats: { rx: number; tx: number; txErrors: number };
+}
+
+function bind(addr: string, port: number): Promise<dgram.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = dgram.createSocket({ type: 'udp4' });
+    const onError = (e: Error): void => {
+      s.close();
+      reject(e);
+    };
+    s.once('error', onError);
+    s.bind({ address: addr, port, exclusive: true }, () => {
+      s.off('error', onError);
+      resolve(s);
+    });
+  });
+}
+
+async function bindPreferred(addr: string, port: number): Promise<dgram.Socket> {
+  try {
+    return await bind(addr, port);
+  } catch {
+    return bind(addr, 0);
+  }
+}
+
+export async function openUdpTransport(localAddr: string): Promise<UdpTransport> {
+  const ike = await bindPreferred(localAddr, IKE_PORT);
+  let natt: dgram.Socket;
+  try {
+    natt = await bindPreferred(localAddr, NATT_PORT);
+  } catch (e) {
+    ike.close();
+    throw e;
+  }
+  const stats = { rx: 0, tx: 0, txErrors: 0 };
+  const ikePort = ike.address().port;
+  const nattPort = natt.address().port;
+  let handler: ((d: Datagram) => void) | undefined;
+  const listen = (s: dgram.Socket, local: Endpoint): void => {
+    s.on('message', (msg, rinfo) => {
+      stats.rx++;
+      handler?.({ bytes: new Uint8Array(msg.buffer, msg.byteOffset, msg.byteLength), local, remote: { addr: rinfo.address, port: rinfo.port } });
+    });
+    s.on('error', () => {
+      stats.txErrors++;
+    });
+  };
+  listen(ike, { addr: localAddr, port: ikePort });
+  listen(natt, { addr: localAddr, port: nattPort });
+  let closed = false;
+  return {
+    localAddr, ikePort, nattPort, stats,
+    onDatagram(h) {
+      handler = h;
+    },
+    send(t) {
+      if (closed) return;
+      const s = t.local.port === nattPort ? natt : ike;
+      stats.tx++;
+      s.send(t.bytes, t.remote.port, t.remote.addr, (err) => {
+        if (err) stats.txErrors++;
+      });
+    },
+    close() {
+      if (closed) return;
+      closed = true;
+      ike.close();
+      natt.close();
+    },
+  };
+}

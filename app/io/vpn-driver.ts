@@ -1,0 +1,304 @@
+/**
+ * The VPN's I/O shell: the ONLY loop around the sans-I/O IKE SA core
+ * (js-quic's shape: feed an input, drain poll*, execute effects, re-arm one
+ * timer). It owns the UDP sockets, the TUN and the ESP SAs.
+ *
+ * Packet path, in the order the methods below appear:
+ *   1. start: local address = the kernel's source towards the gateway;
+ *      sockets on 500/4500 (or ephemeral); the core is told `connect`.
+ *   2. IKE: UDP → core.handleDatagram; transmits → UDP.
+ *   3. effects: set-tia (TUN up with the TIA), install/remove-child-sa
+ *      (ESP SAs; routes for the remote traffic selectors via the TUN, a host
+ *      route keeping the gateway on the physical path), path, keylog, events.
+ *   4. outbound: TUN → newest ESP SA → UDP 4500 (ESP always in UDP here:
+ *      strongSwan's kernel-libipsec always encapsulates).
+ *   5. inbound: UDP 4500 → keepalive | IKE (non-ESP marker) | ESP → SA by
+ *      SPI → decapsulate → TUN.
+ *   6. stop: `disconnect` (DELETE), wait for the core to close (bounded),
+ *      then undo everything set up, in reverse.
+ */
+import { randomBytes } from 'node:crypto';
+import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
+import type { Prefix } from '../base/ipv4.ts';
+import type { Profile } from '../config/profile.ts';
+import { EspSa } from '../ikev2/esp-adapter.ts';
+import { IkeSa } from '../ikev2/ike-sa.ts';
+import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, TsRange } from '../ikev2/types.ts';
+import { KeyLog, espKeylogLines, ikeKeylogLine } from './keylog.ts';
+import { netconfig } from './netconfig.ts';
+import type { NetConfig } from './netconfig.ts';
+import { openTun } from './native-tun.ts';
+import { DriverTimer, monotonicNow } from './system-clock.ts';
+import type { TunDevice } from './tun-device.ts';
+import { openUdpTransport } from './udp-transport.ts';
+import type { UdpTransport } from './udp-transport.ts';
+
+export interface VpnDriverOptions {
+  profile: Profile;
+  emit: (event: IkeEventJson) => void;
+  keylog?: string;
+  tunName?: string;
+  /** ms to wait for the gateway's answer to our DELETE at stop */
+  stopTimeoutMs?: number;
+}
+
+export interface VpnResult {
+  error?: { code: string; message: string };
+}
+
+const TUN_MTU = 1400;
+
+export class VpnDriver {
+  private core?: IkeSa;
+  private udp?: UdpTransport;
+  private tun?: TunDevice;
+  private readonly net: NetConfig = netconfig();
+  private readonly timer = new DriverTimer(() => this.onTimeout());
+  private readonly espByInSpi = new Map<number, EspSa>();
+  private outbound?: EspSa;
+  private path?: { local: Endpoint; remote: Endpoint };
+  private tia?: string;
+  private readonly undo: (() => Promise<void>)[] = [];
+  /** Network changes and events run in order on this chain, so "established" follows a configured TUN. */
+  private chain: Promise<void> = Promise.resolve();
+  private routed = false;
+  private readonly keylog?: KeyLog;
+  private finish!: (r: VpnResult) => void;
+  private readonly done: Promise<VpnResult>;
+  private closedResult?: VpnResult;
+  readonly counters = { tunIn: 0, tunOut: 0, espIn: 0, espOut: 0, dropped: {} as Record<string, number> };
+
+  constructor(private readonly opts: VpnDriverOptions) {
+    if (opts.keylog) this.keylog = new KeyLog(opts.keylog);
+    this.done = new Promise((resolve) => {
+      this.finish = resolve;
+    });
+  }
+
+  // 1. start
+  async start(): Promise<VpnResult> {
+    const vpn = this.opts.profile.vpn;
+    if (!vpn) throw new Error('the profile has no "vpn" section');
+    if (vpn.auth.kind !== 'psk') throw new Error('certificate authentication is not implemented yet; use vpn.auth.psk');
+    const route = await this.net.getRoute(vpn.gateway);
+    const localAddr = route.prefsrc;
+    if (!localAddr) throw new Error(`no local address towards ${vpn.gateway}`);
+    this.udp = await openUdpTransport(localAddr);
+    this.undo.push(async () => this.udp?.close());
+    if (route.dev) this.hostRoute = { dst: `${vpn.gateway}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
+    this.core = new IkeSa({
+      gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
+      localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.psk, ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
+      requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
+      dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
+    }, (n) => new Uint8Array(randomBytes(n)));
+    this.udp.onDatagram((d) => this.onDatagram(d));
+    this.command({ type: 'connect' });
+    return this.done;
+  }
+
+  private hostRoute?: { dst: string; dev: string; via?: string };
+
+  command(c: Command): void {
+    if (!this.core) return;
+    this.core.handleCommand(c, monotonicNow());
+    this.drain();
+  }
+
+  /** Sends DELETE, waits (bounded) for the core to close, then undoes everything. */
+  async stop(): Promise<VpnResult> {
+    if (this.closedResult) return this.done;
+    if (!this.core) {
+      await this.teardown({});
+      return this.done;
+    }
+    this.command({ type: 'disconnect' });
+    const limit = new Promise<void>((r) => setTimeout(r, this.opts.stopTimeoutMs ?? 3000).unref());
+    await Promise.race([this.done, limit]);
+    if (!this.closedResult) await this.teardown({});
+    return this.done;
+  }
+
+  // 2. IKE in/out
+  private onDatagram(d: Datagram): void {
+    const b = d.bytes;
+    if (d.local.port === this.udp?.nattPort && !(b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0)) {
+      if (b.length === 1 && b[0] === 0xff) return;
+      return this.onEsp(b);
+    }
+    this.core?.handleDatagram(d, monotonicNow());
+    this.drain();
+  }
+
+  private onTimeout(): void {
+    this.core?.handleTimeout(monotonicNow());
+    this.drain();
+  }
+
+  private drain(): void {
+    if (!this.core) return;
+    for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) this.udp?.send(t);
+    for (let e = this.core.pollEffect(); e; e = this.core.pollEffect()) this.execute(e);
+    this.timer.arm(this.core.nextTimeout());
+  }
+
+  // 3. effects
+  private execute(e: Effect): void {
+    switch (e.type) {
+      case 'event': {
+        const ev = e.event;
+        this.chain = this.chain.then(() => this.opts.emit(ev));
+        return;
+      }
+      case 'keylog-ike': return this.keylog?.write([ikeKeylogLine(e.keys)]);
+      case 'path':
+        this.path = { local: e.local, remote: e.remote };
+        return;
+      case 'set-tia':
+        this.serial(() => this.setTia(e.address));
+        return;
+      case 'install-child-sa': return this.installChild(e.child);
+      case 'remove-child-sa': {
+        const sa = this.espByInSpi.get(e.spiIn);
+        this.espByInSpi.delete(e.spiIn);
+        if (sa && this.outbound === sa) this.outbound = [...this.espByInSpi.values()].at(-1);
+        return;
+      }
+      case 'closed':
+        this.chain = this.chain.then(() => this.teardown(e.error ? { error: e.error } : {}));
+    }
+  }
+
+  private serial(op: () => Promise<void>): void {
+    this.chain = this.chain.then(() => this.guard(op));
+  }
+
+  private async guard(op: () => Promise<void>): Promise<void> {
+    try {
+      await op();
+    } catch (err) {
+      this.opts.emit({ type: 'error', code: 'NETCONFIG', message: (err as Error).message, fatal: true });
+      this.command({ type: 'disconnect' });
+    }
+  }
+
+  private openTunDevice(): TunDevice {
+    return openTun(this.opts.tunName ?? 'hw%d');
+  }
+
+  private async setTia(address: string): Promise<void> {
+    if (!this.tun) {
+      const tun = this.openTunDevice();
+      this.tun = tun;
+      this.undo.push(async () => tun.close());
+      tun.onPacket((pkt) => this.onTunPacket(pkt));
+      await this.net.setMtu(tun.name, TUN_MTU);
+      await this.net.linkUp(tun.name);
+    }
+    if (this.tia === address) return;
+    const dev = this.tun.name;
+    await this.net.addAddress(dev, `${address}/32`);
+    this.tia = address;
+    this.undo.push(async () => this.net.delAddress(dev, `${address}/32`).catch(() => undefined));
+    await this.addRoutes();
+  }
+
+  private installChild(c: ChildSaInfo): void {
+    const sa = new EspSa(c.spiIn, c.spiOut, c.suite, c.keysIn, c.keysOut, (n) => new Uint8Array(randomBytes(n)));
+    this.espByInSpi.set(c.spiIn, sa);
+    this.outbound = sa;
+    if (this.keylog && this.path) this.keylog.write(espKeylogLines(c, this.path.local.addr, this.path.remote.addr));
+    else if (this.keylog) this.keylog.write(espKeylogLines(c, this.udp!.localAddr, this.opts.profile.vpn!.gateway));
+    this.remoteTs = c.remoteTs;
+    this.serial(() => this.addRoutes());
+  }
+
+  private remoteTs: TsRange[] = [];
+
+  /** Routes for the negotiated TSr via the TUN (source = TIA), once TUN and child both exist. */
+  private async addRoutes(): Promise<void> {
+    if (this.routed || !this.tun || !this.tia || this.remoteTs.length === 0) return;
+    this.routed = true;
+    const dev = this.tun.name;
+    const prefixes = this.remoteTs.flatMap(rangeToPrefixes);
+    const gw = this.opts.profile.vpn!.gateway;
+    if (this.hostRoute && prefixes.some((p) => inPrefix(gw, p))) {
+      const hr = this.hostRoute;
+      await this.net.replaceRoute(hr);
+      this.undo.push(async () => this.net.delRoute(hr).catch(() => undefined));
+    }
+    for (const p of prefixes) {
+      const dst = `${p.addr}/${p.len}`;
+      const spec = p.len === 0 ? { dst: 'default', dev, src: this.tia } : { dst, dev, src: this.tia };
+      await this.net.replaceRoute(spec);
+      this.undo.push(async () => this.net.delRoute({ dst: spec.dst, dev }).catch(() => undefined));
+    }
+  }
+
+  // 4. outbound
+  private onTunPacket(pkt: Uint8Array): void {
+    this.counters.tunIn++;
+    const sa = this.outbound;
+    if (!sa || !this.path || !this.udp || (pkt[0]! >> 4) !== 4) return this.count('no-sa');
+    const bytes = sa.seal(pkt);
+    this.counters.espOut++;
+    this.udp.send({ bytes, local: this.path.local, remote: this.path.remote });
+  }
+
+  // 5. inbound
+  private onEsp(b: Uint8Array): void {
+    if (b.length < 8) return this.count('esp-short');
+    const spi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    const sa = this.espByInSpi.get(spi);
+    if (!sa) return this.count('esp-unknown-spi');
+    const r = sa.open(b);
+    if (!r.ok) return this.count(`esp-${r.reason}`);
+    this.counters.espIn++;
+    this.core?.handleInboundTraffic(monotonicNow());
+    if (r.nextHeader !== 4) return this.count('esp-not-ipv4');
+    this.tun?.write(r.inner);
+    this.counters.tunOut++;
+  }
+
+  private count(reason: string): void {
+    this.counters.dropped[reason] = (this.counters.dropped[reason] ?? 0) + 1;
+  }
+
+  // 6. stop
+  private async teardown(result: VpnResult): Promise<void> {
+    if (this.closedResult) return;
+    this.closedResult = result;
+    this.timer.stop();
+    // the core may still have a final transmit (the DELETE response) queued
+    for (let t = this.core?.pollTransmit(); t; t = this.core?.pollTransmit()) this.udp?.send(t);
+    await new Promise((r) => setTimeout(r, 50));
+    for (const u of this.undo.reverse()) {
+      try {
+        await u();
+      } catch {
+        // best effort: keep undoing the rest
+      }
+    }
+    this.espByInSpi.clear();
+    this.finish(result);
+  }
+}
+
+/** An address range as the fewest covering prefixes. */
+export function rangeToPrefixes(r: TsRange): Prefix[] {
+  const out: Prefix[] = [];
+  let start = ipv4ToU32(r.start);
+  const end = ipv4ToU32(r.end);
+  while (start <= end) {
+    let len = 32;
+    while (len > 0) {
+      const size = 2 ** (32 - (len - 1));
+      if (start % size !== 0 || start + size - 1 > end) break;
+      len--;
+    }
+    out.push({ addr: u32ToIPv4(start), len });
+    start += 2 ** (32 - len);
+    if (start > 0xffffffff) break;
+  }
+  return out;
+}

@@ -17,15 +17,14 @@
  *      when the inner destination is the home address; the rest is counted.
  *   6. stop: deregister (lifetime 0), wait briefly for the reply, undo set-up.
  */
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
-import { promisify } from 'node:util';
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
-import { openRawSocket, openRawTun, type RawSocket, type RawTun } from './raw-socket.ts';
-
-const execFileP = promisify(execFile);
+import { openTun } from './native-tun.ts';
+import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
+import { openRawSocket, type RawSocket } from './raw-socket.ts';
+import type { TunDevice } from './tun-device.ts';
 
 export const MIP_PORT = 434;
 const ROUTE_TABLE = '434';
@@ -95,14 +94,14 @@ export interface MipDriverStats {
 
 const nowMs = () => performance.now();
 
-async function ip(args: string[], tolerate = false): Promise<void> {
+/** Runs a set-up step; clean-up steps pass `tolerate` (the thing may already be gone). */
+async function step(what: Promise<void>, tolerate = false): Promise<void> {
   try {
-    await execFileP('ip', args);
+    await what;
   } catch (e) {
     if (tolerate) return;
-    const stderr = String((e as { stderr?: string }).stderr ?? '').trim();
-    const hint = /not permitted/i.test(stderr) ? ' (needs CAP_NET_ADMIN: run as root)' : '';
-    throw new Error(`ip ${args.join(' ')}: ${stderr}${hint}`, { cause: e });
+    const hint = e instanceof NetConfigError && /not permitted/i.test(e.stderr) ? ` (${CAP_NET_ADMIN_HINT})` : '';
+    throw new Error(`${(e as Error).message}${hint}`, { cause: e });
   }
 }
 
@@ -121,7 +120,8 @@ export function sourceAddressTowards(dst: string): Promise<string | undefined> {
 
 export class MipDriver {
   readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
-  private tun?: RawTun;
+  private tun?: TunDevice;
+  private readonly net = new NetConfig();
   private udp?: dgram.Socket;
   private raw?: RawSocket;
   private core!: RegistrationCoreLike;
@@ -147,17 +147,22 @@ export class MipDriver {
   async start(): Promise<void> {
     const p = this.opts.profile;
     if (!p.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
-    this.tun = openRawTun(this.opts.tunName);
-    await ip(['addr', 'add', `${p.homeAddress}/32`, 'dev', this.tun.name]);
-    await ip(['link', 'set', this.tun.name, 'mtu', String(TUN_MTU), 'up']);
-    await ip(['rule', 'add', 'to', `${this.ha}/32`, 'lookup', 'main', 'pref', String(RULE_PREF_HA)]);
-    await ip(['rule', 'add', 'to', `${this.ha}/32`, 'unreachable', 'pref', String(RULE_PREF_HA + 1)]);
+    const tun = openTun(this.opts.tunName);
+    this.tun = tun;
+    const net = this.net;
+    await step(net.addAddress(tun.name, `${p.homeAddress}/32`));
+    await step(net.setMtu(tun.name, TUN_MTU));
+    await step(net.linkUp(tun.name));
+    await step(net.addRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
+    await step(net.addRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
     for (const r of this.opts.routes) {
-      await ip(['route', 'replace', r, 'dev', this.tun.name, 'src', p.homeAddress, 'table', ROUTE_TABLE]);
-      await ip(['rule', 'add', 'to', r, 'lookup', ROUTE_TABLE, 'pref', String(RULE_PREF_ROUTES)]);
+      await step(net.replaceRoute({ dst: r, dev: tun.name, src: p.homeAddress, table: ROUTE_TABLE }));
+      await step(net.addRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
     }
     this.tun.onPacket((pkt) => this.handleTunPacket(pkt));
     this.udp = dgram.createSocket('udp4');
+    // send errors (no route while moving, …) arrive here: the core retransmits, the data path counts
+    this.udp.on('error', (e) => this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: e.message }));
     this.udp.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
     await new Promise<void>((res) => this.udp!.bind(0, res));
     this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
@@ -295,10 +300,10 @@ export class MipDriver {
     this.stopped = true;
     clearTimeout(this.timer);
     clearInterval(this.watch);
-    for (const r of this.opts.routes) await ip(['rule', 'del', 'to', r, 'lookup', ROUTE_TABLE, 'pref', String(RULE_PREF_ROUTES)], true);
-    await ip(['rule', 'del', 'pref', String(RULE_PREF_HA + 1)], true);
-    await ip(['rule', 'del', 'pref', String(RULE_PREF_HA)], true);
-    await ip(['route', 'flush', 'table', ROUTE_TABLE], true);
+    for (const r of this.opts.routes) await step(this.net.delRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }), true);
+    await step(this.net.delRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }), true);
+    await step(this.net.delRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }), true);
+    await step(this.net.flushTable(ROUTE_TABLE), true);
     this.raw?.close();
     this.udp?.close();
     await this.tun?.close();

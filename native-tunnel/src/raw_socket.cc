@@ -11,9 +11,6 @@
 //   send(payload, dst) -> bytes sent  (with hdrincl the payload is the whole packet)
 //   joinMulticast(group, ifaddr)      e.g. 224.0.0.2 for solicitations
 //   close()                           idempotent
-//   new RawSocket(0, { tun: 'name' }) a TUN device (IFF_TUN | IFF_NO_PI) with the same
-//                                     start/send/close: a stop-gap until the TUN addon
-//                                     is in the tree; `name` is the kernel's name for it
 //
 // Reads are driven by a libuv poll handle on the non-blocking descriptor,
 // like the TUN reads: one callback drains up to kMaxBatch datagrams.
@@ -31,8 +28,6 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <string>
-#include <linux/if_tun.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -62,7 +57,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       InstanceMethod("joinMulticast", &RawSocket::JoinMulticast),
       InstanceMethod("close", &RawSocket::Close),
       InstanceAccessor("fd", &RawSocket::Fd, nullptr),
-      InstanceAccessor("name", &RawSocket::Name, nullptr),
     });
     exports.Set("RawSocket", ctor);
     return exports;
@@ -80,10 +74,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       return;
     }
     Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
-    if (opts.Has("tun") && opts.Get("tun").IsString()) {
-      OpenTun(env, opts.Get("tun").As<Napi::String>().Utf8Value());
-      return;
-    }
     fd_ = socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
     if (fd_ < 0) {
       Napi::Error::New(env, ErrnoMessage("socket(AF_INET, SOCK_RAW)", errno)).ThrowAsJavaScriptException();
@@ -98,32 +88,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   ~RawSocket() override { Shutdown(); }
 
  private:
-  void OpenTun(Napi::Env env, const std::string& name) {
-    if (name.size() >= IFNAMSIZ) {
-      Napi::RangeError::New(env, "RawSocket: TUN name too long").ThrowAsJavaScriptException();
-      return;
-    }
-    fd_ = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
-    if (fd_ < 0) {
-      Napi::Error::New(env, ErrnoMessage("open(/dev/net/tun)", errno)).ThrowAsJavaScriptException();
-      return;
-    }
-    ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    std::memcpy(ifr.ifr_name, name.c_str(), name.size());
-    if (ioctl(fd_, TUNSETIFF, &ifr) < 0) {
-      int err = errno;
-      close(fd_);
-      fd_ = -1;
-      Napi::Error::New(env, ErrnoMessage("ioctl(TUNSETIFF)", err == EPERM ? EPERM : err)).ThrowAsJavaScriptException();
-      return;
-    }
-    tun_ = true;
-    name_ = ifr.ifr_name;
-  }
-
-  Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
-
   bool ApplyOptions(Napi::Env env, Napi::Object opts) {
     if (opts.Has("hdrincl") && opts.Get("hdrincl").ToBoolean().Value()) {
       int one = 1;
@@ -186,7 +150,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     if (self == nullptr || self->fd_ < 0 || status < 0 || !(events & UV_READABLE)) return;
     Napi::HandleScope scope(self->env_);
     for (int i = 0; i < kMaxBatch && self->fd_ >= 0; i++) {
-      ssize_t n = read(self->fd_, self->buf_, sizeof self->buf_);
+      ssize_t n = recv(self->fd_, self->buf_, sizeof self->buf_, 0);
       if (n < 0) break;  // EAGAIN or a transient error: wait for the next readiness
       Napi::Buffer<uint8_t> pkt = Napi::Buffer<uint8_t>::Copy(self->env_, self->buf_, static_cast<size_t>(n));
       self->on_packet_.Call({pkt});
@@ -205,15 +169,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       Napi::Error::New(env, "RawSocket.send: socket is closed").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (tun_ && info.Length() >= 1 && info[0].IsTypedArray()) {
-      Napi::Uint8Array pkt = info[0].As<Napi::Uint8Array>();
-      ssize_t w = write(fd_, pkt.Data(), pkt.ByteLength());
-      if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != EINVAL && errno != EIO) {
-        Napi::Error::New(env, ErrnoMessage("write(tun)", errno)).ThrowAsJavaScriptException();
-        return env.Undefined();
-      }
-      return Napi::Number::New(env, static_cast<double>(w));
-    }
     if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsString()) {
       Napi::TypeError::New(env, "RawSocket.send(payload: Uint8Array, dst: string)").ThrowAsJavaScriptException();
       return env.Undefined();
@@ -227,7 +182,11 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     }
     ssize_t n = sendto(fd_, data.Data(), data.ByteLength(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
     if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EMSGSIZE) return Napi::Number::New(env, -1);
+      // transient: no buffer, too big, no route right now (a link went away): dropped and counted by the caller
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS || errno == EMSGSIZE || errno == ENETUNREACH ||
+          errno == EHOSTUNREACH || errno == ENETDOWN || errno == EADDRNOTAVAIL) {
+        return Napi::Number::New(env, -1);
+      }
       Napi::Error::New(env, ErrnoMessage("sendto", errno)).ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -274,8 +233,6 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   }
 
   int fd_ = -1;
-  bool tun_ = false;
-  std::string name_;
   uv_poll_t* poll_ = nullptr;
   Napi::Env env_ = Napi::Env(nullptr);
   Napi::FunctionReference on_packet_;

@@ -19,7 +19,8 @@ import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { bytesToIPv4 } from '../../../app/base/ipv4.ts';
-import { openRawSocket, openRawTun } from '../../../app/io/raw-socket.ts';
+import { openTun } from '../../../app/io/native-tun.ts';
+import { openRawSocket } from '../../../app/io/raw-socket.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { decodeRrq, RrqFlag } from '../home-agent/wire.ts';
 import { AdvFlag, encodeAdvertisement } from './advertisement.ts';
@@ -45,13 +46,14 @@ function main(): void {
   };
   const visitors = new Map<string, Visitor>();
   const pending = new Map<string, Pending>();
-  const tun = openRawTun(cfg.tunDevice ?? 'fa0');
+  const tun = openTun(cfg.tunDevice ?? 'fa0');
   ip(['link', 'set', tun.name, 'mtu', '1400', 'up']);
   ip(['route', 'replace', 'default', 'dev', tun.name, 'table', TABLE]);
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
   const icmp = openRawSocket(IpProto.Icmp, { device: cfg.linkDevice, multicastTtl: 1, ttl: 1 });
   const linkSock = dgram.createSocket('udp4');
   const haSock = dgram.createSocket('udp4');
+  for (const sock of [linkSock, haSock]) sock.on('error', (e) => log({ event: 'udp-error', message: e.message }));
 
   let seq = 0;
   const advertise = () => {

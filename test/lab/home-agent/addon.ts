@@ -1,38 +1,55 @@
 /**
- * Makes sure the raw-socket addon (native-tunnel/src/raw_socket.cc) is built
- * and returns the environment that points processes at it. When the tree's
- * own build (native-tunnel/build/Release/raw_socket.node) is missing, it is
- * compiled once per machine into /tmp/homeward-raw-addon/<hash of the source>
- * with npm's bundled node-gyp against the local Node headers.
+ * Makes sure the native addons (native-tunnel: homeward_tun, raw_socket) are
+ * built and not older than their sources before a lab test starts processes
+ * that load them. `npm ci` builds them; this only catches a stale or missing
+ * build while developing. Two vitest workers may ask at once: a lock
+ * directory serialises the build.
  */
-import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runOk } from '../harness/exec.ts';
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
-const SOURCE = join(ROOT, 'native-tunnel/src/raw_socket.cc');
-const IN_TREE = join(ROOT, 'native-tunnel/build/Release/raw_socket.node');
+const NATIVE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../native-tunnel');
+const OUTPUTS = ['homeward_tun.node', 'raw_socket.node'].map((f) => join(NATIVE, 'build/Release', f));
+const LOCK = '/tmp/homeward-native-build.lock';
 const NODE_GYP = '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js';
 
-export async function rawAddonEnv(): Promise<NodeJS.ProcessEnv> {
-  if (existsSync(IN_TREE)) return { ...process.env };
-  const hash = createHash('sha256').update(readFileSync(SOURCE)).digest('hex').slice(0, 12);
-  const dir = `/tmp/homeward-raw-addon/${hash}`;
-  const out = join(dir, 'build/Release/raw_socket.node');
-  if (!existsSync(out)) {
-    mkdirSync(join(dir, 'src'), { recursive: true });
-    copyFileSync(SOURCE, join(dir, 'src/raw_socket.cc')); // gyp wants sources relative to binding.gyp
-    const include = join(ROOT, 'node_modules/node-addon-api');
-    writeFileSync(join(dir, 'binding.gyp'), JSON.stringify({
-      targets: [{
-        target_name: 'raw_socket', sources: ['src/raw_socket.cc'], include_dirs: [include],
-        defines: ['NAPI_DISABLE_CPP_EXCEPTIONS', 'NAPI_VERSION=8'], cflags_cc: ['-std=c++17'],
-      }],
-    }));
-    const nodedir = existsSync('/usr/include/node/node_api.h') ? ['--nodedir=/usr'] : [];
-    await runOk(process.execPath, [NODE_GYP, 'rebuild', ...nodedir], { cwd: dir, timeoutMs: 180_000 });
+function fresh(): boolean {
+  if (!OUTPUTS.every((o) => existsSync(o))) return false;
+  const sources = [join(NATIVE, 'binding.gyp'), ...readdirSync(join(NATIVE, 'src')).map((f) => join(NATIVE, 'src', f))];
+  const newestSource = Math.max(...sources.map((s) => statSync(s).mtimeMs));
+  return Math.min(...OUTPUTS.map((o) => statSync(o).mtimeMs)) >= newestSource;
+}
+
+async function withLock<T>(fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 240_000;
+  for (;;) {
+    try {
+      mkdirSync(LOCK);
+      break;
+    } catch {
+      if (existsSync(LOCK) && Date.now() - statSync(LOCK).mtimeMs > 300_000) rmdirSync(LOCK); // left by a crash
+      if (Date.now() > deadline) throw new Error(`native build lock ${LOCK} held too long`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
-  return { ...process.env, HOMEWARD_RAW_ADDON: out };
+  try {
+    return await fn();
+  } finally {
+    rmdirSync(LOCK);
+  }
+}
+
+/** Builds the addons if needed; returns the environment for processes that load them. */
+export async function rawAddonEnv(): Promise<NodeJS.ProcessEnv> {
+  if (!fresh()) {
+    await withLock(async () => {
+      if (fresh()) return;
+      const nodedir = existsSync('/usr/include/node/node_api.h') ? ['--nodedir=/usr'] : [];
+      const gyp = existsSync(NODE_GYP) ? [NODE_GYP] : [join(NATIVE, '../node_modules/.bin/node-gyp')];
+      await runOk(process.execPath, [...gyp, 'rebuild', '--directory', NATIVE, ...nodedir], { timeoutMs: 240_000 });
+    });
+  }
+  return { ...process.env };
 }

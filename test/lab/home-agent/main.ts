@@ -15,7 +15,8 @@
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
-import { openRawSocket, openRawTun as openTun } from '../../../app/io/raw-socket.ts';
+import { openTun } from '../../../app/io/native-tun.ts';
+import { openRawSocket } from '../../../app/io/raw-socket.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { BindingCache, type Binding } from './binding-cache.ts';
 import { parseHomeAgentConfig } from './config.ts';
@@ -46,6 +47,7 @@ function main(): void {
   // room for the outer header: the kernel then sends "fragmentation needed" to intranet hosts itself
   ip(['link', 'set', tun.name, 'mtu', '1400', 'up']);
   const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
+  udp.on('error', (e) => log({ event: 'udp-error', message: e.message }));
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
   const forwarder = new Forwarder(cfg, cache, {
     tunWrite: (pkt) => tun.write(pkt),

@@ -57,7 +57,7 @@ describe('ui-server access control', () => {
   });
 
   it('refuses another Origin, a foreign Host (DNS rebinding) and cross-site fetches even with the token', async () => {
-    const bad = [
+    const bad: Record<string, string>[] = [
       { origin: 'http://evil.example' },
       { origin: 'http://127.0.0.1:1' },
       { host: `evil.example:${server.port}` },

@@ -1,0 +1,283 @@
+/**
+ * Two IKE peers on a ManualClock (strongSwan's exchange_test_helper, quinn's
+ * Pair): our IkeSa as initiator and a deliberately tiny test-only responder
+ * built from the same codecs and crypto. The responder knows just enough of
+ * RFC 7296 to answer IKE_SA_INIT (optionally demanding a COOKIE, another DH
+ * group, or refusing), IKE_AUTH with a PSK, and INFORMATIONAL; it can also
+ * start an INFORMATIONAL itself. Randomness is deterministic (seeded).
+ *
+ * Every datagram crossing the pair is logged as a WireRecord so tests can
+ * be written as exchange diagrams.
+ */
+import { sha256 } from '@noble/hashes/sha2.js';
+import { concatBytes, equalBytes } from '../../app/base/bytes.ts';
+import { ipv4ToBytes } from '../../app/base/ipv4.ts';
+import { createDh, natdHash, prf, pskAuth } from '../../app/ikev2/crypto-adapter.ts';
+import type { Random } from '../../app/ikev2/crypto-adapter.ts';
+import { IkeSa } from '../../app/ikev2/ike-sa.ts';
+import { deriveChildKeys, deriveIkeKeys, initialSkeyseed } from '../../app/ikev2/keymat.ts';
+import { findNotify, first } from '../../app/ikev2/notifies.ts';
+import { parseProposals } from '../../app/ikev2/proposal-string.ts';
+import { newSession, openMessage, plainMessage, sealMessage } from '../../app/ikev2/session.ts';
+import type { Session } from '../../app/ikev2/session.ts';
+import { espSuiteOf, ikeSuiteOf, selectProposal } from '../../app/ikev2/suite.ts';
+import type { EspKeys, IkeSaConfig, Transmit } from '../../app/ikev2/types.ts';
+import { idFor } from '../../app/ikev2/tasks/ike-auth.ts';
+import { tsPayload } from '../../app/ikev2/tasks/child-create.ts';
+import { AuthMethod, CfgAttr, CfgType, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../app/wire/ikev2/constants.ts';
+import { decodeMessage } from '../../app/wire/ikev2/message.ts';
+import type { Payload } from '../../app/wire/ikev2/payload.ts';
+import { encodeIdBody } from '../../app/wire/ikev2/payloads/id.ts';
+import { cookieNotify, invalidKeNotify, natDetectionNotify } from '../../app/wire/ikev2/payloads/notify-data.ts';
+import { makeNotify } from '../../app/wire/ikev2/payloads/notify.ts';
+import { ManualClock } from './manual-clock.ts';
+
+/** Deterministic bytes: SHA-256 in counter mode over a seed. */
+export function seededRandom(seed: string): Random {
+  let counter = 0;
+  return (n) => {
+    const out = new Uint8Array(n);
+    for (let off = 0; off < n; off += 32) {
+      const block = sha256(new TextEncoder().encode(`${seed}:${counter++}`));
+      out.set(block.subarray(0, Math.min(32, n - off)), off);
+    }
+    return out;
+  };
+}
+
+export const CLIENT = '192.0.2.2';
+export const GATEWAY = '192.0.2.1';
+export const PSK = new TextEncoder().encode('pair-psk');
+
+export function clientConfig(over: Partial<IkeSaConfig> = {}): IkeSaConfig {
+  return {
+    gateway: GATEWAY, localAddr: CLIENT, ikePort: 500, nattPort: 4500, remotePort: 500,
+    localId: 'mn@example', remoteId: 'gw.example', psk: PSK,
+    ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16',
+    remoteTs: [{ addr: '10.10.0.0', len: 16 }], requestDns: true,
+    retransmitBaseMs: 1000, retransmitTries: 3, dpdSeconds: 30, natKeepaliveSeconds: 20, mobike: false,
+    ...over,
+  };
+}
+
+export interface ResponderOptions {
+  psk?: Uint8Array;
+  ike?: string;
+  esp?: string;
+  demandCookie?: boolean;
+  /** answer INVALID_KE_PAYLOAD unless KEi uses this group */
+  wantGroup?: number;
+  refuse?: boolean;
+  /** pretend a NAT rewrote the client's address to this one */
+  natPublicAddr?: string;
+  tia?: string;
+  silent?: boolean;
+}
+
+export interface WireRecord {
+  dir: '-->' | '<--';
+  exchange: ExchangeType;
+  response: boolean;
+  messageId: number;
+  /** payload types (inner ones for protected messages, when the pair could open them) */
+  payloads: number[];
+  notifies: number[];
+  at: number;
+}
+
+const COOKIE = new Uint8Array(16).fill(0xc0);
+
+/** The test-only responder (one IKE SA). */
+export class MiniResponder {
+  session?: Session;
+  ni?: Uint8Array;
+  nr?: Uint8Array;
+  initResponse?: Uint8Array;
+  childKeys?: { i: EspKeys; r: EspKeys };
+  espSpi = Uint8Array.of(0xc0, 0, 0, 1);
+  authRequests = 0;
+  private cache = new Map<number, Uint8Array>();
+  private nextRequestId = 0;
+  private readonly random = seededRandom('responder');
+
+  constructor(readonly opts: ResponderOptions = {}) {}
+
+  /** A request from the initiator (no marker) → the response bytes, or undefined (silent/ignored). */
+  handle(bytes: Uint8Array): Uint8Array | undefined {
+    if (this.opts.silent) return undefined;
+    const m = decodeMessage(bytes);
+    if (m.header.response) return undefined;
+    const cached = this.cache.get(m.header.messageId);
+    if (cached && m.header.exchangeType !== ExchangeType.IkeSaInit) return cached;
+    const out = m.header.exchangeType === ExchangeType.IkeSaInit ? this.init(bytes) : this.protectedRequest(bytes);
+    if (out) this.cache.set(m.header.messageId, out);
+    return out;
+  }
+
+  private init(bytes: Uint8Array): Uint8Array {
+    const m = decodeMessage(bytes);
+    const s = newSession(m.header.spiI, new Uint8Array(8), false);
+    const answer = (payloads: Payload[]): Uint8Array => plainMessage(s, ExchangeType.IkeSaInit, 0, true, payloads);
+    const cookie = findNotify(m.payloads, NotifyType.Cookie);
+    if (this.opts.demandCookie && (!cookie || !equalBytes(cookie.data, COOKIE))) return answer([cookieNotify(COOKIE)]);
+    if (this.opts.refuse) return answer([makeNotify(NotifyType.NoProposalChosen)]);
+    const ke = first(m.payloads, PayloadType.KE)!;
+    if (this.opts.wantGroup !== undefined && ke.group !== this.opts.wantGroup) return answer([invalidKeNotify(this.opts.wantGroup)]);
+    const chosen = selectProposal(parseProposals('ike', this.opts.ike ?? 'aes256gcm16-prfsha256-x25519-ecp256'), first(m.payloads, PayloadType.SA)!.proposals, ProtocolId.IKE)!;
+    const suite = ikeSuiteOf(chosen.transforms)!;
+    const dh = createDh(suite.dh, this.random);
+    s.spiR = this.random(8);
+    s.suite = suite;
+    this.ni = first(m.payloads, PayloadType.Nonce)!.data;
+    this.nr = this.random(32);
+    s.keys = deriveIkeKeys(suite, initialSkeyseed(suite, this.ni, this.nr, dh.sharedSecret(ke.data)), this.ni, this.nr, s.spiI, s.spiR);
+    const clientSeen = this.opts.natPublicAddr ?? CLIENT;
+    const out = answer([
+      { type: PayloadType.SA, proposals: [chosen] },
+      { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
+      { type: PayloadType.Nonce, data: this.nr },
+      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(GATEWAY), 500)),
+      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen), 500)),
+    ]);
+    this.session = s;
+    this.initRequest = bytes;
+    this.initResponse = out;
+    return out;
+  }
+
+  initRequest?: Uint8Array;
+
+  private protectedRequest(bytes: Uint8Array): Uint8Array | undefined {
+    const s = this.session;
+    if (!s) return undefined;
+    const opened = openMessage(s, bytes);
+    if (!opened.ok) return undefined;
+    const { header, payloads } = opened.msg;
+    const reply = (inner: Payload[]): Uint8Array => sealMessage(s, header.exchangeType, header.messageId, true, inner, this.random);
+    if (header.exchangeType === ExchangeType.IkeAuth) return reply(this.auth(payloads));
+    return reply([]);
+  }
+
+  private auth(payloads: Payload[]): Payload[] {
+    this.authRequests++;
+    const s = this.session!;
+    const idi = first(payloads, PayloadType.IDi)!;
+    const auth = first(payloads, PayloadType.AUTH)!;
+    const psk = this.opts.psk ?? PSK;
+    const signedI = concatBytes(this.initRequest!, this.nr!, prf(s.suite!.prf, s.keys!.skPi, encodeIdBody(idi)));
+    if (!equalBytes(pskAuth(s.suite!.prf, psk, signedI), auth.data)) return [makeNotify(NotifyType.AuthenticationFailed)];
+    const idr = idFor('gw.example', PayloadType.IDr);
+    const signedR = concatBytes(this.initResponse!, this.ni!, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
+    const sa = first(payloads, PayloadType.SA)!;
+    const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), sa.proposals, ProtocolId.ESP)!;
+    const esp = espSuiteOf(chosen.transforms)!;
+    this.childKeys = deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, this.ni!, this.nr!);
+    this.peerEspSpi = chosen.spi;
+    return [
+      idr,
+      { type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, psk, signedR) },
+      { type: PayloadType.CP, cfgType: CfgType.Reply, attributes: [
+        { kind: 'ip4', type: CfgAttr.InternalIp4Address, address: this.opts.tia ?? '10.10.100.1' },
+        { kind: 'ip4', type: CfgAttr.InternalIp4Dns, address: '10.10.0.53' }] },
+      { type: PayloadType.SA, proposals: [{ ...chosen, spi: this.espSpi }] },
+      tsPayload(PayloadType.TSi, [{ start: this.opts.tia ?? '10.10.100.1', end: this.opts.tia ?? '10.10.100.1' }]),
+      tsPayload(PayloadType.TSr, [{ start: '10.10.0.0', end: '10.10.255.255' }]),
+    ];
+  }
+
+  peerEspSpi?: Uint8Array;
+
+  /** A request the responder starts (INFORMATIONAL …), sealed for the current session. */
+  request(exchange: ExchangeType, inner: Payload[]): Uint8Array {
+    return sealMessage(this.session!, exchange, this.nextRequestId++, false, inner, this.random);
+  }
+}
+
+/** Drives an initiator and a MiniResponder over a lossless (unless told) in-memory path. */
+export class IkePair {
+  readonly clock = new ManualClock(1_000_000);
+  readonly sa: IkeSa;
+  readonly log: WireRecord[] = [];
+  readonly effects: ReturnType<IkeSa['pollEffect']>[] = [];
+  /** return false to drop, or a replacement to tamper with a datagram */
+  filter?: (dir: '-->' | '<--', bytes: Uint8Array) => boolean | Uint8Array;
+
+  constructor(readonly responder: MiniResponder = new MiniResponder(), config: IkeSaConfig = clientConfig()) {
+    this.sa = new IkeSa(config, seededRandom('initiator'));
+  }
+
+  /** Delivers everything in flight until both sides are quiet (no time passes). */
+  drive(): void {
+    for (let guard = 0; guard < 100; guard++) {
+      for (let e = this.sa.pollEffect(); e; e = this.sa.pollEffect()) this.effects.push(e);
+      const t = this.sa.pollTransmit();
+      if (!t) return;
+      this.deliverToResponder(t);
+    }
+    throw new Error('IkePair.drive: no quiescence after 100 steps');
+  }
+
+  private deliverToResponder(t: Transmit): void {
+    let bytes = t.remote.port === 4500 ? t.bytes.subarray(4) : t.bytes;
+    if (t.bytes.length === 1) return; // keepalive
+    this.record('-->', bytes);
+    const f = this.filter?.('-->', bytes);
+    if (f === false) return;
+    if (f instanceof Uint8Array) bytes = f;
+    const answer = this.responder.handle(bytes);
+    if (answer) this.fromResponder(answer, t.remote.port === 4500);
+  }
+
+  /** Hands a responder datagram to the initiator (as received on 500 or 4500). */
+  fromResponder(bytes: Uint8Array, natt = this.sa.path.natt): void {
+    this.record('<--', bytes);
+    const f = this.filter?.('<--', bytes);
+    if (f === false) return;
+    const b = f instanceof Uint8Array ? f : bytes;
+    const port = natt ? 4500 : 500;
+    this.sa.handleDatagram({
+      bytes: natt ? concatBytes(new Uint8Array(4), b) : b,
+      local: { addr: CLIENT, port }, remote: { addr: GATEWAY, port },
+    }, this.clock.now());
+  }
+
+  command(c: Parameters<IkeSa['handleCommand']>[0]): void {
+    this.sa.handleCommand(c, this.clock.now());
+    this.drive();
+  }
+
+  /** Advances virtual time to the core's next deadline (or by ms) and fires it. */
+  advance(ms?: number): number {
+    const next = this.sa.nextTimeout();
+    const to = ms !== undefined ? this.clock.now() + ms : next;
+    if (to === undefined) throw new Error('no timer armed');
+    this.clock.set(to);
+    this.sa.handleTimeout(to);
+    this.drive();
+    return to;
+  }
+
+  private record(dir: '-->' | '<--', bytes: Uint8Array): void {
+    let m;
+    try {
+      m = decodeMessage(bytes);
+    } catch {
+      return; // malformed on purpose; the test checks the core's counters
+    }
+    const rs = this.responder.session;
+    // the responder's own messages are opened with the keys of the other direction
+    const s = rs && dir === '<--' ? { ...rs, weInitiated: !rs.weInitiated } : rs;
+    const opened = s && m.payloads.some((p) => p.type === PayloadType.SK) ? openMessage(s, bytes) : undefined;
+    const payloads = opened?.ok ? opened.msg.payloads : m.payloads;
+    this.log.push({
+      dir, exchange: m.header.exchangeType, response: m.header.response, messageId: m.header.messageId,
+      payloads: payloads.map((p) => p.type),
+      notifies: payloads.flatMap((p) => (p.type === PayloadType.Notify ? [p.notifyType] : [])),
+      at: this.clock.now(),
+    });
+  }
+
+  events(): Record<string, unknown>[] {
+    return this.effects.flatMap((e) => (e?.type === 'event' ? [e.event] : []));
+  }
+}

@@ -1,0 +1,238 @@
+/**
+ * The IKE SA core against the test-only responder, on a manual clock,
+ * written as exchange diagrams (strongSwan test_ike_*.c style).
+ */
+import { describe, expect, it } from 'vitest';
+import { equalBytes } from '../../../app/base/bytes.ts';
+import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../app/wire/ikev2/constants.ts';
+import type { ChildSaInfo, Effect } from '../../../app/ikev2/types.ts';
+import { IkePair, MiniResponder, clientConfig } from '../../harness/ike-pair.ts';
+
+const P = PayloadType;
+
+function installed(pair: IkePair): ChildSaInfo[] {
+  return pair.effects.flatMap((e) => (e?.type === 'install-child-sa' ? [e.child] : []));
+}
+
+function closed(pair: IkePair): Extract<Effect, { type: 'closed' }> | undefined {
+  return pair.effects.find((e): e is Extract<Effect, { type: 'closed' }> => e?.type === 'closed');
+}
+
+describe('IKE SA: establishment with a PSK', () => {
+  it('happy path: two exchanges, TIA, Child SA keys that match the responder, move to 4500', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+
+    // IKE_SA_INIT { SA, KE, Ni, N(NAT_D_SRC), N(NAT_D_DST) } -->
+    // <-- { SA, KE, Nr, N(NAT_D_SRC), N(NAT_D_DST) }
+    const [init, initR, auth, authR] = pair.log;
+    expect(init).toMatchObject({ dir: '-->', exchange: ExchangeType.IkeSaInit, messageId: 0, response: false });
+    expect(init!.payloads).toEqual([P.SA, P.KE, P.Nonce, P.Notify, P.Notify]);
+    expect(init!.notifies).toEqual([NotifyType.NatDetectionSourceIp, NotifyType.NatDetectionDestinationIp]);
+    expect(initR).toMatchObject({ dir: '<--', response: true });
+
+    // IKE_AUTH SK{ IDi, IDr, AUTH, N(INITIAL_CONTACT), CP(REQ), SA, TSi, TSr } -->
+    expect(auth).toMatchObject({ dir: '-->', exchange: ExchangeType.IkeAuth, messageId: 1 });
+    expect(auth!.payloads).toEqual([P.IDi, P.IDr, P.AUTH, P.Notify, P.CP, P.SA, P.TSi, P.TSr]);
+    // <-- SK{ IDr, AUTH, CP(REPLY), SA, TSi, TSr }
+    expect(authR!.payloads).toEqual([P.IDr, P.AUTH, P.CP, P.SA, P.TSi, P.TSr]);
+
+    expect(pair.sa.state).toBe('established');
+    expect(pair.sa.path).toMatchObject({ natt: true, local: { port: 4500 }, remote: { port: 4500 } });
+    expect(pair.effects).toContainEqual({ type: 'set-tia', address: '10.10.100.1', dns: ['10.10.0.53'] });
+    const [child] = installed(pair);
+    const r = pair.responder;
+    expect(child!.spiOut).toBe(0xc0000001);
+    expect(equalBytes(child!.keysOut.encr, r.childKeys!.i.encr)).toBe(true);
+    expect(equalBytes(child!.keysIn.encr, r.childKeys!.r.encr)).toBe(true);
+    expect(child!.remoteTs).toEqual([{ start: '10.10.0.0', end: '10.10.255.255' }]);
+    const est = pair.events().find((e) => e.type === 'ike-sa' && e.state === 'established');
+    expect(est).toMatchObject({ gateway: '192.0.2.1', local: '192.0.2.2', tia: '10.10.100.1', ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', natLocal: false });
+  });
+
+  it('no event or effect carries key material', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const text = JSON.stringify(pair.events());
+    const [child] = installed(pair);
+    const hex = Buffer.from(child!.keysOut.encr).toString('hex');
+    expect(text).not.toContain(hex);
+    expect(text).not.toContain('pair-psk');
+  });
+
+  it('NAT between the peers: our DESTINATION hash mismatches → natLocal, keepalives every natKeepaliveSeconds', () => {
+    const pair = new IkePair(new MiniResponder({ natPublicAddr: '198.51.100.7' }), clientConfig({ natKeepaliveSeconds: 5 }));
+    pair.command({ type: 'connect' });
+    expect(pair.sa.natLocal).toBe(true);
+    expect(pair.sa.natRemote).toBe(false);
+    pair.advance(5000);
+    // the keepalive is a single 0xFF on the NAT-T path (drive() does not pass it to the responder)
+    expect(pair.sa.stats.txMessages).toBe(3);
+  });
+});
+
+describe('IKE SA: IKE_SA_INIT retries', () => {
+  it('COOKIE: the retry carries N(COOKIE) first and Message ID 0, and establishes', () => {
+    const pair = new IkePair(new MiniResponder({ demandCookie: true }));
+    pair.command({ type: 'connect' });
+    // IKE_SA_INIT { SA, KE, Ni, N(NAT_D)… } -->   <-- { N(COOKIE) }
+    expect(pair.log[1]!.notifies).toEqual([NotifyType.Cookie]);
+    // IKE_SA_INIT { N(COOKIE), SA, KE, Ni, N(NAT_D)… } -->
+    expect(pair.log[2]).toMatchObject({ dir: '-->', exchange: ExchangeType.IkeSaInit, messageId: 0 });
+    expect(pair.log[2]!.payloads).toEqual([P.Notify, P.SA, P.KE, P.Nonce, P.Notify, P.Notify]);
+    expect(pair.log[2]!.notifies[0]).toBe(NotifyType.Cookie);
+    expect(pair.sa.state).toBe('established');
+  });
+
+  it('INVALID_KE_PAYLOAD: retries with the group asked for (and signs the latest request)', () => {
+    const pair = new IkePair(new MiniResponder({ wantGroup: DhId.Ecp256, ike: 'aes256gcm16-prfsha256-ecp256' }), clientConfig({ ike: 'aes256gcm16-prfsha256-x25519-ecp256' }));
+    pair.command({ type: 'connect' });
+    expect(pair.log[1]!.notifies).toEqual([NotifyType.InvalidKePayload]);
+    expect(pair.log[2]).toMatchObject({ exchange: ExchangeType.IkeSaInit, messageId: 0 });
+    expect(pair.sa.state).toBe('established');
+    expect(pair.sa.session.suite?.dh).toBe(DhId.Ecp256);
+  });
+
+  it('INVALID_KE_PAYLOAD for a group we did not propose fails without looping', () => {
+    const pair = new IkePair(new MiniResponder({ wantGroup: DhId.Ecp384 }));
+    pair.command({ type: 'connect' });
+    expect(pair.log.filter((l) => l.dir === '-->').length).toBe(1);
+    expect(closed(pair)?.error?.code).toBe('INVALID_KE_PAYLOAD');
+  });
+});
+
+describe('IKE SA: refusals end the SA with the notify\'s name', () => {
+  it('AUTHENTICATION_FAILED (wrong PSK): error event, closed, nothing installed', () => {
+    const pair = new IkePair(new MiniResponder({ psk: new TextEncoder().encode('other') }));
+    pair.command({ type: 'connect' });
+    // IKE_AUTH SK{ IDi, AUTH, … } -->   <-- SK{ N(AUTHENTICATION_FAILED) }
+    expect(pair.log[3]!.notifies).toEqual([NotifyType.AuthenticationFailed]);
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'error', code: 'AUTHENTICATION_FAILED', fatal: true }));
+    expect(closed(pair)?.error?.code).toBe('AUTHENTICATION_FAILED');
+    expect(installed(pair)).toEqual([]);
+    expect(pair.sa.state).toBe('closed');
+    expect(pair.sa.nextTimeout()).toBeUndefined();
+  });
+
+  it('NO_PROPOSAL_CHOSEN in IKE_SA_INIT', () => {
+    const pair = new IkePair(new MiniResponder({ refuse: true }));
+    pair.command({ type: 'connect' });
+    expect(closed(pair)?.error?.code).toBe('NO_PROPOSAL_CHOSEN');
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'error', code: 'NO_PROPOSAL_CHOSEN' }));
+  });
+});
+
+describe('IKE SA: retransmission, duplicates, tampering', () => {
+  it('retransmits bit-identically at base·1.8^n and gives up after retransmitTries with TIMEOUT', () => {
+    const pair = new IkePair(new MiniResponder({ silent: true }), clientConfig({ retransmitBaseMs: 1000, retransmitTries: 3 }));
+    const t0 = pair.clock.now();
+    pair.command({ type: 'connect' });
+    const times = [t0];
+    while (pair.sa.state !== 'closed') times.push(pair.advance());
+    const sent = pair.log.filter((l) => l.dir === '-->');
+    expect(sent.length).toBe(4); // first + 3 retransmissions
+    expect(sent.every((s) => s.exchange === ExchangeType.IkeSaInit && s.messageId === 0)).toBe(true);
+    expect(times.map((t) => t - t0)).toEqual([0, 1000, 1000 + 1800, 1000 + 1800 + 3240, 1000 + 1800 + 3240 + 5832]);
+    expect(closed(pair)?.error?.code).toBe('TIMEOUT');
+  });
+
+  it('a duplicated IKE_AUTH response is dropped and counted, not processed twice', () => {
+    const pair = new IkePair();
+    let authResponse: Uint8Array | undefined;
+    pair.filter = (dir, b) => {
+      if (dir === '<--' && b[18] === ExchangeType.IkeAuth) authResponse = b.slice();
+      return true;
+    };
+    pair.command({ type: 'connect' });
+    expect(pair.sa.state).toBe('established');
+    pair.fromResponder(authResponse!);
+    pair.drive();
+    expect(pair.sa.stats.dropped['unexpected-response']).toBe(1);
+    expect(installed(pair).length).toBe(1);
+  });
+
+  it('a tampered ICV is dropped and counted; the retransmission gets the cached response through', () => {
+    const pair = new IkePair();
+    let tampered = false;
+    pair.filter = (dir, b) => {
+      if (dir !== '<--' || b[18] !== ExchangeType.IkeAuth || tampered) return true;
+      tampered = true;
+      const t = b.slice();
+      t[t.length - 1]! ^= 0x01;
+      return t;
+    };
+    pair.command({ type: 'connect' });
+    expect(pair.sa.stats.dropped.icv).toBe(1);
+    expect(pair.sa.state).toBe('connecting');
+    pair.advance(); // retransmit IKE_AUTH; the responder replays its cached answer
+    expect(pair.responder.authRequests).toBe(1);
+    expect(pair.sa.state).toBe('established');
+  });
+
+  it('malformed and unknown-SPI datagrams are counted, never thrown', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    pair.fromResponder(new Uint8Array([1, 2, 3]));
+    const junk = new Uint8Array(40);
+    junk[17] = 0x20;
+    junk[27] = 40;
+    pair.fromResponder(junk);
+    expect(pair.sa.stats.dropped.malformed).toBe(1);
+    expect(pair.sa.stats.dropped['unknown-spi']).toBe(1);
+    expect(pair.sa.state).toBe('established');
+  });
+});
+
+describe('IKE SA: liveness and deletion', () => {
+  it('DPD: an empty INFORMATIONAL after dpdSeconds of silence; no answer → liveness failed, DEAD_PEER', () => {
+    const pair = new IkePair(new MiniResponder(), clientConfig({ dpdSeconds: 10, retransmitTries: 2 }));
+    pair.command({ type: 'connect' });
+    const est = pair.clock.now();
+    pair.advance();
+    // INFORMATIONAL SK{} -->  <-- SK{}
+    const dpd = pair.log.at(-2)!;
+    expect(dpd).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, messageId: 2, payloads: [] });
+    expect(dpd.at - est).toBe(10_000);
+    expect(pair.events()).toContainEqual({ type: 'liveness', state: 'ok', gateway: '192.0.2.1' });
+    pair.responder.opts.silent = true;
+    while (pair.sa.state !== 'closed') pair.advance();
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'liveness', state: 'failed' }));
+    expect(closed(pair)?.error?.code).toBe('DEAD_PEER');
+  });
+
+  it('disconnect: INFORMATIONAL{ D(IKE) } --> <-- {} closes without an error and removes the Child SA', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    pair.command({ type: 'disconnect' });
+    expect(pair.log.at(-2)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, payloads: [P.Delete] });
+    expect(pair.effects).toContainEqual(expect.objectContaining({ type: 'remove-child-sa', spiOut: 0xc0000001 }));
+    expect(closed(pair)).toEqual({ type: 'closed' });
+  });
+
+  it('the gateway deletes the IKE SA: we answer {} and close', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    // <-- INFORMATIONAL SK{ D(IKE) }
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [{ type: P.Delete, protocol: ProtocolId.IKE, spis: [] }]));
+    pair.drive();
+    // INFORMATIONAL SK{} (response) -->
+    expect(pair.sa.pollTransmit()).toBeUndefined();
+    expect(pair.log.at(-1)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, response: true, payloads: [] });
+    expect(closed(pair)).toEqual({ type: 'closed' });
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'ike-sa', state: 'deleted' }));
+  });
+
+  it('a retransmitted gateway request gets the cached response, processed once', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const req = pair.responder.request(ExchangeType.Informational, []);
+    pair.fromResponder(req);
+    pair.drive();
+    pair.fromResponder(req);
+    pair.drive();
+    const answers = pair.log.filter((l) => l.dir === '-->' && l.exchange === ExchangeType.Informational && l.response);
+    expect(answers.length).toBe(2);
+    expect(answers[0]!.messageId).toBe(answers[1]!.messageId);
+    expect(pair.sa.state).toBe('established');
+  });
+});

@@ -1,0 +1,210 @@
+/**
+ * Agent discovery at the mobile node (RFC 5944 §2.4), sans-I/O, per interface.
+ *
+ *   inputs   handleInterfaceUp(iface, now) / handleInterfaceDown(iface, now)
+ *            handleAdvertisement(icmpBytes, fromAddr, iface, now)
+ *            handleTimeout(now)
+ *   outputs  pollTransmit() → Agent Solicitations (TTL 1, to 224.0.0.2)
+ *            pollEvent()    → agent-up | agent-updated | agent-rebooted | agent-lost
+ *            nextTimeout()
+ *
+ * Solicitations go out only while an interface knows no agent: three at
+ * 1 s, then the interval doubles up to a maximum (≥ 60 s); every interval is
+ * randomised upwards by up to 25 % (never faster than nominal).
+ *
+ * An agent (interface + advertisement source) lives for the ICMP Lifetime
+ * of its last advertisement. A sequence number that falls below its
+ * predecessor into 0–255 means the agent rebooted and lost our
+ * registration (§2.4.4): event agent-rebooted, the caller re-registers;
+ * a fall to ≥ 256 is a rollover after 0xffff and means nothing.
+ */
+import { TimerTable, type Instant } from '../base/clock.ts';
+import { ALL_ROUTERS, encodeAgentSolicitation } from '../wire/mip4/agent-solicitation.ts';
+import { decodeAgentAdvertisement, type AgentAdvertisement } from '../wire/mip4/agent-advertisement.ts';
+import { AdvFlag } from '../wire/mip4/constants.ts';
+import { randomU32, type RandomBytes } from './identification.ts';
+
+export interface AgentInfo {
+  iface: string;
+  /** The advertisement's IP source: where registrations through this FA go. */
+  address: string;
+  sequence: number;
+  /** AdvFlag bits */
+  flags: number;
+  registrationLifetime: number;
+  careOfAddresses: string[];
+  routers: string[];
+  prefixLengths?: number[];
+  foreignAgent: boolean;
+  homeAgent: boolean;
+  busy: boolean;
+  registrationRequired: boolean;
+  reverseTunnel: boolean;
+  udpTunnelling: boolean;
+  lastHeard: Instant;
+  expiresAt: Instant;
+}
+
+export type DiscoveryEvent =
+  | { type: 'agent-up' | 'agent-updated' | 'agent-rebooted'; iface: string; agent: AgentInfo }
+  | { type: 'agent-lost'; iface: string; address: string; reason: 'lifetime' | 'interface-down' };
+
+export interface SolicitationTransmit {
+  iface: string;
+  to: string;
+  ttl: 1;
+  bytes: Uint8Array;
+}
+
+export interface DiscoveryConfig {
+  rng: RandomBytes;
+  initialSolicitations?: number;
+  initialIntervalMs?: number;
+  /** Maximum interval after back-off; raised to 60 s if set lower (RFC 5944 §2.4). */
+  maxIntervalMs?: number;
+}
+
+export interface DiscoveryStats {
+  advertisements: number;
+  ignored: { malformed: number; notAgent: number; invalid: number };
+  solicitations: number;
+}
+
+const MIN_MAX_INTERVAL_MS = 60_000;
+
+function validity(adv: AgentAdvertisement): string | undefined {
+  const m = adv.mobility!;
+  const f = m.flags;
+  if ((f & (AdvFlag.ForeignAgent | AdvFlag.HomeAgent)) === 0) return 'neither F nor H set';
+  if ((f & AdvFlag.Busy) !== 0 && (f & AdvFlag.ForeignAgent) === 0) return 'B without F';
+  if ((f & AdvFlag.ForeignAgent) !== 0 && m.careOfAddresses.length === 0) return 'F without a care-of address';
+  return undefined;
+}
+
+export class AgentDiscovery {
+  readonly stats: DiscoveryStats = { advertisements: 0, ignored: { malformed: 0, notAgent: 0, invalid: 0 }, solicitations: 0 };
+  private readonly agents = new Map<string, AgentInfo>();
+  private readonly solicit = new Map<string, { sent: number }>();
+  private readonly timers = new TimerTable<string>();
+  private readonly transmits: SolicitationTransmit[] = [];
+  private readonly events: DiscoveryEvent[] = [];
+
+  constructor(private readonly cfg: DiscoveryConfig) {}
+
+  /** Agents currently known on an interface, most recently heard first. */
+  agentsOn(iface: string): AgentInfo[] {
+    return [...this.agents.values()].filter((a) => a.iface === iface).sort((a, b) => b.lastHeard - a.lastHeard);
+  }
+
+  handleInterfaceUp(iface: string, now: Instant): void {
+    if (this.agentsOn(iface).length === 0) this.startSoliciting(iface, now);
+  }
+
+  handleInterfaceDown(iface: string, _now: Instant): void {
+    this.stopSoliciting(iface);
+    for (const a of this.agentsOn(iface)) this.lose(a, 'interface-down');
+  }
+
+  handleAdvertisement(bytes: Uint8Array, fromAddr: string, iface: string, now: Instant): void {
+    let adv: AgentAdvertisement;
+    try {
+      adv = decodeAgentAdvertisement(bytes);
+    } catch {
+      this.stats.ignored.malformed++;
+      return;
+    }
+    if (!adv.mobility) {
+      this.stats.ignored.notAgent++;
+      return;
+    }
+    if (validity(adv) !== undefined) {
+      this.stats.ignored.invalid++;
+      return;
+    }
+    this.stats.advertisements++;
+    const key = `${iface}/${fromAddr}`;
+    const prev = this.agents.get(key);
+    const agent = this.toInfo(adv, fromAddr, iface, now);
+    this.agents.set(key, agent);
+    this.timers.set(`expire:${key}`, agent.expiresAt);
+    this.stopSoliciting(iface);
+    if (!prev) this.events.push({ type: 'agent-up', iface, agent });
+    else if (agent.sequence < prev.sequence && agent.sequence < 256) this.events.push({ type: 'agent-rebooted', iface, agent });
+    else if (agent.flags !== prev.flags || agent.careOfAddresses.join() !== prev.careOfAddresses.join()) {
+      this.events.push({ type: 'agent-updated', iface, agent });
+    }
+  }
+
+  handleTimeout(now: Instant): void {
+    for (const key of this.timers.expired(now)) {
+      const [kind, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+      if (kind === 'expire') {
+        const a = this.agents.get(rest);
+        if (a) this.lose(a, 'lifetime');
+      } else if (kind === 'solicit') this.sendSolicitation(rest, now);
+    }
+  }
+
+  pollTransmit(): SolicitationTransmit | undefined {
+    return this.transmits.shift();
+  }
+
+  pollEvent(): DiscoveryEvent | undefined {
+    return this.events.shift();
+  }
+
+  nextTimeout(): Instant | undefined {
+    return this.timers.next();
+  }
+
+  private toInfo(adv: AgentAdvertisement, address: string, iface: string, now: Instant): AgentInfo {
+    const m = adv.mobility!;
+    const f = m.flags;
+    return {
+      iface, address, sequence: m.sequence, flags: f, registrationLifetime: m.registrationLifetime,
+      careOfAddresses: m.careOfAddresses, routers: adv.routers.map((r) => r.address),
+      ...(adv.prefixLengths ? { prefixLengths: adv.prefixLengths } : {}),
+      foreignAgent: (f & AdvFlag.ForeignAgent) !== 0, homeAgent: (f & AdvFlag.HomeAgent) !== 0,
+      busy: (f & AdvFlag.Busy) !== 0, registrationRequired: (f & AdvFlag.RegistrationRequired) !== 0,
+      reverseTunnel: (f & AdvFlag.ReverseTunnel) !== 0, udpTunnelling: (f & AdvFlag.UdpTunnelling) !== 0,
+      lastHeard: now, expiresAt: now + adv.lifetime * 1000,
+    };
+  }
+
+  private lose(a: AgentInfo, reason: 'lifetime' | 'interface-down'): void {
+    const key = `${a.iface}/${a.address}`;
+    this.agents.delete(key);
+    this.timers.stop(`expire:${key}`);
+    this.events.push({ type: 'agent-lost', iface: a.iface, address: a.address, reason });
+    if (reason === 'lifetime' && this.agentsOn(a.iface).length === 0) this.startSoliciting(a.iface, a.expiresAt);
+  }
+
+  private startSoliciting(iface: string, now: Instant): void {
+    if (this.solicit.has(iface)) return;
+    this.solicit.set(iface, { sent: 0 });
+    this.sendSolicitation(iface, now);
+  }
+
+  private stopSoliciting(iface: string): void {
+    this.solicit.delete(iface);
+    this.timers.stop(`solicit:${iface}`);
+  }
+
+  private sendSolicitation(iface: string, now: Instant): void {
+    const s = this.solicit.get(iface);
+    if (!s) return;
+    this.transmits.push({ iface, to: ALL_ROUTERS, ttl: 1, bytes: encodeAgentSolicitation() });
+    this.stats.solicitations++;
+    s.sent++;
+    this.timers.set(`solicit:${iface}`, now + this.interval(s.sent));
+  }
+
+  /** Nominal interval after the n-th solicitation, randomised by +0..25 %. */
+  private interval(sent: number): number {
+    const initial = this.cfg.initialIntervalMs ?? 1000;
+    const count = this.cfg.initialSolicitations ?? 3;
+    const max = Math.max(MIN_MAX_INTERVAL_MS, this.cfg.maxIntervalMs ?? MIN_MAX_INTERVAL_MS);
+    const nominal = sent < count ? initial : Math.min(max, initial * 2 ** (sent - count + 1));
+    return Math.round(nominal * (1 + 0.25 * (randomU32(this.cfg.rng) / 2 ** 32)));
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Timestamp identifications for registration requests (RFC 5944 §5.7):
+ *
+ *   high 32 bits: NTP seconds (Unix seconds + 2 208 988 800) + our offset to the HA's clock
+ *   low 32 bits:  NTP fraction; the bits a millisecond clock cannot supply are random
+ *
+ * Every identification is strictly greater than the previous one. After a
+ * code 133 reply the HA's seconds (its reply's high 32 bits) fix the offset,
+ * and the sequence restarts from the HA's clock.
+ */
+import { NTP_UNIX_OFFSET } from '../wire/mip4/constants.ts';
+
+/** Random bytes, injected (crypto in the driver, a seeded stream in tests). */
+export type RandomBytes = (n: number) => Uint8Array;
+
+/** A millisecond is 2^32 / 1000 ≈ 2^22 fraction units: the top 10 bits come from the clock. */
+const CLOCK_FRACTION_MASK = 0xffc00000;
+
+export function randomU32(rng: RandomBytes): number {
+  const b = rng(4);
+  return (((b[0] ?? 0) << 24) | ((b[1] ?? 0) << 16) | ((b[2] ?? 0) << 8) | (b[3] ?? 0)) >>> 0;
+}
+
+export function ntpSeconds(wallMs: number): number {
+  return (Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET) % 2 ** 32;
+}
+
+export class IdentificationClock {
+  private last = 0n;
+  private offset = 0;
+
+  constructor(private readonly rng: RandomBytes) {}
+
+  /** Seconds added to our NTP time to match the home agent's clock. */
+  get offsetSeconds(): number {
+    return this.offset;
+  }
+
+  next(wallMs: number): bigint {
+    const secs = (ntpSeconds(wallMs) + this.offset + 2 ** 32) % 2 ** 32;
+    const ms = wallMs - Math.floor(wallMs / 1000) * 1000;
+    const fraction = Math.floor((ms * 2 ** 32) / 1000) >>> 0;
+    const rnd = randomU32(this.rng);
+    const low = ((fraction & CLOCK_FRACTION_MASK) | (rnd & ~CLOCK_FRACTION_MASK)) >>> 0;
+    let id = (BigInt(secs) << 32n) | BigInt(low);
+    if (id <= this.last) id = this.last + 1n + BigInt(rnd & 0xfff);
+    this.last = id & 0xffffffffffffffffn;
+    return this.last;
+  }
+
+  /** Code 133: adopt the HA's seconds from its reply (RFC 5944 §3.6.2.3, §5.7). */
+  resynchronise(haSeconds: number, wallMs: number): void {
+    this.offset = haSeconds - ntpSeconds(wallMs);
+    this.last = 0n;
+  }
+}

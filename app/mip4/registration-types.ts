@@ -1,0 +1,95 @@
+/**
+ * The registration client's vocabulary: configuration, commands, transmits,
+ * events, counters and the binding (see registration.ts for the behaviour).
+ */
+import type { Instant } from '../base/clock.ts';
+import type { RandomBytes } from './identification.ts';
+
+export type EncapsulationPreference = 'ip-in-ip' | 'gre' | 'minimal';
+export type UdpTunnelMode = 'off' | 'request' | 'force';
+
+export interface RegistrationConfig {
+  homeAddress: string;
+  homeAgent: string;
+  nai?: string;
+  spi: number;
+  key: Uint8Array;
+  /** Requested lifetime, seconds (1..65535; 65535 = infinite). */
+  lifetimeSeconds: number;
+  /** T bit (RFC 3024). Always set when UDP tunnelling is requested (RFC 3519 §3.1.5). */
+  reverseTunnel: boolean;
+  encapsulation: EncapsulationPreference;
+  /** RFC 3519 UDP Tunnel Request (co-located CoA only); 'force' sets F. */
+  udpTunnel: UdpTunnelMode;
+  /** K: seconds without sending to the HA before a keepalive (default 110, never below 10). */
+  keepaliveSeconds?: number;
+  /** Wait for a keepalive's echo reply before sending the next one (default 5 s). */
+  keepaliveRetryMs?: number;
+  /** Unanswered keepalives before re-registering (default 3). */
+  keepaliveMaxUnanswered?: number;
+  /** First retransmission timeout (≥ 1000 ms, default 1000), doubling, capped (default 32 s, never above the lifetime). */
+  retransmitInitialMs?: number;
+  retransmitCapMs?: number;
+  /** Requests per attempt before a 'timeout' event (default 5); retrying continues at the cap. */
+  maxTries?: number;
+  /** Re-register at this fraction of the granted lifetime (default 0.8). */
+  reregisterFraction?: number;
+  /** Code 133 resynchronisations per attempt (default 2). */
+  maxResyncs?: number;
+  rng: RandomBytes;
+}
+
+export interface Location {
+  coa: string;
+  /** Register through this foreign agent (FA care-of mode); absent = co-located CoA, straight to the HA. */
+  via?: string;
+  /** The FA's advertisement flags (AdvFlag): M/G/T are requested only when it offers them. */
+  faFlags?: number;
+  /** The FA's advertised registration lifetime: the request never asks for more. */
+  faLifetime?: number;
+}
+
+export type RegistrationCommand =
+  | ({ type: 'register' } & Location)
+  | ({ type: 'move' } & Location)
+  | { type: 'deregister' };
+
+export type RegistrationTransmit = {
+  bytes: Uint8Array;
+  to: { address: string; port: number };
+  /** IP source to use: the co-located CoA, else the home address (RFC 5944 §3.6.1.1). */
+  source: string;
+  keepalive?: boolean;
+};
+
+export type RegistrationEvent =
+  | { type: 'registration'; state: 'accepted'; coa: string; via?: string; lifetime: number; tnc: boolean; udpTunnel: boolean; keepaliveSeconds?: number; code: number; codeName: string }
+  | { type: 'registration'; state: 'denied'; coa: string; lifetime: 0; tnc: false; code: number; codeName: string }
+  | { type: 'registration'; state: 'timeout' | 'expired' | 'deregistered'; coa: string; lifetime: 0; tnc: boolean }
+  | { type: 'registration-resync'; offsetSeconds: number }
+  | { type: 'registration-fallback'; what: 'encapsulation' | 'udp-tunnel' | 'lifetime'; from: string; to: string; code: number; codeName: string }
+  | { type: 'keepalive-lost'; unanswered: number };
+
+export type DropReason = 'auth' | 'id' | 'malformed' | 'duplicateAuth' | 'unknownExt';
+
+export interface RegistrationStats {
+  requestsSent: number;
+  retransmissions: number;
+  accepted: number;
+  denied: number;
+  keepalivesSent: number;
+  keepaliveReplies: number;
+  dropped: Record<DropReason, number>;
+}
+
+export interface Binding {
+  coa: string;
+  via?: string;
+  /** Granted lifetime (min of requested and granted), seconds. */
+  lifetime: number;
+  /** Counted from when the accepted request was sent. */
+  expiresAt?: Instant;
+  tnc: boolean;
+  udpTunnel: boolean;
+  keepaliveSeconds?: number;
+}

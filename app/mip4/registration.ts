@@ -1,0 +1,423 @@
+/**
+ * Mobile IPv4 registration client (RFC 5944 §3.6, RFC 3024, RFC 3519,
+ * RFC 5265), sans-I/O in the quinn style:
+ *
+ *   inputs   handleCommand(register | move | deregister, now, wallMs)
+ *            handleDatagram(bytes from port 434, from, now, wallMs)
+ *            handleTimeout(now, wallMs), handleDataSent(now), handleKeepaliveReply(inner, now)
+ *   outputs  pollTransmit() → UDP payloads for the agent's port 434
+ *            pollEvent()    → registration outcomes
+ *            nextTimeout()
+ *
+ * `now` is monotonic (timers); `wallMs` is the wall clock, used only for the
+ * NTP timestamps in identifications.
+ *
+ * Lifecycle of one registration attempt:
+ *
+ *   idle ──register/move──► pending ──accepted──► bound ──80% of lifetime──► pending …
+ *                             │ ▲  retransmit 1 s, 2 s, 4 s … (new ID each time, capped)
+ *                             │ └─ 133: resync clock, resend │ 139/72/142: fall back, resend
+ *                             ├──denied──► idle (event denied)
+ *                             └──max tries──► event timeout, keep retrying at the cap
+ *   bound ──deregister──► pending(lifetime 0, CoA = HoA) ──accepted──► idle (event deregistered)
+ *
+ * A reply is believed only after: it decodes (no unknown extension < 128),
+ * its low-32 identification matches a request of the current attempt, and
+ * (for success and HA codes) it carries exactly one valid MN-HA
+ * authenticator with our SPI. Otherwise it is dropped and counted.
+ */
+import { TimerTable, type Instant } from '../base/clock.ts';
+import { DecodeError } from '../base/bytes.ts';
+import { appendMnHaAuth, verifyMnHaAuth } from '../wire/mip4/auth.ts';
+import {
+  AdvFlag, Encapsulation, ExtensionType, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
+  MipMessageType, ReplyCode, replyCodeName, replyCodeSource, RrqFlag,
+} from '../wire/mip4/constants.ts';
+import { UnknownExtensionError } from '../wire/mip4/extensions.ts';
+import type { RegistrationExtension } from '../wire/mip4/registration-extension.ts';
+import { decodeRegistrationReply, type RegistrationReply } from '../wire/mip4/registration-reply.ts';
+import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
+import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
+import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
+import type { Profile } from '../config/profile.ts';
+import { IdentificationClock, type RandomBytes } from './identification.ts';
+import { KeepaliveProbe } from './keepalive.ts';
+import type {
+  Binding, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
+  RegistrationTransmit, UdpTunnelMode,
+} from './registration-types.ts';
+
+export type {
+  Binding, DropReason, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent,
+  RegistrationStats, RegistrationTransmit, UdpTunnelMode,
+} from './registration-types.ts';
+
+interface Attempt {
+  kind: 'register' | 'deregister';
+  loc: Location;
+  lifetime: number;
+  sent: Map<number, Instant>;
+  tries: number;
+  resyncs: number;
+  udpRequested: boolean;
+  timedOut: boolean;
+}
+
+type TimerKey = 'retransmit' | 'reregister' | 'expiry' | 'keepalive';
+
+const ENCAP_FLAGS: Record<EncapsulationPreference, number> = { 'ip-in-ip': 0, gre: RrqFlag.GreEncapsulation, minimal: RrqFlag.MinimalEncapsulation };
+const ENCAP_PROTO: Record<EncapsulationPreference, Encapsulation> = { 'ip-in-ip': Encapsulation.IpInIp, gre: Encapsulation.Gre, minimal: Encapsulation.Minimal };
+
+export class RegistrationClient {
+  readonly stats: RegistrationStats = {
+    requestsSent: 0, retransmissions: 0, accepted: 0, denied: 0, keepalivesSent: 0, keepaliveReplies: 0,
+    dropped: { auth: 0, id: 0, malformed: 0, duplicateAuth: 0, unknownExt: 0 },
+  };
+  private readonly timers = new TimerTable<TimerKey>();
+  private readonly transmits: RegistrationTransmit[] = [];
+  private readonly events: RegistrationEvent[] = [];
+  private readonly ids: IdentificationClock;
+  private readonly keepalive: KeepaliveProbe;
+  private encapsulation: EncapsulationPreference;
+  private udpMode: UdpTunnelMode;
+  private location?: Location;
+  private attempt?: Attempt;
+  private current?: Binding;
+  private lastSentToHa?: Instant;
+
+  constructor(private readonly cfg: RegistrationConfig) {
+    if (cfg.lifetimeSeconds < 1 || cfg.lifetimeSeconds > LIFETIME_INFINITE) throw new RangeError('lifetimeSeconds must be 1..65535');
+    if ((cfg.retransmitInitialMs ?? 1000) < 1000) throw new RangeError('retransmitInitialMs must be at least 1000 (RFC 5944 §3.6.3)');
+    this.ids = new IdentificationClock(cfg.rng);
+    this.keepalive = new KeepaliveProbe(cfg.homeAddress, cfg.homeAgent, cfg.rng);
+    this.encapsulation = cfg.encapsulation;
+    this.udpMode = cfg.udpTunnel;
+  }
+
+  /** The accepted binding, if any. */
+  get binding(): Readonly<Binding> | undefined {
+    return this.current;
+  }
+
+  get pending(): boolean {
+    return this.attempt !== undefined;
+  }
+
+  // ── inputs ──────────────────────────────────────────────────────────
+
+  handleCommand(cmd: RegistrationCommand, now: Instant, wallMs: number): void {
+    if (cmd.type === 'deregister') {
+      if (!this.location) {
+        this.events.push({ type: 'registration', state: 'deregistered', coa: this.cfg.homeAddress, lifetime: 0, tnc: false });
+        return;
+      }
+      this.startAttempt('deregister', now, wallMs);
+      return;
+    }
+    const { type: _type, ...loc } = cmd;
+    this.location = loc;
+    this.startAttempt('register', now, wallMs);
+  }
+
+  handleDatagram(bytes: Uint8Array, _from: { address: string; port: number }, now: Instant, wallMs: number): void {
+    if (bytes[0] === MipMessageType.TunnelData) {
+      try {
+        const td = decodeTunnelData(bytes);
+        if (td.nextHeader === Encapsulation.IpInIp) this.handleKeepaliveReply(td.payload, now);
+      } catch {
+        this.stats.dropped.malformed++;
+      }
+      return;
+    }
+    if (bytes[0] !== MipMessageType.RegistrationReply) {
+      this.stats.dropped.malformed++;
+      return;
+    }
+    this.handleReply(bytes, now, wallMs);
+  }
+
+  handleTimeout(now: Instant, wallMs: number): void {
+    for (const key of this.timers.expired(now)) {
+      if (key === 'retransmit') this.onRetransmitTimer(now, wallMs);
+      else if (key === 'reregister') this.startAttempt('register', now, wallMs);
+      else if (key === 'expiry') this.onExpiry();
+      else this.onKeepaliveTimer(now, wallMs);
+    }
+  }
+
+  /** User data went to the HA: restarts the keepalive interval (RFC 3519 §4.9). */
+  handleDataSent(now: Instant): void {
+    this.lastSentToHa = now;
+    if (this.current?.udpTunnel && this.keepalive.unanswered === 0) this.armKeepalive(now);
+  }
+
+  /** A tunnelled packet from the HA; true when it was the echo reply to our keepalive. */
+  handleKeepaliveReply(inner: Uint8Array, _now: Instant): boolean {
+    if (!this.keepalive.isReply(inner)) return false;
+    this.stats.keepaliveReplies++;
+    this.keepalive.answered();
+    if (this.current?.udpTunnel && this.lastSentToHa !== undefined) this.armKeepalive(this.lastSentToHa);
+    return true;
+  }
+
+  // ── outputs ─────────────────────────────────────────────────────────
+
+  pollTransmit(): RegistrationTransmit | undefined {
+    return this.transmits.shift();
+  }
+
+  pollEvent(): RegistrationEvent | undefined {
+    return this.events.shift();
+  }
+
+  nextTimeout(): Instant | undefined {
+    return this.timers.next();
+  }
+
+  // ── requests ────────────────────────────────────────────────────────
+
+  private startAttempt(kind: Attempt['kind'], now: Instant, wallMs: number): void {
+    const loc = this.location;
+    if (!loc) return;
+    this.timers.stop('reregister');
+    this.timers.stop('retransmit');
+    const lifetime = kind === 'deregister' ? 0 : Math.min(this.cfg.lifetimeSeconds, loc.faLifetime ?? LIFETIME_INFINITE);
+    this.attempt = { kind, loc, lifetime, sent: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false };
+    this.sendRequest(now, wallMs);
+  }
+
+  private sendRequest(now: Instant, wallMs: number): void {
+    const a = this.attempt!;
+    const id = this.ids.next(wallMs);
+    a.sent.set(Number(id & 0xffffffffn), now);
+    if (a.tries > 0) this.stats.retransmissions++;
+    a.tries++;
+    this.stats.requestsSent++;
+    const { bytes, udp } = this.buildRequest(a, id);
+    a.udpRequested ||= udp;
+    const to = a.loc.via ?? this.cfg.homeAgent;
+    const source = a.loc.via === undefined ? a.loc.coa : this.cfg.homeAddress;
+    this.transmits.push({ bytes, to: { address: to, port: MIP_PORT }, source });
+    if (a.loc.via === undefined) this.lastSentToHa = now;
+    this.timers.set('retransmit', now + this.retransmitDelay(a));
+  }
+
+  private retransmitDelay(a: Attempt): number {
+    const initial = this.cfg.retransmitInitialMs ?? 1000;
+    let cap = this.cfg.retransmitCapMs ?? 32_000;
+    if (a.lifetime > 0 && a.lifetime !== LIFETIME_INFINITE) cap = Math.min(cap, a.lifetime * 1000);
+    return Math.max(initial, Math.min(cap, initial * 2 ** (a.tries - 1)));
+  }
+
+  private buildRequest(a: Attempt, identification: bigint): { bytes: Uint8Array; udp: boolean } {
+    const colocated = a.loc.via === undefined;
+    const offered = (f: number) => colocated || a.loc.faFlags === undefined || (a.loc.faFlags & f) !== 0;
+    const udp = colocated && a.kind === 'register' && this.udpMode !== 'off';
+    let flags = colocated ? RrqFlag.Decapsulation : 0;
+    if ((this.cfg.reverseTunnel && offered(AdvFlag.ReverseTunnel)) || udp) flags |= RrqFlag.ReverseTunnel;
+    const encapFlag = ENCAP_FLAGS[this.encapsulation];
+    const advFlag = this.encapsulation === 'gre' ? AdvFlag.GreEncapsulation : AdvFlag.MinimalEncapsulation;
+    if (encapFlag !== 0 && offered(advFlag)) flags |= encapFlag;
+    const extensions: RegistrationExtension[] = [];
+    if (this.cfg.nai !== undefined) extensions.push({ kind: 'nai', nai: this.cfg.nai });
+    if (udp) {
+      extensions.push({
+        kind: 'udp-tunnel-request', force: this.udpMode === 'force', registrationThroughFa: false,
+        encapsulation: ENCAP_PROTO[this.encapsulation],
+      });
+    }
+    const body = encodeRegistrationRequest({
+      flags, lifetime: a.lifetime, homeAddress: this.cfg.homeAddress, homeAgent: this.cfg.homeAgent,
+      careOfAddress: a.kind === 'deregister' ? this.cfg.homeAddress : a.loc.coa, identification, extensions,
+    });
+    return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp };
+  }
+
+  private onRetransmitTimer(now: Instant, wallMs: number): void {
+    const a = this.attempt;
+    if (!a) return;
+    if (a.tries >= (this.cfg.maxTries ?? 5) && !a.timedOut) {
+      a.timedOut = true;
+      if (a.kind === 'deregister') {
+        this.reset();
+        this.events.push({ type: 'registration', state: 'timeout', coa: this.cfg.homeAddress, lifetime: 0, tnc: false });
+        return;
+      }
+      this.dropBinding();
+      this.events.push({ type: 'registration', state: 'timeout', coa: a.loc.coa, lifetime: 0, tnc: false });
+    }
+    this.sendRequest(now, wallMs);
+  }
+
+  // ── replies ─────────────────────────────────────────────────────────
+
+  private handleReply(bytes: Uint8Array, now: Instant, wallMs: number): void {
+    let reply: RegistrationReply;
+    try {
+      reply = decodeRegistrationReply(bytes);
+    } catch (e) {
+      if (e instanceof UnknownExtensionError) this.stats.dropped.unknownExt++;
+      else if (e instanceof DecodeError) this.stats.dropped.malformed++;
+      else throw e;
+      return;
+    }
+    const a = this.attempt;
+    const sentAt = a?.sent.get(Number(reply.identification & 0xffffffffn));
+    if (!a || sentAt === undefined) {
+      this.stats.dropped.id++;
+      return;
+    }
+    const src = replyCodeSource(reply.code);
+    const hasMnHa = reply.extensions.some((e) => e.kind === 'auth' && e.type === ExtensionType.MnHaAuth);
+    if (src === 'success' || src === 'home-agent' || hasMnHa) {
+      const v = verifyMnHaAuth(bytes, this.cfg.spi, this.cfg.key);
+      if (!v.ok) {
+        this.stats.dropped[v.reason === 'duplicate' ? 'duplicateAuth' : 'auth']++;
+        return;
+      }
+    }
+    if (reply.homeAddress !== this.cfg.homeAddress) {
+      this.stats.dropped.malformed++;
+      return;
+    }
+    if (isAccepted(reply.code)) this.onAccepted(a, sentAt, reply);
+    else this.onDenied(a, reply, now, wallMs);
+  }
+
+  private onAccepted(a: Attempt, sentAt: Instant, reply: RegistrationReply): void {
+    this.attempt = undefined;
+    this.timers.stop('retransmit');
+    this.stats.accepted++;
+    const tnc = reply.extensions.some((e) => e.kind === 'tnc');
+    const lifetime = Math.min(a.lifetime, reply.lifetime);
+    if (a.kind === 'deregister' || lifetime === 0) {
+      this.reset();
+      this.events.push({ type: 'registration', state: 'deregistered', coa: this.cfg.homeAddress, lifetime: 0, tnc });
+      return;
+    }
+    const tr = reply.extensions.find((e) => e.kind === 'udp-tunnel-reply');
+    const udpTunnel = a.udpRequested && tr !== undefined && udpTunnelAssented(tr);
+    const keepaliveSeconds = udpTunnel ? Math.max(KEEPALIVE_MIN_SECONDS, tr!.keepaliveSeconds || (this.cfg.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS)) : undefined;
+    const b: Binding = { coa: a.loc.coa, lifetime, tnc, udpTunnel, ...(a.loc.via ? { via: a.loc.via } : {}), ...(keepaliveSeconds ? { keepaliveSeconds } : {}) };
+    if (lifetime !== LIFETIME_INFINITE) {
+      b.expiresAt = sentAt + lifetime * 1000;
+      this.timers.set('expiry', b.expiresAt);
+      this.timers.set('reregister', sentAt + Math.floor(lifetime * 1000 * (this.cfg.reregisterFraction ?? 0.8)));
+    } else {
+      this.timers.stop('expiry');
+      this.timers.stop('reregister');
+    }
+    this.current = b;
+    this.keepalive.answered();
+    if (udpTunnel) this.armKeepalive(this.lastSentToHa ?? sentAt);
+    else this.timers.stop('keepalive');
+    this.events.push({
+      type: 'registration', state: 'accepted', coa: b.coa, ...(b.via ? { via: b.via } : {}), lifetime, tnc, udpTunnel,
+      ...(keepaliveSeconds ? { keepaliveSeconds } : {}), code: reply.code, codeName: replyCodeName(reply.code),
+    });
+  }
+
+  private onDenied(a: Attempt, reply: RegistrationReply, now: Instant, wallMs: number): void {
+    const code = reply.code;
+    if (this.tryRepair(a, reply, wallMs)) {
+      a.tries = 0;
+      this.sendRequest(now, wallMs);
+      return;
+    }
+    this.stats.denied++;
+    this.attempt = undefined;
+    this.timers.stop('retransmit');
+    this.dropBinding();
+    this.events.push({ type: 'registration', state: 'denied', coa: a.kind === 'deregister' ? this.cfg.homeAddress : a.loc.coa, lifetime: 0, tnc: false, code, codeName: replyCodeName(code) });
+  }
+
+  /** Denials the MN can repair by itself; true when a new request should go out at once. */
+  private tryRepair(a: Attempt, reply: RegistrationReply, wallMs: number): boolean {
+    const code = reply.code;
+    const codeName = replyCodeName(code);
+    if (code === ReplyCode.HaIdentificationMismatch && a.resyncs < (this.cfg.maxResyncs ?? 2)) {
+      a.resyncs++;
+      this.ids.resynchronise(Number(reply.identification >> 32n), wallMs);
+      this.events.push({ type: 'registration-resync', offsetSeconds: this.ids.offsetSeconds });
+      return true;
+    }
+    const encapRefused = code === ReplyCode.HaEncapsulationUnavailable || code === ReplyCode.FaEncapsulationUnavailable
+      || (code === ReplyCode.HaUdpEncapsulationUnavailable && a.udpRequested);
+    if (encapRefused && this.encapsulation !== 'ip-in-ip') {
+      this.events.push({ type: 'registration-fallback', what: 'encapsulation', from: this.encapsulation, to: 'ip-in-ip', code, codeName });
+      this.encapsulation = 'ip-in-ip';
+      return true;
+    }
+    if (code === ReplyCode.HaUdpEncapsulationUnavailable && a.udpRequested && this.udpMode === 'request') {
+      this.events.push({ type: 'registration-fallback', what: 'udp-tunnel', from: 'request', to: 'off', code, codeName });
+      this.udpMode = 'off';
+      a.udpRequested = false;
+      return true;
+    }
+    if (code === ReplyCode.FaLifetimeTooLong && reply.lifetime > 0 && reply.lifetime < a.lifetime) {
+      this.events.push({ type: 'registration-fallback', what: 'lifetime', from: String(a.lifetime), to: String(reply.lifetime), code, codeName });
+      a.lifetime = reply.lifetime;
+      return true;
+    }
+    return false;
+  }
+
+  // ── binding upkeep ──────────────────────────────────────────────────
+
+  private onExpiry(): void {
+    const b = this.current;
+    if (!b) return;
+    this.dropBinding();
+    this.events.push({ type: 'registration', state: 'expired', coa: b.coa, lifetime: 0, tnc: false });
+  }
+
+  private armKeepalive(from: Instant): void {
+    const k = this.current?.keepaliveSeconds ?? this.cfg.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS;
+    this.timers.set('keepalive', from + Math.max(KEEPALIVE_MIN_SECONDS, k) * 1000);
+  }
+
+  private onKeepaliveTimer(now: Instant, wallMs: number): void {
+    if (!this.current?.udpTunnel) return;
+    if (this.keepalive.unanswered >= (this.cfg.keepaliveMaxUnanswered ?? 3)) {
+      this.events.push({ type: 'keepalive-lost', unanswered: this.keepalive.unanswered });
+      this.keepalive.answered();
+      this.startAttempt('register', now, wallMs);
+      return;
+    }
+    this.transmits.push({ bytes: this.keepalive.build(), to: { address: this.cfg.homeAgent, port: MIP_PORT }, source: this.current.coa, keepalive: true });
+    this.stats.keepalivesSent++;
+    this.lastSentToHa = now;
+    const k = (this.current.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS) * 1000;
+    this.timers.set('keepalive', now + Math.min(k, this.cfg.keepaliveRetryMs ?? 5000));
+  }
+
+  private dropBinding(): void {
+    this.current = undefined;
+    this.timers.stop('expiry');
+    this.timers.stop('keepalive');
+    if (this.attempt?.kind !== 'register') this.timers.stop('reregister');
+  }
+
+  private reset(): void {
+    this.attempt = undefined;
+    this.current = undefined;
+    this.location = undefined;
+    this.timers.clear();
+  }
+}
+
+/**
+ * The factory app/cli/mip.ts loads: a client for the profile's home agent
+ * with a co-located care-of address (mode c). Randomness comes from Web Crypto.
+ */
+export function createRegistrationCore(profile: Profile, _opts: { localPort: number }, rng?: RandomBytes): RegistrationClient {
+  if (!profile.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
+  const m = profile.mip;
+  return new RegistrationClient({
+    homeAddress: profile.homeAddress, homeAgent: profile.homeAgent, ...(profile.nai !== undefined ? { nai: profile.nai } : {}),
+    spi: profile.mnHaAuth.spi, key: profile.mnHaAuth.key, lifetimeSeconds: m.lifetimeSeconds, reverseTunnel: m.reverseTunnel,
+    encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
+    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds,
+    rng: rng ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n))),
+  });
+}

@@ -8,6 +8,7 @@
  * handler is called only when the link really changed.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Debouncer, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
 import type { Link } from '../mobility/inputs.ts';
@@ -19,6 +20,23 @@ export interface NetMonitorOptions {
   exclude?: string[];
   quietMs?: number;
   maxDelayMs?: number;
+  /** safety net: re-read the kernel's view this often even without notifications (0: never) */
+  pollMs?: number;
+}
+
+/** True once the process holds a socket (ip monitor subscribes to its netlink groups when it opens it). */
+function hasSocket(pid: number): boolean {
+  try {
+    return readdirSync(`/proc/${pid}/fd`).some((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:');
+      } catch {
+        return false;
+      }
+    });
+  } catch {
+    return false;
+  }
 }
 
 export async function readPrimaryLink(exclude: ReadonlySet<string>): Promise<Link | null> {
@@ -29,6 +47,8 @@ export async function readPrimaryLink(exclude: ReadonlySet<string>): Promise<Lin
 export class NetMonitor {
   private proc: ChildProcess | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  private readonly pollMs: number;
   private current: Link | null = null;
   private readonly debouncer: Debouncer;
   private readonly exclude: Set<string>;
@@ -41,6 +61,7 @@ export class NetMonitor {
   constructor(private readonly onLink: (link: Link | null, eventAtMs: number) => void, opts: NetMonitorOptions = {}) {
     this.debouncer = new Debouncer(opts.quietMs ?? 30, opts.maxDelayMs ?? 100);
     this.exclude = new Set(opts.exclude ?? []);
+    this.pollMs = opts.pollMs ?? 5000;
   }
 
   get link(): Link | null {
@@ -51,12 +72,24 @@ export class NetMonitor {
     this.exclude.add(name);
   }
 
-  /** Starts watching and reports the initial link. */
+  /**
+   * Starts watching and reports the initial link. The initial state is read
+   * only after `ip monitor` holds its netlink socket, so a change is either
+   * in that read or notified — never lost in between.
+   */
   async start(): Promise<Link | null> {
-    this.proc = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    this.proc.stdout!.on('data', () => this.notify());
-    this.proc.on('error', () => undefined);
+    const proc = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    this.proc = proc;
+    proc.stdout!.on('data', () => this.notify());
+    proc.on('error', () => undefined);
+    for (let i = 0; i < 200 && proc.pid !== undefined && proc.exitCode === null && !hasSocket(proc.pid); i++) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
     this.current = await readPrimaryLink(this.exclude);
+    if (this.pollMs > 0) {
+      this.poll = setInterval(() => void this.read(performance.now()), this.pollMs);
+      this.poll.unref();
+    }
     return this.current;
   }
 
@@ -102,6 +135,7 @@ export class NetMonitor {
   close(): void {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.poll) clearInterval(this.poll);
     this.proc?.kill();
     this.proc = null;
   }

@@ -14,6 +14,7 @@
  */
 import { isIPv4, parsePrefix } from '../base/ipv4.ts';
 import { MipDriver, type CoreFactory } from '../io/mip-driver.ts';
+import { replyCodeName } from '../wire/mip4/constants.ts';
 import { CliError, loadProfile } from './main.ts';
 
 export interface MipArgs {
@@ -90,7 +91,17 @@ export async function mipRegister(argv: string[], core?: CoreFactory): Promise<n
     onEvent: (e) => {
       if (e.type === 'registration' && e.state === 'denied') {
         const code = Number(e.code);
-        emit({ type: 'error', code: errorCodeName(e.codeName as string | undefined, code), replyCode: code, message: `registration denied by the home agent: ${String(e.codeName ?? code)} (${code})` });
+        emit({ type: 'error', code: errorCodeName(e.codeName as string | undefined, code), replyCode: code, message: `registration denied: ${String(e.codeName ?? code)} (${code})` });
+      }
+      if (e.type === 'registration' && e.state === 'unverified-denial') {
+        const code = Number(e.code);
+        const name = replyCodeName(code);
+        emit({
+          type: 'error', code: errorCodeName(name, code), replyCode: code, authenticated: false,
+          message: `the home agent answered ${name} (${code}) in a reply that does not authenticate with our key: ` +
+            (code === 131 ? 'check mnHaAuth.key and mnHaAuth.spi' : 'it was not believed') + '; still retrying',
+        });
+        return;
       }
       emit(e);
     },

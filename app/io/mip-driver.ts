@@ -131,6 +131,7 @@ export class MipDriver {
   private bound: { coa: string; udpTunnel: boolean } | undefined;
   private stopped = false;
   private deregistered?: () => void;
+  private readonly unverifiedCodes = new Set<number>();
 
   constructor(private readonly opts: MipDriverOptions) {}
 
@@ -191,8 +192,29 @@ export class MipDriver {
       return;
     }
     if (msg[0] === 4) this.handleTunnelData(msg);
-    else this.core.handleDatagram(msg, { address: from.address, port: from.port }, nowMs(), Date.now());
+    else {
+      const before = this.droppedForAuth();
+      this.core.handleDatagram(msg, { address: from.address, port: from.port }, nowMs(), Date.now());
+      if (msg[0] === 3 && msg.length > 1 && msg[1]! >= 128 && this.droppedForAuth() > before) this.reportUnverifiedDenial(msg[1]!);
+    }
     this.drain();
+  }
+
+  private droppedForAuth(): number {
+    const d = (this.coreStats as { dropped?: { auth?: number } } | undefined)?.dropped;
+    return d?.auth ?? 0;
+  }
+
+  /**
+   * A home-agent denial whose authenticator does not verify was dropped by the
+   * core and changes nothing. Its code is still the best hint for the user (a
+   * wrong MN-HA key shows up exactly like this: the HA answers 131 keyed with
+   * the right key), so it is reported once per code, marked unauthenticated.
+   */
+  private reportUnverifiedDenial(code: number): void {
+    if (this.unverifiedCodes.has(code)) return;
+    this.unverifiedCodes.add(code);
+    this.opts.onEvent({ type: 'registration', state: 'unverified-denial', code, authenticated: false });
   }
 
   private drain(): void {
@@ -213,7 +235,8 @@ export class MipDriver {
 
   private handleEvent(e: CoreEvent): void {
     if (e.type === 'registration' && e.state === 'accepted') this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true };
-    if (e.type === 'registration' && e.state !== 'accepted' && e.state !== 'deregistered') this.bound = undefined;
+    // fail closed once the HA has no binding for us; a timed-out re-registration keeps the old one until it expires
+    if (e.type === 'registration' && (e.state === 'denied' || e.state === 'expired')) this.bound = undefined;
     if (e.type === 'registration' && e.state === 'deregistered') {
       this.bound = undefined;
       this.deregistered?.();

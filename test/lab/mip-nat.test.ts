@@ -55,7 +55,7 @@ describe.skipIf(!avail.ok)('Mobile IPv4 mode c behind a NAT (lab)', () => {
     const echo = lab.spawn('intra', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/echo-server.ts'), '10.1.0.10', '5001'], { env, label: 'echo' });
     await ha.waitFor(/"event":"ready"/, 20_000, 'stdout');
     await echo.waitFor(/listening/, 20_000, 'stdout');
-    const cli = REAL_CORE ? [join(ROOT, 'app/cli/main.ts'), 'mip', 'register'] : [join(ROOT, 'test/lab/home-agent/tools/mn-run.ts')];
+    const cli = REAL_CORE ? [join(ROOT, 'bin/homeward.mjs'), 'mip', 'register'] : [join(ROOT, 'test/lab/home-agent/tools/mn-run.ts')];
     mn = lab.spawn('mn', process.execPath, [...TSX, ...cli, '--profile', profile, '--json', '--route', '10.1.0.0/24'], { env, label: 'mn' });
   });
 
@@ -82,7 +82,10 @@ describe.skipIf(!avail.ok)('Mobile IPv4 mode c behind a NAT (lab)', () => {
   it.skipIf(!REAL_CORE)('keepalives (ICMP echo in tunnel data) are sent and answered while idle', async () => {
     await new Promise((r) => setTimeout(r, 12_000));
     await mn.stop(8000);
-    const stopped = events(mn).find((e) => e.type === 'stopped') as { stats?: { keepalivesSent?: number } } | undefined;
+    const stopped = events(mn).find((e) => e.type === 'stopped') as { stats?: { keepalivesSent?: number }; core?: { keepaliveReplies?: number } } | undefined;
     expect(stopped?.stats?.keepalivesSent ?? 0).toBeGreaterThan(0);
+    // answered through the NAT: its UDP mapping was still there after the idle time
+    expect(stopped?.core?.keepaliveReplies ?? 0).toBeGreaterThan(0);
+    expect(events(mn).some((e) => e.type === 'keepalive-lost')).toBe(false);
   });
 });

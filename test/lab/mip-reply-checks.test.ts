@@ -45,7 +45,7 @@ describe.skipIf(!avail.ok || !REAL_CORE)('reply verification against a fake home
     await fake.waitFor(/ready/, 20_000, 'stdout');
     const profile = join(lab.workDir, 'profile.json');
     writeFileSync(profile, JSON.stringify({ homeAddress: '10.1.0.50', homeAgent: '10.1.0.1', mnHaAuth: { spi: 300, key: `hex:${KEY}` }, mip: { udpTunnel: 'off' } }));
-    mn = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'app/cli/main.ts'), 'mip', 'register', '--profile', profile, '--json', '--route', '10.1.0.0/24'], { env, label: 'mn' });
+    mn = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'mip', 'register', '--profile', profile, '--json', '--route', '10.1.0.0/24'], { env, label: 'mn' });
   });
 
   afterAll(async () => {

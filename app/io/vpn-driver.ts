@@ -18,12 +18,13 @@
  *      then undo everything set up, in reverse.
  */
 import { randomBytes } from 'node:crypto';
+import { backoff } from '../base/clock.ts';
 import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
 import type { Profile } from '../config/profile.ts';
 import { EspSa } from '../ikev2/esp-adapter.ts';
 import { IkeSa } from '../ikev2/ike-sa.ts';
-import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, TsRange } from '../ikev2/types.ts';
+import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, IkeSaConfig, TsRange } from '../ikev2/types.ts';
 import { KeyLog, espKeylogLines, ikeKeylogLine } from './keylog.ts';
 import { netconfig } from './netconfig.ts';
 import type { NetConfig } from './netconfig.ts';
@@ -66,6 +67,11 @@ export class VpnDriver {
   private finish!: (r: VpnResult) => void;
   private readonly done: Promise<VpnResult>;
   private closedResult?: VpnResult;
+  private config?: IkeSaConfig;
+  private stopping = false;
+  private everEstablished = false;
+  private reconnectAttempt = 0;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
   readonly counters = { tunIn: 0, tunOut: 0, espIn: 0, espOut: 0, dropped: {} as Record<string, number> };
 
   constructor(private readonly opts: VpnDriverOptions) {
@@ -86,15 +92,37 @@ export class VpnDriver {
     this.udp = await openUdpTransport(localAddr);
     this.undo.push(async () => this.udp?.close());
     if (route.dev) this.hostRoute = { dst: `${vpn.gateway}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
-    this.core = new IkeSa({
+    this.config = {
       gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
       localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.psk, ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
       requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
       dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
-    }, (n) => new Uint8Array(randomBytes(n)));
+    };
     this.udp.onDatagram((d) => this.onDatagram(d));
-    this.command({ type: 'connect' });
+    this.connect();
     return this.done;
+  }
+
+  private connect(): void {
+    this.core = new IkeSa(this.config!, (n) => new Uint8Array(randomBytes(n)));
+    this.command({ type: 'connect' });
+  }
+
+  /** After the SA died (DPD, timeout, gateway DELETE) with reconnect on: keep TUN and routes, start a new SA. */
+  private shouldReconnect(error?: { code: string }): boolean {
+    const reconnectable = !error || error.code === 'DEAD_PEER' || error.code === 'TIMEOUT';
+    return !this.stopping && this.opts.profile.vpn!.reconnect && this.everEstablished && reconnectable;
+  }
+
+  private scheduleReconnect(): void {
+    this.espByInSpi.clear();
+    this.outbound = undefined;
+    const delay = backoff(this.reconnectAttempt++, 1000, 2, 30_000);
+    this.opts.emit({ type: 'log', level: 'info', msg: `reconnecting to ${this.config!.gateway} in ${delay} ms` });
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.stopping) this.connect();
+    }, delay);
   }
 
   private hostRoute?: { dst: string; dev: string; via?: string };
@@ -108,7 +136,9 @@ export class VpnDriver {
   /** Sends DELETE, waits (bounded) for the core to close, then undoes everything. */
   async stop(): Promise<VpnResult> {
     if (this.closedResult) return this.done;
-    if (!this.core) {
+    this.stopping = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    if (!this.core || this.core.state === 'closed') {
       await this.teardown({});
       return this.done;
     }
@@ -147,6 +177,10 @@ export class VpnDriver {
     switch (e.type) {
       case 'event': {
         const ev = e.event;
+        if (ev.type === 'ike-sa' && ev.state === 'established') {
+          this.everEstablished = true;
+          this.reconnectAttempt = 0;
+        }
         this.chain = this.chain.then(() => this.opts.emit(ev));
         return;
       }
@@ -165,6 +199,10 @@ export class VpnDriver {
         return;
       }
       case 'closed':
+        if (this.shouldReconnect(e.error)) {
+          this.chain = this.chain.then(() => this.scheduleReconnect());
+          return;
+        }
         this.chain = this.chain.then(() => this.teardown(e.error ? { error: e.error } : {}));
     }
   }
@@ -197,6 +235,10 @@ export class VpnDriver {
     }
     if (this.tia === address) return;
     const dev = this.tun.name;
+    if (this.tia) {
+      await this.net.delAddress(dev, `${this.tia}/32`).catch(() => undefined);
+      this.routed = false;
+    }
     await this.net.addAddress(dev, `${address}/32`);
     this.tia = address;
     this.undo.push(async () => this.net.delAddress(dev, `${address}/32`).catch(() => undefined));

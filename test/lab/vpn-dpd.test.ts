@@ -1,0 +1,86 @@
+/**
+ * Liveness and auto-reconnect against a strongSwan gateway that is killed
+ * (SIGKILL: no DELETE) and restarted:
+ *
+ *   client 192.0.2.2 ── 192.0.2.1 gw 10.10.0.1 ── lan ── 10.10.0.10 intranet
+ *
+ * DPD every 2 s, retransmissions at 0.5 s · 1.8^n, 3 tries: the failure must
+ * be reported within dpd + the retransmission schedule (plus slack), and the
+ * tunnel must come back by itself once the gateway is up again.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
+const PSK = 'lab-vpn-dpd-psk-0123456789';
+const avail = labAvailable({ need: ['strongswan'] });
+if (!avail.ok) console.warn(skipLine('vpn-dpd.test.ts', avail));
+
+type Json = Record<string, unknown>;
+const events = (s: string): Json[] => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
+const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1', psk: PSK, localTs: '10.10.0.0/16' });
+
+describe.skipIf(!avail.ok)('vpn up: liveness checks and auto-reconnect', () => {
+  let lab: Lab;
+  let gw: StrongSwan;
+
+  beforeAll(async () => {
+    sweepStale();
+    lab = await Lab.create({
+      hosts: ['client', { name: 'gw', forward: true }, 'intranet'],
+      switches: ['lan'],
+      links: [
+        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
+        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
+        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
+      ],
+      routes: [{ host: 'intranet', to: 'default', via: '10.10.0.1' }],
+    });
+    gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('a killed gateway is reported within the DPD interval plus retransmissions; the tunnel comes back after a restart', async () => {
+    const profilePath = join(lab.tempDir('client'), 'profile.json');
+    writeFileSync(profilePath, JSON.stringify({
+      homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
+      vpn: {
+        gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK }, remoteTs: ['10.10.0.0/16'],
+        dpdSeconds: 2, retransmitBaseMs: 500, retransmitTries: 3, reconnect: true,
+      },
+    }));
+    const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath]);
+    await p.waitFor(/"state":"established"/, 30_000, 'stdout');
+    const tia = String(events(p.stdout()).find((e) => e.state === 'established')!.tia);
+    expect((await lab.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '2', '-I', tia, '10.10.0.10'])).code).toBe(0);
+
+    const killedAt = Date.now();
+    gw.process.kill('SIGKILL');
+    await gw.process.exited;
+    await p.waitFor(/"type":"liveness","state":"failed"/, 20_000, 'stdout');
+    const detectMs = Date.now() - killedAt;
+    // dpd 2 s + 0.5·(1 + 1.8 + 3.24 + 5.83) s of retransmissions ≈ 7.9 s
+    expect(detectMs).toBeLessThan(2000 + 5940 + 2000);
+    expect(events(p.stdout()).filter((e) => e.type === 'error' && e.code === 'DEAD_PEER').length).toBe(1);
+    expect(p.running).toBe(true);
+
+    gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
+    await p.waitFor(/"state":"established"[^\n]*\n(?:.*\n)*.*"state":"established"/, 60_000, 'stdout');
+    const again = events(p.stdout()).filter((e) => e.type === 'ike-sa' && e.state === 'established');
+    expect(again.length).toBe(2);
+    const tia2 = String(again[1]!.tia);
+    const ping = await lab.exec('client', 'ping', ['-c', '3', '-i', '0.2', '-W', '2', '-I', tia2, '10.10.0.10']);
+    expect(ping.code, ping.stdout).toBe(0);
+
+    await p.stop(8000);
+    expect((await p.exited).code).toBe(0);
+    expect(await gw.listSas()).toEqual([]);
+    const links = await lab.exec('client', 'ip', ['-o', 'link', 'show']);
+    expect(links.stdout).not.toMatch(/^\d+: hw\d+[:@]/m);
+  }, 120_000);
+});

@@ -23,7 +23,8 @@ import { openTun } from '../../../app/io/native-tun.ts';
 import { openRawSocket } from '../../../app/io/raw-socket.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { decodeRrq, RrqFlag } from '../home-agent/wire.ts';
-import { AdvFlag, encodeAdvertisement } from './advertisement.ts';
+import { encodeAgentAdvertisement } from '../../../app/wire/mip4/agent-advertisement.ts';
+import { AdvCode, AdvFlag } from '../../../app/wire/mip4/constants.ts';
 
 const log = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ t: Date.now(), ...o })}\n`);
 const ip = (args: string[], tolerate = false) => {
@@ -57,10 +58,13 @@ function main(): void {
 
   let seq = 0;
   const advertise = () => {
-    icmp.send(encodeAdvertisement({
-      routerAddress: cfg.linkAddress, prefixLength: cfg.prefixLength, lifetime: 3 * Math.ceil((cfg.advertiseIntervalMs ?? 1000) / 1000),
-      sequence: seq, registrationLifetime: cfg.registrationLifetime ?? 600, flags: AdvFlag.R | AdvFlag.F | AdvFlag.T,
-      careOfAddresses: [cfg.careOfAddress],
+    icmp.send(encodeAgentAdvertisement({
+      code: AdvCode.RoutesCommonTraffic, lifetime: 3 * Math.ceil((cfg.advertiseIntervalMs ?? 1000) / 1000),
+      routers: [{ address: cfg.linkAddress, preference: 0 }], prefixLengths: [cfg.prefixLength], others: [],
+      mobility: {
+        sequence: seq, registrationLifetime: cfg.registrationLifetime ?? 600, careOfAddresses: [cfg.careOfAddress],
+        flags: AdvFlag.RegistrationRequired | AdvFlag.ForeignAgent | AdvFlag.ReverseTunnel,
+      },
     }), '224.0.0.1');
     seq = seq === 0xffff ? 256 : seq + 1; // RFC 5944 §2.3.2: wrap to 256, 0–255 mean "rebooted"
   };

@@ -108,9 +108,8 @@ export class OutboundEspSa {
     if (ptOff + ptLen + icvLen > 0xffff - 28) return { ok: false, reason: 'too-long' };
     const seq = this.nextSeq++;
     const out = new Uint8Array(ptOff + ptLen + icvLen);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, this.spi);
-    view.setUint32(4, seq);
+    putU32(out, 0, this.spi);
+    putU32(out, 4, seq);
     const iv = out.subarray(ESP_HEADER_LENGTH, ptOff);
     this.fillIv(iv, seq);
     out.set(inner, ptOff);
@@ -137,7 +136,18 @@ export class OutboundEspSa {
 
 function seqIv(iv: Uint8Array, seq: number): void {
   iv.fill(0, 0, 4);
-  new DataView(iv.buffer, iv.byteOffset, iv.byteLength).setUint32(4, seq);
+  putU32(iv, 4, seq);
+}
+
+function putU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 0xff;
+  b[off + 2] = (v >>> 8) & 0xff;
+  b[off + 3] = v & 0xff;
+}
+
+function getU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
 }
 
 // ───────────────────────────── inbound ──────────────────────────────
@@ -191,9 +201,8 @@ export class InboundEspSa {
     const ptOff = ESP_HEADER_LENGTH + ivLen;
     const ctLen = packet.length - ptOff - icvLen;
     if (ctLen < (this.t.aead ? ESP_TRAILER_LENGTH : AES_BLOCK)) return { ok: false, reason: 'short' };
-    const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
-    if (view.getUint32(0) !== this.spi) return { ok: false, reason: 'spi' };
-    const seq = view.getUint32(4);
+    if (getU32(packet, 0) !== this.spi) return { ok: false, reason: 'spi' };
+    const seq = getU32(packet, 4);
     if (!this.window.check(seq)) return { ok: false, reason: 'replay' };
     const iv = packet.subarray(ESP_HEADER_LENGTH, ptOff);
     if (this.t.aead) {

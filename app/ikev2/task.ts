@@ -15,7 +15,7 @@
  * payloads, or undefined if the request is not theirs.
  */
 import type { Instant } from '../base/clock.ts';
-import type { ExchangeType } from '../wire/ikev2/constants.ts';
+import type { ExchangeType, HashAlgorithm } from '../wire/ikev2/constants.ts';
 import type { Payload } from '../wire/ikev2/payload.ts';
 import type { DhKey, Random } from './crypto-adapter.ts';
 import type { InboundMessage, Session } from './session.ts';
@@ -39,6 +39,8 @@ export interface InitExchange {
   dh?: DhKey;
   requestBytes?: Uint8Array;
   responseBytes?: Uint8Array;
+  /** The peer's N(SIGNATURE_HASH_ALGORITHMS), null when it sent none (RFC 7427 §4). */
+  peerHashes?: HashAlgorithm[] | null;
 }
 
 export interface Path {

@@ -8,6 +8,7 @@
  * driver needs it to install ESP SAs); events never do.
  */
 import type { Prefix } from '../base/ipv4.ts';
+import type { LocalCredential, TrustAnchor } from './cert-auth.ts';
 import type { CipherSuite } from './crypto-adapter.ts';
 
 export interface Endpoint {
@@ -92,6 +93,10 @@ export interface IkeSaConfig {
   localId: string;
   remoteId: string;
   psk: Uint8Array;
+  /** Certificate authentication instead of the PSK (RFC 7296 §2.15, RFC 7427). */
+  cert?: { credential: LocalCredential; anchors: TrustAnchor[] };
+  /** Wall-clock ms = now + wallOffsetMs (certificate validity checks only). */
+  wallOffsetMs?: number;
   /** strongSwan proposal strings. */
   ike: string;
   esp: string;

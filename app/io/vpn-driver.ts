@@ -18,6 +18,8 @@
  *      then undo everything set up, in reverse.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadLocalCredential, loadTrustAnchor } from '../ikev2/cert-auth.ts';
 import { backoff } from '../base/clock.ts';
 import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
@@ -85,7 +87,10 @@ export class VpnDriver {
   async start(): Promise<VpnResult> {
     const vpn = this.opts.profile.vpn;
     if (!vpn) throw new Error('the profile has no "vpn" section');
-    if (vpn.auth.kind !== 'psk') throw new Error('certificate authentication is not implemented yet; use vpn.auth.psk');
+    const cert = vpn.auth.kind === 'cert' ? {
+      credential: loadLocalCredential({ certPem: readFileSync(vpn.auth.cert, 'utf8'), keyPem: readFileSync(vpn.auth.key, 'utf8') }),
+      anchors: [loadTrustAnchor(readFileSync(vpn.ca!, 'utf8'))],
+    } : undefined;
     const route = await this.net.getRoute(vpn.gateway);
     const localAddr = route.prefsrc;
     if (!localAddr) throw new Error(`no local address towards ${vpn.gateway}`);
@@ -94,7 +99,8 @@ export class VpnDriver {
     if (route.dev) this.hostRoute = { dst: `${vpn.gateway}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
     this.config = {
       gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
-      localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.psk, ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
+      localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.kind === 'psk' ? vpn.auth.psk : new Uint8Array(0),
+      ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
       requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
       dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
     };

@@ -1,12 +1,15 @@
 /**
- * IKE_AUTH authentication with a pre-shared key (RFC 7296 §1.2, §2.15):
+ * IKE_AUTH authentication (RFC 7296 §1.2, §2.15), PSK or certificates:
  *
- *   SK{ IDi, [IDr], AUTH, N(INITIAL_CONTACT), [N(MOBIKE_SUPPORTED)], … }  -->
- *                                               <--  SK{ IDr, AUTH, … }
+ *   SK{ IDi, [CERT+], [CERTREQ], [IDr], AUTH, N(INITIAL_CONTACT), [N(MOBIKE_SUPPORTED)], … }  -->
+ *                                               <--  SK{ IDr, [CERT+], AUTH, … }
  *
- *   AUTH = prf(prf(PSK, "Key Pad for IKEv2"), SignedOctets)
- *   ours:   IKE_SA_INIT request as sent | Nr | prf(SK_pi, IDi')
- *   theirs: IKE_SA_INIT response as received | Ni | prf(SK_pr, IDr')
+ *   ours:   SignedOctets = IKE_SA_INIT request as sent | Nr | prf(SK_pi, IDi')
+ *   theirs: SignedOctets = IKE_SA_INIT response as received | Ni | prf(SK_pr, IDr')
+ *   PSK:    AUTH = prf(prf(PSK, "Key Pad for IKEv2"), SignedOctets)
+ *   cert:   AUTH = signature (method 14 with a hash both announced, else 1/9),
+ *           the gateway's certificate chained to the configured CA and
+ *           naming the configured remote ID (app/ikev2/cert-auth.ts)
  *
  * The peer's AUTH is verified (constant time) before ike-config and
  * child-create, which run after this task in the same exchange, act on
@@ -14,11 +17,14 @@
  */
 import { concatBytes, equalBytes, fromUtf8, utf8 } from '../../base/bytes.ts';
 import { isIPv4, ipv4ToBytes } from '../../base/ipv4.ts';
-import { AuthMethod, ExchangeType, IdType, NotifyType, PayloadType } from '../../wire/ikev2/constants.ts';
+import { AuthMethod, CertEncoding, ExchangeType, IdType, NotifyType, PayloadType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import { encodeIdBody } from '../../wire/ikev2/payloads/id.ts';
 import type { IdPayload } from '../../wire/ikev2/payloads/id.ts';
+import type { AuthPayload } from '../../wire/ikev2/payloads/auth.ts';
+import type { CertPayload } from '../../wire/ikev2/payloads/cert.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
+import { SUPPORTED_SIGNATURE_HASHES, certReqFor, idFromString, signAuth, verifyPeerAuth, verifyPeerCertificate } from '../cert-auth.ts';
 import { prf, pskAuth } from '../crypto-adapter.ts';
 import { errorNotify, findNotify, first, notifyName } from '../notifies.ts';
 import type { InboundMessage } from '../session.ts';
@@ -42,10 +48,22 @@ export class IkeAuthTask implements Task {
   build(out: Payload[], sa: SaContext): void {
     const s = sa.session;
     if (!s.suite || !s.keys || !sa.init.nr || !sa.init.requestBytes) throw new Error('IKE_AUTH before IKE_SA_INIT completed');
-    const idi = idFor(sa.config.localId, PayloadType.IDi);
+    const cert = sa.config.cert;
+    const idi: IdPayload = cert ? { type: PayloadType.IDi, ...idFromString(sa.config.localId) } : idFor(sa.config.localId, PayloadType.IDi);
     const signed = concatBytes(sa.init.requestBytes, sa.init.nr, prf(s.suite.prf, s.keys.skPi, encodeIdBody(idi)));
-    out.push(idi, idFor(sa.config.remoteId, PayloadType.IDr));
-    out.push({ type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite.prf, sa.config.psk, signed) });
+    out.push(idi);
+    if (cert) {
+      for (const der of [cert.credential.certDer, ...cert.credential.chainDer]) {
+        out.push({ type: PayloadType.CERT, encoding: CertEncoding.X509Signature, data: der });
+      }
+      out.push({ type: PayloadType.CERTREQ, encoding: CertEncoding.X509Signature, authority: certReqFor(cert.anchors) });
+      out.push({ type: PayloadType.IDr, ...idFromString(sa.config.remoteId) });
+      const a = signAuth(cert.credential, signed, sa.init.peerHashes ?? null);
+      out.push({ type: PayloadType.AUTH, method: a.method, data: a.data });
+    } else {
+      out.push(idFor(sa.config.remoteId, PayloadType.IDr));
+      out.push({ type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite.prf, sa.config.psk, signed) });
+    }
     out.push(makeNotify(NotifyType.InitialContact));
     if (sa.config.mobike) out.push(makeNotify(NotifyType.MobikeSupported));
   }
@@ -60,6 +78,7 @@ export class IkeAuthTask implements Task {
       sa.fail(code, err ? `the gateway refused IKE_AUTH: ${code}` : 'IKE_AUTH response without IDr/AUTH');
       return 'failed';
     }
+    if (sa.config.cert) return this.processCert(msg, sa, idr, auth);
     if (!idMatches(idr, sa.config.remoteId)) {
       const seen = fromUtf8(idr.data);
       sa.fail('AUTHENTICATION_FAILED', `the gateway identified as ${JSON.stringify(seen)}, not ${JSON.stringify(sa.config.remoteId)}`);
@@ -72,6 +91,34 @@ export class IkeAuthTask implements Task {
     const signed = concatBytes(sa.init.responseBytes, sa.init.ni, prf(s.suite.prf, s.keys.skPr, encodeIdBody(idr)));
     if (!equalBytes(pskAuth(s.suite.prf, sa.config.psk, signed), auth.data)) {
       sa.fail('AUTHENTICATION_FAILED', 'the gateway\'s AUTH does not verify with our PSK');
+      return 'failed';
+    }
+    sa.peerMobike = findNotify(msg.payloads, NotifyType.MobikeSupported) !== undefined;
+    return 'done';
+  }
+
+  /** The gateway's certificate (chain, validity, identity), then its signature over its SignedOctets. */
+  private processCert(msg: InboundMessage, sa: SaContext, idr: IdPayload, auth: AuthPayload): TaskResult {
+    const s = sa.session;
+    const cert = sa.config.cert!;
+    const certs = msg.payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT && p.encoding === CertEncoding.X509Signature);
+    if (certs.length === 0) {
+      sa.fail('AUTHENTICATION_FAILED', 'the gateway sent no X.509 certificate');
+      return 'failed';
+    }
+    const checked = verifyPeerCertificate({
+      endEntityDer: certs[0]!.data, intermediatesDer: certs.slice(1).map((c) => c.data), anchors: cert.anchors,
+      claimedId: { idType: idr.idType, data: idr.data }, remoteId: idFromString(sa.config.remoteId),
+      nowMs: sa.now + (sa.config.wallOffsetMs ?? 0),
+    });
+    if (!checked.ok) {
+      sa.fail('AUTHENTICATION_FAILED', checked.reason);
+      return 'failed';
+    }
+    const signed = concatBytes(sa.init.responseBytes!, sa.init.ni, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
+    const v = verifyPeerAuth({ method: auth.method, data: auth.data }, certs[0]!.data, signed, [...SUPPORTED_SIGNATURE_HASHES]);
+    if (!v.ok) {
+      sa.fail('AUTHENTICATION_FAILED', `the gateway's AUTH signature: ${v.reason}`);
       return 'failed';
     }
     sa.peerMobike = findNotify(msg.payloads, NotifyType.MobikeSupported) !== undefined;

@@ -12,7 +12,10 @@
  */
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId, TransformType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
-import { decodeCookieData, decodeInvalidKeData, cookieNotify } from '../../wire/ikev2/payloads/notify-data.ts';
+import {
+  cookieNotify, decodeCookieData, decodeInvalidKeData, decodeSignatureHashAlgorithmsData, signatureHashAlgorithmsNotify,
+} from '../../wire/ikev2/payloads/notify-data.ts';
+import { SUPPORTED_SIGNATURE_HASHES } from '../cert-auth.ts';
 import type { Proposal } from '../../wire/ikev2/payloads/sa.ts';
 import { DecodeError } from '../../base/bytes.ts';
 import { createDh } from '../crypto-adapter.ts';
@@ -46,6 +49,7 @@ export class IkeInitTask implements Task {
     out.push({ type: PayloadType.SA, proposals: this.proposals });
     out.push({ type: PayloadType.KE, group: this.group, data: sa.init.dh.publicKey });
     out.push({ type: PayloadType.Nonce, data: sa.init.ni });
+    if (sa.config.cert) out.push(signatureHashAlgorithmsNotify([...SUPPORTED_SIGNATURE_HASHES]));
   }
 
   process(msg: InboundMessage, sa: SaContext): TaskResult {
@@ -92,6 +96,8 @@ export class IkeInitTask implements Task {
     s.suite = suite;
     sa.init.nr = nonce.data;
     sa.init.responseBytes = msg.raw;
+    const hashes = findNotify(msg.payloads, NotifyType.SignatureHashAlgorithms);
+    sa.init.peerHashes = hashes ? decodeSignatureHashAlgorithmsData(hashes.data) : null;
     s.keys = deriveIkeKeys(suite, initialSkeyseed(suite, sa.init.ni, nonce.data, gir), sa.init.ni, nonce.data, s.spiI, s.spiR);
     sa.effect({
       type: 'keylog-ike',

@@ -13,12 +13,35 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan,
+  Lab, PYTHON, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan,
 } from './harness/index.ts';
+
+/** scapy's SecurityAssociation as the independent ChaCha20-Poly1305 ESP (tshark 4.0 has none). */
+const SCAPY_CHACHA = `
+import sys, json
+from scapy.all import rdpcap, IP, UDP, ICMP, Raw
+from scapy.layers.ipsec import SecurityAssociation, ESP
+sas = {k['spi']: SecurityAssociation(ESP, spi=k['spi'], crypt_algo='CHACHA20-POLY1305', crypt_key=bytes.fromhex(k['key']), tunnel_header=IP())
+       for k in json.loads(sys.argv[2])}
+out = []
+for p in rdpcap(sys.argv[1]):
+    if IP not in p or UDP not in p or 4500 not in (p[UDP].sport, p[UDP].dport):
+        continue
+    b = bytes(p[UDP].payload)
+    if len(b) < 8 or b[:4] == b'\\0\\0\\0\\0':
+        continue
+    spi = int.from_bytes(b[:4], 'big')
+    if spi not in sas:
+        out.append({'spi': spi, 'error': 'unknown spi'})
+        continue
+    inner = sas[spi].decrypt(IP(bytes(IP(src=p[IP].src, dst=p[IP].dst, proto=50) / Raw(b))))
+    out.append({'spi': spi, 'icmp': int(inner[ICMP].type) if ICMP in inner else None})
+print(json.dumps(out))
+`;
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
 const PSK = 'lab-vpn-psk-0123456789';
-const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
+const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark', 'scapy'] });
 if (!avail.ok) console.warn(skipLine('vpn-psk.test.ts', avail));
 
 const SUITES = [
@@ -161,5 +184,27 @@ describe.skipIf(!avail.ok)('vpn up (PSK) against strongSwan', () => {
     // ESP decrypted: the ICMP echo request (8) and reply (0) inside
     expect(dec.packets.some((p) => p.fields['icmp.type']?.includes('8'))).toBe(true);
     expect(dec.packets.some((p) => p.fields['icmp.type']?.includes('0'))).toBe(true);
+  });
+
+  it('ChaCha20-Poly1305: scapy decrypts every captured ESP packet to the ping with the --keylog keys', async () => {
+    const keylog = join(dir, 'keys-chacha.txt');
+    const cap = await capture(lab, 'gw', 'eth0', { filter: 'udp port 4500' });
+    const up = await runUp(SUITES[1]!, ['--keylog', keylog]);
+    const ping = await lab.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '2', '-I', String(up.established.tia), '10.10.0.10']);
+    expect(ping.code).toBe(0);
+    await up.stop();
+    const pcap = await cap.stop();
+    const { readFileSync } = await import('node:fs');
+    const keys = readFileSync(keylog, 'utf8').split('\n').filter((l) => l.startsWith('esp_sa: ')).map((l) => {
+      const f = l.slice(8).split(',').map((x) => x.replace(/"/g, ''));
+      return { spi: parseInt(f[3]!, 16), key: f[5]!.slice(2) };
+    });
+    expect(keys.length).toBe(2);
+    const r = await lab.exec('client', PYTHON, ['-c', SCAPY_CHACHA, pcap, JSON.stringify(keys)]);
+    expect(r.code, r.stderr).toBe(0);
+    const decrypted = JSON.parse(r.stdout) as { spi: number; icmp?: number | null; error?: string }[];
+    expect(decrypted.filter((d) => d.error)).toEqual([]);
+    expect(decrypted.filter((d) => d.icmp === 8).length).toBe(2);
+    expect(decrypted.filter((d) => d.icmp === 0).length).toBe(2);
   });
 });

@@ -29,6 +29,18 @@ export default defineConfig({
           sequence: { groupOrder: 1 },
         },
       },
+      {
+        // the renderer in Debian's Chromium (playwright-core) against app/io/ui-server.ts
+        test: {
+          name: 'ui',
+          include: ['test/ui/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          sequence: { groupOrder: 2 },
+        },
+      },
     ],
   },
 });

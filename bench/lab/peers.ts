@@ -1,0 +1,139 @@
+/**
+ * The peers the benchmarks compare, started in a lab host: strongSwan's own
+ * client (a second charon with kernel-libipsec) and Homeward's CLI. Homeward
+ * commands are tried, never assumed: one that is missing or fails yields a
+ * reason string instead of a process.
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { startStrongSwan, type Lab, type LabProcess, type StrongSwan } from '../../test/lab/harness/index.ts';
+import { JsonLineStamper, type StampedEvent } from '../lib/parse.ts';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const HOMEWARD_BIN = join(ROOT, 'bin/homeward.mjs');
+export const PSK = 'bench-psk-0123456789abcdef';
+export const IKE = 'aes256gcm16-prfsha256-x25519';
+export const ESP = 'aes256gcm16';
+
+/** swanctl.conf of strongSwan's road-warrior client (virtual IP, PSK, one child). */
+export function strongswanClientConf(o: { gateway: string; remoteTs: string; mobike: boolean; psk?: string }): string {
+  return `connections {
+  home {
+    version = 2
+    remote_addrs = ${o.gateway}
+    vips = 0.0.0.0
+    proposals = ${IKE}
+    mobike = ${o.mobike ? 'yes' : 'no'}
+    local {
+      auth = psk
+      id = mn@example
+    }
+    remote {
+      auth = psk
+      id = gw.example
+    }
+    children {
+      home {
+        remote_ts = ${o.remoteTs}
+        esp_proposals = ${ESP}
+      }
+    }
+  }
+}
+secrets {
+  ike-1 {
+    id-1 = mn@example
+    id-2 = gw.example
+    secret = "${o.psk ?? PSK}"
+  }
+}
+`;
+}
+
+export interface SwanClient {
+  charon: StrongSwan;
+  /** the virtual IP the gateway assigned */
+  vip: string;
+}
+
+/** Starts strongSwan's client on `host`, initiates, and returns its virtual IP. */
+export async function startStrongswanClient(lab: Lab, host: string, o: { gateway: string; remoteTs: string; mobike: boolean }): Promise<SwanClient> {
+  const charon = await startStrongSwan(lab, host, { swanctlConf: strongswanClientConf(o) });
+  await charon.swanctl(['--initiate', '--child', 'home', '--timeout', '15']);
+  const sas = await charon.listSas();
+  const vip = sas.map((s) => s.localVips[0]).find((v) => v !== undefined) ?? vipFromLog(charon.logs());
+  if (vip === undefined) throw new Error(`strongSwan client established but no virtual IP was found: ${JSON.stringify(sas)}`);
+  return { charon, vip };
+}
+
+function vipFromLog(log: string): string | undefined {
+  return /installing new virtual IP (\d+\.\d+\.\d+\.\d+)/.exec(log)?.[1];
+}
+
+/** A Homeward CLI process with its JSON events stamped on arrival. */
+export interface HomewardProc {
+  proc: LabProcess;
+  events: StampedEvent[];
+}
+
+export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string): HomewardProc {
+  const proc = lab.spawn(host, process.execPath, [HOMEWARD_BIN, ...args], { label });
+  const stamper = new JsonLineStamper();
+  proc.child.stdout?.on('data', (d: string | Buffer) => { stamper.push(String(d), Date.now()); });
+  return { proc, events: stamper.events };
+}
+
+/**
+ * Waits for the first event matching `pred`. Returns it, or a reason: the
+ * process exited, printed an error event, or stayed silent past the timeout.
+ */
+export async function waitForEvent(h: HomewardProc, pred: (e: Record<string, unknown>) => boolean, timeoutMs: number): Promise<{ event: Record<string, unknown> } | { reason: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = h.events.find((e) => pred(e.event));
+    if (hit) return { event: hit.event };
+    const err = h.events.find((e) => e.event.type === 'error');
+    if (err) return { reason: `error ${String(err.event.code)}: ${String(err.event.message).split('\n')[0] ?? ''}`.slice(0, 300) };
+    if (!h.proc.running) return { reason: `exited (${JSON.stringify(await h.proc.exited)}): ${tail(h.proc)}` };
+    if (Date.now() > deadline) return { reason: `no matching event within ${timeoutMs} ms: ${tail(h.proc)}` };
+    await sleep(50);
+  }
+}
+
+export function tail(p: LabProcess): string {
+  return `${p.stdout().slice(-300)} ${p.stderr().slice(-300)}`.replace(/\s+/g, ' ').trim() || '(no output)';
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The Homeward profile for the benchmark VPN (PSK, same suite as the gateway). */
+export function writeProfile(dir: string, name: string, extra: Record<string, unknown> = {}, vpnExtra: Record<string, unknown> = {}): string {
+  const path = join(dir, `${name}.json`);
+  writeFileSync(path, JSON.stringify({
+    homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
+    vpn: { gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK }, ike: IKE, esp: ESP, remoteTs: ['10.10.0.0/24'], ...vpnExtra },
+    ...extra,
+  }, null, 2));
+  return path;
+}
+
+export type Started<T> = { ok: true; value: T } | { ok: false; reason: string };
+
+/**
+ * `homeward vpn up --profile P --json` in `host`, until its IKE SA is
+ * established (then the TIA it got) or the attempt fails.
+ */
+export async function tryHomewardVpnUp(lab: Lab, host: string, profile: string, timeoutMs = 20_000): Promise<Started<{ h: HomewardProc; tia: string }>> {
+  const h = spawnHomeward(lab, host, ['vpn', 'up', '--profile', profile, '--json'], 'homeward-vpn');
+  const r = await waitForEvent(h, (e) => e.type === 'ike-sa' && e.state === 'established', timeoutMs);
+  if ('reason' in r) {
+    await h.proc.stop(2000, 'SIGINT');
+    return { ok: false, reason: `homeward vpn up not available: ${r.reason}` };
+  }
+  const tia = typeof r.event.tia === 'string' ? r.event.tia : undefined;
+  if (tia === undefined) {
+    await h.proc.stop(2000, 'SIGINT');
+    return { ok: false, reason: 'homeward vpn up established without a tia in its ike-sa event' };
+  }
+  return { ok: true, value: { h, tia } };
+}

@@ -1,0 +1,112 @@
+/**
+ * `npm run bench`: the side-by-side benchmarks of issue 8, in one run on one
+ * lab, Homeward beside strongSwan's own client (or the bare AEAD call).
+ *
+ * Each section runs in its own try/catch: a failing one is reported with its
+ * error and the others still run. At the end: one table on stdout,
+ * bench/results.json (every raw figure, the issue's ratio keys, null +
+ * reason for whatever could not be measured) and the table in
+ * docs/PERFORMANCE.md between its bench-table markers. Progress on stderr.
+ *
+ * Environment: BENCH_ONLY=throughput,handover,… runs a subset (results.json
+ * is then written to /tmp/homeward-bench-results.partial.json); BENCH_MOVES (default 10);
+ * BENCH_SOAK_MINUTES (default 2).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release } from 'node:os';
+import { labAvailable } from '../test/lab/harness/index.ts';
+import { buildResults, formatTable, type Figure, type SectionOutcome } from './lib/results.ts';
+import { detectionSection } from './sections/detection.ts';
+import { espSection } from './sections/esp.ts';
+import { handoverSection } from './sections/handover.ts';
+import { memorySection } from './sections/memory.ts';
+import type { Progress, Section } from './sections/section.ts';
+import { throughputSection } from './sections/throughput.ts';
+
+const RESULTS = new URL('./results.json', import.meta.url);
+const PARTIAL = new URL('file:///tmp/homeward-bench-results.partial.json');
+const DOC = new URL('../docs/PERFORMANCE.md', import.meta.url);
+const START_MARK = '<!-- bench-table:start -->';
+const END_MARK = '<!-- bench-table:end -->';
+
+const SECTIONS: Section[] = [
+  { name: 'throughput', run: throughputSection },
+  { name: 'handover', run: handoverSection },
+  { name: 'detection', run: detectionSection },
+  { name: 'memory', run: memorySection },
+  { name: 'esp', run: espSection },
+];
+const LAB_SECTIONS = new Set(['throughput', 'handover', 'detection', 'memory']);
+
+const t0 = Date.now();
+const progress: Progress = (line) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
+
+function version(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 5000 }).split('\n')[0]?.trim() ?? '';
+  } catch {
+    return 'n/a';
+  }
+}
+
+function machine(): Record<string, string | number> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    node: process.version,
+    kernel: release(),
+    strongswan: version('dpkg-query', ['-W', '-f', '${Version}', 'strongswan-charon']),
+    iperf3: version('iperf3', ['--version']),
+  };
+}
+
+/** Replaces the table between the markers of docs/PERFORMANCE.md (if both are there). */
+function updateDoc(table: string, stamp: string): void {
+  if (!existsSync(DOC)) return;
+  const doc = readFileSync(DOC, 'utf8');
+  const a = doc.indexOf(START_MARK);
+  const b = doc.indexOf(END_MARK);
+  if (a < 0 || b < a) return;
+  writeFileSync(DOC, `${doc.slice(0, a + START_MARK.length)}\n${stamp}\n\n${table}\n${doc.slice(b)}`);
+}
+
+async function main(): Promise<void> {
+  const started = new Date();
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const lab = labAvailable({ need: ['strongswan', 'iptables'] });
+  const figures: Figure[] = [];
+  const outcomes: SectionOutcome[] = [];
+  const raw: Record<string, unknown> = {};
+  for (const s of SECTIONS) {
+    if (only && !only.includes(s.name)) continue;
+    const st = Date.now();
+    progress(`section ${s.name}`);
+    try {
+      if (LAB_SECTIONS.has(s.name) && !lab.ok) throw new Error(`the lab is not available here: ${lab.reason ?? ''}`);
+      const out = await s.run(progress);
+      const list = Array.isArray(out) ? out : out.figures;
+      if (!Array.isArray(out) && out.raw !== undefined) raw[s.name] = out.raw;
+      figures.push(...list);
+      outcomes.push({ name: s.name, ok: true, durationS: (Date.now() - st) / 1000 });
+    } catch (e) {
+      const error = (e as Error).message ?? String(e);
+      progress(`section ${s.name} FAILED: ${error}`);
+      outcomes.push({ name: s.name, ok: false, durationS: (Date.now() - st) / 1000, error: error.slice(0, 2000) });
+    }
+  }
+  const results = buildResults({ figures, sections: outcomes, startedAt: started, finishedAt: new Date(), machine: machine(), raw });
+  const table = formatTable(figures);
+  process.stdout.write(`${table}\n\n`);
+  for (const key of ['throughputRatio', 'encapRatio', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
+    const why = results.reasons[key];
+    process.stdout.write(`${key}: ${String(results[key])}${why ? ` (${why})` : ''}\n`);
+  }
+  for (const o of outcomes.filter((x) => !x.ok)) process.stdout.write(`section ${o.name} failed: ${o.error ?? ''}\n`);
+  const target = only ? PARTIAL : RESULTS;
+  writeFileSync(target, `${JSON.stringify(results, null, 2)}\n`);
+  if (!only) updateDoc(table, `Run of ${results.finishedAt} (${results.durationS} s, ${String(results.machine.cpus)} cores, Node ${process.version}, strongSwan ${String(results.machine.strongswan)}).`);
+  progress(`wrote ${target.pathname} in ${results.durationS} s`);
+}
+
+await main();

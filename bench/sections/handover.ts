@@ -1,0 +1,128 @@
+/**
+ * Handover gap for an address change A↔B (median of MOVES moves each): a
+ * 20 ms ping from the intranet host to the client's inner address, the
+ * client moved between its two access links, the largest gap in the
+ * replies around each move. Three clients, one after the other in one lab:
+ * strongSwan with MOBIKE, strongSwan without MOBIKE (it re-authenticates:
+ * a new IKE SA), and Homeward's MOBIKE. Plus the plain lab RTT.
+ */
+import type { Lab } from '../../test/lab/harness/index.ts';
+import { createBenchLab, GATEWAY, LINK_A, LINK_B, moveClient, REMOTE_TS } from '../lab/topology.ts';
+import { sleep, startStrongswanClient, tryHomewardVpnUp, writeProfile } from '../lab/peers.ts';
+import { averageRtt, gapAround, parsePingD, repliesAfter } from '../lib/ping-gap.ts';
+import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
+import { median } from '../lib/stats.ts';
+import type { Progress } from './section.ts';
+
+export const MOVES = Number(process.env.BENCH_MOVES ?? 10);
+export const PING_INTERVAL_MS = 20;
+/** a move that has not carried replies again after this long counts as failed */
+export const RECOVERY_TIMEOUT_MS = 30_000;
+const RECOVERED_AFTER_REPLIES = 10;
+
+/** Moves the client MOVES times (A→B, B→A, …) under a 20 ms ping to `target`; the median gap. */
+export async function measureMoves(lab: Lab, target: string, progress: Progress, label: string): Promise<Measured> {
+  const ping = lab.spawn('intranet', 'stdbuf', ['-oL', 'ping', '-n', '-D', '-i', String(PING_INTERVAL_MS / 1000), target], { label: 'ping' });
+  const replies = () => parsePingD(ping.stdout());
+  const waitReplies = async (after: number, n: number, timeoutMs: number): Promise<boolean> => {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (repliesAfter(replies(), after) >= n) return true;
+      if (!ping.running) return false;
+      await sleep(20);
+    }
+    return false;
+  };
+  const moveTimes: number[] = [];
+  let failure: string | undefined;
+  try {
+    if (!(await waitReplies(0, RECOVERED_AFTER_REPLIES, 10_000))) return missing(`${label}: no ping replies from ${target} before the first move: ${ping.stderr().slice(0, 200)}`);
+    let at = LINK_A;
+    for (let i = 0; i < MOVES; i++) {
+      const to = at === LINK_A ? LINK_B : LINK_A;
+      const t = Date.now();
+      moveTimes.push(t);
+      await moveClient(lab, at, to);
+      at = to;
+      if (!(await waitReplies(t, RECOVERED_AFTER_REPLIES, RECOVERY_TIMEOUT_MS))) {
+        failure = `${label}: move ${i + 1} (${at === LINK_B ? 'A→B' : 'B→A'}): no ping reply within ${RECOVERY_TIMEOUT_MS} ms`;
+        break;
+      }
+      await sleep(300);
+    }
+    if (at === LINK_B) await moveClient(lab, LINK_B, LINK_A);
+  } finally {
+    await ping.stop(2000, 'SIGINT');
+  }
+  if (failure !== undefined) return missing(failure);
+  const all = replies();
+  const gaps = moveTimes.map((t, i) => gapAround(all, t, moveTimes[i + 1] ?? Infinity, PING_INTERVAL_MS)?.gapMs ?? NaN);
+  const m = median(gaps);
+  progress(`  ${label}: gaps ${gaps.map((g) => Math.round(g)).join(' ')} ms → median ${m === null ? 'n/a' : Math.round(m)}`);
+  if (m === null || gaps.some((g) => Number.isNaN(g))) return missing(`${label}: a move had no reply on one side of it`);
+  return measured(m, { samples: gaps.map((g) => Math.round(g * 10) / 10) });
+}
+
+async function strongswanMoves(lab: Lab, mobike: boolean, progress: Progress): Promise<Measured> {
+  const label = mobike ? 'strongSwan MOBIKE' : 'strongSwan re-establishment';
+  progress(`handover: ${label} …`);
+  const c = await startStrongswanClient(lab, 'client', { gateway: GATEWAY, remoteTs: REMOTE_TS, mobike });
+  try {
+    const m = await measureMoves(lab, c.vip, progress, label);
+    const log = c.charon.logs();
+    const established = (log.match(/IKE_SA home\[\d+\] established/g) ?? []).length;
+    const updates = (log.match(/requesting address change using MOBIKE/g) ?? []).length;
+    const reauths = (log.match(/reauthenticating IKE_SA due to address change/g) ?? []).length;
+    const how = `charon log: ${established} IKE_SA established, ${updates} MOBIKE address updates, ${reauths} reauthentications`;
+    progress(`  ${how}`);
+    if (process.env.BENCH_DEBUG_LOGS === '1') progress(log);
+    return m.value === null ? m : { ...m, note: `${label}: ${how}` };
+  } finally {
+    await c.charon.swanctl(['--terminate', '--ike', 'home', '--timeout', '5']).catch(() => '');
+    await c.charon.stop();
+  }
+}
+
+async function homewardMoves(lab: Lab, progress: Progress): Promise<Measured> {
+  progress('handover: Homeward MOBIKE …');
+  const hw = await tryHomewardVpnUp(lab, 'client', writeProfile(lab.tempDir('homeward'), 'vpn'));
+  if (!hw.ok) return missing(hw.reason);
+  try {
+    return await measureMoves(lab, hw.value.tia, progress, 'Homeward MOBIKE');
+  } finally {
+    await hw.value.h.proc.stop(3000, 'SIGINT');
+  }
+}
+
+async function labRtt(lab: Lab): Promise<Measured> {
+  const r = await lab.exec('client', 'ping', ['-n', '-c', '20', '-i', '0.05', GATEWAY], { timeoutMs: 15_000 });
+  const rtt = averageRtt(r.stdout);
+  return rtt === null ? missing(`ping client → gateway: ${r.stderr || r.stdout}`.slice(0, 200)) : measured(rtt);
+}
+
+/** Runs one measurement; an exception becomes a reason, so the other clients still run. */
+async function guarded(what: string, fn: () => Promise<Measured>): Promise<Measured> {
+  try {
+    return await fn();
+  } catch (e) {
+    return missing(`${what} failed: ${(e as Error).message.split('\n')[0] ?? ''}`.slice(0, 400));
+  }
+}
+
+export async function handoverSection(progress: Progress): Promise<Figure[]> {
+  const { lab } = await createBenchLab();
+  try {
+    const rtt = await guarded('lab RTT', () => labRtt(lab));
+    const swanMobike = await guarded('strongSwan MOBIKE', () => strongswanMoves(lab, true, progress));
+    const swanReauth = await guarded('strongSwan re-establishment', () => strongswanMoves(lab, false, progress));
+    const ours = await guarded('Homeward MOBIKE', () => homewardMoves(lab, progress));
+    const note = `ping -i 0.02 intranet → inner address, median of ${MOVES} moves (A↔B: address removed, new address + default route); no loss reads as ≈${PING_INTERVAL_MS} ms`;
+    return [
+      { key: 'handover.labRttMs', label: 'lab RTT client ↔ gateway (plain ping)', unit: 'ms', baseline: rtt },
+      { key: 'handover.mobikeGapMs', label: 'handover gap, MOBIKE', unit: 'ms', homeward: ours, baseline: swanMobike, note },
+      { key: 'handover.reauthGapMs', label: 'handover gap, strongSwan without MOBIKE (new IKE SA)', unit: 'ms', homeward: ours, baseline: swanReauth, note: 'Homeward column: its MOBIKE gap, for comparison' },
+    ];
+  } finally {
+    await lab.destroy();
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Engine memory: RSS (VmRSS of /proc/<pid>/status) of `homeward run` idle in
+ * mode mc (one IKE SA, one binding), and after BENCH_SOAK_MINUTES (default
+ * 2; the issue's figure is 10) of traffic from the intranet host to the home
+ * address: iperf3 at a fixed rate, so the run length bounds the work.
+ */
+import { readFile } from 'node:fs/promises';
+import { sleep } from '../lab/peers.ts';
+import { createMobileNodeLab, HOME_ADDRESS, tryHomewardRun } from '../lab/mobile-node.ts';
+import { vmRssKiB } from '../lib/parse.ts';
+import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
+import type { Progress } from './section.ts';
+
+export const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 2);
+const SOAK_RATE = '20M';
+const IDLE_SETTLE_MS = 5000;
+
+async function rssMiB(pid: number): Promise<number> {
+  return vmRssKiB(await readFile(`/proc/${pid}/status`, 'utf8')) / 1024;
+}
+
+export async function memorySection(progress: Progress): Promise<Figure[]> {
+  const m = await createMobileNodeLab();
+  try {
+    progress('memory: homeward run …');
+    const run = await tryHomewardRun(m);
+    if (!run.ok) {
+      progress(`  ${run.reason}`);
+      return figures(missing(run.reason), missing(run.reason), missing(run.reason));
+    }
+    const pid = run.value.proc.pid;
+    try {
+      await sleep(IDLE_SETTLE_MS);
+      const idle = await rssMiB(pid);
+      progress(`  idle RSS ${idle.toFixed(1)} MiB; ${SOAK_MINUTES} min of traffic at ${SOAK_RATE}bit/s …`);
+      m.lab.spawn('client', 'iperf3', ['-s', '-B', HOME_ADDRESS], { label: 'iperf3-server' });
+      await sleep(500);
+      const seconds = Math.max(1, Math.round(SOAK_MINUTES * 60));
+      const r = await m.lab.exec('intranet', 'iperf3', ['-c', HOME_ADDRESS, '-t', String(seconds), '-b', SOAK_RATE, '-J'], { timeoutMs: (seconds + 60) * 1000 });
+      if (r.code !== 0) return figures(measured(idle), missing(`iperf3 soak failed (exit ${r.code}): ${r.stdout.slice(0, 200)}`), missing('no soak'));
+      await sleep(IDLE_SETTLE_MS);
+      const after = await rssMiB(pid);
+      progress(`  RSS after soak ${after.toFixed(1)} MiB`);
+      return figures(measured(idle), measured(after), measured(after - idle));
+    } finally {
+      await run.value.proc.stop(3000, 'SIGINT');
+    }
+  } finally {
+    await m.lab.destroy();
+  }
+}
+
+function figures(idle: Measured, after: Measured, growth: Measured): Figure[] {
+  const note = `homeward run in mode mc (one IKE SA, one binding); soak ${SOAK_MINUTES} min iperf3 -b ${SOAK_RATE} (BENCH_SOAK_MINUTES)`;
+  return [
+    { key: 'memory.rssIdleMiB', label: 'engine RSS idle (mode mc)', unit: 'MiB', homeward: idle, note },
+    { key: 'memory.rssAfterSoakMiB', label: `engine RSS after ${SOAK_MINUTES} min of traffic`, unit: 'MiB', homeward: after },
+    { key: 'memory.rssGrowthMiB', label: 'engine RSS growth over the soak', unit: 'MiB', homeward: growth },
+  ];
+}

@@ -24,7 +24,7 @@ import { backoff } from '../base/clock.ts';
 import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
 import type { Profile } from '../config/profile.ts';
-import { EspSa } from '../ikev2/esp-adapter.ts';
+import { InboundEspSa, OutboundEspSa } from '../esp/esp-sa.ts';
 import { IkeSa } from '../ikev2/ike-sa.ts';
 import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, IkeSaConfig, TsRange } from '../ikev2/types.ts';
 import { KeyLog, espKeylogLines, ikeKeylogLine } from './keylog.ts';
@@ -57,8 +57,9 @@ export class VpnDriver {
   private tun?: TunDevice;
   private readonly net: NetConfig = netconfig();
   private readonly timer = new DriverTimer(() => this.onTimeout());
-  private readonly espByInSpi = new Map<number, EspSa>();
-  private outbound?: EspSa;
+  private readonly espByInSpi = new Map<number, InboundEspSa>();
+  private readonly outByInSpi = new Map<number, OutboundEspSa>();
+  private outbound?: OutboundEspSa;
   private path?: { local: Endpoint; remote: Endpoint };
   private tia?: string;
   private readonly undo: (() => Promise<void>)[] = [];
@@ -122,6 +123,7 @@ export class VpnDriver {
 
   private scheduleReconnect(): void {
     this.espByInSpi.clear();
+    this.outByInSpi.clear();
     this.outbound = undefined;
     const delay = backoff(this.reconnectAttempt++, 1000, 2, 30_000);
     this.opts.emit({ type: 'log', level: 'info', msg: `reconnecting to ${this.config!.gateway} in ${delay} ms` });
@@ -199,9 +201,10 @@ export class VpnDriver {
         return;
       case 'install-child-sa': return this.installChild(e.child);
       case 'remove-child-sa': {
-        const sa = this.espByInSpi.get(e.spiIn);
+        const out = this.outByInSpi.get(e.spiIn);
         this.espByInSpi.delete(e.spiIn);
-        if (sa && this.outbound === sa) this.outbound = [...this.espByInSpi.values()].at(-1);
+        this.outByInSpi.delete(e.spiIn);
+        if (out && this.outbound === out) this.outbound = [...this.outByInSpi.values()].at(-1);
         return;
       }
       case 'closed':
@@ -252,9 +255,10 @@ export class VpnDriver {
   }
 
   private installChild(c: ChildSaInfo): void {
-    const sa = new EspSa(c.spiIn, c.spiOut, c.suite, c.keysIn, c.keysOut, (n) => new Uint8Array(randomBytes(n)));
-    this.espByInSpi.set(c.spiIn, sa);
-    this.outbound = sa;
+    this.espByInSpi.set(c.spiIn, new InboundEspSa({ spi: c.spiIn, suite: c.suite, keys: c.keysIn }));
+    const out = new OutboundEspSa({ spi: c.spiOut, suite: c.suite, keys: c.keysOut });
+    this.outByInSpi.set(c.spiIn, out);
+    this.outbound = out;
     if (this.keylog && this.path) this.keylog.write(espKeylogLines(c, this.path.local.addr, this.path.remote.addr));
     else if (this.keylog) this.keylog.write(espKeylogLines(c, this.udp!.localAddr, this.opts.profile.vpn!.gateway));
     this.remoteTs = c.remoteTs;
@@ -288,9 +292,10 @@ export class VpnDriver {
     this.counters.tunIn++;
     const sa = this.outbound;
     if (!sa || !this.path || !this.udp || (pkt[0]! >> 4) !== 4) return this.count('no-sa');
-    const bytes = sa.seal(pkt);
+    const r = sa.encapsulate(pkt);
+    if (!r.ok) return this.count(`esp-${r.reason}`);
     this.counters.espOut++;
-    this.udp.send({ bytes, local: this.path.local, remote: this.path.remote });
+    this.udp.send({ bytes: r.packet, local: this.path.local, remote: this.path.remote });
   }
 
   // 5. inbound
@@ -299,7 +304,7 @@ export class VpnDriver {
     const spi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     const sa = this.espByInSpi.get(spi);
     if (!sa) return this.count('esp-unknown-spi');
-    const r = sa.open(b);
+    const r = sa.decapsulate(b);
     if (!r.ok) return this.count(`esp-${r.reason}`);
     this.counters.espIn++;
     this.core?.handleInboundTraffic(monotonicNow());

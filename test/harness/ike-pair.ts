@@ -15,7 +15,7 @@ import { ipv4ToBytes } from '../../app/base/ipv4.ts';
 import { createDh, natdHash, prf, pskAuth } from '../../app/ikev2/crypto-adapter.ts';
 import type { Random } from '../../app/ikev2/crypto-adapter.ts';
 import { IkeSa } from '../../app/ikev2/ike-sa.ts';
-import { deriveChildKeys, deriveIkeKeys, initialSkeyseed } from '../../app/ikev2/keymat.ts';
+import { deriveChildKeys, deriveIkeKeys, initialSkeyseed, rekeySkeyseed } from '../../app/ikev2/keymat.ts';
 import { findNotify, first } from '../../app/ikev2/notifies.ts';
 import { parseProposals } from '../../app/ikev2/proposal-string.ts';
 import { newSession, openMessage, plainMessage, sealMessage } from '../../app/ikev2/session.ts';
@@ -106,7 +106,10 @@ export class MiniResponder {
   handle(bytes: Uint8Array): Uint8Array | undefined {
     if (this.opts.silent) return undefined;
     const m = decodeMessage(bytes);
-    if (m.header.response) return undefined;
+    if (m.header.response) {
+      this.onResponse(bytes);
+      return undefined;
+    }
     const cached = this.cache.get(m.header.messageId);
     if (cached && m.header.exchangeType !== ExchangeType.IkeSaInit) return cached;
     const out = m.header.exchangeType === ExchangeType.IkeSaInit ? this.init(bytes) : this.protectedRequest(bytes);
@@ -191,6 +194,78 @@ export class MiniResponder {
   request(exchange: ExchangeType, inner: Payload[]): Uint8Array {
     return sealMessage(this.session!, exchange, this.nextRequestId++, false, inner, this.random);
   }
+
+  // ---- gateway-initiated rekeys (the responder as CREATE_CHILD_SA initiator) ----
+
+  private pending?: { kind: 'child' | 'ike'; ni: Uint8Array; spi: Uint8Array; dh?: ReturnType<typeof createDh> };
+  /** Keys of the Child SA the last child rekey made: i = gateway → client. */
+  rekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys } };
+  /** The pre-rekey session, after an IKE SA rekey. */
+  oldSession?: Session;
+  responses: Payload[][] = [];
+
+  rekeyChildRequest(): Uint8Array {
+    const ni = this.random(32);
+    const spi = Uint8Array.of(0xc0, 0, 0, 2);
+    this.pending = { kind: 'child', ni, spi };
+    return this.request(ExchangeType.CreateChildSa, [
+      makeNotify(NotifyType.RekeySa, undefined, ProtocolId.ESP, this.espSpi),
+      { type: PayloadType.SA, proposals: [{ ...parseProposals('esp', this.opts.esp ?? 'aes256gcm16')[0]!, spi }] },
+      { type: PayloadType.Nonce, data: ni },
+      tsPayload(PayloadType.TSi, [{ start: '10.10.0.0', end: '10.10.255.255' }]),
+      tsPayload(PayloadType.TSr, [{ start: '10.10.100.1', end: '10.10.100.1' }]),
+    ]);
+  }
+
+  rekeyIkeRequest(): Uint8Array {
+    const ni = this.random(32);
+    const spi = this.random(8);
+    const suite = this.session!.suite!;
+    const dh = createDh(suite.dh, this.random);
+    this.pending = { kind: 'ike', ni, spi, dh };
+    return this.request(ExchangeType.CreateChildSa, [
+      { type: PayloadType.SA, proposals: [{ ...parseProposals('ike', suite.name)[0]!, spi }] },
+      { type: PayloadType.Nonce, data: ni },
+      { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
+    ]);
+  }
+
+  private onResponse(bytes: Uint8Array): void {
+    const s = this.session;
+    if (!s) return;
+    const opened = openMessage(s, bytes);
+    if (!opened.ok) return;
+    const payloads = opened.msg.payloads;
+    this.responses.push(payloads);
+    const p = this.pending;
+    if (!p || opened.msg.header.exchangeType !== ExchangeType.CreateChildSa) return;
+    this.pending = undefined;
+    const nr = first(payloads, PayloadType.Nonce)!.data;
+    const chosen = first(payloads, PayloadType.SA)!.proposals[0]!;
+    if (p.kind === 'child') {
+      const esp = espSuiteOf(chosen.transforms)!;
+      this.rekeyedChild = { spiIn: p.spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, p.ni, nr) };
+      return;
+    }
+    const suite = ikeSuiteOf(chosen.transforms)!;
+    const gir = p.dh!.sharedSecret(first(payloads, PayloadType.KE)!.data);
+    const next = newSession(p.spi, chosen.spi, true);
+    next.suite = suite;
+    next.keys = deriveIkeKeys(suite, rekeySkeyseed(s.suite!.prf, s.keys!.skD, gir, p.ni, nr), p.ni, nr, p.spi, chosen.spi);
+    this.oldSession = s;
+    this.session = next;
+    this.oldNextRequestId = this.nextRequestId;
+    this.nextRequestId = 0;
+    this.cache.clear();
+  }
+
+  private oldNextRequestId = 0;
+
+  /** INFORMATIONAL{ D(IKE) } on the pre-rekey session. */
+  deleteOldIkeRequest(): Uint8Array {
+    return sealMessage(this.oldSession!, ExchangeType.Informational, this.oldNextRequestId++, false,
+      [{ type: PayloadType.Delete, protocol: ProtocolId.IKE, spis: [] }], this.random);
+  }
 }
 
 /** Drives an initiator and a MiniResponder over a lossless (unless told) in-memory path. */
@@ -264,7 +339,8 @@ export class IkePair {
     } catch {
       return; // malformed on purpose; the test checks the core's counters
     }
-    const rs = this.responder.session;
+    const r = this.responder;
+    const rs = [r.session, r.oldSession].find((x) => x && equalBytes(x.spiI, m.header.spiI)) ?? r.session;
     // the responder's own messages are opened with the keys of the other direction
     const s = rs && dir === '<--' ? { ...rs, weInitiated: !rs.weInitiated } : rs;
     const opened = s && m.payloads.some((p) => p.type === PayloadType.SK) ? openMessage(s, bytes) : undefined;

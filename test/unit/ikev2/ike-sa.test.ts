@@ -236,3 +236,54 @@ describe('IKE SA: liveness and deletion', () => {
     expect(pair.sa.state).toBe('established');
   });
 });
+
+describe('IKE SA: rekeys started by the gateway', () => {
+  it('CHILD_SA rekey: new child installed at once with matching keys, old one removed on its DELETE', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const [old] = installed(pair);
+    // <-- CREATE_CHILD_SA SK{ N(REKEY_SA), SA, Ni, TSi, TSr }
+    pair.fromResponder(pair.responder.rekeyChildRequest());
+    pair.drive();
+    // CREATE_CHILD_SA SK{ SA, Nr, TSi, TSr } -->
+    expect(pair.log.at(-1)).toMatchObject({ dir: '-->', exchange: ExchangeType.CreateChildSa, response: true, payloads: [P.SA, P.Nonce, P.TSi, P.TSr] });
+    const fresh = installed(pair)[1]!;
+    const gw = pair.responder.rekeyedChild!;
+    expect(fresh.spiOut).toBe(0xc0000002);
+    expect(equalBytes(fresh.keysIn.encr, gw.keys.i.encr)).toBe(true);
+    expect(equalBytes(fresh.keysOut.encr, gw.keys.r.encr)).toBe(true);
+    expect(pair.effects).toContainEqual(expect.objectContaining({ type: 'install-child-sa', rekeyOf: old!.spiIn }));
+    expect(pair.sa.children.length).toBe(2);
+    // <-- INFORMATIONAL SK{ D(ESP, old gateway SPI) }   --> SK{ D(ESP, our old SPI) }
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [{ type: P.Delete, protocol: ProtocolId.ESP, spis: [Uint8Array.of(0xc0, 0, 0, 1)] }]));
+    pair.drive();
+    expect(pair.log.at(-1)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, response: true, payloads: [P.Delete] });
+    expect(pair.effects).toContainEqual({ type: 'remove-child-sa', spiIn: old!.spiIn, spiOut: old!.spiOut });
+    expect(pair.sa.children).toEqual([fresh]);
+  });
+
+  it('IKE_SA rekey: new SPIs and keys, old SA answers its DELETE, later requests use the new SA from Message ID 0', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const oldSpiI = pair.sa.session.spiI;
+    // <-- CREATE_CHILD_SA SK{ SA(IKE, SPI), Ni, KEi }   --> SK{ SA(IKE, SPI), Nr, KEr }
+    pair.fromResponder(pair.responder.rekeyIkeRequest());
+    pair.drive();
+    expect(pair.log.at(-1)!.payloads).toEqual([P.SA, P.Nonce, P.KE]);
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'ike-sa', state: 'rekeyed' }));
+    expect(equalBytes(pair.sa.session.spiI, oldSpiI)).toBe(false);
+    expect(equalBytes(pair.sa.session.keys!.skD, pair.responder.session!.keys!.skD)).toBe(true);
+    // <-- INFORMATIONAL SK{ D(IKE) } on the old SA   --> SK{}
+    pair.fromResponder(pair.responder.deleteOldIkeRequest());
+    pair.drive();
+    expect(pair.log.at(-1)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, response: true, payloads: [] });
+    expect(pair.sa.state).toBe('established');
+    expect(pair.sa.oldSession).toBeUndefined();
+    expect(pair.sa.children.length).toBe(1);
+    // INFORMATIONAL SK{} --> (new SA, Message ID 0, I flag clear)   <-- SK{}
+    pair.command({ type: 'dpd-now' });
+    expect(pair.log.at(-2)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, response: false, messageId: 0 });
+    expect(pair.log.at(-1)).toMatchObject({ dir: '<--', response: true });
+    expect(pair.events().filter((e) => e.type === 'liveness' && e.state === 'ok').length).toBe(1);
+  });
+});

@@ -74,6 +74,17 @@ export function nextAttempt(ctx: MobilityContext): number {
   return ctx.attempt;
 }
 
+/**
+ * A Registration Request straight to the i-HA (optionally via a foreign
+ * agent) as a new attempt, with the detection window armed for its answer.
+ */
+export function directRegistration(ctx: MobilityContext, now: Instant, coa: string, via?: ForeignAgent): MobilityEffect & { attempt: number } {
+  const attempt = nextAttempt(ctx);
+  ctx.timers.set('detect', now + detectionWindowMs(ctx.cfg));
+  const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
+  return { kind: 'register-direct', attempt, coa, timeoutMs, retransmits, ...(via ? { via } : {}) };
+}
+
 export function retryDelayMs(ctx: MobilityContext): number {
   return backoff(ctx.retries, ctx.cfg.retryBaseMs, 2, ctx.cfg.retryMaxMs);
 }

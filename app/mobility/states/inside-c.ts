@@ -1,10 +1,10 @@
 /**
  * INSIDE-C — on a trusted subnet, mode c: co-located care-of address, Mobile
- * IP only, no VPN for data. RFC 5265 §... T_MONITOR: re-register with the
+ * IP only, no VPN for data. RFC 5265 T_MONITOR: re-register with the
  * i-HA at least every T_MONITOR; if that fails, stop plaintext and detect again.
  */
 import type { Instant } from '../../base/clock.ts';
-import { detectionWindowMs, modeEvent, nextAttempt, release, type MobilityContext, type TimerName } from '../context.ts';
+import { directRegistration, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { MobilityInput } from '../inputs.ts';
 import { goTo, stay, type MobilityState, type Transition } from '../state.ts';
@@ -49,10 +49,9 @@ export class InsideCState implements MobilityState {
 
   handleTimer(timer: TimerName, ctx: MobilityContext, now: Instant): Transition {
     if (timer === 'monitor') {
-      this.attempt = nextAttempt(ctx);
-      ctx.timers.set('detect', now + detectionWindowMs(ctx.cfg));
-      const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
-      return stay({ kind: 'register-direct', attempt: this.attempt, coa: ctx.link!.addr, timeoutMs, retransmits });
+      const reg = directRegistration(ctx, now, ctx.link!.addr);
+      this.attempt = reg.attempt;
+      return stay(reg);
     }
     if (timer === 'detect') return redetect(ctx, 'no reply to the T_MONITOR re-registration');
     return stay();

@@ -6,7 +6,7 @@
  * on this link (detect again with the FA marked refused).
  */
 import type { Instant } from '../../base/clock.ts';
-import { detectionWindowMs, hold, modeEvent, nextAttempt, release, type MobilityContext, type TimerName } from '../context.ts';
+import { directRegistration, hold, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { ForeignAgent, MobilityInput } from '../inputs.ts';
 import { stay, type MobilityState, type Transition } from '../state.ts';
@@ -21,10 +21,9 @@ export class InsideFState implements MobilityState {
   constructor(readonly fa: ForeignAgent) {}
 
   private register(ctx: MobilityContext, now: Instant): MobilityEffect {
-    this.attempt = nextAttempt(ctx);
-    ctx.timers.set('detect', now + detectionWindowMs(ctx.cfg));
-    const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
-    return { kind: 'register-direct', attempt: this.attempt, coa: this.fa.coa, via: this.fa, timeoutMs, retransmits };
+    const reg = directRegistration(ctx, now, this.fa.coa, this.fa);
+    this.attempt = reg.attempt;
+    return reg;
   }
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {

@@ -35,6 +35,7 @@ import { IkeDeleteTask } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
 import { IkeInitTask, NONCE_BYTES } from './tasks/ike-init.ts';
 import { IkeNatdTask } from './tasks/ike-natd.ts';
+import { IkeRekeyDeleteTask, IkeRekeyTask } from './tasks/ike-rekey.ts';
 import type { ChildSaInfo, Command, Datagram, Effect, IkeEventJson, IkeSaConfig, IkeStats, Transmit } from './types.ts';
 
 export type IkeSaState = 'idle' | 'connecting' | 'established' | 'deleting' | 'closed';
@@ -79,14 +80,17 @@ export class IkeSa implements SaContext {
       case 'connect': return this.connect();
       case 'disconnect': return this.disconnect();
       case 'dpd-now': return this.queueIfEstablished([new IkeDpdTask()]);
-      case 'rekey-child': {
-        const old = this.children[0];
-        if (old) this.queueIfEstablished([new ChildCreateTask(this.config.esp, old)], [new ChildDeleteTask(old)]);
-        return;
-      }
-      case 'rekey-ike':
-        this.event({ type: 'log', level: 'warn', msg: 'initiating an IKE SA rekey is not implemented; the gateway rekeys' });
+      case 'rekey-child': return this.handleRekeyTimer();
+      case 'rekey-ike': return this.queueIfEstablished([new IkeRekeyTask()], [new IkeRekeyDeleteTask()]);
     }
+  }
+
+  /** Rekeys the newest Child SA: CREATE_CHILD_SA with N(REKEY_SA), then DELETE of the old one. */
+  handleRekeyTimer(): void {
+    const old = this.children.at(-1);
+    if (!old) return;
+    const create = new ChildCreateTask(this.config.esp, old);
+    this.queueIfEstablished([create], [new ChildDeleteTask(old, create)]);
   }
 
   handleDatagram(d: Datagram, now: Instant): void {

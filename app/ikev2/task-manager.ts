@@ -34,7 +34,7 @@ const NON_ESP_MARKER = new Uint8Array(4);
 const BACKOFF_FACTOR = 1.8;
 const BACKOFF_CAP_MS = 60_000;
 
-type TimerKey = 'retransmit' | 'dpd' | 'keepalive';
+type TimerKey = 'retransmit' | 'dpd' | 'keepalive' | 'rekey';
 
 export class TaskManager {
   private readonly pending: Task[][] = [];
@@ -75,14 +75,15 @@ export class TaskManager {
     if (this.active || sa.state === 'closed') return;
     const group = this.pending.shift();
     if (!group || group.length === 0) return;
+    const s = group[0]!.on === 'old' ? sa.oldSession : sa.session;
+    if (!s) return this.initiate();
     this.active = group;
-    this.activeSession = sa.session;
-    this.sendRequest(group);
+    this.activeSession = s;
+    this.sendRequest(group, s);
   }
 
-  private sendRequest(group: Task[]): void {
+  private sendRequest(group: Task[], s: Session): void {
     const sa = this.sa;
-    const s = sa.session;
     const exchange = group[0]!.exchange;
     const payloads: Payload[] = [];
     for (const t of group) t.build(payloads, sa);
@@ -113,6 +114,7 @@ export class TaskManager {
     for (const key of this.timers.expired(this.sa.now)) {
       if (key === 'retransmit') this.retransmit();
       else if (key === 'dpd') this.dpd();
+      else if (key === 'rekey') this.rekey();
       else this.keepalive();
     }
   }
@@ -133,6 +135,12 @@ export class TaskManager {
     const sa = this.sa;
     const name = group[0]!.name;
     if (name === 'ike-delete') return sa.close();
+    if (name === 'ike-rekey-delete') {
+      // the old SA's DELETE went unanswered: forget it, the new SA carries on
+      sa.oldSession = undefined;
+      this.active = undefined;
+      return this.initiate();
+    }
     if (sa.state === 'established' || sa.state === 'deleting') {
       sa.event({ type: 'liveness', state: 'failed', gateway: sa.config.gateway, silentMs: sa.now - this.lastInbound });
       return sa.fail('DEAD_PEER', `the gateway did not answer ${name} after ${sa.config.retransmitTries} retransmissions`);
@@ -150,6 +158,17 @@ export class TaskManager {
       this.initiate();
     }
     this.timers.set('dpd', sa.now + sa.config.dpdSeconds * 1000);
+  }
+
+  /** vpn.rekeySeconds: we rekey the Child SA ourselves (the gateway may rekey earlier). */
+  armRekey(): void {
+    const secs = this.sa.config.rekeySeconds;
+    if (secs !== undefined && this.sa.state === 'established') this.timers.set('rekey', this.sa.now + secs * 1000);
+  }
+
+  private rekey(): void {
+    this.sa.handleRekeyTimer();
+    this.armRekey();
   }
 
   private armDpd(): void {
@@ -232,10 +251,11 @@ export class TaskManager {
       this.pending.unshift(group);
       return this.initiate();
     }
-    session.nextRequestId = msg.header.messageId + 1;
+    session.nextRequestId = Math.max(session.nextRequestId, msg.header.messageId + 1);
     if (group[0]!.exchange === ExchangeType.IkeAuth && sa.state === 'connecting') {
       sa.established();
       this.armDpd();
+      this.armRekey();
       if (sa.natLocal) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
     }
     this.initiate();

@@ -26,6 +26,8 @@ export type TaskResult = 'done' | 'retry' | 'failed';
 export interface Task {
   readonly name: string;
   readonly exchange: ExchangeType;
+  /** 'old': sent on the session an IKE SA rekey replaced (its DELETE). */
+  readonly on?: 'old';
   build(out: Payload[], sa: SaContext): void;
   process(msg: InboundMessage, sa: SaContext): TaskResult;
 }
@@ -56,6 +58,8 @@ export interface SaContext {
   readonly random: Random;
   readonly now: Instant;
   session: Session;
+  /** The session an IKE SA rekey replaced, until its DELETE is done. */
+  oldSession?: Session;
   path: Path;
   init: InitExchange;
   children: ChildSaInfo[];

@@ -107,6 +107,8 @@ export interface IkeSaConfig {
   dpdSeconds: number;
   natKeepaliveSeconds: number;
   mobike: boolean;
+  /** Rekey the Child SA ourselves every this many seconds (vpn.rekeySeconds). */
+  rekeySeconds?: number;
 }
 
 /** Counters of what was dropped and why (never crashes). */

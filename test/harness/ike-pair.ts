@@ -110,6 +110,13 @@ export class MiniResponder {
       this.onResponse(bytes);
       return undefined;
     }
+    const old = this.oldSession;
+    if (old && equalBytes(m.header.spiI, old.spiI) && equalBytes(m.header.spiR, old.spiR)) {
+      const opened = openMessage(old, bytes);
+      if (!opened.ok) return undefined;
+      this.requestsSeen.push(opened.msg.payloads);
+      return sealMessage(old, m.header.exchangeType, m.header.messageId, true, [], this.random);
+    }
     const cached = this.cache.get(m.header.messageId);
     if (cached && m.header.exchangeType !== ExchangeType.IkeSaInit) return cached;
     const out = m.header.exchangeType === ExchangeType.IkeSaInit ? this.init(bytes) : this.protectedRequest(bytes);
@@ -158,8 +165,62 @@ export class MiniResponder {
     const { header, payloads } = opened.msg;
     const reply = (inner: Payload[]): Uint8Array => sealMessage(s, header.exchangeType, header.messageId, true, inner, this.random);
     if (header.exchangeType === ExchangeType.IkeAuth) return reply(this.auth(payloads));
+    if (header.exchangeType === ExchangeType.CreateChildSa) {
+      const isIke = first(payloads, PayloadType.SA)?.proposals[0]?.protocol === ProtocolId.IKE;
+      return isIke ? this.answerIkeRekey(payloads, header.messageId) : reply(this.answerChildRekey(payloads));
+    }
+    this.requestsSeen.push(payloads);
     return reply([]);
   }
+
+  /** Informational requests the client sent (for asserts). */
+  requestsSeen: Payload[][] = [];
+
+  /** The client rekeys a Child SA: answer with a new SPI and nonce; keys kept for asserts. */
+  private answerChildRekey(payloads: Payload[]): Payload[] {
+    const s = this.session!;
+    const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), first(payloads, PayloadType.SA)!.proposals, ProtocolId.ESP)!;
+    const esp = espSuiteOf(chosen.transforms)!;
+    const nr = this.random(32);
+    const spi = Uint8Array.of(0xc0, 0, 0, 3);
+    // the client is this exchange's initiator: its i keys are client → gateway
+    this.clientRekeyedChild = { spiIn: spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, first(payloads, PayloadType.Nonce)!.data, nr) };
+    return [
+      { type: PayloadType.SA, proposals: [{ ...chosen, spi }] },
+      { type: PayloadType.Nonce, data: nr },
+      first(payloads, PayloadType.TSi)!, first(payloads, PayloadType.TSr)!,
+    ];
+  }
+
+  clientRekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys } };
+
+  /** The client rekeys the IKE SA: answer, then switch to the new session (the client is its initiator). */
+  private answerIkeRekey(payloads: Payload[], messageId: number): Uint8Array {
+    const s = this.session!;
+    const offered = first(payloads, PayloadType.SA)!.proposals;
+    const chosen = selectProposal(parseProposals('ike', s.suite!.name), offered, ProtocolId.IKE)!;
+    const suite = ikeSuiteOf(chosen.transforms)!;
+    const ni = first(payloads, PayloadType.Nonce)!.data;
+    const dh = createDh(suite.dh, this.random);
+    const gir = dh.sharedSecret(first(payloads, PayloadType.KE)!.data);
+    const nr = this.random(32);
+    const spiR = this.random(8);
+    const out = sealMessage(s, ExchangeType.CreateChildSa, messageId, true, [
+      { type: PayloadType.SA, proposals: [{ ...chosen, spi: spiR }] },
+      { type: PayloadType.Nonce, data: nr },
+      { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
+    ], this.random);
+    const next = newSession(chosen.spi, spiR, false);
+    next.suite = suite;
+    next.keys = deriveIkeKeys(suite, rekeySkeyseed(s.suite!.prf, s.keys!.skD, gir, ni, nr), ni, nr, chosen.spi, spiR);
+    this.oldSession = s;
+    this.cache = new Map();
+    this.session = next;
+    this.oldNextRequestId = this.nextRequestId;
+    this.nextRequestId = 0;
+    return out;
+  }
+
 
   private auth(payloads: Payload[]): Payload[] {
     this.authRequests++;

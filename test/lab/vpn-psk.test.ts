@@ -104,7 +104,7 @@ describe.skipIf(!avail.ok)('vpn up (PSK) against strongSwan', () => {
     return [...links.stdout.split('\n').filter((l) => /^\d+: hw\d+[:@]/.test(l)), ...routes.stdout.split('\n').filter((l) => l.includes('10.10.'))].join('\n');
   }
 
-  async function runUp(suite: { ike: string; esp: string }, extra: string[] = []): Promise<{ stop: () => Promise<{ code: number | null; events: Json[] }>; established: Json }> {
+  async function runUp(suite: Json, extra: string[] = []): Promise<{ stop: () => Promise<{ code: number | null; events: Json[] }>; established: Json }> {
     const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profile(suite), ...extra]);
     await p.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
     const established = events(p.stdout()).find((e) => e.type === 'ike-sa' && e.state === 'established');
@@ -135,6 +135,20 @@ describe.skipIf(!avail.ok)('vpn up (PSK) against strongSwan', () => {
       expect(await clientLeftovers()).toBe('');
     });
   }
+
+  it('vpn.rekeySeconds: our own CHILD_SA rekey against strongSwan keeps the ping going and leaves one CHILD_SA', async () => {
+    const up = await runUp({ ...SUITES[0], rekeySeconds: 10 });
+    const tia = String(up.established.tia);
+    const ping = await lab.exec('client', 'ping', ['-q', '-c', '240', '-i', '0.05', '-W', '1', '-I', tia, '10.10.0.10'], { timeoutMs: 30_000 });
+    expect(ping.stdout).toMatch(/240 packets transmitted, 240 received/);
+    const sas = await gw.listSas();
+    expect(sas.length).toBe(1);
+    expect(JSON.stringify(sas)).toMatch(/INSTALLED/);
+    const { code, events: ev } = await up.stop();
+    expect(code).toBe(0);
+    expect(ev.filter((e) => e.type === 'child-sa' && e.state === 'rekeyed').length).toBeGreaterThanOrEqual(1);
+    expect(ev.filter((e) => e.type === 'child-sa' && e.state === 'rekeyed').length).toBeLessThanOrEqual(2);
+  });
 
   it('a wrong PSK ends with AUTHENTICATION_FAILED, exit 1 and nothing configured', async () => {
     const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profile({ ...SUITES[0], auth: { psk: 'wrong' } })]);

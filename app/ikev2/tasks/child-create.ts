@@ -71,6 +71,8 @@ export class ChildCreateTask implements Task {
   private spiIn?: Uint8Array;
   private nonce?: Uint8Array;
   private dh?: DhKey;
+  /** Set once the new Child SA is installed (a rekey's DELETE of the old one waits for it). */
+  succeeded = false;
 
   /** rekeyOf: the child this one replaces (CREATE_CHILD_SA with N(REKEY_SA)). */
   constructor(espProposals: string, private readonly rekeyOf?: ChildSaInfo) {
@@ -124,6 +126,7 @@ export class ChildCreateTask implements Task {
       localTs: rangesOf(first(msg.payloads, PayloadType.TSi)), remoteTs: rangesOf(first(msg.payloads, PayloadType.TSr)),
     };
     installChild(sa, child, this.rekeyOf);
+    this.succeeded = true;
     return 'done';
   }
 

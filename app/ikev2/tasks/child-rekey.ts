@@ -70,14 +70,21 @@ export class ChildDeleteTask implements Task {
   readonly name = 'child-delete';
   readonly exchange = ExchangeType.Informational;
 
-  constructor(private readonly child: ChildSaInfo) {}
+  /** replacedBy: the rekey's create task; nothing is deleted unless it installed the new child. */
+  constructor(private readonly child: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean }) {}
 
-  build(out: Payload[], _sa: SaContext): void {
-    out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(this.child.spiIn)] });
+  private get due(): boolean {
+    return this.replacedBy === undefined || this.replacedBy.succeeded;
+  }
+
+  build(out: Payload[], sa: SaContext): void {
+    if (this.due && sa.children.includes(this.child)) {
+      out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(this.child.spiIn)] });
+    }
   }
 
   process(_msg: InboundMessage, sa: SaContext): TaskResult {
-    if (sa.children.includes(this.child)) removeChild(sa, this.child);
+    if (this.due && sa.children.includes(this.child)) removeChild(sa, this.child);
     return 'done';
   }
 }

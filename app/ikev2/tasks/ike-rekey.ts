@@ -9,21 +9,26 @@
  *   with the new SPIs; the rekeying peer is the new SA's original initiator,
  *   Message IDs restart at 0, the Child SAs move over.
  *
- * Initiating an IKE rekey ourselves is not implemented (command rekey-ike is
- * refused with an event); strongSwan gateways rekey on their own schedule.
+ * Ours (command rekey-ike), the mirror image, then the old SA's DELETE:
+ *   SK{ SA(IKE, our new SPIi), Ni, KEi }  -->  <--  SK{ SA(IKE, SPIr), Nr, KEr }
+ *   SK{ D(IKE) } on the OLD SA  -->  <--  SK{}
+ * Collisions (both peers rekeying at once, §2.8.1) are not resolved by
+ * nonce comparison yet: we would end with two IKE SAs until one is deleted.
  */
-import { NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
 import { bytesToHex } from '../../base/bytes.ts';
 import { createDh } from '../crypto-adapter.ts';
 import { deriveIkeKeys, rekeySkeyseed } from '../keymat.ts';
-import { first } from '../notifies.ts';
+import { errorNotify, first, notifyName } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
 import type { InboundMessage } from '../session.ts';
 import { newSession } from '../session.ts';
-import { ikeSuiteOf, selectProposal } from '../suite.ts';
-import type { SaContext } from '../task.ts';
+import { checkChosen, ikeSuiteOf, selectProposal } from '../suite.ts';
+import type { SaContext, Task, TaskResult } from '../task.ts';
+import type { DhKey } from '../crypto-adapter.ts';
+import type { Proposal } from '../../wire/ikev2/payloads/sa.ts';
 import { NONCE_BYTES } from './ike-init.ts';
 
 export function respondIkeRekey(msg: InboundMessage, sa: SaContext): Payload[] {
@@ -53,4 +58,66 @@ export function respondIkeRekey(msg: InboundMessage, sa: SaContext): Payload[] {
     { type: PayloadType.Nonce, data: nr },
     { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
   ];
+}
+
+/** Our IKE SA rekey: a new session where we are the original initiator. */
+export class IkeRekeyTask implements Task {
+  readonly name = 'ike-rekey';
+  readonly exchange = ExchangeType.CreateChildSa;
+  private spi?: Uint8Array;
+  private ni?: Uint8Array;
+  private dh?: DhKey;
+  private proposals: Proposal[] = [];
+
+  build(out: Payload[], sa: SaContext): void {
+    const suite = sa.session.suite!;
+    this.spi ??= sa.random(8);
+    this.ni ??= sa.random(NONCE_BYTES);
+    this.dh ??= createDh(suite.dh, sa.random);
+    this.proposals = parseProposals('ike', sa.config.ike).map((p) => ({ ...p, spi: this.spi! }));
+    out.push({ type: PayloadType.SA, proposals: this.proposals }, { type: PayloadType.Nonce, data: this.ni },
+      { type: PayloadType.KE, group: suite.dh, data: this.dh.publicKey });
+  }
+
+  process(msg: InboundMessage, sa: SaContext): TaskResult {
+    const saP = first(msg.payloads, PayloadType.SA);
+    const nonce = first(msg.payloads, PayloadType.Nonce);
+    const ke = first(msg.payloads, PayloadType.KE);
+    const chosen = saP ? checkChosen(this.proposals, saP.proposals) : undefined;
+    const suite = chosen ? ikeSuiteOf(chosen.transforms) : undefined;
+    if (!chosen || !suite || !nonce || !ke || ke.group !== this.dh!.group || suite.dh !== ke.group || chosen.spi.length !== 8) {
+      const err = errorNotify(msg.payloads);
+      sa.event({ type: 'log', level: 'warn', msg: `IKE SA rekey refused: ${err ? notifyName(err.notifyType) : 'bad answer'}; keeping the old SA` });
+      this.spi = undefined;
+      return 'done';
+    }
+    const old = sa.session;
+    const next = newSession(this.spi!, chosen.spi.slice(), true);
+    next.suite = suite;
+    const skeyseed = rekeySkeyseed(old.suite!.prf, old.keys!.skD, this.dh!.sharedSecret(ke.data), this.ni!, nonce.data);
+    next.keys = deriveIkeKeys(suite, skeyseed, this.ni!, nonce.data, next.spiI, next.spiR);
+    sa.replaceSession(next);
+    sa.effect({
+      type: 'keylog-ike',
+      keys: { spiI: next.spiI, spiR: next.spiR, skEi: next.keys.i.encr, skEr: next.keys.r.encr, skAi: next.keys.i.integ, skAr: next.keys.r.integ, suite: suite.cipher },
+    });
+    sa.event({ type: 'ike-sa', state: 'rekeyed', gateway: sa.config.gateway, ike: suite.name, spiI: bytesToHex(next.spiI), spiR: bytesToHex(next.spiR) });
+    return 'done';
+  }
+}
+
+/** INFORMATIONAL{ D(IKE) } on the pre-rekey session, after our IKE SA rekey. */
+export class IkeRekeyDeleteTask implements Task {
+  readonly name = 'ike-rekey-delete';
+  readonly exchange = ExchangeType.Informational;
+  readonly on = 'old' as const;
+
+  build(out: Payload[], _sa: SaContext): void {
+    out.push({ type: PayloadType.Delete, protocol: ProtocolId.IKE, spis: [] });
+  }
+
+  process(_msg: InboundMessage, sa: SaContext): TaskResult {
+    sa.oldSession = undefined;
+    return 'done';
+  }
 }

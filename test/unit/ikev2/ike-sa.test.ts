@@ -287,3 +287,54 @@ describe('IKE SA: rekeys started by the gateway', () => {
     expect(pair.events().filter((e) => e.type === 'liveness' && e.state === 'ok').length).toBe(1);
   });
 });
+
+describe('IKE SA: rekeys we start', () => {
+  it('rekey-child: CREATE_CHILD_SA{ N(REKEY_SA), SA, Ni, TSi, TSr } then INFORMATIONAL{ D(ESP, old) }', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const [old] = installed(pair);
+    pair.command({ type: 'rekey-child' });
+    const req = pair.log.find((l) => l.dir === '-->' && l.exchange === ExchangeType.CreateChildSa)!;
+    expect(req.payloads).toEqual([P.Notify, P.SA, P.Nonce, P.TSi, P.TSr]);
+    expect(req.notifies).toEqual([NotifyType.RekeySa]);
+    const fresh = installed(pair)[1]!;
+    const gw = pair.responder.clientRekeyedChild!;
+    expect(fresh.spiOut).toBe(0xc0000003);
+    expect(equalBytes(fresh.keysOut.encr, gw.keys.i.encr)).toBe(true);
+    expect(equalBytes(fresh.keysIn.encr, gw.keys.r.encr)).toBe(true);
+    const del = pair.log.filter((l) => l.dir === '-->' && l.exchange === ExchangeType.Informational).at(-1)!;
+    expect(del.payloads).toEqual([P.Delete]);
+    expect(pair.effects).toContainEqual({ type: 'remove-child-sa', spiIn: old!.spiIn, spiOut: old!.spiOut });
+    expect(pair.sa.children).toEqual([fresh]);
+  });
+
+  it('rekeySeconds: the Child SA is rekeyed on our own schedule', () => {
+    const pair = new IkePair(new MiniResponder(), clientConfig({ rekeySeconds: 600, dpdSeconds: 3600 }));
+    pair.command({ type: 'connect' });
+    const at = pair.clock.now();
+    pair.advance();
+    const req = pair.log.find((l) => l.dir === '-->' && l.exchange === ExchangeType.CreateChildSa)!;
+    expect(req.at - at).toBe(600_000);
+    expect(installed(pair).length).toBe(2);
+    expect(pair.sa.nextTimeout()).toBe(at + 1_200_000);
+  });
+
+  it('rekey-ike: CREATE_CHILD_SA{ SA(IKE), Ni, KEi }, then D(IKE) on the old SA; the new SA carries on', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const oldSpiI = pair.sa.session.spiI;
+    pair.command({ type: 'rekey-ike' });
+    const req = pair.log.find((l) => l.dir === '-->' && l.exchange === ExchangeType.CreateChildSa)!;
+    expect(req.payloads).toEqual([P.SA, P.Nonce, P.KE]);
+    expect(equalBytes(pair.sa.session.spiI, oldSpiI)).toBe(false);
+    expect(pair.sa.session.weInitiated).toBe(true);
+    expect(equalBytes(pair.sa.session.keys!.skD, pair.responder.session!.keys!.skD)).toBe(true);
+    // INFORMATIONAL SK{ D(IKE) } on the old SA -->   <-- SK{}
+    expect(pair.responder.requestsSeen.at(-1)!.map((p) => p.type)).toEqual([P.Delete]);
+    expect(pair.sa.oldSession).toBeUndefined();
+    expect(pair.sa.state).toBe('established');
+    pair.command({ type: 'dpd-now' });
+    expect(pair.log.at(-2)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, messageId: 0 });
+    expect(pair.events().filter((e) => e.type === 'liveness' && e.state === 'ok').length).toBe(1);
+  });
+});

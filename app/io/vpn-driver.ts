@@ -43,6 +43,12 @@ export interface VpnDriverOptions {
   tunName?: string;
   /** ms to wait for the gateway's answer to our DELETE at stop */
   stopTimeoutMs?: number;
+  /**
+   * Called once the TUN holds the TIA and the routes for the traffic selectors
+   * are installed — from then on a packet sent from the TIA enters the tunnel
+   * (app/io/engine.ts registers with the home agent through it).
+   */
+  onReady?(info: { tia: string; local: string; dev: string }): void;
 }
 
 export interface VpnResult {
@@ -286,6 +292,7 @@ export class VpnDriver {
       await this.net.replaceRoute(spec);
       this.undo.push(async () => this.net.delRoute({ dst: spec.dst, dev }).catch(() => undefined));
     }
+    this.opts.onReady?.({ tia: this.tia, local: this.path?.local.addr ?? this.udp?.localAddr ?? '', dev });
   }
 
   // 4. outbound

@@ -93,11 +93,16 @@ export async function waitForEvent(h: HomewardProc, pred: (e: Record<string, unk
     const hit = h.events.find((e) => pred(e.event));
     if (hit) return { event: hit.event };
     const err = h.events.find((e) => e.event.type === 'error');
-    if (err) return { reason: `error ${String(err.event.code)}: ${String(err.event.message).split('\n')[0] ?? ''}`.slice(0, 300) };
+    if (err) return { reason: `error ${String(err.event.code)}: ${oneLine(String(err.event.message))}` };
     if (!h.proc.running) return { reason: `exited (${JSON.stringify(await h.proc.exited)}): ${tail(h.proc)}` };
     if (Date.now() > deadline) return { reason: `no matching event within ${timeoutMs} ms: ${tail(h.proc)}` };
     await sleep(50);
   }
+}
+
+/** First line of a message, with the lab's temporary paths elided (they differ every run). */
+export function oneLine(msg: string): string {
+  return (msg.split('\n')[0] ?? '').replace(/\/tmp\/homeward-lab\/\S+/g, '<file>').slice(0, 300);
 }
 
 export function tail(p: LabProcess): string {

@@ -43,7 +43,8 @@ export interface GapResult {
 /**
  * The gap for a move made at `moveAtMs`: the largest distance between
  * consecutive replies (by receive time) where the later one arrives at or
- * after the move and the earlier one before `untilMs` (the next move).
+ * after the move and before `untilMs` (the next move: the pair straddling
+ * that one belongs to it).
  * Null when no reply arrived before the move, or none after it.
  */
 export function gapAround(replies: readonly PingReply[], moveAtMs: number, untilMs: number, intervalMs: number): GapResult | null {
@@ -54,7 +55,7 @@ export function gapAround(replies: readonly PingReply[], moveAtMs: number, until
     const prev = rs[i - 1] as PingReply;
     const cur = rs[i] as PingReply;
     if (prev.atMs < moveAtMs) sawBefore = true;
-    if (cur.atMs < moveAtMs || prev.atMs >= untilMs) continue;
+    if (cur.atMs < moveAtMs || cur.atMs >= untilMs) continue;
     const gapMs = cur.atMs - prev.atMs;
     if (best === null || gapMs > best.gapMs) {
       best = { gapMs, seqGapMs: Math.max(0, cur.seq - prev.seq) * intervalMs, resumedAtMs: cur.atMs };

@@ -56,11 +56,20 @@ describe('gapAround', () => {
     expect(g?.seqGapMs).toBe(20); // the sequence numbers alone would miss it
   });
 
-  it('only looks at gaps that end after the move and start before the next move', () => {
+  it('only looks at gaps that end after the move and before the next move', () => {
     // an earlier outage (seq 5..20) before the move, a small one after it
     const seqs = [...range(1, 4), ...range(21, 30), ...range(33, 60)];
-    const g = gapAround(parsePingD(pingD(t0, seqs)), moveAt, (t0 + 0.59) * 1000, 20);
+    const g = gapAround(parsePingD(pingD(t0, seqs)), moveAt, (t0 + 0.65) * 1000, 20);
     expect(g?.gapMs).toBeCloseTo(60, 3);
+  });
+
+  it('gives back-to-back moves their own gaps (the pair straddling the next move is not this one\'s)', () => {
+    // move 1 at +0.5 s: seq 27..31 lost (120 ms); move 2 at +1.0 s: seq 52..66 lost (320 ms)
+    const seqs = [...range(1, 26), ...range(32, 51), ...range(67, 90)];
+    const replies = parsePingD(pingD(t0, seqs));
+    const move2 = (t0 + 1.0) * 1000 + 5;
+    expect(gapAround(replies, moveAt, move2, 20)?.gapMs).toBeCloseTo(120, 3);
+    expect(gapAround(replies, move2, Infinity, 20)?.gapMs).toBeCloseTo(320, 3);
   });
 
   it('is null without a reply before the move or after it', () => {

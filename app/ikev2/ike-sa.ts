@@ -48,6 +48,7 @@ export class IkeSa implements SaContext {
   path: Path;
   init: InitExchange;
   children: ChildSaInfo[] = [];
+  peerRekeys = new Map<number, { child: ChildSaInfo; nonces: Uint8Array[] }>();
   natLocal = false;
   natRemote = false;
   peerMobike = false;

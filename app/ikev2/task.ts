@@ -63,6 +63,8 @@ export interface SaContext {
   path: Path;
   init: InitExchange;
   children: ChildSaInfo[];
+  /** Child SAs the peer rekeyed, by the old child's inbound SPI, with that exchange's nonces (collisions, §2.8.1). */
+  peerRekeys: Map<number, { child: ChildSaInfo; nonces: Uint8Array[] }>;
   natLocal: boolean;
   natRemote: boolean;
   peerMobike: boolean;

@@ -184,7 +184,8 @@ export class MiniResponder {
     const nr = this.random(32);
     const spi = Uint8Array.of(0xc0, 0, 0, 3);
     // the client is this exchange's initiator: its i keys are client → gateway
-    this.clientRekeyedChild = { spiIn: spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, first(payloads, PayloadType.Nonce)!.data, nr) };
+    const ni = first(payloads, PayloadType.Nonce)!.data;
+    this.clientRekeyedChild = { spiIn: spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, ni, nr), nonces: [ni, nr] };
     return [
       { type: PayloadType.SA, proposals: [{ ...chosen, spi }] },
       { type: PayloadType.Nonce, data: nr },
@@ -192,7 +193,7 @@ export class MiniResponder {
     ];
   }
 
-  clientRekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys } };
+  clientRekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys }; nonces: Uint8Array[] };
 
   /** The client rekeys the IKE SA: answer, then switch to the new session (the client is its initiator). */
   private answerIkeRekey(payloads: Payload[], messageId: number): Uint8Array {
@@ -260,7 +261,7 @@ export class MiniResponder {
 
   private pending?: { kind: 'child' | 'ike'; ni: Uint8Array; spi: Uint8Array; dh?: ReturnType<typeof createDh> };
   /** Keys of the Child SA the last child rekey made: i = gateway → client. */
-  rekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys } };
+  rekeyedChild?: { spiIn: Uint8Array; spiOut: Uint8Array; keys: { i: EspKeys; r: EspKeys }; nonces: Uint8Array[] };
   /** The pre-rekey session, after an IKE SA rekey. */
   oldSession?: Session;
   responses: Payload[][] = [];
@@ -305,7 +306,7 @@ export class MiniResponder {
     const chosen = first(payloads, PayloadType.SA)!.proposals[0]!;
     if (p.kind === 'child') {
       const esp = espSuiteOf(chosen.transforms)!;
-      this.rekeyedChild = { spiIn: p.spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, p.ni, nr) };
+      this.rekeyedChild = { spiIn: p.spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, p.ni, nr), nonces: [p.ni, nr] };
       return;
     }
     const suite = ikeSuiteOf(chosen.transforms)!;

@@ -29,6 +29,7 @@ import { checkChosen, espSuiteOf, withSpi } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 import type { ChildSaInfo, TsRange } from '../types.ts';
 import { NONCE_BYTES } from './ike-init.ts';
+import { oursIsRedundant } from './child-rekey.ts';
 
 export function spiToNumber(b: Uint8Array): number {
   return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
@@ -73,6 +74,8 @@ export class ChildCreateTask implements Task {
   private dh?: DhKey;
   /** Set once the new Child SA is installed (a rekey's DELETE of the old one waits for it). */
   succeeded = false;
+  /** Our new child, when a simultaneous rekey by the peer made it the redundant one (§2.8.1). */
+  redundant?: ChildSaInfo;
 
   /** rekeyOf: the child this one replaces (CREATE_CHILD_SA with N(REKEY_SA)). */
   constructor(espProposals: string, private readonly rekeyOf?: ChildSaInfo) {
@@ -127,6 +130,11 @@ export class ChildCreateTask implements Task {
     };
     installChild(sa, child, this.rekeyOf);
     this.succeeded = true;
+    const collision = this.rekeyOf ? sa.peerRekeys.get(this.rekeyOf.spiIn) : undefined;
+    if (collision && oursIsRedundant([ni, nr], collision.nonces)) {
+      this.redundant = child;
+      sa.event({ type: 'log', level: 'info', msg: 'simultaneous Child SA rekey: ours has the lowest nonce and is closed' });
+    }
     return 'done';
   }
 

@@ -62,7 +62,24 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
   };
   out.push(tsPayload(PayloadType.TSi, child.remoteTs), tsPayload(PayloadType.TSr, child.localTs));
   installChild(sa, child, old);
+  sa.peerRekeys.set(old.spiIn, { child, nonces: [nonce.data, nr] });
   return out;
+}
+
+/** memcmp order, shorter first on a common prefix (as strongSwan compares nonces). */
+export function compareNonces(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
+}
+
+/**
+ * Simultaneous rekeys of one Child SA (RFC 7296 §2.8.1): "the SA created with
+ * the lowest of the four nonces used in the two exchanges SHOULD be closed by
+ * the endpoint that created it". True when that is the SA WE created.
+ */
+export function oursIsRedundant(ours: Uint8Array[], theirs: Uint8Array[]): boolean {
+  const lowest = [...ours, ...theirs].reduce((a, b) => (compareNonces(a, b) <= 0 ? a : b));
+  return ours.includes(lowest);
 }
 
 /** INFORMATIONAL{ D(ESP, our old inbound SPI) } after our own rekey. */
@@ -70,21 +87,27 @@ export class ChildDeleteTask implements Task {
   readonly name = 'child-delete';
   readonly exchange = ExchangeType.Informational;
 
-  /** replacedBy: the rekey's create task; nothing is deleted unless it installed the new child. */
-  constructor(private readonly child: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean }) {}
+  /**
+   * replacedBy: the rekey's create task; nothing is deleted unless it
+   * installed the new child, and after a collision we lost, the redundant
+   * new child is deleted instead of the old one (the peer deletes that).
+   */
+  constructor(private readonly old: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean; redundant?: ChildSaInfo }) {}
 
-  private get due(): boolean {
-    return this.replacedBy === undefined || this.replacedBy.succeeded;
+  private target(sa: SaContext): ChildSaInfo | undefined {
+    if (this.replacedBy && !this.replacedBy.succeeded) return undefined;
+    const c = this.replacedBy?.redundant ?? this.old;
+    return sa.children.includes(c) ? c : undefined;
   }
 
   build(out: Payload[], sa: SaContext): void {
-    if (this.due && sa.children.includes(this.child)) {
-      out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(this.child.spiIn)] });
-    }
+    const c = this.target(sa);
+    if (c) out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(c.spiIn)] });
   }
 
   process(_msg: InboundMessage, sa: SaContext): TaskResult {
-    if (this.due && sa.children.includes(this.child)) removeChild(sa, this.child);
+    const c = this.target(sa);
+    if (c) removeChild(sa, c);
     return 'done';
   }
 }

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { equalBytes } from '../../../app/base/bytes.ts';
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../app/wire/ikev2/constants.ts';
 import type { ChildSaInfo, Effect } from '../../../app/ikev2/types.ts';
+import { compareNonces, oursIsRedundant } from '../../../app/ikev2/tasks/child-rekey.ts';
 import { IkePair, MiniResponder, clientConfig } from '../../harness/ike-pair.ts';
 
 const P = PayloadType;
@@ -336,5 +337,45 @@ describe('IKE SA: rekeys we start', () => {
     pair.command({ type: 'dpd-now' });
     expect(pair.log.at(-2)).toMatchObject({ dir: '-->', exchange: ExchangeType.Informational, messageId: 0 });
     expect(pair.events().filter((e) => e.type === 'liveness' && e.state === 'ok').length).toBe(1);
+  });
+});
+
+describe('IKE SA: simultaneous Child SA rekeys (RFC 7296 §2.8.1)', () => {
+  it('both sides rekey the same child: the SA with the lowest of the four nonces is closed by its creator', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const [old] = installed(pair);
+    let holdOurs = true;
+    pair.filter = (dir, b) => !(holdOurs && dir === '-->' && b[18] === ExchangeType.CreateChildSa && (b[19]! & 0x20) === 0);
+    // CREATE_CHILD_SA SK{ N(REKEY_SA), SA, Ni, TSi, TSr } -->  (lost for now)
+    pair.command({ type: 'rekey-child' });
+    // <-- CREATE_CHILD_SA SK{ N(REKEY_SA), SA, Ni, TSi, TSr }   --> SK{ SA, Nr, TSi, TSr }
+    pair.fromResponder(pair.responder.rekeyChildRequest());
+    pair.drive();
+    holdOurs = false;
+    pair.advance(); // our retransmission gets through:  <-- SK{ SA, Nr, TSi, TSr }
+    const theirs = pair.responder.rekeyedChild!;
+    const ours = pair.responder.clientRekeyedChild!;
+    const all = [...ours.nonces, ...theirs.nonces].map((n) => Buffer.from(n));
+    const lowest = all.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+    const oursRedundant = ours.nonces.some((n) => Buffer.from(n).equals(lowest));
+    // INFORMATIONAL SK{ D(ESP, …) } -->
+    const del = pair.responder.requestsSeen.at(-1)!;
+    expect(del.map((p) => p.type)).toEqual([P.Delete]);
+    const deleted = del[0]!.type === P.Delete ? del[0]!.spis.map((s) => Buffer.from(s).readUInt32BE(0)) : [];
+    const created = installed(pair);
+    expect(created.length).toBe(3);
+    // the child WE created came from our exchange: its outbound SPI is the responder's answer SPI 0xc0000003
+    const mine = created.find((c) => c.spiOut === 0xc0000003)!;
+    expect(deleted).toEqual([oursRedundant ? mine.spiIn : old!.spiIn]);
+    expect(pair.sa.children).toContain(created.find((c) => c.spiOut === 0xc0000002));
+  });
+
+  it('oursIsRedundant: the lowest nonce decides, whichever exchange it is in', () => {
+    const n = (b: number, len = 16): Uint8Array => new Uint8Array(len).fill(b);
+    expect(oursIsRedundant([n(1), n(9)], [n(5), n(7)])).toBe(true);
+    expect(oursIsRedundant([n(6), n(9)], [n(5), n(7)])).toBe(false);
+    expect(oursIsRedundant([n(5, 17), n(9)], [n(5, 16), n(7)])).toBe(false); // a prefix sorts first
+    expect(compareNonces(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBeLessThan(0);
   });
 });

@@ -2,6 +2,7 @@
  * The IKE SA, sans-I/O (STYLE.md §2 strongSwan tasks, §4 quinn):
  *
  *   handleCommand(c, now)     connect | disconnect | dpd-now | rekey-child | rekey-ike
+ *                             | roam | addresses (MOBIKE, tasks/ike-mobike.ts)
  *   handleDatagram(d, now)    a UDP payload from port 500/4500 (ESP is the driver's)
  *   handleTimeout(now)        retransmission, liveness (DPD), NAT keepalive
  *   handleInboundTraffic(now) ESP arrived: the peer is alive
@@ -34,6 +35,8 @@ import { IkeConfigTask } from './tasks/ike-config.ts';
 import { IkeDeleteTask } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
 import { IkeInitTask, NONCE_BYTES } from './tasks/ike-init.ts';
+import { IkeMobikeTask, clonePath, mobikePath, newMobikeState } from './tasks/ike-mobike.ts';
+import type { MobikeState } from './tasks/ike-mobike.ts';
 import { IkeNatdTask } from './tasks/ike-natd.ts';
 import { IkeRekeyDeleteTask, IkeRekeyTask } from './tasks/ike-rekey.ts';
 import type { ChildSaInfo, Command, Datagram, Effect, IkeEventJson, IkeSaConfig, IkeStats, Transmit } from './types.ts';
@@ -52,6 +55,7 @@ export class IkeSa implements SaContext {
   natLocal = false;
   natRemote = false;
   peerMobike = false;
+  mobike: MobikeState;
   tia?: string;
   dns: string[] = [];
   now: Instant = 0;
@@ -70,6 +74,7 @@ export class IkeSa implements SaContext {
       natt: false,
     };
     this.init = { ni: random(NONCE_BYTES) };
+    this.mobike = newMobikeState(this.path, config.additionalAddrs);
     this.manager = new TaskManager(this);
   }
 
@@ -83,7 +88,25 @@ export class IkeSa implements SaContext {
       case 'dpd-now': return this.queueIfEstablished([new IkeDpdTask()]);
       case 'rekey-child': return this.handleRekeyTimer();
       case 'rekey-ike': return this.queueIfEstablished([new IkeRekeyTask()], [new IkeRekeyDeleteTask()]);
+      case 'roam': return this.handleRoam(cmd.localAddr, cmd.addresses, cmd.eventAt ?? now);
+      case 'addresses': return this.handleAddresses(cmd.addresses);
     }
+  }
+
+  /** Our address changed (RFC 4555 §3.5): same gateway address, new local one. */
+  private handleRoam(localAddr: string, addresses: string[] | undefined, eventAt: Instant): void {
+    if (addresses) this.mobike.localAddrs = addresses.filter((a) => a !== localAddr);
+    if (localAddr === this.path.local.addr) return this.handleAddresses(addresses ?? [localAddr, ...this.mobike.localAddrs]);
+    this.roam(mobikePath(this, localAddr, this.path.remote.addr), eventAt);
+  }
+
+  /** Our usable addresses changed: announce the new list (RFC 4555 §3.6). */
+  private handleAddresses(addresses: string[]): void {
+    this.mobike.localAddrs = addresses.filter((a) => a !== this.path.local.addr);
+    const key = [...this.mobike.localAddrs].sort().join(',');
+    if (!this.config.mobike || !this.peerMobike || key === this.mobike.announced) return;
+    if (this.manager.hasQueued('ike-mobike')) return; // the update carries the list
+    this.queueIfEstablished([new IkeMobikeTask('addresses')]);
   }
 
   /** Rekeys the newest Child SA: CREATE_CHILD_SA with N(REKEY_SA), then DELETE of the old one. */
@@ -162,6 +185,27 @@ export class IkeSa implements SaContext {
     this.session = next;
   }
 
+  roam(path: Path, eventAt: Instant): void {
+    if (this.state !== 'established') return;
+    if (!this.config.mobike || !this.peerMobike) {
+      this.event({ type: 'log', level: 'warn', msg: `address change to ${path.local.addr} ignored: MOBIKE was not negotiated with ${this.config.gateway}` });
+      return;
+    }
+    const m = this.mobike;
+    m.generation++;
+    m.eventAt = eventAt;
+    this.path = clonePath(path);
+    // RFC 4555 §3.5 steps 1-4: IPsec SAs move now, outstanding requests follow to the new path
+    this.pathChanged();
+    this.manager.queueFirst('ike-mobike', [new IkeMobikeTask('update', m.generation)]);
+    this.manager.initiate();
+  }
+
+  pathChanged(): void {
+    this.effect({ type: 'path', local: { ...this.path.local }, remote: { ...this.path.remote }, encap: true, natLocal: this.natLocal, natRemote: this.natRemote });
+    this.manager.natChanged();
+  }
+
   /** IKE_AUTH completed: the tunnel is usable. */
   established(): void {
     this.state = 'established';
@@ -192,7 +236,7 @@ export class IkeSa implements SaContext {
     this.state = 'connecting';
     this.event({ type: 'ike-sa', state: 'connecting', gateway: this.config.gateway, local: this.config.localAddr });
     this.manager.queue([new IkeInitTask(this.config.ike), new IkeNatdTask()]);
-    this.manager.queue([new IkeAuthTask(), new IkeConfigTask(), new ChildCreateTask(this.config.esp)]);
+    this.manager.queue([new IkeAuthTask(), new IkeMobikeTask('auth'), new IkeConfigTask(), new ChildCreateTask(this.config.esp)]);
     this.manager.initiate();
   }
 

@@ -41,7 +41,8 @@ export interface Session {
   nextRequestId: number;
   /** The Message ID we expect on the peer's next request. */
   peerNextId: number;
-  lastResponse?: { messageId: number; transmit: Transmit };
+  /** bytes: the sealed response without a non-ESP marker (sent again along the path a retransmitted request took). */
+  lastResponse?: { messageId: number; transmit: Transmit; bytes: Uint8Array };
   outstanding?: Outstanding;
 }
 

@@ -13,6 +13,11 @@
  *   5. only now: tasks process the response / responders build the answer
  * Outbound: build payloads from the active task group, seal, send, arm the
  * retransmission timer (base · 1.8^n, `retransmitTries` times, then give up).
+ * Retransmissions follow the IKE SA's current path (MOBIKE moves it, RFC 4555
+ * §3.5 step 4); an unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES is
+ * also sent along every other address pair (path probing, §3.8) and an
+ * answer on another pair moves the SA there. Responses go back along the
+ * path the request came in.
  */
 import { equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';
@@ -24,10 +29,11 @@ import type { Payload } from '../wire/ikev2/payload.ts';
 import type { IkeSa } from './ike-sa.ts';
 import { openMessage, plainMessage, sealMessage } from './session.ts';
 import type { InboundMessage, Session } from './session.ts';
-import type { Task } from './task.ts';
 import { respondCreateChild } from './tasks/child-rekey.ts';
 import { respondInformational } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
+import { candidatePaths, mobikePath, respondMobike } from './tasks/ike-mobike.ts';
+import type { Path, Task } from './task.ts';
 import type { Datagram } from './types.ts';
 
 const NON_ESP_MARKER = new Uint8Array(4);
@@ -43,11 +49,33 @@ export class TaskManager {
   private readonly timers = new TimerTable<TimerKey>();
   private lastInbound: Instant = 0;
   private lastOutbound: Instant = 0;
+  /** The active request as sealed, without a non-ESP marker (re-wrapped for each path). */
+  private outstandingBytes?: Uint8Array;
+  /** The active request was also sent along other address pairs. */
+  private probed = false;
 
   constructor(private readonly sa: IkeSa) {}
 
   queue(tasks: Task[]): void {
     this.pending.push(tasks);
+  }
+
+  /** Queues `tasks` ahead of everything, replacing queued groups started by a task of this name. */
+  queueFirst(name: string, tasks: Task[]): void {
+    for (let i = this.pending.length - 1; i >= 0; i--) if (this.pending[i]![0]?.name === name) this.pending.splice(i, 1);
+    this.pending.unshift(tasks);
+  }
+
+  hasQueued(name: string): boolean {
+    return this.pending.some((g) => g.some((t) => t.name === name)) || (this.active?.some((t) => t.name === name) ?? false);
+  }
+
+  /** NAT flags or path changed: keepalives on while we are behind a NAT (RFC 3948 §4), off otherwise. */
+  natChanged(): void {
+    const sa = this.sa;
+    if (sa.state === 'established' && sa.natLocal && sa.path.natt) {
+      if (!this.timers.isArmed('keepalive')) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
+    } else this.timers.stop('keepalive');
   }
 
   clearQueue(): void {
@@ -79,6 +107,7 @@ export class TaskManager {
     if (!s) return this.initiate();
     this.active = group;
     this.activeSession = s;
+    this.probed = false;
     this.sendRequest(group, s);
   }
 
@@ -93,13 +122,13 @@ export class TaskManager {
       : sealMessage(s, exchange, messageId, false, payloads, sa.random);
     if (exchange === ExchangeType.IkeSaInit) sa.init.requestBytes = bytes;
     const transmit = this.wrap(bytes);
+    this.outstandingBytes = bytes;
     s.outstanding = { messageId, exchange, transmit, tries: 0, sentAt: sa.now };
     this.send(transmit);
     this.timers.set('retransmit', sa.now + sa.config.retransmitBaseMs);
   }
 
-  private wrap(bytes: Uint8Array): Datagram {
-    const p = this.sa.path;
+  private wrap(bytes: Uint8Array, p: Path = this.sa.path): Datagram {
     const out = p.natt ? new Uint8Array(4 + bytes.length) : bytes;
     if (p.natt) out.set(bytes, 4);
     return { bytes: out, local: { ...p.local }, remote: { ...p.remote } };
@@ -124,11 +153,28 @@ export class TaskManager {
     const out = this.activeSession?.outstanding;
     if (!out || !this.active) return;
     if (out.tries >= sa.config.retransmitTries) return this.giveUp(this.active);
+    const probes = out.tries >= 1 ? this.probeTargets() : [];
     out.tries++;
     sa.stats.retransmits++;
+    const bytes = this.outstandingBytes;
+    out.transmit = bytes ? this.wrap(bytes) : out.transmit;
     this.send(out.transmit);
+    if (bytes && probes.length > 0) {
+      if (!this.probed) sa.event({ type: 'log', level: 'info', msg: `probing ${probes.length} other address pairs`, ctx_paths: probes.map((p) => `${p.local.addr}>${p.remote.addr}`) });
+      this.probed = true;
+      for (const p of probes) this.send(this.wrap(bytes, p));
+    }
     const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, BACKOFF_CAP_MS);
     this.timers.set('retransmit', sa.now + wait);
+  }
+
+  /** MOBIKE path probing: only for INFORMATIONALs that do not move the SA (RFC 4555 §3.8). */
+  private probeTargets(): Path[] {
+    const sa = this.sa;
+    const group = this.active;
+    if (!group || sa.state !== 'established' || !sa.config.mobike || !sa.peerMobike) return [];
+    if (group[0]!.exchange !== ExchangeType.Informational || group.some((t) => t.name === 'ike-mobike')) return [];
+    return candidatePaths(sa);
   }
 
   private giveUp(group: Task[]): void {
@@ -202,8 +248,8 @@ export class TaskManager {
     }
     const session = this.sessionFor(header);
     if (!session) return sa.drop('unknown-spi');
-    if (header.response) this.handleResponse(session, header, raw);
-    else this.handleRequest(session, header, raw);
+    if (header.response) this.handleResponse(session, header, raw, d);
+    else this.handleRequest(session, header, raw, d);
   }
 
   private sessionFor(h: DecodedIkeHeader): Session | undefined {
@@ -215,7 +261,7 @@ export class TaskManager {
     return undefined;
   }
 
-  private handleResponse(session: Session, header: DecodedIkeHeader, raw: Uint8Array): void {
+  private handleResponse(session: Session, header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): void {
     const sa = this.sa;
     const out = session.outstanding;
     if (!out || !this.active || session !== this.activeSession || out.messageId !== header.messageId || out.exchange !== header.exchangeType) {
@@ -228,7 +274,13 @@ export class TaskManager {
     session.outstanding = undefined;
     this.timers.stop('retransmit');
     if (header.exchangeType !== ExchangeType.IkeSaInit) this.lastInbound = sa.now;
+    const probed = this.probed;
     this.processResponse(session, opened.msg);
+    // a probe was answered along another pair: that one works, move there (RFC 4555 §3.8)
+    if (probed && sa.state === 'established' && (d.local.addr !== sa.path.local.addr || d.remote.addr !== sa.path.remote.addr)) {
+      sa.event({ type: 'log', level: 'info', msg: `path probe answered on ${d.local.addr}>${d.remote.addr}` });
+      sa.roam(mobikePath(sa, d.local.addr, d.remote.addr), sa.now);
+    }
   }
 
   private processResponse(session: Session, msg: InboundMessage): void {
@@ -261,7 +313,7 @@ export class TaskManager {
     this.initiate();
   }
 
-  private handleRequest(session: Session, header: DecodedIkeHeader, raw: Uint8Array): void {
+  private handleRequest(session: Session, header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): void {
     const sa = this.sa;
     if (!session.keys) return sa.drop('request-before-keys');
     const cached = session.lastResponse;
@@ -269,7 +321,7 @@ export class TaskManager {
       const opened = openMessage(session, raw);
       if (!opened.ok) return sa.drop(opened.reason);
       sa.stats.retransmits++;
-      return this.send(cached.transmit);
+      return this.send(this.wrap(cached.bytes, this.pathOf(d)));
     }
     if (header.messageId !== session.peerNextId) return sa.drop('bad-message-id');
     const opened = openMessage(session, raw);
@@ -279,10 +331,15 @@ export class TaskManager {
     const payloads = this.respond(session, opened.msg);
     if (!payloads) return sa.drop('unexpected-exchange');
     const bytes = sealMessage(session, header.exchangeType, header.messageId, true, payloads, sa.random);
-    const transmit = this.wrap(bytes);
-    session.lastResponse = { messageId: header.messageId, transmit };
+    const transmit = this.wrap(bytes, this.pathOf(d));
+    session.lastResponse = { messageId: header.messageId, transmit, bytes };
     session.peerNextId = header.messageId + 1;
     this.send(transmit);
+  }
+
+  /** The path a datagram came in on: responses go back along it (RFC 4555 §3.8, strongSwan does the same). */
+  private pathOf(d: Datagram): Path {
+    return { local: { ...d.local }, remote: { ...d.remote }, natt: d.local.port === this.sa.config.nattPort || this.sa.path.natt };
   }
 
   private respond(session: Session, msg: InboundMessage): Payload[] | undefined {
@@ -294,7 +351,10 @@ export class TaskManager {
       if (msg.payloads.some((p) => p.type === PayloadType.Delete)) sa.oldSession = undefined;
       return [];
     }
-    if (type === ExchangeType.Informational) return respondInformational(msg, sa);
+    if (type === ExchangeType.Informational) {
+      const out = respondInformational(msg, sa);
+      return sa.state === 'closed' ? out : [...out, ...respondMobike(msg, sa)];
+    }
     if (type === ExchangeType.CreateChildSa && sa.state === 'established') return respondCreateChild(msg, sa);
     return undefined;
   }

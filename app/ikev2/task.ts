@@ -19,6 +19,7 @@ import type { ExchangeType, HashAlgorithm } from '../wire/ikev2/constants.ts';
 import type { Payload } from '../wire/ikev2/payload.ts';
 import type { DhKey, Random } from './crypto-adapter.ts';
 import type { InboundMessage, Session } from './session.ts';
+import type { MobikeState } from './tasks/ike-mobike.ts';
 import type { ChildSaInfo, Effect, Endpoint, IkeEventJson, IkeSaConfig } from './types.ts';
 
 export type TaskResult = 'done' | 'retry' | 'failed';
@@ -78,4 +79,10 @@ export interface SaContext {
   replaceSession(next: Session): void;
   /** The IKE SA was deleted by the peer or by us: close without an error. */
   deleted(reason: string): void;
+  /** MOBIKE (RFC 4555) address lists, update generation, last confirmed path. */
+  mobike: MobikeState;
+  /** `path` or the NAT flags changed: tell the driver, switch NAT keepalives on or off. */
+  pathChanged(): void;
+  /** Moves the IKE SA to `path` now and queues UPDATE_SA_ADDRESSES (RFC 4555 §3.5); eventAt: the address event. */
+  roam(path: Path, eventAt: Instant): void;
 }

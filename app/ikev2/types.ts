@@ -31,7 +31,11 @@ export type Command =
   | { type: 'disconnect' }
   | { type: 'dpd-now' }
   | { type: 'rekey-child' }
-  | { type: 'rekey-ike' };
+  | { type: 'rekey-ike' }
+  /** MOBIKE: our address towards the gateway is now localAddr (addresses: all our usable ones); eventAt: when the kernel said so. */
+  | { type: 'roam'; localAddr: string; addresses?: string[]; eventAt?: number }
+  /** MOBIKE: our usable addresses changed (announced as ADDITIONAL_IP4_ADDRESS). */
+  | { type: 'addresses'; addresses: string[] };
 
 /** A traffic selector range as the engine uses it. */
 export interface TsRange {
@@ -107,6 +111,10 @@ export interface IkeSaConfig {
   dpdSeconds: number;
   natKeepaliveSeconds: number;
   mobike: boolean;
+  /** MOBIKE: send NO_NATS_ALLOWED with UPDATE_SA_ADDRESSES (RFC 4555 §3.9). */
+  noNatsAllowed?: boolean;
+  /** MOBIKE: our other addresses at IKE_AUTH (ADDITIONAL_IP4_ADDRESS). */
+  additionalAddrs?: string[];
   /** Rekey the Child SA ourselves every this many seconds (vpn.rekeySeconds). */
   rekeySeconds?: number;
 }

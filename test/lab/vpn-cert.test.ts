@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, certFileName, labAvailable, makePki, skipLine, startStrongSwan, sweepStale, swanctlFiles, type Pki, type StrongSwan,
+  Lab, capture, certFileName, dissect, labAvailable, makePki, skipLine, startStrongSwan, sweepStale, swanctlFiles, type Pki, type StrongSwan,
 } from './harness/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
-const avail = labAvailable({ need: ['strongswan'] });
+const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('vpn-cert.test.ts', avail));
 
 type Json = Record<string, unknown>;
@@ -95,7 +95,8 @@ pools {
   }
 
   for (const id of ['mn@example', 'rsa@example']) {
-    it(`${id === 'mn@example' ? 'ECDSA P-256' : 'RSA-2048'} client certificate: established, ping, clean stop`, async () => {
+    it(`${id === 'mn@example' ? 'ECDSA P-256' : 'RSA-2048'} client certificate: established, ping, clean stop, tshark-clean`, async () => {
+      const cap = await capture(lab, 'gw', 'eth0', { filter: 'udp port 500 or udp port 4500' });
       const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profile(id, pki.ca.cert)]);
       await p.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
       const est = events(p.stdout()).find((e) => e.type === 'ike-sa' && e.state === 'established');
@@ -107,6 +108,10 @@ pools {
       await p.stop(8000);
       expect((await p.exited).code).toBe(0);
       expect(await gw.listSas()).toEqual([]);
+      const d = await dissect(await cap.stop());
+      expect(d.packets.length).toBeGreaterThan(6);
+      expect(d.malformed).toEqual([]);
+      expect(d.expertErrors).toEqual([]);
     });
   }
 

@@ -12,11 +12,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
+import { Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
 const PSK = 'lab-vpn-dpd-psk-0123456789';
-const avail = labAvailable({ need: ['strongswan'] });
+const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('vpn-dpd.test.ts', avail));
 
 type Json = Record<string, unknown>;
@@ -54,6 +54,7 @@ describe.skipIf(!avail.ok)('vpn up: liveness checks and auto-reconnect', () => {
         dpdSeconds: 2, retransmitBaseMs: 500, retransmitTries: 3, reconnect: true,
       },
     }));
+    const cap = await capture(lab, 'gw', 'eth0', { filter: 'udp port 500 or udp port 4500' });
     const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath]);
     await p.waitFor(/"state":"established"/, 30_000, 'stdout');
     const tia = String(events(p.stdout()).find((e) => e.state === 'established')!.tia);
@@ -82,5 +83,9 @@ describe.skipIf(!avail.ok)('vpn up: liveness checks and auto-reconnect', () => {
     expect(await gw.listSas()).toEqual([]);
     const links = await lab.exec('client', 'ip', ['-o', 'link', 'show']);
     expect(links.stdout).not.toMatch(/^\d+: hw\d+[:@]/m);
+    // DPD requests, their retransmissions, the reconnect: all well-formed on the wire
+    const d = await dissect(await cap.stop());
+    expect(d.malformed).toEqual([]);
+    expect(d.expertErrors).toEqual([]);
   }, 120_000);
 });

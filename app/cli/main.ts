@@ -12,7 +12,7 @@ Usage:
   homeward profile check <file>              validate a profile; names the bad field
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
-  homeward run --profile <file> [--json] [--ui]
+  homeward run --profile <file> [--json] [--ui] [--control <path>] [--tun <name>] [--policy automatic|always-vpn]
   homeward --help | --version
 
 Profile fields are documented in docs/PROFILE.md.`;
@@ -60,6 +60,10 @@ export async function main(argv: string[]): Promise<number> {
     if (argv[0] === 'vpn' && argv[1] === 'up') {
       const { vpnUp } = await import('./vpn.ts');
       return await vpnUp(argv.slice(2));
+    }
+    if (argv[0] === 'run') {
+      const { run } = await import('./run.ts');
+      return await run(argv.slice(1));
     }
     if (argv[0] === 'mip' && argv[1] === 'register') {
       const { mipRegister } = await import('./mip.ts');

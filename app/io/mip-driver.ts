@@ -81,6 +81,19 @@ export interface MipDriverOptions {
   routes: string[];
   tunName: string;
   onEvent(e: Record<string, unknown>): void;
+  /**
+   * Engine mode (app/io/engine.ts): no care-of watcher and no registration of
+   * its own — the caller drives `register()`, `deregister()` and `setDataPath()`.
+   */
+  manual?: boolean;
+  /** Decides, before anything else, whether a packet from the TUN may go now (true) or is taken by the caller (held/dropped). */
+  gate?(pkt: Uint8Array): boolean;
+}
+
+/** Where outer packets may leave in engine mode: only through this device (SO_BINDTODEVICE), or nowhere. */
+export interface DataPath {
+  /** the access link (modes c, f) or the VPN's TUN (mode mc) */
+  device: string;
 }
 
 export interface MipDriverStats {
@@ -132,6 +145,10 @@ export class MipDriver {
   private stopped = false;
   private deregistered?: () => void;
   private readonly unverifiedCodes = new Set<number>();
+  /** engine mode: registration sockets by source address (the co-located CoA or the TIA) */
+  private readonly sockets = new Map<string, dgram.Socket>();
+  /** engine mode: the send-only raw socket pinned to the data path's device */
+  private pinned?: { device: string; raw: RawSocket };
 
   constructor(private readonly opts: MipDriverOptions) {}
 
@@ -169,8 +186,78 @@ export class MipDriver {
     this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
     this.raw.onPacket((pkt) => this.handleIpInIp(pkt));
     this.core = this.opts.core(p, { localPort: this.udp.address().port });
+    if (this.opts.manual) return;
     await this.checkCareOf();
     this.watch = setInterval(() => void this.checkCareOf(), 1000);
+  }
+
+  // engine mode: the caller drives the registration and the data path
+  /**
+   * Registers (or moves the binding) with requests sent from `source` — the
+   * co-located CoA on the link, or the TIA so that the kernel routes them into
+   * the VPN — instead of the socket the kernel would pick.
+   */
+  register(loc: { coa: string; source: string; via?: string }): void {
+    if (this.stopped) return;
+    this.source = loc.source;
+    for (const [addr, s] of this.sockets) {
+      if (addr !== loc.source) {
+        s.close();
+        this.sockets.delete(addr);
+      }
+    }
+    const cmd = { coa: loc.coa, ...(loc.via ? { via: loc.via } : {}) };
+    this.core.handleCommand({ type: this.coa === undefined ? 'register' : 'move', ...cmd } as CoreCommand, nowMs(), Date.now());
+    this.coa = loc.coa;
+    this.drain();
+  }
+
+  /** Outer packets leave only through `path.device` from now on (undefined: nowhere). */
+  setDataPath(path: DataPath | undefined): void {
+    if (this.pinned?.device === path?.device) return;
+    this.pinned?.raw.close();
+    this.pinned = undefined;
+    if (!path) return;
+    try {
+      this.pinned = { device: path.device, raw: openRawSocket(IpProto.IpInIp, { hdrincl: true, device: path.device }) };
+    } catch (e) {
+      this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `cannot pin the tunnel to ${path.device}: ${(e as Error).message}` });
+    }
+  }
+
+  /** Sends a packet that the gate held, through the current binding (or counts it dropped). */
+  sendOut(pkt: Uint8Array): void {
+    this.tunnelOut(pkt);
+  }
+
+  /** Deregisters (lifetime 0) without stopping; the result arrives as a `registration` event. */
+  deregister(): void {
+    if (!this.bound || this.stopped) return;
+    this.core.handleCommand({ type: 'deregister' }, nowMs(), Date.now());
+    this.drain();
+  }
+
+  private source?: string;
+
+  private socketFor(source: string): dgram.Socket {
+    let s = this.sockets.get(source);
+    if (s) return s;
+    const sock = dgram.createSocket('udp4');
+    sock.on('error', (e) => {
+      this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: `${source}: ${e.message}` });
+      if (this.sockets.get(source) === sock) this.sockets.delete(source);
+      sock.close();
+    });
+    sock.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
+    sock.bind(0, source); // sends are queued by node until the bind completes
+    this.sockets.set(source, sock);
+    s = sock;
+    return s;
+  }
+
+  private sendUdp(bytes: Uint8Array, port: number, address: string): void {
+    if (this.opts.manual && this.source) this.socketFor(this.source).send(bytes, port, address);
+    else this.udp?.send(bytes, port, address);
   }
 
   // 2. care-of address
@@ -220,7 +307,7 @@ export class MipDriver {
   private drain(): void {
     for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
       if (t.keepalive) this.stats.keepalivesSent++;
-      this.udp?.send(t.bytes, t.to.port, t.to.address);
+      this.sendUdp(t.bytes, t.to.port, t.to.address);
     }
     for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) this.handleEvent(e);
     clearTimeout(this.timer);
@@ -246,6 +333,11 @@ export class MipDriver {
 
   // 4. outbound
   private handleTunPacket(pkt: Uint8Array): void {
+    if (this.opts.gate && !this.opts.gate(pkt)) return;
+    this.tunnelOut(pkt);
+  }
+
+  private tunnelOut(pkt: Uint8Array): void {
     const b = this.bound;
     if (!b) {
       this.stats.droppedNoBinding++;
@@ -258,7 +350,7 @@ export class MipDriver {
       msg[0] = 4;
       msg[1] = IpProto.IpInIp;
       msg.set(pkt, 4);
-      this.udp?.send(msg, MIP_PORT, this.ha);
+      this.sendUdp(msg, MIP_PORT, this.ha);
       return;
     }
     let h;
@@ -270,7 +362,9 @@ export class MipDriver {
     }
     // RFC 2003 §3.1: TOS copied, DF copied
     const outer = encodeIpv4({ src: b.coa, dst: this.ha, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, pkt);
-    this.raw?.send(outer, this.ha);
+    if (!this.opts.manual) this.raw?.send(outer, this.ha);
+    else if (this.pinned) this.pinned.raw.send(outer, this.ha);
+    else this.stats.droppedNoBinding++;
   }
 
   // 5. inbound
@@ -314,7 +408,7 @@ export class MipDriver {
   // 6. stop
   async stop(timeoutMs = 2000): Promise<void> {
     if (this.stopped) return;
-    if (this.bound && this.udp) {
+    if (this.bound && (this.udp || this.sockets.size > 0)) {
       const done = new Promise<void>((res) => { this.deregistered = res; });
       this.core.handleCommand({ type: 'deregister' }, nowMs(), Date.now());
       this.drain();
@@ -328,7 +422,10 @@ export class MipDriver {
     await step(this.net.delRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }), true);
     await step(this.net.flushTable(ROUTE_TABLE), true);
     this.raw?.close();
+    this.pinned?.raw.close();
     this.udp?.close();
+    for (const s of this.sockets.values()) s.close();
+    this.sockets.clear();
     await this.tun?.close();
   }
 }

@@ -1,0 +1,96 @@
+/**
+ * `homeward run --profile <file> [--json] [--ui] [--control <path>] [--tun <name>] [--policy automatic|always-vpn]`
+ *
+ * Runs the whole RFC 5266 engine (app/io/engine.ts) until SIGINT/SIGTERM,
+ * then deregisters, deletes the IKE SA and removes everything it set up.
+ *
+ * Events (one JSON object per line with --json; app/events.ts):
+ *   {"type":"mode","mode":"c"|"f"|"mc"|"detecting"|"offline"|"blocked","trusted":…,"coa":…,"hoa":…}
+ *   {"type":"handover","from":…,"to":…,"gapMs":…}
+ *   {"type":"registration",…} {"type":"ike-sa",…} {"type":"child-sa",…} {"type":"log",…} {"type":"error",…}
+ *   {"type":"ui","url":"http://127.0.0.1:PORT/?token=…"}   with --ui
+ *   {"type":"control","path":…}                             with --control
+ *   {"type":"stopped","stats":{…}}
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EngineEvent, Policy } from '../events.ts';
+import { startControlServer, type ControlServer } from '../io/control-socket.ts';
+import { Engine } from '../io/engine.ts';
+import { startUiServer, type UiServer } from '../io/ui-server.ts';
+import { CliError, loadProfile } from './main.ts';
+
+export interface RunArgs {
+  profile: string;
+  json: boolean;
+  ui: boolean;
+  control?: string;
+  tun: string;
+  policy: Policy;
+}
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic' };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new CliError(`${a} needs a value`, 'USAGE');
+      return v;
+    };
+    if (a === '--json') out.json = true;
+    else if (a === '--ui') out.ui = true;
+    else if (a === '--profile') out.profile = value();
+    else if (a === '--control') out.control = value();
+    else if (a === '--tun') out.tun = value();
+    else if (a === '--policy') {
+      const p = value();
+      if (p !== 'automatic' && p !== 'always-vpn') throw new CliError(`--policy must be automatic or always-vpn, got ${p}`, 'USAGE');
+      out.policy = p;
+    } else throw new CliError(`run: unknown option ${a}`, 'USAGE');
+  }
+  if (!out.profile) throw new CliError('run needs --profile <file>', 'USAGE');
+  return out;
+}
+
+const RENDERER = resolve(fileURLToPath(new URL('../../renderer/dist', import.meta.url)));
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseRunArgs(argv);
+  const profile = await loadProfile(args.profile);
+  const emit = (o: Record<string, unknown>): void => {
+    if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
+    else process.stdout.write(`${Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}\n`);
+  };
+  const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy });
+  engine.onEvent((e: EngineEvent) => emit(e as unknown as Record<string, unknown>));
+  let ui: UiServer | undefined;
+  let control: ControlServer | undefined;
+  const stopping = new Promise<void>((res) => {
+    process.once('SIGINT', () => res());
+    process.once('SIGTERM', () => res());
+  });
+  try {
+    await engine.start();
+    if (args.ui) {
+      ui = await startUiServer({ engine, root: RENDERER });
+      // through the engine's stream so the snapshot knows the URL too
+      emit({ type: 'ui', url: ui.url });
+    }
+    if (args.control) {
+      control = await startControlServer({ path: args.control, engine });
+      emit({ type: 'control', path: control.path });
+    }
+  } catch (e) {
+    await control?.close();
+    await ui?.close();
+    await engine.stop().catch(() => undefined);
+    throw e;
+  }
+  await stopping;
+  await control?.close();
+  await ui?.close();
+  await engine.stop();
+  emit({ type: 'stopped', stats: engine.stats });
+  return 0;
+}

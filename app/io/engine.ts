@@ -1,0 +1,335 @@
+/**
+ * The RFC 5266 engine: the one loop that composes the sans-I/O mobility
+ * controller (app/mobility) with the drivers — network monitor, Mobile IP
+ * (app/io/mip-driver.ts) and VPN (app/io/vpn-driver.ts) — and implements
+ * EngineSource for the UIs (control socket, UI server, Electron).
+ *
+ *   NetMonitor ──link──┐                         ┌── traffic  → TrafficGate (hold/release/drop)
+ *   MipDriver ──registration results──► controller ── register-* → MipDriver.register(source = CoA | TIA)
+ *   VpnDriver ──up (onReady) / down──┘           ├── vpn-*    → VpnDriver start / stop
+ *   commands  ─────────────────────────┘          ├── data-path → MipDriver.setDataPath(device)
+ *                                                └── event    → JSON stream, snapshot
+ *
+ * The kernel stacks the tunnels (docs/ENGINE.md): user traffic enters the MIP
+ * TUN (home address), passes the gate and is IP-in-IP encapsulated to the HA
+ * with outer source = the CoA, sent on a raw socket pinned to one device —
+ * the access link in mode c, the VPN's TUN in mode mc (where the VPN driver
+ * ESP-encapsulates it). Two policy tables keep each source on its path:
+ *   pref 990  from <link address> lookup 435   (the link's own routes: the direct
+ *             Registration Request of detection never enters the VPN, RFC 5266 §3.4)
+ *   pref 991  from <TIA> lookup 436            (436: default dev <VPN TUN>)
+ *   pref 992  from <TIA> unreachable           (fail closed: TIA traffic never leaves in clear)
+ * Every input and effect runs in order on one promise chain.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Profile } from '../config/profile.ts';
+import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
+import type { EngineCommand, EngineEvent, Policy } from '../events.ts';
+import { RegistrationClient } from '../mip4/registration.ts';
+import type { MobilityEffect } from '../mobility/effects.ts';
+import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
+import { MobilityController } from '../mobility/machine.ts';
+import { TrafficGate } from '../mobility/traffic-gate.ts';
+import { MipDriver, type CoreEvent, type CoreFactory, type RegistrationCoreLike } from './mip-driver.ts';
+import { NetConfig } from './netconfig.ts';
+import { NetMonitor } from './net-monitor.ts';
+import { DriverTimer, monotonicNow } from './system-clock.ts';
+import { VpnDriver } from './vpn-driver.ts';
+
+const run = promisify(execFile);
+
+// Implementation
+export const PHYS_TABLE = '435';
+export const VPN_TABLE = '436';
+const PREF_FROM_LINK = 990;
+const PREF_FROM_TIA = 991;
+const PREF_TIA_UNREACHABLE = 992;
+const VPN_TUNS = ['hwvpn0', 'hwvpn1'];
+const VPN_STOP_MS = 1500;
+
+export interface EngineOptions {
+  profile: Profile;
+  mipTun?: string;
+  /** prefixes reached through the home network (default: the profile's vpn.remoteTs) */
+  routes?: string[];
+  policy?: Policy;
+  /** the registration client (default: app/mip4/registration.ts with the profile's detection timing) */
+  core?: CoreFactory;
+}
+
+interface VpnHandle {
+  driver: VpnDriver;
+  dev: string;
+  stopping: boolean;
+}
+
+/** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
+export function engineCore(profile: Profile): RegistrationCoreLike {
+  if (!profile.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
+  const m = profile.mip;
+  return new RegistrationClient({
+    homeAddress: profile.homeAddress, homeAgent: profile.homeAgent, ...(profile.nai !== undefined ? { nai: profile.nai } : {}),
+    spi: profile.mnHaAuth.spi, key: profile.mnHaAuth.key, lifetimeSeconds: m.lifetimeSeconds, reverseTunnel: true,
+    encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
+    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds,
+    retransmitInitialMs: Math.max(1000, profile.detection.timeoutMs), maxTries: profile.detection.retransmits + 1,
+    rng: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
+  }) as unknown as RegistrationCoreLike;
+}
+
+export class Engine implements EngineSource {
+  private readonly controller: MobilityController;
+  private readonly gate = new TrafficGate();
+  private readonly mip: MipDriver;
+  private readonly monitor: NetMonitor;
+  private readonly net = new NetConfig();
+  private readonly timer = new DriverTimer(() => this.enqueue(() => this.controller.handleTimeout(monotonicNow())));
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private snap: EngineSnapshot = emptySnapshot();
+  private chain: Promise<void> = Promise.resolve();
+  private link: Link | null = null;
+  private vpn?: VpnHandle;
+  private vpnUp?: { tia: string; dev: string };
+  private pending?: { kind: 'direct' | 'vpn'; attempt: number };
+  private linkRule?: string;
+  private tiaRule?: string;
+  private connected = false;
+  private stopped = false;
+
+  constructor(private readonly opts: EngineOptions) {
+    const p = opts.profile;
+    this.controller = new MobilityController({
+      hoa: p.homeAddress, homeAgent: p.homeAgent,
+      detectionTimeoutMs: p.detection.timeoutMs, detectionRetransmits: p.detection.retransmits,
+      tMonitorMs: p.detection.tMonitorSeconds * 1000, keepVpnInside: p.detection.keepVpnInside,
+      vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
+    }, monotonicNow());
+    const mipTun = opts.mipTun ?? 'hwmip0';
+    this.mip = new MipDriver({
+      core: opts.core ?? engineCore, profile: p, tunName: mipTun, manual: true,
+      routes: opts.routes ?? (p.vpn?.remoteTs ?? []).map((r) => `${r.addr}/${r.len}`),
+      gate: (pkt) => this.gate.offer(pkt, monotonicNow()) === 'pass',
+      onEvent: (e) => this.enqueue(() => this.onMipEvent(e as CoreEvent)),
+    });
+    this.monitor = new NetMonitor((link) => this.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
+  }
+
+  // EngineSource
+  snapshot(): EngineSnapshot {
+    return this.snap;
+  }
+
+  onEvent(cb: (event: EngineEvent) => void): () => void {
+    this.listeners.add(cb);
+    return () => this.listeners.delete(cb);
+  }
+
+  command(c: EngineCommand): Promise<void> {
+    if (c.cmd === 'snapshot') return Promise.resolve();
+    return this.enqueue(() => {
+      if (c.cmd === 'connect') this.connected = true;
+      if (c.cmd === 'disconnect') this.connected = false;
+      this.input({ kind: 'command', command: c });
+    });
+  }
+
+  get stats(): Record<string, unknown> {
+    return { gate: { ...this.gate.stats }, mip: { ...this.mip.stats }, core: this.mip.coreStats, history: [...this.controller.history] };
+  }
+
+  // lifecycle
+  async start(): Promise<void> {
+    await this.mip.start();
+    const link = await this.monitor.start();
+    await this.enqueue(async () => {
+      await this.onLink(link);
+      if (this.opts.policy === 'always-vpn') this.input({ kind: 'command', command: { cmd: 'set-policy', policy: 'always-vpn' } });
+      this.connected = true;
+      this.input({ kind: 'command', command: { cmd: 'connect' } });
+    });
+  }
+
+  /** Deregisters, deletes the IKE SA, removes every route, rule and TUN set up. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.monitor.close();
+    this.timer.stop();
+    await this.chain.catch(() => undefined);
+    await this.mip.stop();
+    const vpn = this.vpn;
+    this.vpn = undefined;
+    if (vpn) await this.stopVpn(vpn, 3000);
+    await this.setLinkRule(null);
+    await this.setTiaRule(null);
+  }
+
+  // the loop
+  private enqueue(op: () => void | Promise<void>): Promise<void> {
+    const next = this.chain.then(op).catch((e: unknown) => this.publish({ type: 'error', code: 'ENGINE', message: (e as Error).message }));
+    this.chain = next;
+    return next;
+  }
+
+  private input(i: MobilityInput): void {
+    if (this.stopped) return;
+    this.controller.handleInput(i, monotonicNow());
+    this.drain();
+  }
+
+  private drain(): void {
+    for (let e = this.controller.pollEffect(); e; e = this.controller.pollEffect()) this.execute(e);
+    this.timer.arm(this.controller.nextTimeout());
+  }
+
+  private execute(e: MobilityEffect): void {
+    const now = monotonicNow();
+    switch (e.kind) {
+      case 'traffic':
+        if (e.action === 'hold') this.gate.hold();
+        else if (e.action === 'drop') this.gate.drop();
+        else for (const pkt of this.gate.release(now)) this.mip.sendOut(pkt);
+        return;
+      case 'register-direct': {
+        this.pending = { kind: 'direct', attempt: e.attempt };
+        const source = e.via ? this.opts.profile.homeAddress : this.link?.addr ?? e.coa;
+        this.mip.register({ coa: e.coa, source, ...(e.via ? { via: e.via.addr } : {}) });
+        return;
+      }
+      case 'register-vpn':
+        this.pending = { kind: 'vpn', attempt: e.attempt };
+        this.mip.register({ coa: e.tia, source: e.tia });
+        return;
+      case 'deregister': return this.mip.deregister();
+      case 'vpn-connect':
+      case 'vpn-move': return this.startVpn(e.kind);
+      case 'vpn-disconnect': {
+        const v = this.vpn;
+        this.vpn = undefined;
+        this.vpnUp = undefined;
+        if (v) void this.stopVpn(v, VPN_STOP_MS);
+        return;
+      }
+      case 'data-path':
+        if (e.mode === 'mc') this.mip.setDataPath(this.vpnUp ? { device: this.vpnUp.dev } : undefined);
+        else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
+        return;
+      case 'event': return this.publish(e.event);
+    }
+  }
+
+  private publish(ev: EngineEvent): void {
+    const event: EngineEvent = ev.type === 'mode' ? { ...ev, policy: this.controller.context.policy, connected: this.connected } : ev;
+    this.snap = applyEvent(this.snap, event, Date.now());
+    for (const l of this.listeners) l(event);
+  }
+
+  // inputs from the drivers
+  private async onLink(link: Link | null): Promise<void> {
+    this.link = link;
+    await this.setLinkRule(link);
+    this.input({ kind: 'link', link });
+  }
+
+  private onMipEvent(e: CoreEvent): void {
+    if (e.type === 'registration') {
+      this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
+      const result = registrationResult(e);
+      const p = this.pending;
+      if (result && p) {
+        if (result.status !== 'accepted') this.pending = undefined;
+        this.input({ kind: p.kind === 'direct' ? 'direct-registration' : 'vpn-registration', attempt: p.attempt, result });
+      }
+      return;
+    }
+    if (e.type === 'warning') this.publish({ type: 'log', level: 'warn', msg: String(e.message ?? e.code) });
+    else this.publish({ type: 'log', level: 'debug', msg: e.type, ctx: flat(e) });
+  }
+
+  private startVpn(why: 'vpn-connect' | 'vpn-move'): void {
+    const profile = this.opts.profile;
+    if (!profile.vpn) return;
+    const old = this.vpn;
+    if (old) void this.stopVpn(old, why === 'vpn-move' ? 300 : VPN_STOP_MS);
+    this.vpnUp = undefined;
+    const dev = VPN_TUNS.find((d) => d !== old?.dev) ?? VPN_TUNS[0]!;
+    const handle: VpnHandle = { dev, stopping: false, driver: undefined as unknown as VpnDriver };
+    handle.driver = new VpnDriver({
+      // the controller decides about reconnecting (vpn down → detect again)
+      profile: { ...profile, vpn: { ...profile.vpn, reconnect: false } }, tunName: dev, stopTimeoutMs: VPN_STOP_MS,
+      emit: (ev) => this.enqueue(() => this.publish(ev as unknown as EngineEvent)),
+      onReady: (info) => this.enqueue(() => this.onVpnReady(handle, info)),
+    });
+    this.vpn = handle;
+    void handle.driver.start().then(
+      (r) => this.enqueue(() => this.onVpnClosed(handle, r.error?.code ?? 'closed')),
+      (err: Error) => this.enqueue(() => this.onVpnClosed(handle, err.message)),
+    );
+  }
+
+  private async onVpnReady(h: VpnHandle, info: { tia: string; local: string; dev: string }): Promise<void> {
+    if (this.vpn !== h || h.stopping) return;
+    await this.setTiaRule(info);
+    this.vpnUp = { tia: info.tia, dev: info.dev };
+    this.input({ kind: 'vpn', event: 'up', tia: info.tia, local: info.local });
+  }
+
+  private onVpnClosed(h: VpnHandle, reason: string): void {
+    if (this.vpn !== h || h.stopping) return;
+    this.vpn = undefined;
+    this.vpnUp = undefined;
+    this.input({ kind: 'vpn', event: 'down', reason });
+  }
+
+  private async stopVpn(h: VpnHandle, timeoutMs: number): Promise<void> {
+    h.stopping = true;
+    await Promise.race([h.driver.stop(), new Promise((r) => setTimeout(r, timeoutMs + 1000))]).catch(() => undefined);
+  }
+
+  // policy routing (see the header)
+  private async setLinkRule(link: Link | null): Promise<void> {
+    if (this.linkRule) await this.net.delRule({ from: this.linkRule, table: PHYS_TABLE, pref: PREF_FROM_LINK }).catch(() => undefined);
+    this.linkRule = undefined;
+    await this.net.flushTable(PHYS_TABLE).catch(() => undefined);
+    if (!link || this.stopped) return;
+    const { stdout } = await run('ip', ['-4', 'route', 'show', 'table', 'main', 'dev', link.iface]);
+    for (const line of stdout.split('\n').filter((l) => l.trim())) {
+      await run('ip', ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', link.iface, 'table', PHYS_TABLE]).catch(() => undefined);
+    }
+    await this.net.addRule({ from: link.addr, table: PHYS_TABLE, pref: PREF_FROM_LINK });
+    this.linkRule = link.addr;
+  }
+
+  private async setTiaRule(info: { tia: string; dev: string } | null): Promise<void> {
+    if (this.tiaRule) {
+      await this.net.delRule({ from: this.tiaRule, table: VPN_TABLE, pref: PREF_FROM_TIA }).catch(() => undefined);
+      await this.net.delRule({ from: this.tiaRule, action: 'unreachable', pref: PREF_TIA_UNREACHABLE }).catch(() => undefined);
+    }
+    this.tiaRule = undefined;
+    if (!info) {
+      await this.net.flushTable(VPN_TABLE).catch(() => undefined);
+      return;
+    }
+    await this.net.replaceRoute({ dst: 'default', dev: info.dev, table: VPN_TABLE });
+    await this.net.addRule({ from: info.tia, table: VPN_TABLE, pref: PREF_FROM_TIA });
+    await this.net.addRule({ from: info.tia, action: 'unreachable', pref: PREF_TIA_UNREACHABLE });
+    this.tiaRule = info.tia;
+  }
+}
+
+/** A registration event of the core as the controller's result (undefined: not a result). */
+export function registrationResult(e: CoreEvent): RegistrationResult | undefined {
+  switch (e.state) {
+    case 'accepted': return { status: 'accepted', tnc: e.tnc === true, coa: String(e.coa ?? ''), lifetime: Number(e.lifetime ?? 0) };
+    case 'denied': return { status: 'denied', code: Number(e.code ?? 0), codeName: String(e.codeName ?? '') };
+    case 'timeout': case 'expired': return { status: 'timeout' };
+    default: return undefined;
+  }
+}
+
+function flat(e: Record<string, unknown>): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(e)) if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+  return out;
+}

@@ -66,6 +66,7 @@ export class VpnDriver {
   private readonly espByInSpi = new Map<number, InboundEspSa>();
   private readonly outByInSpi = new Map<number, OutboundEspSa>();
   private outbound?: OutboundEspSa;
+  private readonly rekeyAsked = new WeakSet<OutboundEspSa>();
   private path?: { local: Endpoint; remote: Endpoint };
   private tia?: string;
   private readonly undo: (() => Promise<void>)[] = [];
@@ -191,7 +192,9 @@ export class VpnDriver {
   private execute(e: Effect): void {
     switch (e.type) {
       case 'event': {
-        const ev = e.event;
+        let ev = e.event;
+        // an error we recover from by reconnecting is not fatal for the process
+        if (ev.type === 'error' && typeof ev.code === 'string' && this.shouldReconnect({ code: ev.code })) ev = { ...ev, fatal: false };
         if (ev.type === 'ike-sa' && ev.state === 'established') {
           this.everEstablished = true;
           this.reconnectAttempt = 0;
@@ -302,6 +305,11 @@ export class VpnDriver {
     if (!sa || !this.path || !this.udp || (pkt[0]! >> 4) !== 4) return this.count('no-sa');
     const r = sa.encapsulate(pkt);
     if (!r.ok) return this.count(`esp-${r.reason}`);
+    if (r.rekey && !this.rekeyAsked.has(sa)) {
+      // sequence numbers running out: a fresh Child SA before they wrap (RFC 4303 §3.3.3)
+      this.rekeyAsked.add(sa);
+      this.command({ type: 'rekey-child' });
+    }
     this.counters.espOut++;
     this.udp.send({ bytes: r.packet, local: this.path.local, remote: this.path.remote });
   }

@@ -5,6 +5,9 @@
  * RFC 7296 to answer IKE_SA_INIT (optionally demanding a COOKIE, another DH
  * group, or refusing), IKE_AUTH with a PSK, and INFORMATIONAL; it can also
  * start an INFORMATIONAL itself. Randomness is deterministic (seeded).
+ * With `mobike` it also announces MOBIKE_SUPPORTED and its additional
+ * addresses and answers UPDATE_SA_ADDRESSES (RFC 4555 §3.5) from the
+ * addresses it sees, NAT included (IkePair.natFor, IkePair.blocked).
  *
  * Every datagram crossing the pair is logged as a WireRecord so tests can
  * be written as exchange diagrams.
@@ -21,14 +24,15 @@ import { parseProposals } from '../../app/ikev2/proposal-string.ts';
 import { newSession, openMessage, plainMessage, sealMessage } from '../../app/ikev2/session.ts';
 import type { Session } from '../../app/ikev2/session.ts';
 import { espSuiteOf, ikeSuiteOf, selectProposal } from '../../app/ikev2/suite.ts';
-import type { EspKeys, IkeSaConfig, Transmit } from '../../app/ikev2/types.ts';
+import type { Endpoint, EspKeys, IkeSaConfig, Transmit } from '../../app/ikev2/types.ts';
+import { peerAddressList } from '../../app/ikev2/tasks/ike-mobike.ts';
 import { idFor } from '../../app/ikev2/tasks/ike-auth.ts';
 import { tsPayload } from '../../app/ikev2/tasks/child-create.ts';
 import { AuthMethod, CfgAttr, CfgType, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../app/wire/ikev2/constants.ts';
 import { decodeMessage } from '../../app/wire/ikev2/message.ts';
 import type { Payload } from '../../app/wire/ikev2/payload.ts';
 import { encodeIdBody } from '../../app/wire/ikev2/payloads/id.ts';
-import { cookieNotify, invalidKeNotify, natDetectionNotify } from '../../app/wire/ikev2/payloads/notify-data.ts';
+import { additionalIp4Notify, cookieNotify, decodeNoNatsAllowedData, invalidKeNotify, natDetectionNotify } from '../../app/wire/ikev2/payloads/notify-data.ts';
 import { makeNotify } from '../../app/wire/ikev2/payloads/notify.ts';
 import { ManualClock } from './manual-clock.ts';
 
@@ -72,6 +76,13 @@ export interface ResponderOptions {
   natPublicAddr?: string;
   tia?: string;
   silent?: boolean;
+  /** MOBIKE: announce MOBIKE_SUPPORTED (+ these additional addresses) and answer UPDATE_SA_ADDRESSES */
+  mobike?: boolean;
+  additional?: string[];
+  /** UPDATE_SA_ADDRESSES from these client addresses or "client>gateway" pairs (as seen) → UNACCEPTABLE_ADDRESSES */
+  unacceptable?: string[];
+  /** echo a different COOKIE2 */
+  badCookie2?: boolean;
 }
 
 export interface WireRecord {
@@ -103,8 +114,10 @@ export class MiniResponder {
   constructor(readonly opts: ResponderOptions = {}) {}
 
   /** A request from the initiator (no marker) → the response bytes, or undefined (silent/ignored). */
-  handle(bytes: Uint8Array): Uint8Array | undefined {
+  handle(bytes: Uint8Array, src?: Endpoint, dst?: Endpoint): Uint8Array | undefined {
     if (this.opts.silent) return undefined;
+    this.src = src;
+    this.dst = dst;
     const m = decodeMessage(bytes);
     if (m.header.response) {
       this.onResponse(bytes);
@@ -170,7 +183,43 @@ export class MiniResponder {
       return isIke ? this.answerIkeRekey(payloads, header.messageId) : reply(this.answerChildRekey(payloads));
     }
     this.requestsSeen.push(payloads);
-    return reply([]);
+    return reply(header.exchangeType === ExchangeType.Informational ? this.informational(payloads) : []);
+  }
+
+  // ---- MOBIKE (RFC 4555) ----
+
+  private src?: Endpoint;
+  private dst?: Endpoint;
+  /** Where the responder sends to: set by each accepted UPDATE_SA_ADDRESSES (from the IP header). */
+  clientPath?: Endpoint;
+  /** Every accepted update's source, in order. */
+  readonly updates: Endpoint[] = [];
+  /** The client's last address list (ADDITIONAL_IP4_ADDRESS / NO_ADDITIONAL_ADDRESSES). */
+  clientAddrs?: string[];
+
+  private informational(payloads: Payload[]): Payload[] {
+    const list = peerAddressList(payloads);
+    if (list) this.clientAddrs = list;
+    const c2 = findNotify(payloads, NotifyType.Cookie2);
+    if (!findNotify(payloads, NotifyType.UpdateSaAddresses)) return c2 ? [makeNotify(NotifyType.Cookie2, c2.data)] : [];
+    const src = this.src ?? { addr: CLIENT, port: 4500 };
+    const dst = this.dst ?? { addr: GATEWAY, port: 4500 };
+    const refused = this.opts.unacceptable ?? [];
+    if (refused.includes(src.addr) || refused.includes(`${src.addr}>${dst.addr}`)) return [makeNotify(NotifyType.UnacceptableAddresses)];
+    const nn = findNotify(payloads, NotifyType.NoNatsAllowed);
+    if (nn) {
+      const v = decodeNoNatsAllowedData(nn.data);
+      if (v.srcAddr !== src.addr || v.srcPort !== src.port || v.dstAddr !== dst.addr || v.dstPort !== dst.port) return [makeNotify(NotifyType.UnexpectedNatDetected)];
+    }
+    this.clientPath = { ...src };
+    this.updates.push({ ...src });
+    const s = this.session!;
+    const echoed = this.opts.badCookie2 ? c2!.data.map((b) => b ^ 0xff) : c2!.data;
+    return [
+      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(dst.addr), dst.port)),
+      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(src.addr), src.port)),
+      makeNotify(NotifyType.Cookie2, echoed),
+    ];
   }
 
   /** Informational requests the client sent (for asserts). */
@@ -238,7 +287,11 @@ export class MiniResponder {
     const esp = espSuiteOf(chosen.transforms)!;
     this.childKeys = deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, this.ni!, this.nr!);
     this.peerEspSpi = chosen.spi;
+    const mobike = this.opts.mobike && findNotify(payloads, NotifyType.MobikeSupported) ? [
+      makeNotify(NotifyType.MobikeSupported), ...(this.opts.additional ?? []).map((a) => additionalIp4Notify(a))] : [];
+    if (mobike.length > 0) this.clientAddrs = peerAddressList(payloads) ?? [];
     return [
+      ...mobike,
       idr,
       { type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, psk, signedR) },
       { type: PayloadType.CP, cfgType: CfgType.Reply, attributes: [
@@ -338,6 +391,10 @@ export class IkePair {
   readonly effects: ReturnType<IkeSa['pollEffect']>[] = [];
   /** return false to drop, or a replacement to tamper with a datagram */
   filter?: (dir: '-->' | '<--', bytes: Uint8Array) => boolean | Uint8Array;
+  /** MOBIKE: client address → the address a NAT on that path rewrites it to */
+  readonly natFor = new Map<string, string>();
+  /** MOBIKE: dead address pairs "client>gateway" (both directions dropped) */
+  readonly blocked = new Set<string>();
 
   constructor(readonly responder: MiniResponder = new MiniResponder(), config: IkeSaConfig = clientConfig()) {
     this.sa = new IkeSa(config, seededRandom('initiator'));
@@ -357,16 +414,19 @@ export class IkePair {
   private deliverToResponder(t: Transmit): void {
     let bytes = t.remote.port === 4500 ? t.bytes.subarray(4) : t.bytes;
     if (t.bytes.length === 1) return; // keepalive
+    if (this.blocked.has(`${t.local.addr}>${t.remote.addr}`)) return;
     this.record('-->', bytes);
     const f = this.filter?.('-->', bytes);
     if (f === false) return;
     if (f instanceof Uint8Array) bytes = f;
-    const answer = this.responder.handle(bytes);
-    if (answer) this.fromResponder(answer, t.remote.port === 4500);
+    const src = { addr: this.natFor.get(t.local.addr) ?? t.local.addr, port: t.local.port };
+    const answer = this.responder.handle(bytes, src, { ...t.remote });
+    // the answer goes back along the path the request came in
+    if (answer) this.fromResponder(answer, t.remote.port === 4500, t.local.addr, t.remote.addr);
   }
 
-  /** Hands a responder datagram to the initiator (as received on 500 or 4500). */
-  fromResponder(bytes: Uint8Array, natt = this.sa.path.natt): void {
+  /** Hands a responder datagram to the initiator (as received on 500 or 4500), by default on the SA's current path. */
+  fromResponder(bytes: Uint8Array, natt = this.sa.path.natt, localAddr = this.sa.path.local.addr, remoteAddr = this.sa.path.remote.addr): void {
     this.record('<--', bytes);
     const f = this.filter?.('<--', bytes);
     if (f === false) return;
@@ -374,7 +434,7 @@ export class IkePair {
     const port = natt ? 4500 : 500;
     this.sa.handleDatagram({
       bytes: natt ? concatBytes(new Uint8Array(4), b) : b,
-      local: { addr: CLIENT, port }, remote: { addr: GATEWAY, port },
+      local: { addr: localAddr, port }, remote: { addr: remoteAddr, port },
     }, this.clock.now());
   }
 

@@ -63,7 +63,8 @@ export async function vpnUp(argv: string[]): Promise<number> {
     return 1;
   }
   const keylog = option(argv, '--keylog');
-  const driver = new VpnDriver({ profile, emit: out, ...(keylog ? { keylog } : {}) });
+  // standalone: the driver watches the links itself and roams with MOBIKE ({"type":"mobike-update","from","to","ms"})
+  const driver = new VpnDriver({ profile, emit: out, monitor: true, ...(keylog ? { keylog } : {}) });
   let stopping = false;
   const onSignal = (): void => {
     if (stopping) return;

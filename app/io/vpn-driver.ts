@@ -16,6 +16,10 @@
  *      SPI → decapsulate → TUN.
  *   6. stop: `disconnect` (DELETE), wait for the core to close (bounded),
  *      then undo everything set up, in reverse.
+ *   7. MOBIKE (RFC 4555): roam() (called by the engine, or by our own
+ *      NetMonitor with `monitor`) opens sockets on the new local address,
+ *      tells the core, and keeps the old sockets open for a grace period so
+ *      packets still arriving on the old path are accepted.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -26,7 +30,7 @@ import type { Prefix } from '../base/ipv4.ts';
 import type { Profile } from '../config/profile.ts';
 import { InboundEspSa, OutboundEspSa } from '../esp/esp-sa.ts';
 import { IkeSa } from '../ikev2/ike-sa.ts';
-import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, IkeSaConfig, TsRange } from '../ikev2/types.ts';
+import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, IkeSaConfig, Transmit, TsRange } from '../ikev2/types.ts';
 import { KeyLog, espKeylogLines, ikeKeylogLine } from './keylog.ts';
 import { netconfig } from './netconfig.ts';
 import type { NetConfig } from './netconfig.ts';
@@ -35,6 +39,7 @@ import { DriverTimer, monotonicNow } from './system-clock.ts';
 import type { TunDevice } from './tun-device.ts';
 import { openUdpTransport } from './udp-transport.ts';
 import type { UdpTransport } from './udp-transport.ts';
+import { NetMonitor } from './net-monitor.ts';
 
 export interface VpnDriverOptions {
   profile: Profile;
@@ -49,6 +54,93 @@ export interface VpnDriverOptions {
    * (app/io/engine.ts registers with the home agent through it).
    */
   onReady?(info: { tia: string; local: string; dev: string }): void;
+  /** Watch the kernel's links ourselves and roam on a change (`vpn up` standalone; the engine calls roam() itself). */
+  monitor?: boolean;
+}
+
+/** ms the sockets of an address we left stay open (late packets on the old path are still accepted). */
+const OLD_PATH_GRACE_MS = 5000;
+
+/**
+ * UDP sockets on every local address we may use (MOBIKE), looking like one
+ * transport: a send goes out of the sockets bound to its `local.addr`;
+ * datagrams are reported with the first address's port numbers.
+ */
+class UdpPool implements UdpTransport {
+  private readonly byAddr = new Map<string, UdpTransport>();
+  private readonly opening = new Map<string, Promise<void>>();
+  private handler?: (d: Datagram) => void;
+  readonly stats = { rx: 0, tx: 0, txErrors: 0 };
+
+  constructor(private readonly first: UdpTransport) {
+    this.adopt(first);
+  }
+
+  get localAddr(): string {
+    return this.first.localAddr;
+  }
+
+  get ikePort(): number {
+    return this.first.ikePort;
+  }
+
+  get nattPort(): number {
+    return this.first.nattPort;
+  }
+
+  has(addr: string): boolean {
+    return this.byAddr.has(addr);
+  }
+
+  addresses(): string[] {
+    return [...this.byAddr.keys()];
+  }
+
+  async add(addr: string): Promise<void> {
+    if (this.byAddr.has(addr)) return;
+    const pending = this.opening.get(addr) ?? openUdpTransport(addr).then((t) => this.adopt(t));
+    this.opening.set(addr, pending);
+    try {
+      await pending;
+    } finally {
+      this.opening.delete(addr);
+    }
+  }
+
+  private adopt(t: UdpTransport): void {
+    this.byAddr.set(t.localAddr, t);
+    t.onDatagram((d) => {
+      this.stats.rx++;
+      const port = d.local.port === t.nattPort ? this.nattPort : this.ikePort;
+      this.handler?.({ ...d, local: { addr: d.local.addr, port } });
+    });
+  }
+
+  remove(addr: string): void {
+    const t = this.byAddr.get(addr);
+    if (!t || t === this.first) return;
+    this.byAddr.delete(addr);
+    t.close();
+  }
+
+  onDatagram(h: (d: Datagram) => void): void {
+    this.handler = h;
+  }
+
+  send(t: Transmit): void {
+    const u = this.byAddr.get(t.local.addr);
+    if (!u) {
+      this.stats.txErrors++;
+      return;
+    }
+    this.stats.tx++;
+    u.send({ ...t, local: { addr: t.local.addr, port: t.local.port === this.nattPort ? u.nattPort : u.ikePort } });
+  }
+
+  close(): void {
+    for (const t of this.byAddr.values()) t.close();
+    this.byAddr.clear();
+  }
 }
 
 export interface VpnResult {
@@ -59,7 +151,9 @@ const TUN_MTU = 1400;
 
 export class VpnDriver {
   private core?: IkeSa;
-  private udp?: UdpTransport;
+  private udp?: UdpPool;
+  private monitor?: NetMonitor;
+  private readonly retiring = new Map<string, ReturnType<typeof setTimeout>>();
   private tun?: TunDevice;
   private readonly net: NetConfig = netconfig();
   private readonly timer = new DriverTimer(() => this.onTimeout());
@@ -102,8 +196,13 @@ export class VpnDriver {
     const route = await this.net.getRoute(vpn.gateway);
     const localAddr = route.prefsrc;
     if (!localAddr) throw new Error(`no local address towards ${vpn.gateway}`);
-    this.udp = await openUdpTransport(localAddr);
-    this.undo.push(async () => this.udp?.close());
+    this.udp = new UdpPool(await openUdpTransport(localAddr));
+    this.undo.push(async () => {
+      for (const t of this.retiring.values()) clearTimeout(t);
+      this.udp?.close();
+    });
+    const additionalAddrs = vpn.mobike ? await this.usableAddresses().catch(() => [localAddr]) : [];
+    if (vpn.mobike) for (const a of additionalAddrs) await this.udp.add(a).catch(() => undefined);
     if (route.dev) this.hostRoute = { dst: `${vpn.gateway}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
     this.config = {
       gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
@@ -111,11 +210,75 @@ export class VpnDriver {
       ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
       requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
       dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
+      ...(vpn.noNatsAllowed ? { noNatsAllowed: true } : {}), ...(additionalAddrs.length > 1 ? { additionalAddrs } : {}),
       ...(vpn.rekeySeconds !== undefined ? { rekeySeconds: vpn.rekeySeconds } : {}),
     };
     this.udp.onDatagram((d) => this.onDatagram(d));
     this.connect();
+    if (this.opts.monitor && vpn.mobike) await this.startMonitor();
     return this.done;
+  }
+
+  // 7. MOBIKE
+  private async startMonitor(): Promise<void> {
+    const monitor = new NetMonitor((link, eventAt) => {
+      if (link) void this.roam(undefined, eventAt).catch((e: Error) => this.opts.emit({ type: 'log', level: 'warn', msg: `roam failed: ${e.message}` }));
+    }, { exclude: this.opts.tunName ? [this.opts.tunName] : [], quietMs: 20, maxDelayMs: 100 });
+    this.monitor = monitor;
+    this.undo.push(async () => monitor.close());
+    await monitor.start();
+  }
+
+  /** Our IPv4 addresses that could reach the gateway (not loopback, not our TUN). */
+  private async usableAddresses(): Promise<string[]> {
+    const all = await this.net.listAddresses();
+    return all.filter((a) => a.family === 'inet' && a.up && a.scope !== 'host' && a.dev !== this.tun?.name && !a.dev.startsWith('hw'))
+      .map((a) => a.address);
+  }
+
+  /**
+   * Our address towards the gateway changed (or may have): sockets on the new
+   * address, then the core moves the SAs and sends UPDATE_SA_ADDRESSES.
+   * localAddr defaults to the kernel's source towards the gateway; eventAt
+   * (monotonic ms) is when the change happened, for the `ms` of `mobike-update`.
+   */
+  async roam(localAddr?: string, eventAt: number = monotonicNow()): Promise<void> {
+    const gw = this.config?.gateway;
+    if (!gw || !this.udp || this.closedResult) return;
+    const route = await this.net.getRoute(gw);
+    const addr = localAddr ?? route.prefsrc;
+    if (!addr) return;
+    const addresses = await this.usableAddresses().catch(() => [addr]);
+    await this.udp.add(addr);
+    for (const a of addresses) await this.udp.add(a).catch(() => undefined);
+    this.retireOldSockets(new Set([...addresses, addr]));
+    if (this.hostRoute && route.dev && this.routedGateway) {
+      const hr = { dst: `${gw}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
+      await this.net.replaceRoute(hr).catch(() => undefined);
+      this.hostRoute = hr;
+    }
+    this.config = { ...this.config!, localAddr: addr };
+    if (this.core?.state !== 'established' || this.path?.local.addr === addr) {
+      this.command({ type: 'addresses', addresses: [addr, ...addresses.filter((a) => a !== addr)] });
+      return;
+    }
+    this.command({ type: 'roam', localAddr: addr, addresses, eventAt });
+  }
+
+  /** Sockets on addresses we no longer have close after a grace period. */
+  private retireOldSockets(keep: Set<string>): void {
+    for (const a of this.udp!.addresses()) {
+      if (keep.has(a)) {
+        const t = this.retiring.get(a);
+        if (t) clearTimeout(t);
+        this.retiring.delete(a);
+      } else if (!this.retiring.has(a)) {
+        this.retiring.set(a, setTimeout(() => {
+          this.retiring.delete(a);
+          if (this.path?.local.addr !== a) this.udp?.remove(a);
+        }, OLD_PATH_GRACE_MS));
+      }
+    }
   }
 
   private connect(): void {
@@ -142,6 +305,8 @@ export class VpnDriver {
   }
 
   private hostRoute?: { dst: string; dev: string; via?: string };
+  /** the host route keeping the gateway on the physical path is installed (it follows roams) */
+  private routedGateway = false;
 
   command(c: Command): void {
     if (!this.core) return;
@@ -286,8 +451,9 @@ export class VpnDriver {
     const gw = this.opts.profile.vpn!.gateway;
     if (this.hostRoute && prefixes.some((p) => inPrefix(gw, p))) {
       const hr = this.hostRoute;
+      this.routedGateway = true;
       await this.net.replaceRoute(hr);
-      this.undo.push(async () => this.net.delRoute(hr).catch(() => undefined));
+      this.undo.push(async () => this.net.delRoute(this.hostRoute ?? hr).catch(() => undefined));
     }
     for (const p of prefixes) {
       const dst = `${p.addr}/${p.len}`;

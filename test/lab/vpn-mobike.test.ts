@@ -1,0 +1,173 @@
+/**
+ * MOBIKE (RFC 4555) against strongSwan: `homeward vpn up` watches its links
+ * and moves the IKE and IPsec SAs with UPDATE_SA_ADDRESSES, no new IKE_SA.
+ *
+ *            eth0 A 192.0.2.2 ───────────────────── 192.0.2.1 eth0 ┐
+ *   client                                                          gw ── 10.10.0.1 ── lan ── 10.10.0.10 intranet
+ *            eth1 B 198.51.100.2 ── rb ── 203.0.113.2 ── 203.0.113.1 eth1 ┘   (second address, ADDITIONAL_IP4_ADDRESS)
+ *
+ * The client's default routes: via A (metric 100) and via B (metric 200). Taking eth0 down moves the SA to B, bringing it up moves it
+ * back. A 20 ms ping and a byte-checked 1 MB/s TCP stream run through the
+ * tunnel all along; per move the test prints the ping gap and the MOBIKE
+ * round trip (`ms` of the mobike-update event).
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, labAvailable, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/homeward.mjs');
+const TSX = ['--import', 'tsx'];
+const PSK = 'lab-vpn-mobike-psk-0123456789';
+const avail = labAvailable({ need: ['strongswan'] });
+if (!avail.ok) console.warn(skipLine('vpn-mobike.test.ts', avail));
+
+const SWANCTL = `connections {
+  rw {
+    version = 2
+    local_addrs = 192.0.2.1, 203.0.113.1
+    pools = tia
+    proposals = aes256gcm16-prfsha256-x25519
+    mobike = yes
+    local {
+      auth = psk
+      id = gw.example
+    }
+    remote {
+      auth = psk
+      id = mn@example
+    }
+    children {
+      net {
+        local_ts = 10.10.0.0/16
+        esp_proposals = aes256gcm16
+      }
+    }
+  }
+}
+pools {
+  tia {
+    addrs = 10.10.100.0/24
+  }
+}
+secrets {
+  ike-1 {
+    id-1 = mn@example
+    id-2 = gw.example
+    secret = "${PSK}"
+  }
+}
+`;
+
+type Json = Record<string, unknown>;
+const events = (p: LabProcess): Json[] => p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
+
+/** Largest gap (ms) between consecutive ping replies, from `ping -D` timestamps within [from, to] (s since epoch). */
+function pingGap(out: string, from: number, to: number): number {
+  const ts = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=\d+/gm)].map((m) => Number(m[1])).filter((t) => t >= from - 1 && t <= to + 5);
+  let gap = 0;
+  for (let i = 1; i < ts.length; i++) gap = Math.max(gap, (ts[i]! - ts[i - 1]!) * 1000);
+  return Math.round(gap);
+}
+
+describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across its links', () => {
+  let lab: Lab;
+  let gw: StrongSwan;
+  let vpn: LabProcess;
+  let tia: string;
+
+  beforeAll(async () => {
+    sweepStale();
+    lab = await Lab.create({
+      hosts: ['client', 'rb', { name: 'gw', forward: true }, 'intranet'],
+      switches: ['lan'],
+      links: [
+        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
+        { a: 'client', b: 'rb', aAddr: '198.51.100.2/24', bAddr: '198.51.100.1/24' },
+        { a: 'rb', b: 'gw', aAddr: '203.0.113.2/24', bAddr: '203.0.113.1/24' },
+        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
+        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
+      ],
+      routes: [
+        { host: 'client', to: 'default', via: '192.0.2.1', metric: 100 },
+        { host: 'client', to: 'default', via: '198.51.100.1', metric: 200 },
+        { host: 'rb', to: 'default', via: '203.0.113.1' },
+        { host: 'gw', to: '198.51.100.0/24', via: '203.0.113.2' },
+        { host: 'intranet', to: 'default', via: '10.10.0.1' },
+      ],
+    });
+    await lab.execOk('rb', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
+    const profilePath = join(lab.tempDir('client'), 'profile.json');
+    writeFileSync(profilePath, JSON.stringify({
+      homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
+      vpn: {
+        gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK },
+        ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', remoteTs: ['10.10.0.0/16'],
+        dpdSeconds: 5, retransmitBaseMs: 500, mobike: true,
+      },
+    }));
+    vpn = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath], { label: 'vpn' });
+    await vpn.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
+    const est = events(vpn).find((e) => e.type === 'ike-sa' && e.state === 'established');
+    expect(est, vpn.stdout()).toBeDefined();
+    tia = String(est!.tia);
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  /** Link up and its default route back, as a DHCP client would (lab.linkUp would also wait for our TUN). */
+  async function linkBack(iface: string, via: string, metric: number): Promise<void> {
+    await lab.execOk('client', 'ip', ['link', 'set', iface, 'up']);
+    for (let i = 0; i < 50; i++) {
+      const r = await lab.exec('client', 'ip', ['route', 'replace', 'default', 'via', via, 'dev', iface, 'metric', String(metric)]);
+      if (r.code === 0) return;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    throw new Error(`no default route via ${via} on ${iface}`);
+  }
+
+  it('A→B and B→A keep a 20 ms ping and a 1 MB/s byte-checked stream alive on the same IKE_SA', async () => {
+    const [sa0] = await gw.listSas();
+    expect(sa0, 'one IKE_SA at the gateway').toBeDefined();
+    const spis = { i: sa0!.spiI, r: sa0!.spiR };
+    expect(sa0!.remoteHost).toBe('192.0.2.2');
+
+    const echo = lab.spawn('intranet', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/echo-server.ts'), '10.10.0.10', '5001'], { label: 'echo' });
+    await echo.waitFor(/listening/, 15_000, 'stdout');
+    const ping = lab.spawn('client', 'ping', ['-D', '-i', '0.02', '-W', '1', '-I', tia, '10.10.0.10'], { label: 'ping' });
+    const stream = lab.spawn('client', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.10.0.10', '5001', '14', '50000'], { label: 'stream' });
+    await stream.waitFor(/"event":"connected"/, 15_000, 'stdout');
+    await new Promise((r) => setTimeout(r, 2000));
+
+    const moves: { name: string; to: string; link: () => Promise<void> }[] = [
+      { name: 'A→B', to: '198.51.100.2', link: () => lab.linkDown('client', 'eth0') },
+      { name: 'B→A', to: '192.0.2.2', link: () => linkBack('eth0', '192.0.2.1', 100) },
+    ];
+    for (const m of moves) {
+      const seen = events(vpn).filter((e) => e.type === 'mobike-update').length;
+      const at = Date.now() / 1000;
+      await m.link();
+      await vpn.waitFor(new RegExp(`"type":"mobike-update"[^\\n]*"to":"${m.to.replace(/\./g, '\\.')}"`), 15_000, 'stdout');
+      await new Promise((r) => setTimeout(r, 2500));
+      const upd = events(vpn).filter((e) => e.type === 'mobike-update').slice(seen).at(-1)!;
+      const sas = await gw.listSas();
+      expect(sas.length, `${m.name}: one IKE_SA`).toBe(1);
+      expect({ i: sas[0]!.spiI, r: sas[0]!.spiR }, `${m.name}: same SPIs`).toEqual(spis);
+      expect(sas[0]!.remoteHost, `${m.name}: gateway sees the new address`).toBe(m.to);
+      const gap = pingGap(ping.stdout(), at, Date.now() / 1000);
+      console.log(`[mobike] ${m.name}: ping gap ${gap} ms, MOBIKE round trip ${String(upd.ms)} ms`);
+      expect(upd).toMatchObject({ to: m.to });
+    }
+    const done = await stream.waitFor(/"event":"done"/, 40_000, 'stdout');
+    expect(done).toBeTruthy();
+    const last = stream.stdout().split('\n').filter((l) => l.includes('"done"')).map((l) => JSON.parse(l) as Json).at(-1)!;
+    expect(last, stream.stdout()).toMatchObject({ ok: true });
+    expect(Number(last.received)).toBeGreaterThanOrEqual(14 * 1_000_000 * 0.99);
+    await ping.stop();
+    expect(events(vpn).some((e) => e.type === 'error')).toBe(false);
+    expect(events(vpn).filter((e) => e.type === 'ike-sa' && e.state === 'established').length).toBe(1);
+  }, 120_000);
+});

@@ -62,6 +62,10 @@ interface VpnHandle {
   driver: VpnDriver;
   dev: string;
   stopping: boolean;
+  /** the driver emitted its first event: its start() is past the point where stop() can be lost */
+  started: boolean;
+  /** stop() asked before that: stop as soon as it starts */
+  stopWhenStarted?: number;
 }
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
@@ -84,7 +88,11 @@ export class Engine implements EngineSource {
   private readonly mip: MipDriver;
   private readonly monitor: NetMonitor;
   private readonly net = new NetConfig();
-  private readonly timer = new DriverTimer(() => this.enqueue(() => this.controller.handleTimeout(monotonicNow())));
+  private readonly timer = new DriverTimer(() => void this.enqueue(() => {
+    if (this.stopped) return;
+    this.controller.handleTimeout(monotonicNow());
+    this.drain();
+  }));
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private snap: EngineSnapshot = emptySnapshot();
   private chain: Promise<void> = Promise.resolve();
@@ -110,7 +118,11 @@ export class Engine implements EngineSource {
       core: opts.core ?? engineCore, profile: p, tunName: mipTun, manual: true,
       routes: opts.routes ?? (p.vpn?.remoteTs ?? []).map((r) => `${r.addr}/${r.len}`),
       gate: (pkt) => this.gate.offer(pkt, monotonicNow()) === 'pass',
-      onEvent: (e) => this.enqueue(() => this.onMipEvent(e as CoreEvent)),
+      // the attempt a result belongs to is the one pending when the core reported it, not when the chain gets to it
+      onEvent: (e) => {
+        const attempt = this.pending;
+        void this.enqueue(() => this.onMipEvent(e as CoreEvent, attempt));
+      },
     });
     this.monitor = new NetMonitor((link) => this.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
   }
@@ -232,13 +244,12 @@ export class Engine implements EngineSource {
     this.input({ kind: 'link', link });
   }
 
-  private onMipEvent(e: CoreEvent): void {
+  private onMipEvent(e: CoreEvent, p: { kind: 'direct' | 'vpn'; attempt: number } | undefined): void {
     if (e.type === 'registration') {
       this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
       const result = registrationResult(e);
-      const p = this.pending;
       if (result && p) {
-        if (result.status !== 'accepted') this.pending = undefined;
+        if (result.status !== 'accepted' && this.pending === p) this.pending = undefined;
         this.input({ kind: p.kind === 'direct' ? 'direct-registration' : 'vpn-registration', attempt: p.attempt, result });
       }
       return;
@@ -254,11 +265,17 @@ export class Engine implements EngineSource {
     if (old) void this.stopVpn(old, why === 'vpn-move' ? 300 : VPN_STOP_MS);
     this.vpnUp = undefined;
     const dev = VPN_TUNS.find((d) => d !== old?.dev) ?? VPN_TUNS[0]!;
-    const handle: VpnHandle = { dev, stopping: false, driver: undefined as unknown as VpnDriver };
+    const handle: VpnHandle = { dev, stopping: false, started: false, driver: undefined as unknown as VpnDriver };
     handle.driver = new VpnDriver({
       // the controller decides about reconnecting (vpn down → detect again)
       profile: { ...profile, vpn: { ...profile.vpn, reconnect: false } }, tunName: dev, stopTimeoutMs: VPN_STOP_MS,
-      emit: (ev) => this.enqueue(() => this.publish(ev as unknown as EngineEvent)),
+      emit: (ev) => {
+        if (!handle.started) {
+          handle.started = true;
+          if (handle.stopWhenStarted !== undefined) void this.stopVpn(handle, handle.stopWhenStarted);
+        }
+        void this.enqueue(() => this.publish(ev as unknown as EngineEvent));
+      },
       onReady: (info) => this.enqueue(() => this.onVpnReady(handle, info)),
     });
     this.vpn = handle;
@@ -284,6 +301,11 @@ export class Engine implements EngineSource {
 
   private async stopVpn(h: VpnHandle, timeoutMs: number): Promise<void> {
     h.stopping = true;
+    if (!h.started) {
+      // a stop() before the driver's start() got to its core would be lost (it connects afterwards)
+      h.stopWhenStarted = timeoutMs;
+      return;
+    }
     await Promise.race([h.driver.stop(), new Promise((r) => setTimeout(r, timeoutMs + 1000))]).catch(() => undefined);
   }
 

@@ -17,40 +17,13 @@
  * request to the i-HA; a fake i-HA on U1 (bad authenticator / no TNC) does not
  * make the MN believe it is inside; SIGTERM removes everything.
  */
-import { writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan,
-} from './harness/index.ts';
-import { rawAddonEnv } from './home-agent/addon.ts';
+import { capture, dissect, labAvailable, skipLine, type Lab, type LabProcess, type StrongSwan } from './harness/index.ts';
+import { createEngineLab, events, HOA, isMode, KEY, ROOT, TSX, waitEvent } from './fixtures/engine-lab.ts';
 
 const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('engine-roam', avail));
-
-const ROOT = resolve(import.meta.dirname, '../..');
-const TSX = ['--import', 'tsx'];
-const KEY = '3c9d1e7a5b2f48c6a0e1d2c3b4a59687';
-const PSK = 'lab-engine-psk-0123456789';
-const HOA = '10.1.0.50';
-
-type Json = Record<string, unknown>;
-
-function events(p: LabProcess): Json[] {
-  return p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
-}
-
-async function waitEvent(p: LabProcess, from: number, pred: (e: Json) => boolean, what: string, timeoutMs = 20_000): Promise<Json> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const e = events(p).slice(from).find(pred);
-    if (e) return e;
-    if (!p.running || Date.now() > deadline) throw new Error(`no ${what}:\n${p.stdout().slice(-4000)}\n${p.stderr().slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-const isMode = (mode: string) => (e: Json) => e.type === 'mode' && e.mode === mode;
 
 describe.skipIf(!avail.ok)('homeward run: trusted-network detection and modes c / mc (lab)', () => {
   let lab: Lab;
@@ -58,65 +31,14 @@ describe.skipIf(!avail.ok)('homeward run: trusted-network detection and modes c 
   let gw: StrongSwan;
   let mn: LabProcess;
   let env: NodeJS.ProcessEnv;
-
-  /** lab.linkUp waits for every link of the host, and our TUNs stay UNKNOWN: wait for this one only */
-  const up = async (iface: string) => {
-    await lab.ip('mn', ['link', 'set', iface, 'up']);
-    for (let i = 0; i < 100; i++) {
-      const st = await lab.exec('mn', 'ip', ['-j', 'link', 'show', iface]);
-      if ((JSON.parse(st.stdout) as Array<{ operstate: string }>)[0]?.operstate === 'UP') return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error(`${iface} did not come up`);
-  };
-  const toU1 = async () => {
-    await lab.linkDown('mn', 'wlan0');
-    await up('eth1');
-    await lab.routeAdd({ host: 'mn', to: 'default', via: '198.51.100.1' });
-  };
-  const toT1 = async () => {
-    await lab.linkDown('mn', 'eth1');
-    await up('wlan0');
-    await lab.routeAdd({ host: 'mn', to: 'default', via: '10.2.0.1' });
-  };
+  let profile: string;
+  let toU1: () => Promise<void>;
+  let toT1: () => Promise<void>;
   const stream = (seconds: number) =>
     lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.1.0.10', '5001', String(seconds)], { env, label: 'stream' });
 
   beforeAll(async () => {
-    sweepStale();
-    env = await rawAddonEnv();
-    lab = await Lab.create({
-      hosts: ['mn', { name: 'ha', forward: true }, { name: 'gw', forward: true }, 'intra'],
-      switches: ['lan'],
-      links: [
-        { a: 'mn', b: 'ha', aAddr: '10.2.0.100/24', bAddr: '10.2.0.1/24', aIf: 'wlan0', bIf: 'sub2' },
-        { a: 'mn', b: 'gw', aAddr: '198.51.100.100/24', bAddr: '198.51.100.1/24', aIf: 'eth1', bIf: 'ext0' },
-        { a: 'ha', b: 'lan', aAddr: '10.1.0.1/24', aIf: 'intra0' },
-        { a: 'gw', b: 'lan', aAddr: '10.1.0.2/24', aIf: 'eth1' },
-        { a: 'intra', b: 'lan', aAddr: '10.1.0.10/24', aIf: 'eth0' },
-      ],
-      routes: [
-        { host: 'mn', to: 'default', via: '10.2.0.1' },
-        { host: 'intra', to: 'default', via: '10.1.0.1' },
-        { host: 'ha', to: '10.10.100.0/24', via: '10.1.0.2' },
-        { host: 'ha', to: '198.51.100.0/24', via: '10.1.0.2' },
-        { host: 'gw', to: '10.2.0.0/24', via: '10.1.0.1' },
-      ],
-    });
-    // U1 is untrusted: the gateway answers, but forwards nothing arriving in clear from U1
-    await lab.iptables('gw', ['-A', 'FORWARD', '-i', 'ext0', '-j', 'DROP']);
-    await lab.linkDown('mn', 'eth1');
-    const haConfig = join(lab.workDir, 'ha.json');
-    writeFileSync(haConfig, JSON.stringify({
-      address: '10.1.0.1', homeNetwork: '10.1.0.0/24', intranetDevice: 'intra0', tunDevice: 'ha0',
-      trustedPrefixes: ['10.2.0.0/24'], acceptUntrusted: true,
-      mobileNodes: [{ homeAddress: HOA, spi: 300, key: `hex:${KEY}` }],
-    }));
-    ha = lab.spawn('ha', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/main.ts'), '--config', haConfig], { env, label: 'home-agent' });
-    const echo = lab.spawn('intra', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/echo-server.ts'), '10.1.0.10', '5001'], { env, label: 'echo' });
-    gw = await startStrongSwan(lab, 'gw', { swanctlConf: roadWarriorResponder({ localAddr: '198.51.100.1', psk: PSK, localTs: '10.1.0.0/24' }) });
-    await ha.waitFor(/"event":"ready"/, 20_000, 'stdout');
-    await echo.waitFor(/listening/, 20_000, 'stdout');
+    ({ lab, ha, gw, env, profile, toU1, toT1 } = await createEngineLab());
   });
 
   afterAll(async () => {
@@ -124,15 +46,6 @@ describe.skipIf(!avail.ok)('homeward run: trusted-network detection and modes c 
   });
 
   it('on the trusted subnet T1: mode c (trusted, CoA = the link address); ping and a byte-checked TCP stream from the home address', async () => {
-    const profile = join(lab.workDir, 'profile.json');
-    writeFileSync(profile, JSON.stringify({
-      homeAddress: HOA, homeAgent: '10.1.0.1', mnHaAuth: { spi: 300, key: `hex:${KEY}` }, mip: { lifetimeSeconds: 300 },
-      vpn: {
-        gateway: '198.51.100.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK },
-        remoteTs: ['10.1.0.0/24'], retransmitBaseMs: 500, retransmitTries: 3,
-      },
-      detection: { timeoutMs: 1000, retransmits: 2 },
-    }));
     mn = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', profile, '--json'], { env, label: 'homeward-run' });
     const c = await waitEvent(mn, 0, isMode('c'), 'mode c');
     expect(c).toMatchObject({ trusted: true, coa: '10.2.0.100', hoa: HOA });

@@ -8,11 +8,12 @@
  * Checked: the page shows each mode c → mc → c within one second of the
  * engine's `mode` event reaching the test; the timeline lists the handovers.
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectControlSocket } from '../../app/io/control-socket.ts';
 import { labAvailable, skipLine, type LabProcess } from './harness/index.ts';
 import { createEngineLab, events, isMode, ROOT, TSX, waitEvent, type EngineLab } from './fixtures/engine-lab.ts';
 
@@ -34,8 +35,9 @@ describe.skipIf(!ready)('homeward run --ui: the renderer follows the real engine
 
   beforeAll(async () => {
     env = await createEngineLab();
-    mn = env.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', env.profile, '--json', '--ui'], { env: env.env, label: 'homeward-run-ui' });
     dir = mkdtempSync(join(tmpdir(), 'hw-engine-ui-'));
+    chmodSync(dir, 0o700);
+    mn = env.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', env.profile, '--json', '--ui', '--control', join(dir, 'control.sock')], { env: env.env, label: 'homeward-run-ui' });
     const wrapper = join(dir, 'chromium-in-mn.sh');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${env.lab.ns('mn')} /usr/bin/chromium "$@"\n`);
     chmodSync(wrapper, 0o755);
@@ -77,6 +79,16 @@ describe.skipIf(!ready)('homeward run --ui: the renderer follows the real engine
     const out = join(ROOT, 'test-results');
     mkdirSync(out, { recursive: true });
     await page.screenshot({ path: join(out, 'engine-timeline.png'), fullPage: true });
+    // the control socket: owner-only, and its snapshot agrees with the page
+    const sock = join(dir, 'control.sock');
+    expect(statSync(sock).mode & 0o777).toBe(0o600);
+    const client = await connectControlSocket(sock);
+    try {
+      expect(client.snapshot()).toMatchObject({ mode: 'c', trusted: true, hoa: '10.1.0.50' });
+      expect(client.snapshot().handovers.length).toBeGreaterThanOrEqual(2);
+    } finally {
+      client.close();
+    }
     await mn.stop(10_000);
     expect(events(mn).some((e) => e.type === 'stopped')).toBe(true);
   }, 120_000);

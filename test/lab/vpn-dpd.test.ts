@@ -65,7 +65,7 @@ describe.skipIf(!avail.ok)('vpn up: liveness checks and auto-reconnect', () => {
     await gw.process.exited;
     await p.waitFor(/"type":"liveness","state":"failed"/, 20_000, 'stdout');
     const detectMs = Date.now() - killedAt;
-    await p.waitFor(/"code":"DEAD_PEER"/, 5_000, 'stdout'); // the error line follows the liveness line
+    await p.waitFor(/"type":"error","code":"DEAD_PEER"/, 5_000, 'stdout'); // the error line follows the liveness line
     // dpd 2 s + 0.5·(1 + 1.8 + 3.24 + 5.83) s of retransmissions ≈ 7.9 s
     expect(detectMs, `liveness failure after ${detectMs} ms`).toBeLessThan(2000 + 5940 + 3000);
     expect(events(p.stdout()).filter((e) => e.type === 'error' && e.code === 'DEAD_PEER').length, p.stdout()).toBe(1);

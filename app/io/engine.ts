@@ -62,10 +62,10 @@ interface VpnHandle {
   driver: VpnDriver;
   dev: string;
   stopping: boolean;
-  /** the driver emitted its first event: its start() is past the point where stop() can be lost */
-  started: boolean;
-  /** stop() asked before that: stop as soon as it starts */
-  stopWhenStarted?: number;
+  /** the TIA of the IKE SA once it is ready (kept across MOBIKE moves) */
+  tia?: string;
+  /** our address on the SA's current path */
+  local?: string;
 }
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
@@ -214,8 +214,8 @@ export class Engine implements EngineSource {
         this.mip.register({ coa: e.tia, source: e.tia });
         return;
       case 'deregister': return this.mip.deregister();
-      case 'vpn-connect':
-      case 'vpn-move': return this.startVpn(e.kind);
+      case 'vpn-connect': return this.startVpn('vpn-connect');
+      case 'vpn-move': return this.moveVpn(e.local, now);
       case 'vpn-disconnect': {
         const v = this.vpn;
         this.vpn = undefined;
@@ -265,17 +265,11 @@ export class Engine implements EngineSource {
     if (old) void this.stopVpn(old, why === 'vpn-move' ? 300 : VPN_STOP_MS);
     this.vpnUp = undefined;
     const dev = VPN_TUNS.find((d) => d !== old?.dev) ?? VPN_TUNS[0]!;
-    const handle: VpnHandle = { dev, stopping: false, started: false, driver: undefined as unknown as VpnDriver };
+    const handle: VpnHandle = { dev, stopping: false, driver: undefined as unknown as VpnDriver };
     handle.driver = new VpnDriver({
       // the controller decides about reconnecting (vpn down → detect again)
       profile: { ...profile, vpn: { ...profile.vpn, reconnect: false } }, tunName: dev, stopTimeoutMs: VPN_STOP_MS,
-      emit: (ev) => {
-        if (!handle.started) {
-          handle.started = true;
-          if (handle.stopWhenStarted !== undefined) void this.stopVpn(handle, handle.stopWhenStarted);
-        }
-        void this.enqueue(() => this.publish(ev as unknown as EngineEvent));
-      },
+      emit: (ev) => void this.enqueue(() => this.onVpnEvent(handle, ev as unknown as EngineEvent)),
       onReady: (info) => this.enqueue(() => this.onVpnReady(handle, info)),
     });
     this.vpn = handle;
@@ -285,8 +279,37 @@ export class Engine implements EngineSource {
     );
   }
 
+  /**
+   * MOBIKE (RFC 4555): the same IKE SA, TIA and TUN move to the new local
+   * address; the binding at the HA (CoA = TIA) stays. Without a live SA — or
+   * when the driver cannot roam — a new IKE SA from the new address instead.
+   */
+  private moveVpn(local: string, eventAt: number): void {
+    const h = this.vpn;
+    if (!h || h.stopping || !h.tia) return this.startVpn('vpn-move');
+    // already there (a re-detection on the same link): nothing to update, the SA is up as it is
+    const tia = h.tia;
+    if (h.local === local) return void this.enqueue(() => this.input({ kind: 'vpn', event: 'up', tia, local }));
+    h.driver.roam(local, eventAt).catch((err: Error) => this.enqueue(() => {
+      if (this.vpn !== h || h.stopping) return;
+      this.publish({ type: 'log', level: 'warn', msg: `MOBIKE move to ${local} failed (${err.message}): new IKE SA` });
+      this.startVpn('vpn-move');
+    }));
+  }
+
+  private onVpnEvent(h: VpnHandle, ev: EngineEvent): void {
+    this.publish(ev);
+    // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA
+    if (ev.type === 'mobike-update' && this.vpn === h && !h.stopping && h.tia) {
+      h.local = ev.to;
+      this.input({ kind: 'vpn', event: 'up', tia: h.tia, local: ev.to });
+    }
+  }
+
   private async onVpnReady(h: VpnHandle, info: { tia: string; local: string; dev: string }): Promise<void> {
     if (this.vpn !== h || h.stopping) return;
+    h.tia = info.tia;
+    h.local = info.local;
     await this.setTiaRule(info);
     this.vpnUp = { tia: info.tia, dev: info.dev };
     this.input({ kind: 'vpn', event: 'up', tia: info.tia, local: info.local });
@@ -301,11 +324,6 @@ export class Engine implements EngineSource {
 
   private async stopVpn(h: VpnHandle, timeoutMs: number): Promise<void> {
     h.stopping = true;
-    if (!h.started) {
-      // a stop() before the driver's start() got to its core would be lost (it connects afterwards)
-      h.stopWhenStarted = timeoutMs;
-      return;
-    }
     await Promise.race([h.driver.stop(), new Promise((r) => setTimeout(r, timeoutMs + 1000))]).catch(() => undefined);
   }
 

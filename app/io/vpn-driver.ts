@@ -201,6 +201,8 @@ export class VpnDriver {
       for (const t of this.retiring.values()) clearTimeout(t);
       this.udp?.close();
     });
+    // stop() during the awaits above found nothing to undo yet: close what we just opened and never connect
+    if (this.stopping) return this.abandonStart();
     const additionalAddrs = vpn.mobike ? await this.usableAddresses().catch(() => [localAddr]) : [];
     if (vpn.mobike) for (const a of additionalAddrs) await this.udp.add(a).catch(() => undefined);
     if (route.dev) this.hostRoute = { dst: `${vpn.gateway}/32`, dev: route.dev, ...(route.gateway ? { via: route.gateway } : {}) };
@@ -213,9 +215,19 @@ export class VpnDriver {
       ...(vpn.noNatsAllowed ? { noNatsAllowed: true } : {}), ...(additionalAddrs.length > 1 ? { additionalAddrs } : {}),
       ...(vpn.rekeySeconds !== undefined ? { rekeySeconds: vpn.rekeySeconds } : {}),
     };
+    if (this.stopping) return this.abandonStart();
     this.udp.onDatagram((d) => this.onDatagram(d));
     this.connect();
     if (this.opts.monitor && vpn.mobike) await this.startMonitor();
+    return this.done;
+  }
+
+  /** start() saw stop(): the sockets it opened meanwhile are closed, the result is stop()'s. */
+  private abandonStart(): Promise<VpnResult> {
+    for (const t of this.retiring.values()) clearTimeout(t);
+    this.udp?.close();
+    if (!this.closedResult) this.closedResult = {};
+    this.finish(this.closedResult);
     return this.done;
   }
 

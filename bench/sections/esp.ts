@@ -47,7 +47,10 @@ export async function espSection(progress: Progress): Promise<SectionOutput> {
   const pick = pickBenchFunction(mod);
   if ('reason' in pick) return { figures: fig(missing(pick.reason)) };
   progress(`esp: bench/esp.ts ${pick.name}() …`);
-  const raw: unknown = JSON.parse(JSON.stringify(await pick.fn()) ?? 'null');
+  const result = await pick.fn();
+  // the issue wants the per-AEAD, per-backend, per-size table printed side by side
+  if (typeof mod.formatEspTable === 'function') process.stdout.write(`${(mod.formatEspTable as (r: unknown) => string)(result)}\n\n`);
+  const raw: unknown = JSON.parse(JSON.stringify(result) ?? 'null');
   const t = encapTimes(raw, 1400);
   if ('reason' in t) return { figures: fig(missing(t.reason)), raw };
   return { figures: fig(measured(1e6 / t.encapUs), measured(1e6 / t.bareUs)), raw };

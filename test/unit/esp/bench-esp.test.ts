@@ -12,5 +12,5 @@ it('bench/esp.ts returns a JSON-able result covering every AEAD × backend and t
     expect(c.mbitPerSecond).toBeCloseTo((c.packetsPerSecond * 64 * 8) / 1e6, 1);
   }
   expect(r.encapRatio).toHaveLength(1);
-  expect(r.encapRatio[0]!.ratio).toBeCloseTo(r.encapRatio[0]!.encapUs / r.encapRatio[0]!.bareUs, 1);
+  expect(r.encapRatio[0]!.ratio).toBeCloseTo(r.encapRatio[0]!.bareUs / r.encapRatio[0]!.encapUs, 1);
 });

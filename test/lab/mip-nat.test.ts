@@ -79,8 +79,16 @@ describe.skipIf(!avail.ok)('Mobile IPv4 mode c behind a NAT (lab)', () => {
     expect(JSON.parse(done[0])).toMatchObject({ ok: true, src: '10.1.0.50' });
   });
 
-  it.skipIf(!REAL_CORE)('keepalives (ICMP echo in tunnel data) are sent and answered while idle', async () => {
-    await new Promise((r) => setTimeout(r, 12_000));
+  it.skipIf(!REAL_CORE)('keepalives keep the NAT binding open past the NAT\'s UDP timeout; the HA still reaches the MN', async () => {
+    // The NAT forgets an idle UDP mapping after 15 s here (per-namespace conntrack timeouts);
+    // keepalives go out after 10 s without traffic to the HA, so the mapping must survive 25 s of idle.
+    await lab.execOk('nat', 'sysctl', ['-w', 'net.netfilter.nf_conntrack_udp_timeout=15', 'net.netfilter.nf_conntrack_udp_timeout_stream=15']);
+    const before = events(ha).filter((e) => e.event === 'binding-added').at(-1);
+    await new Promise((r) => setTimeout(r, 25_000));
+    // downstream only: from the intranet to the home address, through the HA's UDP tunnel and the NAT's mapping
+    const ping = await lab.exec('intra', 'ping', ['-c', '2', '-i', '0.3', '-W', '2', '10.1.0.50']);
+    expect(ping.code, ping.stdout + ping.stderr).toBe(0);
+    expect(events(ha).filter((e) => e.event === 'binding-added').at(-1)).toEqual(before);
     await mn.stop(8000);
     const stopped = events(mn).find((e) => e.type === 'stopped') as { stats?: { keepalivesSent?: number }; core?: { keepaliveReplies?: number } } | undefined;
     expect(stopped?.stats?.keepalivesSent ?? 0).toBeGreaterThan(0);

@@ -70,14 +70,22 @@ describe.skipIf(!ready)('homeward run --ui: the renderer follows the real engine
     let n = events(mn).length;
     await env.toU1();
     shown.push({ mode: 'mc', ms: await expectShown(n, 'mc') });
+    // outside, with a live IKE SA: the status view and the diagnostic panel of the real engine
+    const out = join(ROOT, 'test-results');
+    mkdirSync(out, { recursive: true });
+    await expect.poll(() => page.textContent('[data-testid="tia"]'), { timeout: 5000 }).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    await page.screenshot({ path: join(out, 'engine-status-mc.png'), fullPage: true });
+    await page.click('[data-testid="nav-diagnostics"]');
+    await page.waitForSelector('[data-testid="diagnostics-view"]');
+    await expect.poll(() => page.textContent('[data-testid="ike-sa"]'), { timeout: 5000 }).toMatch(/[0-9a-f]{16}/);
+    await page.screenshot({ path: join(out, 'engine-diagnostics-mc.png'), fullPage: true });
+    await page.click('[data-testid="nav-status"]');
     n = events(mn).length;
     await env.toT1();
     shown.push({ mode: 'c', ms: await expectShown(n, 'c') });
     console.log(`[engine-ui] mode shown after: ${shown.map((s) => `${s.mode} ${s.ms} ms`).join(', ')}`);
     await page.click('[data-testid="nav-timeline"]');
     await expect.poll(() => page.locator('[data-testid="handover"]').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
-    const out = join(ROOT, 'test-results');
-    mkdirSync(out, { recursive: true });
     await page.screenshot({ path: join(out, 'engine-timeline.png'), fullPage: true });
     // the control socket: owner-only, and its snapshot agrees with the page
     const sock = join(dir, 'control.sock');

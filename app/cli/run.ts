@@ -1,5 +1,5 @@
 /**
- * `homeward run --profile <file> [--json] [--ui] [--control <path>] [--tun <name>] [--policy automatic|always-vpn]`
+ * `homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]`
  *
  * Runs the whole RFC 5266 engine (app/io/engine.ts) until SIGINT/SIGTERM,
  * then deregisters, deletes the IKE SA and removes everything it set up.
@@ -12,6 +12,7 @@
  *   {"type":"control","path":…}                             with --control
  *   {"type":"stopped","stats":{…}}
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineEvent, Policy } from '../events.ts';
@@ -25,6 +26,8 @@ export interface RunArgs {
   json: boolean;
   ui: boolean;
   control?: string;
+  /** group (name or number) that may use the control socket (0660 instead of 0600) */
+  controlGroup?: string;
   tun: string;
   policy: Policy;
 }
@@ -42,6 +45,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     else if (a === '--ui') out.ui = true;
     else if (a === '--profile') out.profile = value();
     else if (a === '--control') out.control = value();
+    else if (a === '--control-group') out.controlGroup = value();
     else if (a === '--tun') out.tun = value();
     else if (a === '--policy') {
       const p = value();
@@ -50,7 +54,18 @@ export function parseRunArgs(argv: string[]): RunArgs {
     } else throw new CliError(`run: unknown option ${a}`, 'USAGE');
   }
   if (!out.profile) throw new CliError('run needs --profile <file>', 'USAGE');
+  if (out.controlGroup !== undefined && out.control === undefined) throw new CliError('--control-group needs --control <path>', 'USAGE');
   return out;
+}
+
+/** A group name or number to a gid, from the text of /etc/group; throws naming the flag. */
+export function resolveGroup(group: string, etcGroup: string): number {
+  if (/^\d+$/.test(group)) return Number(group);
+  for (const line of etcGroup.split('\n')) {
+    const [name, , gid] = line.split(':');
+    if (name === group && gid !== undefined && /^\d+$/.test(gid)) return Number(gid);
+  }
+  throw new CliError(`--control-group: no group named ${JSON.stringify(group)} (create it with: groupadd --system ${group})`, 'USAGE');
 }
 
 const RENDERER = resolve(fileURLToPath(new URL('../../renderer/dist', import.meta.url)));
@@ -78,7 +93,8 @@ export async function run(argv: string[]): Promise<number> {
       emit({ type: 'ui', url: ui.url });
     }
     if (args.control) {
-      control = await startControlServer({ path: args.control, engine });
+      const gid = args.controlGroup === undefined ? undefined : resolveGroup(args.controlGroup, readFileSync('/etc/group', 'utf8'));
+      control = await startControlServer({ path: args.control, engine, ...(gid === undefined ? {} : { gid }) });
       emit({ type: 'control', path: control.path });
     }
   } catch (e) {

@@ -12,7 +12,7 @@ Usage:
   homeward profile check <file>              validate a profile; names the bad field
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
-  homeward run --profile <file> [--json] [--ui] [--control <path>] [--tun <name>] [--policy automatic|always-vpn]
+  homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
   homeward --help | --version
 
 Profile fields are documented in docs/PROFILE.md.`;

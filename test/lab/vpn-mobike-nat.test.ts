@@ -1,0 +1,302 @@
+/**
+ * MOBIKE (RFC 4555) against strongSwan, the harder moves: into and out of a
+ * NAT, loss on the new path, two changes 50 ms apart, and the gateway losing
+ * its primary address. `homeward vpn up` watches its links itself.
+ *
+ *            eth0 A 192.0.2.2 ──────────────────────────────── 192.0.2.1 eth0 ┐ (+ 192.0.2.3, secondary)
+ *   client   eth1 B 198.51.100.2 ── rb ── 203.0.113.2 ──────── 203.0.113.1 eth1 ├ gw ── 10.10.0.1 ── lan ── 10.10.0.10 intranet
+ *            eth2 C 172.16.0.2 ── rn (MASQUERADE) ── 100.64.0.2 ── 100.64.0.1 eth2 ┘
+ *
+ * The client's default routes: via A (metric 100), B (200), C (300); the
+ * driver's NetMonitor roams when the default-route link changes. Every case
+ * runs a 20 ms ping and a byte-checked 1 MB/s TCP stream through the tunnel,
+ * checks the IKE_SA keeps its SPIs at the gateway, and prints the ping gap
+ * and the MOBIKE round trip per move. Packets are counted with iptables rules
+ * on the client (u32 on the IKE header: INFORMATIONAL requests we send on
+ * 4500; 29-byte datagrams: NAT keepalives).
+ */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Lab, labAvailable, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const BIN = join(ROOT, 'bin/homeward.mjs');
+const TSX = ['--import', 'tsx'];
+const PSK = 'lab-vpn-mobike-nat-psk-0123456789';
+const A = '192.0.2.2';
+const B = '198.51.100.2';
+const C = '172.16.0.2';
+/** what the gateway sees of C, behind rn's MASQUERADE */
+const C_NAT = '100.64.0.2';
+const avail = labAvailable({ need: ['strongswan'] });
+if (!avail.ok) console.warn(skipLine('vpn-mobike-nat.test.ts', avail));
+
+const SWANCTL = `connections {
+  rw {
+    version = 2
+    local_addrs = 192.0.2.1, 192.0.2.3
+    pools = tia
+    proposals = aes256gcm16-prfsha256-x25519
+    mobike = yes
+    local {
+      auth = psk
+      id = gw.example
+    }
+    remote {
+      auth = psk
+      id = mn@example
+    }
+    children {
+      net {
+        local_ts = 10.10.0.0/16
+        esp_proposals = aes256gcm16
+      }
+    }
+  }
+}
+pools {
+  tia {
+    addrs = 10.10.100.0/24
+  }
+}
+secrets {
+  ike-1 {
+    id-1 = mn@example
+    id-2 = gw.example
+    secret = "${PSK}"
+  }
+}
+`;
+
+type Json = Record<string, unknown>;
+const events = (p: LabProcess): Json[] => p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Largest gap (ms) between consecutive ping replies, from `ping -D` timestamps within [from, to] (s since epoch). */
+function pingGap(out: string, from: number, to: number): number {
+  const ts = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=\d+/gm)].map((m) => Number(m[1])).filter((t) => t >= from - 1 && t <= to + 5);
+  let gap = 0;
+  for (let i = 1; i < ts.length; i++) gap = Math.max(gap, (ts[i]! - ts[i - 1]!) * 1000);
+  return Math.round(gap);
+}
+
+async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await f();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive moves, gateway address loss', () => {
+  let lab: Lab;
+  let gw: StrongSwan;
+  let vpn: LabProcess;
+  let tia: string;
+  let spis: { i: string; r: string };
+
+  beforeAll(async () => {
+    sweepStale();
+    lab = await Lab.create({
+      hosts: ['client', 'rb', 'rn', { name: 'gw', forward: true }, 'intranet'],
+      switches: ['lan'],
+      links: [
+        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
+        { a: 'client', b: 'rb', aAddr: '198.51.100.2/24', bAddr: '198.51.100.1/24' },
+        { a: 'client', b: 'rn', aAddr: '172.16.0.2/24', bAddr: '172.16.0.1/24' },
+        { a: 'rb', b: 'gw', aAddr: '203.0.113.2/24', bAddr: '203.0.113.1/24' },
+        { a: 'rn', b: 'gw', aAddr: '100.64.0.2/24', bAddr: '100.64.0.1/24' },
+        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
+        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
+      ],
+      routes: [
+        { host: 'client', to: 'default', via: '192.0.2.1', metric: 100 },
+        { host: 'client', to: 'default', via: '198.51.100.1', metric: 200 },
+        { host: 'client', to: 'default', via: '172.16.0.1', metric: 300 },
+        { host: 'rb', to: 'default', via: '203.0.113.1' },
+        { host: 'rn', to: 'default', via: '100.64.0.1' },
+        { host: 'gw', to: '198.51.100.0/24', via: '203.0.113.2' },
+        { host: 'intranet', to: 'default', via: '10.10.0.1' },
+      ],
+      nat: [{ host: 'rn', outIf: 'eth1' }],
+    });
+    await lab.execOk('rb', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    // the second address survives the primary's deletion only if promoted
+    await lab.execOk('gw', 'sysctl', ['-qw', 'net.ipv4.conf.eth0.promote_secondaries=1']);
+    await lab.addrAdd('gw', 'eth0', '192.0.2.3/24');
+    gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
+    for (const [tag, iface, match] of [
+      ['upd-A', 'eth0', 'ike'], ['upd-B', 'eth1', 'ike'], ['upd-C', 'eth2', 'ike'], ['ka-A', 'eth0', 'ka'], ['ka-C', 'eth2', 'ka'],
+    ] as const) {
+      // INFORMATIONAL requests we send on 4500 (non-ESP marker, exchange 37, R flag clear) / NAT keepalives (one byte)
+      const m = match === 'ike' ? ['-m', 'u32', '--u32', '0>>22&0x3C@8=0&&0>>22&0x3C@28&0xFF20=0x2500'] : ['-m', 'length', '--length', '29'];
+      await lab.iptables('client', ['-t', 'mangle', '-I', 'POSTROUTING', '1', '-o', iface, '-p', 'udp', '--dport', '4500', ...m,
+        '-m', 'comment', '--comment', `hwcount-${tag}`]);
+    }
+    const profilePath = join(lab.tempDir('client'), 'profile.json');
+    writeFileSync(profilePath, JSON.stringify({
+      homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
+      vpn: {
+        gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK },
+        ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', remoteTs: ['10.10.0.0/16'],
+        dpdSeconds: 2, natKeepaliveSeconds: 1, retransmitBaseMs: 500, retransmitTries: 8, mobike: true,
+      },
+    }));
+    vpn = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath], { label: 'vpn' });
+    await vpn.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
+    const est = events(vpn).find((e) => e.type === 'ike-sa' && e.state === 'established');
+    expect(est, vpn.stdout()).toBeDefined();
+    tia = String(est!.tia);
+    const [sa0] = await gw.listSas();
+    expect(sa0!.remoteHost).toBe(A);
+    spis = { i: sa0!.spiI, r: sa0!.spiR };
+    const echo = lab.spawn('intranet', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/echo-server.ts'), '10.10.0.10', '5001'], { label: 'echo' });
+    await echo.waitFor(/listening/, 15_000, 'stdout');
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  /** Packets counted so far by the rule tagged hwcount-<tag>. */
+  async function count(tag: string): Promise<number> {
+    const r = await lab.execOk('client', 'iptables', ['-w', '-t', 'mangle', '-L', 'POSTROUTING', '-v', '-x', '-n']);
+    const line = r.stdout.split('\n').find((l) => l.includes(`hwcount-${tag} `));
+    if (!line) throw new Error(`no counter ${tag}`);
+    return Number(line.trim().split(/\s+/)[0]);
+  }
+
+  /** Link up and its default route back, as a DHCP client would (lab.linkUp would also wait for our TUN). */
+  async function linkBack(iface: string, via: string, metric: number): Promise<void> {
+    await lab.execOk('client', 'ip', ['link', 'set', iface, 'up']);
+    for (let i = 0; i < 50; i++) {
+      const r = await lab.exec('client', 'ip', ['route', 'replace', 'default', 'via', via, 'dev', iface, 'metric', String(metric)]);
+      if (r.code === 0) return;
+      await sleep(50);
+    }
+    throw new Error(`no default route via ${via} on ${iface}`);
+  }
+
+  const updates = (): Json[] => events(vpn).filter((e) => e.type === 'mobike-update');
+
+  /** The ping and stream running through a case; finish() checks the stream arrived intact. */
+  async function traffic(seconds: number): Promise<{ ping: LabProcess; finish: () => Promise<void> }> {
+    const ping = lab.spawn('client', 'ping', ['-D', '-i', '0.02', '-W', '1', '-I', tia, '10.10.0.10'], { label: 'ping' });
+    const stream = lab.spawn('client', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.10.0.10', '5001', String(seconds), '50000'], { label: 'stream' });
+    await stream.waitFor(/"event":"connected"/, 15_000, 'stdout');
+    await sleep(1000);
+    return {
+      ping,
+      finish: async () => {
+        await stream.waitFor(/"event":"done"/, 60_000, 'stdout');
+        const last = stream.stdout().split('\n').filter((l) => l.includes('"done"')).map((l) => JSON.parse(l) as Json).at(-1)!;
+        expect(last, stream.stdout()).toMatchObject({ ok: true });
+        expect(Number(last.received)).toBe(Math.round((seconds * 1000) / 50) * 50_000);
+        await ping.stop();
+        await stream.stop();
+        expect(events(vpn).filter((e) => e.type === 'error'), vpn.stdout()).toEqual([]);
+        expect(events(vpn).filter((e) => e.type === 'ike-sa' && e.state === 'established').length).toBe(1);
+      },
+    };
+  }
+
+  /**
+   * One move: change the links, wait for the mobike-update to `to` and for the
+   * gateway to see `seen`, check the SPIs, print ping gap and round trip.
+   */
+  async function move(name: string, ping: LabProcess, change: () => Promise<void>, to: string, seen: string): Promise<Json> {
+    const before = updates().length;
+    const at = Date.now() / 1000;
+    await change();
+    const upd = await until(`${name}: mobike-update to ${to}\n${vpn.stdout()}`, () => updates().slice(before).find((e) => e.to === to), 20_000);
+    const sa = await until(`${name}: gateway sees ${seen}`, async () => {
+      const sas = await gw.listSas();
+      return sas.length === 1 && sas[0]!.remoteHost === seen ? sas[0] : undefined;
+    }, 5000);
+    expect({ i: sa.spiI, r: sa.spiR }, `${name}: same SPIs`).toEqual(spis);
+    await sleep(1000);
+    const gap = pingGap(ping.stdout(), at, Date.now() / 1000);
+    console.log(`[mobike] ${name}: ping gap ${gap} ms, MOBIKE round trip ${String(upd.ms)} ms, natLocal ${String(upd.natLocal)}`);
+    return upd;
+  }
+
+  it('A → behind NAT → A: NAT detected and lost, keepalives start and stop, same IKE_SA', async () => {
+    await lab.linkDown('client', 'eth1');
+    await sleep(300);
+    const t = await traffic(12);
+    const toNat = await move('A→NAT', t.ping, () => lab.linkDown('client', 'eth0'), C, C_NAT);
+    expect(toNat).toMatchObject({ from: A, natLocal: true });
+    const ka0 = await count('ka-C');
+    await sleep(2500);
+    expect(await count('ka-C') - ka0, 'keepalives behind the NAT').toBeGreaterThanOrEqual(2);
+    const fromNat = await move('NAT→A', t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
+    expect(fromNat).toMatchObject({ from: C, natLocal: false });
+    const kaA = await count('ka-A');
+    const kaC = await count('ka-C');
+    await sleep(2500);
+    expect(await count('ka-A') - kaA, 'no keepalives without a NAT').toBe(0);
+    expect(await count('ka-C') - kaC, 'none on the old path either').toBe(0);
+    await t.finish();
+  }, 60_000);
+
+  it('30% loss on the new path during a move: the update is retransmitted and completes', async () => {
+    const t = await traffic(20);
+    let retransmitted = 0;
+    for (let round = 1; round <= 5 && retransmitted === 0; round++) {
+      const sent = await count('upd-C');
+      await lab.setLoss({ host: 'client', iface: 'eth2', direction: 'out', probability: 0.3 });
+      await lab.setLoss({ host: 'client', iface: 'eth2', direction: 'in', probability: 0.3 });
+      await move(`A→NAT with 30% loss (round ${round})`, t.ping, () => lab.linkDown('client', 'eth0'), C, C_NAT);
+      await lab.clearLoss('client', 'eth2', 'out');
+      await lab.clearLoss('client', 'eth2', 'in');
+      const n = await count('upd-C') - sent;
+      console.log(`[mobike] round ${round}: ${n} INFORMATIONAL request(s) sent on the lossy path`);
+      if (n > 1) retransmitted++;
+      await move(`NAT→A (round ${round})`, t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
+    }
+    expect(retransmitted, 'an update was lost and sent again at least once in five rounds').toBeGreaterThan(0);
+    await t.finish();
+  }, 90_000);
+
+  it('two changes 50 ms apart (A→B, B→C while the update to B is unanswered) end on the newest address', async () => {
+    await linkBack('eth1', '198.51.100.1', 200);
+    await sleep(500);
+    // the update sent from B never reaches the gateway: still in flight when C takes over
+    await lab.setLoss({ host: 'rb', iface: 'eth1', direction: 'out', probability: 1 });
+    const t = await traffic(10);
+    const sentB = await count('upd-B');
+    const upd = await move('A→B→C', t.ping, async () => {
+      await lab.linkDown('client', 'eth0');
+      await sleep(50);
+      await lab.linkDown('client', 'eth1');
+    }, C, C_NAT);
+    await lab.clearLoss('rb', 'eth1', 'out');
+    expect(await count('upd-B') - sentB, 'the superseded update was sent from B').toBeGreaterThanOrEqual(1);
+    expect(upd).toMatchObject({ to: C, natLocal: true });
+    expect(updates().at(-1), 'the last update is the newest').toEqual(upd);
+    expect(updates().filter((e) => e.to === B).length, 'no update ever ended on B').toBe(0);
+    await move('C→A', t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
+    await linkBack('eth1', '198.51.100.1', 200);
+    await t.finish();
+  }, 60_000);
+
+  it("the gateway's primary address disappears: liveness probing moves the SA to an additional address", async () => {
+    const t = await traffic(14);
+    const at = Date.now() / 1000;
+    const before = updates().length;
+    await lab.addrDel('gw', 'eth0', '192.0.2.1/24');
+    const upd = await until(`a mobike-update away from 192.0.2.1\n${vpn.stdout()}`, () => updates().slice(before).find((e) => e.gateway !== '192.0.2.1'), 30_000);
+    const sa = await until('the gateway on another address', async () => {
+      const sas = await gw.listSas();
+      return sas.length === 1 && sas[0]!.localHost !== '192.0.2.1' ? sas[0] : undefined;
+    }, 5000);
+    expect({ i: sa.spiI, r: sa.spiR }, 'same SPIs').toEqual(spis);
+    expect(sa.localHost).toBe(upd.gateway);
+    await sleep(1000);
+    const gap = pingGap(t.ping.stdout(), at, Date.now() / 1000);
+    console.log(`[mobike] gateway 192.0.2.1 gone → ${String(upd.gateway)} (from ${String(upd.to)}): ping gap ${gap} ms, MOBIKE round trip ${String(upd.ms)} ms`);
+    await t.finish();
+  }, 60_000);
+});

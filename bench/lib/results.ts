@@ -48,6 +48,7 @@ export const TOP_LEVEL: ReadonlyArray<{ key: string; from: string[]; take: 'home
   { key: 'throughputRatio', from: ['throughput.intranetToClientMbps', 'throughput.clientToIntranetMbps'], take: 'min-ratio' },
   { key: 'encapRatio', from: ['esp.encapRatio1400'], take: 'min-ratio' },
   { key: 'mobikeGapMs', from: ['handover.mobikeGapMs'], take: 'homeward' },
+  { key: 'mobikeRttMs', from: ['handover.mobikeRttMs'], take: 'homeward' },
   { key: 'mobikeGapMsStrongswan', from: ['handover.mobikeGapMs'], take: 'baseline' },
   { key: 'reauthGapMsStrongswan', from: ['handover.reauthGapMs'], take: 'baseline' },
   { key: 'labRttMs', from: ['handover.labRttMs'], take: 'baseline' },

@@ -83,12 +83,17 @@ async function strongswanMoves(lab: Lab, mobike: boolean, progress: Progress): P
   }
 }
 
-async function homewardMoves(lab: Lab, progress: Progress): Promise<Measured> {
+/** Homeward's MOBIKE: the ping gap per move, and the round trip its mobike-update events report (address event → gateway's answer). */
+async function homewardMoves(lab: Lab, progress: Progress): Promise<{ gap: Measured; rtt: Measured }> {
   progress('handover: Homeward MOBIKE …');
   const hw = await tryHomewardVpnUp(lab, 'client', writeProfile(lab.tempDir('homeward'), 'vpn'));
-  if (!hw.ok) return missing(hw.reason);
+  if (!hw.ok) return { gap: missing(hw.reason), rtt: missing(hw.reason) };
   try {
-    return await measureMoves(lab, hw.value.tia, progress, 'Homeward MOBIKE');
+    const gap = await measureMoves(lab, hw.value.tia, progress, 'Homeward MOBIKE');
+    const rtts = hw.value.h.events.flatMap((e) => (e.event.type === 'mobike-update' && typeof e.event.ms === 'number' ? [e.event.ms] : []));
+    const m = median(rtts);
+    const rtt = m === null ? missing('no mobike-update event with ms was reported') : measured(m, { samples: rtts });
+    return { gap, rtt };
   } finally {
     await hw.value.h.proc.stop(3000, 'SIGINT');
   }
@@ -115,11 +120,17 @@ export async function handoverSection(progress: Progress): Promise<Figure[]> {
     const rtt = await guarded('lab RTT', () => labRtt(lab));
     const swanMobike = await guarded('strongSwan MOBIKE', () => strongswanMoves(lab, true, progress));
     const swanReauth = await guarded('strongSwan re-establishment', () => strongswanMoves(lab, false, progress));
-    const ours = await guarded('Homeward MOBIKE', () => homewardMoves(lab, progress));
+    let rttOurs: Measured = missing('Homeward MOBIKE did not run');
+    const ours = await guarded('Homeward MOBIKE', async () => {
+      const r = await homewardMoves(lab, progress);
+      rttOurs = r.rtt;
+      return r.gap;
+    });
     const note = `ping -i 0.02 intranet → inner address, median of ${MOVES} moves (A↔B: address removed, new address + default route); no loss reads as ≈${PING_INTERVAL_MS} ms`;
     return [
       { key: 'handover.labRttMs', label: 'lab RTT client ↔ gateway (plain ping)', unit: 'ms', baseline: rtt },
       { key: 'handover.mobikeGapMs', label: 'handover gap, MOBIKE', unit: 'ms', homeward: ours, baseline: swanMobike, note },
+      { key: 'handover.mobikeRttMs', label: 'MOBIKE round trip (address event → gateway answer)', unit: 'ms', homeward: rttOurs, note: 'from the mobike-update events of homeward vpn up, median of the moves' },
       { key: 'handover.reauthGapMs', label: 'handover gap, strongSwan without MOBIKE (new IKE SA)', unit: 'ms', homeward: ours, baseline: swanReauth, note: 'Homeward column: its MOBIKE gap, for comparison' },
     ];
   } finally {

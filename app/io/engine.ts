@@ -19,6 +19,10 @@
  *             Registration Request of detection never enters the VPN, RFC 5266 §3.4)
  *   pref 991  from <TIA> lookup 436            (436: default dev <VPN TUN>)
  *   pref 992  from <TIA> unreachable           (fail closed: TIA traffic never leaves in clear)
+ *   pref 989  from <HoA> oif <link> lookup 437 (mode f, 437: default via <FA>: the FA is our router)
+ * Agent discovery (RFC 5944 §2.4): a raw ICMP socket pinned to the access
+ * link feeds advertisements to app/mip4/agent-discovery.ts, solicits on a
+ * link change, and turns its agent-up / agent-lost into `agent` inputs.
  * Every input and effect runs in order on one promise chain.
  */
 import { execFile } from 'node:child_process';
@@ -26,14 +30,17 @@ import { promisify } from 'node:util';
 import type { Profile } from '../config/profile.ts';
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
 import type { EngineCommand, EngineEvent, Policy } from '../events.ts';
+import { AgentDiscovery, type DiscoveryEvent } from '../mip4/agent-discovery.ts';
 import { RegistrationClient } from '../mip4/registration.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
-import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
+import type { ForeignAgent, Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
 import { MobilityController } from '../mobility/machine.ts';
 import { TrafficGate } from '../mobility/traffic-gate.ts';
 import { MipDriver, type CoreEvent, type CoreFactory, type RegistrationCoreLike } from './mip-driver.ts';
 import { NetConfig } from './netconfig.ts';
 import { NetMonitor } from './net-monitor.ts';
+import { openRawSocket, type RawSocket } from './raw-socket.ts';
+import { decodeIpv4Header, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
 import { DriverTimer, monotonicNow } from './system-clock.ts';
 import { VpnDriver } from './vpn-driver.ts';
 
@@ -42,6 +49,9 @@ const run = promisify(execFile);
 // Implementation
 export const PHYS_TABLE = '435';
 export const VPN_TABLE = '436';
+export const FA_TABLE = '437';
+const PREF_HOA_VIA_FA = 989;
+const ICMP_AGENT_ADVERTISEMENT = 9;
 const PREF_FROM_LINK = 990;
 const PREF_FROM_TIA = 991;
 const PREF_TIA_UNREACHABLE = 992;
@@ -93,6 +103,16 @@ export class Engine implements EngineSource {
     this.controller.handleTimeout(monotonicNow());
     this.drain();
   }));
+  private readonly discovery = new AgentDiscovery({ rng: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)) });
+  private readonly discoveryTimer = new DriverTimer(() => void this.enqueue(() => {
+    if (this.stopped) return;
+    this.discovery.handleTimeout(monotonicNow());
+    this.drainDiscovery();
+  }));
+  /** the raw ICMP socket of agent discovery, pinned to the access link */
+  private icmp?: { iface: string; sock: RawSocket };
+  /** mode f's rule: packets from the HoA on `iface` go to the FA as router */
+  private faRule?: { iface: string; fa: string };
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private snap: EngineSnapshot = emptySnapshot();
   private chain: Promise<void> = Promise.resolve();
@@ -168,6 +188,9 @@ export class Engine implements EngineSource {
     this.stopped = true;
     this.monitor.close();
     this.timer.stop();
+    this.discoveryTimer.stop();
+    this.icmp?.sock.close();
+    this.icmp = undefined;
     await this.chain.catch(() => undefined);
     await this.mip.stop();
     const vpn = this.vpn;
@@ -175,6 +198,7 @@ export class Engine implements EngineSource {
     if (vpn) await this.stopVpn(vpn, 3000);
     await this.setLinkRule(null);
     await this.setTiaRule(null);
+    await this.setFaRule(null);
   }
 
   // the loop
@@ -223,10 +247,14 @@ export class Engine implements EngineSource {
         if (v) void this.stopVpn(v, VPN_STOP_MS);
         return;
       }
-      case 'data-path':
+      case 'data-path': {
+        const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
+        void this.enqueue(() => this.setFaRule(fa ?? null));
         if (e.mode === 'mc') this.mip.setDataPath(this.vpnUp ? { device: this.vpnUp.dev } : undefined);
+        else if (e.mode === 'f') this.mip.setDataPath(fa ? { device: fa.iface, direct: true } : undefined);
         else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
         return;
+      }
       case 'event': return this.publish(e.event);
     }
   }
@@ -241,7 +269,73 @@ export class Engine implements EngineSource {
   private async onLink(link: Link | null): Promise<void> {
     this.link = link;
     await this.setLinkRule(link);
+    if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+    this.watchAgents(link);
     this.input({ kind: 'link', link });
+  }
+
+  // agent discovery (RFC 5944 §2.4) on the access link
+  private watchAgents(link: Link | null): void {
+    const now = monotonicNow();
+    if (this.icmp && this.icmp.iface !== link?.iface) {
+      this.icmp.sock.close();
+      this.discovery.handleInterfaceDown(this.icmp.iface, now);
+      this.icmp = undefined;
+    }
+    if (link && !this.icmp && !this.stopped) {
+      const iface = link.iface;
+      try {
+        const sock = openRawSocket(IpProto.Icmp, { device: iface, ttl: 1, multicastTtl: 1 });
+        sock.onPacket((pkt) => {
+          // every ICMP packet of the link arrives here: only advertisements go on the chain
+          const h = agentAdvertisement(pkt);
+          if (h) void this.enqueue(() => this.onAdvertisement(iface, h.icmp, h.src));
+        });
+        this.icmp = { iface, sock };
+      } catch (e) {
+        this.publish({ type: 'log', level: 'warn', msg: `agent discovery off on ${iface}: ${(e as Error).message}` });
+      }
+      this.discovery.handleInterfaceUp(iface, now);
+    }
+    this.drainDiscovery();
+  }
+
+  private onAdvertisement(iface: string, icmp: Uint8Array, src: string): void {
+    if (this.stopped || this.icmp?.iface !== iface) return;
+    this.discovery.handleAdvertisement(icmp, src, iface, monotonicNow());
+    this.drainDiscovery();
+  }
+
+  private drainDiscovery(): void {
+    for (let t = this.discovery.pollTransmit(); t; t = this.discovery.pollTransmit()) {
+      if (this.icmp?.iface === t.iface) this.icmp.sock.send(t.bytes, t.to);
+    }
+    for (let e = this.discovery.pollEvent(); e; e = this.discovery.pollEvent()) this.onAgentEvent(e);
+    this.discoveryTimer.arm(this.discovery.nextTimeout());
+  }
+
+  private onAgentEvent(e: DiscoveryEvent): void {
+    // a foreign agent that offers a care-of address and reverse tunnelling (we always ask for T)
+    const usable = this.discovery.agentsOn(e.iface).find((a) => a.foreignAgent && !a.busy && a.reverseTunnel && a.careOfAddresses.length > 0);
+    const fa: ForeignAgent | null = usable ? { iface: e.iface, addr: usable.address, coa: usable.careOfAddresses[0]! } : null;
+    const known = this.controller.context.agents.get(e.iface);
+    if (known?.addr === fa?.addr && known?.coa === fa?.coa) return;
+    this.publish({ type: 'log', level: 'info', msg: fa ? `foreign agent ${fa.addr} on ${e.iface} offers ${fa.coa}` : `no foreign agent on ${e.iface}` });
+    this.input({ kind: 'agent', iface: e.iface, fa });
+  }
+
+  /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */
+  private async setFaRule(fa: ForeignAgent | null): Promise<void> {
+    const hoa = this.opts.profile.homeAddress;
+    if (this.faRule) {
+      await run('ip', ['rule', 'del', 'from', hoa, 'oif', this.faRule.iface, 'lookup', FA_TABLE, 'pref', String(PREF_HOA_VIA_FA)]).catch(() => undefined);
+      await this.net.flushTable(FA_TABLE).catch(() => undefined);
+      this.faRule = undefined;
+    }
+    if (!fa || this.stopped) return;
+    await this.net.replaceRoute({ dst: 'default', via: fa.addr, dev: fa.iface, table: FA_TABLE });
+    await run('ip', ['rule', 'add', 'from', hoa, 'oif', fa.iface, 'lookup', FA_TABLE, 'pref', String(PREF_HOA_VIA_FA)]);
+    this.faRule = { iface: fa.iface, fa: fa.addr };
   }
 
   private onMipEvent(e: CoreEvent, p: { kind: 'direct' | 'vpn'; attempt: number } | undefined): void {
@@ -355,6 +449,18 @@ export class Engine implements EngineSource {
     await this.net.addRule({ from: info.tia, table: VPN_TABLE, pref: PREF_FROM_TIA });
     await this.net.addRule({ from: info.tia, action: 'unreachable', pref: PREF_TIA_UNREACHABLE });
     this.tiaRule = info.tia;
+  }
+}
+
+/** An ICMP Agent Advertisement (type 9) in a raw IPv4 packet: its ICMP bytes and IP source, or undefined. */
+export function agentAdvertisement(pkt: Uint8Array): { icmp: Uint8Array; src: string } | undefined {
+  try {
+    const h = decodeIpv4Header(pkt);
+    if (h.protocol !== IpProto.Icmp) return undefined;
+    const icmp = ipv4Payload(pkt, h);
+    return icmp[0] === ICMP_AGENT_ADVERTISEMENT ? { icmp, src: h.src } : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -94,6 +94,12 @@ export interface MipDriverOptions {
 export interface DataPath {
   /** the access link (modes c, f) or the VPN's TUN (mode mc) */
   device: string;
+  /**
+   * Mode f: the foreign agent is the router — packets from the home address
+   * leave on the link as they are and the FA reverse-tunnels them (RFC 3024
+   * §5.2, direct delivery style); no IP-in-IP from us.
+   */
+  direct?: boolean;
 }
 
 export interface MipDriverStats {
@@ -148,7 +154,9 @@ export class MipDriver {
   /** engine mode: registration sockets by source address (the co-located CoA or the TIA) */
   private readonly sockets = new Map<string, dgram.Socket>();
   /** engine mode: the send-only raw socket pinned to the data path's device */
-  private pinned?: { device: string; raw: RawSocket };
+  private pinned?: { device: string; direct: boolean; raw: RawSocket };
+  /** engine mode: the foreign agent our requests go through (mode f): its replies are accepted too */
+  private via?: string;
 
   constructor(private readonly opts: MipDriverOptions) {}
 
@@ -200,6 +208,7 @@ export class MipDriver {
   register(loc: { coa: string; source: string; via?: string }): void {
     if (this.stopped) return;
     this.source = loc.source;
+    this.via = loc.via;
     for (const [addr, s] of this.sockets) {
       if (addr !== loc.source) {
         s.close();
@@ -214,12 +223,13 @@ export class MipDriver {
 
   /** Outer packets leave only through `path.device` from now on (undefined: nowhere). */
   setDataPath(path: DataPath | undefined): void {
-    if (this.pinned?.device === path?.device) return;
+    if (this.pinned?.device === path?.device && this.pinned?.direct === (path?.direct === true)) return;
     this.pinned?.raw.close();
     this.pinned = undefined;
     if (!path) return;
     try {
-      this.pinned = { device: path.device, raw: openRawSocket(IpProto.IpInIp, { hdrincl: true, device: path.device }) };
+      const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true, device: path.device });
+      this.pinned = { device: path.device, direct: path.direct === true, raw };
     } catch (e) {
       this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `cannot pin the tunnel to ${path.device}: ${(e as Error).message}` });
     }
@@ -274,7 +284,9 @@ export class MipDriver {
 
   // 3. registration
   private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo): void {
-    if (from.address !== this.ha || from.port !== MIP_PORT) {
+    // the HA, or (mode f) the foreign agent relaying its reply — the core still checks the MN-HA authenticator
+    const relayed = this.via !== undefined && from.address === this.via && msg[0] === 3;
+    if ((from.address !== this.ha && !relayed) || from.port !== MIP_PORT) {
       this.stats.droppedWrongSource++;
       return;
     }
@@ -358,6 +370,11 @@ export class MipDriver {
       h = decodeIpv4Header(pkt, false);
     } catch {
       this.stats.droppedMalformed++;
+      return;
+    }
+    if (this.opts.manual && this.pinned?.direct) {
+      // mode f: to the FA as the link's router, which reverse-tunnels it to the HA
+      if (!this.pinned.raw.send(pkt, h.dst)) this.stats.droppedNoBinding++;
       return;
     }
     // RFC 2003 §3.1: TOS copied, DF copied

@@ -106,8 +106,10 @@ describe.skipIf(!avail.ok)('homeward run: trusted-network detection and modes c 
       if (f('ip.src') !== '198.51.100.100') continue;
       const ports = [f('udp.srcport'), f('udp.dstport')];
       const ike = ports.includes('500') || ports.includes('4500');
+      // RFC 5944 §2.4 agent solicitation (ICMP 10, TTL 1, all-routers): carries no address of ours but the link's
+      const solicitation = f('ip.proto') === '1' && f('ip.dst') === '224.0.0.2';
       const detection = f('udp.dstport') === '434' && f('ip.dst') === '10.1.0.1';
-      expect(ike || detection, JSON.stringify(p.fields)).toBe(true);
+      expect(ike || detection || solicitation, JSON.stringify(p.fields)).toBe(true);
     }
   }, 120_000);
 

@@ -1,0 +1,113 @@
+/**
+ * The full RFC 5266 tour of issue 6 with `homeward run` (fixtures/engine-lab.ts, { tour: true }):
+ *
+ *   T1 (trusted, i-HA direct)  ──►  U1 (untrusted, only the gateway)  ──►  U2 (untrusted, behind a NAT)
+ *   ──►  T2 (trusted, reference foreign agent; the gateway unreachable)  ──►  U1  ──►  T1
+ *
+ * Checked: modes c, mc, mc, f, mc, c in that order; a byte-checked TCP stream
+ * from the home address and a 20 ms ping survive the whole tour; every
+ * handover's gap is printed; U1 → U2 is a MOBIKE move (same TIA, no new
+ * IKE SA); on T2 the HA binds the FA's care-of address; captures on U1 and U2
+ * (the MN's side of the NAT) hold no packet with the home address and
+ * nothing from the MN but IKE, ESP-in-UDP, NAT keepalives and the direct
+ * detection request to the i-HA.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capture, dissect, labAvailable, skipLine, type Lab, type LabProcess } from './harness/index.ts';
+import { createEngineLab, events, HOA, ROOT, TSX, waitEvent, type EngineLab, type Json } from './fixtures/engine-lab.ts';
+
+const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
+if (!avail.ok) console.warn(skipLine('engine-tour', avail));
+
+const SETTLED = new Set(['c', 'f', 'mc']);
+const settled = (e: Json): boolean => e.type === 'mode' && SETTLED.has(String(e.mode));
+
+/** The capture of one untrusted network: no home address; from the MN only IKE / ESP-in-UDP / keepalives / the detection RRQ. */
+async function checkUntrusted(pcap: string, mnAddr: string): Promise<number> {
+  const d = await dissect(pcap, { fields: ['ip.src', 'ip.dst', 'ip.proto', 'udp.srcport', 'udp.dstport'] });
+  let fromMn = 0;
+  for (const p of d.packets) {
+    const f = (k: string) => p.fields[k]?.[0] ?? '';
+    expect([f('ip.src'), f('ip.dst')]).not.toContain(HOA);
+    if (f('ip.src') !== mnAddr) continue;
+    fromMn++;
+    const ports = [f('udp.srcport'), f('udp.dstport')];
+    const ike = ports.includes('500') || ports.includes('4500');
+    // RFC 5944 §2.4 agent solicitation (ICMP 10, TTL 1, all-routers): carries no address of ours but the link's
+    const solicitation = f('ip.proto') === '1' && f('ip.dst') === '224.0.0.2';
+    const detection = f('udp.dstport') === '434' && f('ip.dst') === '10.1.0.1';
+    expect(ike || detection || solicitation, JSON.stringify(p.fields)).toBe(true);
+  }
+  return fromMn;
+}
+
+describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 → U1 → T1 (lab)', () => {
+  let L: EngineLab;
+  let lab: Lab;
+  let mn: LabProcess;
+
+  beforeAll(async () => {
+    L = await createEngineLab({ tour: true });
+    lab = L.lab;
+  }, 120_000);
+
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('modes c, mc, mc, f, mc, c; the stream and a 20 ms ping survive; gaps printed; nothing with the HoA on U1/U2', async () => {
+    mn = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', L.profile, '--json'], { env: L.env, label: 'homeward-run' });
+    await waitEvent(mn, 0, settled, 'mode c on T1', 30_000);
+    const stream = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.1.0.10', '5001', '40'], { env: L.env, label: 'stream' });
+    await stream.waitFor(/"event":"progress"/, 10_000, 'stdout');
+    const ping = lab.spawn('mn', 'ping', ['-i', '0.02', '-w', '45', '-W', '1', '10.1.0.10'], { label: 'ping' });
+    const capU1 = await capture(lab, 'gw', 'ext0', { filter: 'ip' });
+    const capU2 = await capture(lab, 'nat', 'lan', { filter: 'ip' });
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const tour: Array<[string, () => Promise<void>, string]> = [
+      ['U1', L.toU1, 'mc'], ['U2', L.toU2, 'mc'], ['T2', L.toT2, 'f'], ['U1', L.toU1, 'mc'], ['T1', L.toT1, 'c'],
+    ];
+    const reached: Json[] = [];
+    for (const [net, move, mode] of tour) {
+      const n0 = events(mn).length;
+      await move();
+      const m = await waitEvent(mn, n0, (e) => settled(e) && e.mode === mode, `mode ${mode} on ${net}`, 30_000).catch((e: Error) => { throw new Error(`${e.message}\n${JSON.stringify(events(mn).slice(n0))}`); });
+      console.log(`[engine-tour] ${net}: ${events(mn).slice(n0).filter((e) => e.type === 'mode' || e.type === 'log').map((e) => String(e.mode ?? e.msg)).join(' / ')}`);
+      reached.push(m);
+      expect(m.mode, `${net}: ${JSON.stringify(events(mn).slice(n0))}`).toBe(mode);
+      const h = await waitEvent(mn, n0, (e) => e.type === 'handover', `handover to ${mode}`);
+      console.log(`[engine-tour] → ${net}: handover ${String(h.from)} → ${String(h.to)}, gap ${Math.round(Number(h.gapMs))} ms`);
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+    expect(['c', ...reached.map((e) => e.mode)]).toEqual(['c', 'mc', 'mc', 'f', 'mc', 'c']);
+    // every settled mode of the tour, in order. KNOWN GAP: on T2 the i-HA's reply may beat the FA's
+    // advertisement, giving a brief c before f (docs/ENGINE.md "Not done yet"); nothing else may differ
+    const all = events(mn).filter(settled).map((e) => String(e.mode));
+    console.log(`[engine-tour] settled modes: ${all.join(', ')}`);
+    expect(all.join(',').replace('c,f', 'f')).toBe('c,mc,mc,f,mc,c');
+    const [u1, u2, t2] = reached;
+    // U1 → U2 is a MOBIKE move: the same TIA (so the same binding at the HA), an UPDATE_SA_ADDRESSES to the NATed address
+    expect(u2!.coa).toBe(u1!.coa);
+    expect(events(mn).some((e) => e.type === 'mobike-update' && e.to === '192.168.50.100')).toBe(true);
+    // T2: registered through the FA with its care-of address, reverse tunnelled by the FA
+    expect(t2).toMatchObject({ trusted: true, coa: '10.3.0.5' });
+    expect(L.ha.stdout()).toMatch(/"event":"binding-(added|updated|renewed)","homeAddress":"10.1.0.50","coa":"10.3.0.5"/);
+    expect(L.fa!.stdout()).toMatch(/"event":"visitor-added"/);
+
+    const done = await stream.waitFor(/\{"event":"done".*\}/, 60_000, 'stdout');
+    expect(JSON.parse(done[0])).toMatchObject({ ok: true, src: HOA });
+    await ping.exited;
+    const summary = /(\d+) packets transmitted, (\d+) received/.exec(ping.stdout());
+    console.log(`[engine-tour] 20 ms ping: ${summary?.[0] ?? ping.stdout().slice(-300)}`);
+    expect(summary).not.toBeNull();
+    // answers kept coming over the whole tour, not only before the first move
+    expect(Number(summary![2])).toBeGreaterThan(800);
+
+    const fromU1 = await checkUntrusted(await capU1.stop(), '198.51.100.100');
+    const fromU2 = await checkUntrusted(await capU2.stop(), '192.168.50.100');
+    expect(fromU1).toBeGreaterThan(10);
+    expect(fromU2).toBeGreaterThan(10);
+  }, 170_000);
+});

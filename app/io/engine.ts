@@ -29,7 +29,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { Profile } from '../config/profile.ts';
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
-import type { EngineCommand, EngineEvent, Policy } from '../events.ts';
+import type { CountersEvent, EngineCommand, EngineEvent, Policy } from '../events.ts';
 import { AgentDiscovery, type DiscoveryEvent } from '../mip4/agent-discovery.ts';
 import { RegistrationClient } from '../mip4/registration.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
@@ -114,6 +114,8 @@ export class Engine implements EngineSource {
   /** mode f's rule: packets from the HoA on `iface` go to the FA as router */
   private faRule?: { iface: string; fa: string };
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private countersTimer?: NodeJS.Timeout;
+  private lastCounters = '';
   private snap: EngineSnapshot = emptySnapshot();
   private chain: Promise<void> = Promise.resolve();
   private link: Link | null = null;
@@ -166,6 +168,28 @@ export class Engine implements EngineSource {
     });
   }
 
+  /** The user's view of the tunnel: packets/bytes in (delivered to the home address) and out, and drops by cause. */
+  counters(): CountersEvent | undefined {
+    const t = this.mip.tunStats;
+    if (!t) return undefined;
+    const g = this.gate.stats;
+    const m = this.mip.stats;
+    return {
+      type: 'counters', tunIn: t.txPackets, tunOut: t.rxPackets, bytesIn: t.txBytes, bytesOut: t.rxBytes,
+      dropped: { blocked: g.droppedBlocked, overflow: g.droppedOverflow, stale: g.droppedStale, noBinding: m.droppedNoBinding, malformed: m.droppedMalformed, wrongSource: m.droppedWrongSource, tunWrite: t.txDropped },
+    };
+  }
+
+  /** Publishes the counters once a second while they change (the UI's traffic card). */
+  private publishCounters(): void {
+    const c = this.counters();
+    if (!c) return;
+    const key = JSON.stringify(c);
+    if (key === this.lastCounters) return;
+    this.lastCounters = key;
+    this.publish(c);
+  }
+
   get stats(): Record<string, unknown> {
     return { gate: { ...this.gate.stats }, mip: { ...this.mip.stats }, core: this.mip.coreStats, history: [...this.controller.history] };
   }
@@ -173,6 +197,8 @@ export class Engine implements EngineSource {
   // lifecycle
   async start(): Promise<void> {
     await this.mip.start();
+    this.countersTimer = setInterval(() => this.publishCounters(), 1000);
+    this.countersTimer.unref();
     const link = await this.monitor.start();
     await this.enqueue(async () => {
       await this.onLink(link);
@@ -186,6 +212,7 @@ export class Engine implements EngineSource {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.countersTimer) clearInterval(this.countersTimer);
     this.monitor.close();
     this.timer.stop();
     this.discoveryTimer.stop();

@@ -24,7 +24,7 @@ import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/i
 import { openTun } from './native-tun.ts';
 import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
 import { openRawSocket, type RawSocket } from './raw-socket.ts';
-import type { TunDevice } from './tun-device.ts';
+import type { TunDevice, TunStats } from './tun-device.ts';
 
 export const MIP_PORT = 434;
 const ROUTE_TABLE = '434';
@@ -159,6 +159,11 @@ export class MipDriver {
   private via?: string;
 
   constructor(private readonly opts: MipDriverOptions) {}
+
+  /** The home-address TUN's counters: rx = packets users sent, tx = packets delivered to them. */
+  get tunStats(): Readonly<TunStats> | undefined {
+    return this.tun?.stats;
+  }
 
   /** The registration client's own counters (dropped replies by reason, …), when it keeps any. */
   get coreStats(): unknown {

@@ -57,6 +57,9 @@ describe.skipIf(!avail.ok)('homeward run: trusted-network detection and modes c 
     const s = stream(2);
     const done = await s.waitFor(/\{"event":"done".*\}/, 30_000, 'stdout');
     expect(JSON.parse(done[0])).toMatchObject({ ok: true, src: HOA });
+    // the traffic the user sees in the UI: counters events carry what crossed the home-address TUN
+    const counters = await waitEvent(mn, 0, (e) => e.type === 'counters' && Number(e.bytesOut) > 10_000 && Number(e.tunIn) > 3, 'counters after the stream', 5000);
+    expect(Number(counters.bytesIn)).toBeGreaterThan(0);
   }, 60_000);
 
   it('T1 → U1 → T1: modes c → mc → c, the stream and a 20 ms ping survive, each handover gap printed; U1 carries nothing with the home address', async () => {

@@ -262,26 +262,35 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
   }, 180_000);
 
   it('two changes 50 ms apart (A→B, B→C while the update to B is unanswered) end on the newest address', async () => {
-    await linkBack('eth1', '198.51.100.1', 200);
-    await sleep(500);
-    // the update sent from B never reaches the gateway: still in flight when C takes over
-    await lab.setLoss({ host: 'rb', iface: 'eth1', direction: 'out', probability: 1 });
-    const t = await traffic(10);
-    const sentB = await count('upd-B');
-    const upd = await move('A→B→C', t.ping, async () => {
-      await lab.linkDown('client', 'eth0');
-      await sleep(50);
-      await lab.linkDown('client', 'eth1');
-    }, C, C_NAT);
-    await lab.clearLoss('rb', 'eth1', 'out');
-    expect(await count('upd-B') - sentB, 'the superseded update was sent from B').toBeGreaterThanOrEqual(1);
-    expect(upd).toMatchObject({ to: C, natLocal: true });
-    expect(updates().at(-1), 'the last update is the newest').toEqual(upd);
-    expect(updates().filter((e) => e.to === B).length, 'no update ever ended on B').toBe(0);
-    await move('C→A', t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
+    // Every round must end on C with no update ever completing on B. A round only proves the
+    // supersede when the update from B was really in flight; on a loaded machine the monitor can
+    // see both changes as one burst (no update from B), so up to four rounds are tried for that.
+    const t = await traffic(30);
+    let superseded = 0;
+    for (let round = 1; round <= 4 && superseded === 0; round++) {
+      await linkBack('eth1', '198.51.100.1', 200);
+      await sleep(500);
+      // the update sent from B never reaches the gateway: still in flight when C takes over
+      await lab.setLoss({ host: 'rb', iface: 'eth1', direction: 'out', probability: 1 });
+      const sentB = await count('upd-B');
+      const upd = await move(`A→B→C (round ${round})`, t.ping, async () => {
+        await lab.linkDown('client', 'eth0');
+        await sleep(50);
+        await lab.linkDown('client', 'eth1');
+      }, C, C_NAT);
+      await lab.clearLoss('rb', 'eth1', 'out');
+      const fromB = await count('upd-B') - sentB;
+      console.log(`[mobike] round ${round}: ${fromB} update(s) sent from B before C took over`);
+      if (fromB >= 1) superseded++;
+      expect(upd).toMatchObject({ to: C, natLocal: true });
+      expect(updates().at(-1), 'the last update is the newest').toEqual(upd);
+      expect(updates().filter((e) => e.to === B).length, 'no update ever ended on B').toBe(0);
+      await move(`C→A (round ${round})`, t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
+    }
+    expect(superseded, 'in some round the update from B was in flight when C superseded it').toBeGreaterThanOrEqual(1);
     await linkBack('eth1', '198.51.100.1', 200);
     await t.finish();
-  }, 60_000);
+  }, 150_000);
 
   it("the gateway's primary address disappears: liveness probing moves the SA to an additional address", async () => {
     const t = await traffic(14);

@@ -7,7 +7,8 @@
  *     "registrationLifetime": 600 }
  *
  * - advertises on the link: ICMP type 9 + extensions 16 (R, F, T; the CoA) and 19,
- *   to 224.0.0.1 with TTL 1, every interval and in answer to a solicitation (type 10);
+ *   to 224.0.0.1 with TTL 1, every interval and at once in answer to a solicitation
+ *   (type 10, to ALL-ROUTERS 224.0.0.2, which the FA joins on its link);
  * - relays Registration Requests from the link (UDP linkAddress:434) to the HA
  *   named in them (from careOfAddress:434), and Replies back to the mobile node;
  * - visitors (accepted replies): a /32 route to the HoA on the link; IP-in-IP from the
@@ -148,6 +149,9 @@ function main(): void {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   linkSock.bind(434, cfg.linkAddress, () => haSock.bind(434, cfg.careOfAddress, () => {
+    // RFC 1256 §5.1 (RFC 5944 §2.4 reuses it): a router listens on ALL-ROUTERS; without joining
+    // 224.0.0.2 on the link the kernel drops solicitations before the raw socket sees them
+    linkSock.addMembership('224.0.0.2', cfg.linkAddress);
     advertise();
     log({ event: 'ready', linkAddress: cfg.linkAddress, careOfAddress: cfg.careOfAddress });
   }));

@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint';
 const coreBan = 'Protocol cores are sans-I/O: take `now` as a parameter and return effects; only app/io and app/cli may do I/O.';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'native-tunnel/build/**', 'dist/**', 'renderer/dist/**', 'bench/results/**'] },
+  { ignores: ['node_modules/**', 'native-tunnel/build/**', 'dist/**', 'renderer/dist/**', 'bench/results/**', 'main/*.cjs', 'tmp/**', 'test-results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

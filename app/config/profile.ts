@@ -55,6 +55,8 @@ export interface DetectionProfile {
   retransmits: number; // (fixed)
   tMonitorSeconds: number;
   keepVpnInside: boolean;
+  /** trusted link, no foreign agent heard yet: solicit and wait this long before mode c */
+  agentWaitMs: number;
 }
 
 export interface Profile {
@@ -220,7 +222,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
   const mo = o.mip === undefined ? {} : obj(o.mip, 'mip');
   knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds']);
   const d = o.detection === undefined ? {} : obj(o.detection, 'detection');
-  knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside']);
+  knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside', 'agentWaitMs']);
   if (o.failClosed !== undefined && o.failClosed !== true) {
     throw new ProfileError('failClosed', 'can only be true: Homeward never sends user traffic in clear while detecting');
   }
@@ -242,6 +244,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
       retransmits: num(d, 'retransmits', 'detection', 2, 0, 10),
       tMonitorSeconds: num(d, 'tMonitorSeconds', 'detection', 60, 5, 3600),
       keepVpnInside: bool(d, 'keepVpnInside', 'detection', false),
+      agentWaitMs: num(d, 'agentWaitMs', 'detection', 300, 0, 5000),
     },
     failClosed: true,
   };

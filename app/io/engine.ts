@@ -133,7 +133,7 @@ export class Engine implements EngineSource {
       hoa: p.homeAddress, homeAgent: p.homeAgent,
       detectionTimeoutMs: p.detection.timeoutMs, detectionRetransmits: p.detection.retransmits,
       tMonitorMs: p.detection.tMonitorSeconds * 1000, keepVpnInside: p.detection.keepVpnInside,
-      vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
+      agentWaitMs: p.detection.agentWaitMs, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
     }, monotonicNow());
     const mipTun = opts.mipTun ?? 'hwmip0';
     this.mip = new MipDriver({
@@ -282,6 +282,11 @@ export class Engine implements EngineSource {
         else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
         return;
       }
+      case 'agent-solicit':
+        // only the access link's discovery can solicit; a stale iface means the link moved on already
+        this.discovery.setSoliciting(e.iface, e.active && this.icmp?.iface === e.iface, now);
+        this.drainDiscovery();
+        return;
       case 'event': return this.publish(e.event);
     }
   }
@@ -322,7 +327,8 @@ export class Engine implements EngineSource {
       } catch (e) {
         this.publish({ type: 'log', level: 'warn', msg: `agent discovery off on ${iface}: ${(e as Error).message}` });
       }
-      this.discovery.handleInterfaceUp(iface, now);
+      // listen only: solicitations wait until the controller knows the link is trusted
+      this.discovery.handleInterfaceUp(iface, now, { solicit: false });
     }
     this.drainDiscovery();
   }

@@ -1,14 +1,18 @@
 /**
  * Agent discovery at the mobile node (RFC 5944 §2.4), sans-I/O, per interface.
  *
- *   inputs   handleInterfaceUp(iface, now) / handleInterfaceDown(iface, now)
+ *   inputs   handleInterfaceUp(iface, now, { solicit? }) / handleInterfaceDown(iface, now)
+ *            setSoliciting(iface, allowed, now)
  *            handleAdvertisement(icmpBytes, fromAddr, iface, now)
  *            handleTimeout(now)
  *   outputs  pollTransmit() → Agent Solicitations (TTL 1, to 224.0.0.2)
  *            pollEvent()    → agent-up | agent-updated | agent-rebooted | agent-lost
  *            nextTimeout()
  *
- * Solicitations go out only while an interface knows no agent: three at
+ * An interface may listen without soliciting (the mobile node's engine
+ * solicits only on a link the i-HA proved trusted: RFC 5266 leaves nothing
+ * but IKE, ESP and keepalives on untrusted links); setSoliciting turns it
+ * on and off. Solicitations go out only while an interface knows no agent: three at
  * 1 s, then the interval doubles up to a maximum (≥ 60 s); every interval is
  * randomised upwards by up to 25 % (never faster than nominal).
  *
@@ -85,6 +89,8 @@ export class AgentDiscovery {
   readonly stats: DiscoveryStats = { advertisements: 0, ignored: { malformed: 0, notAgent: 0, invalid: 0 }, solicitations: 0 };
   private readonly agents = new Map<string, AgentInfo>();
   private readonly solicit = new Map<string, { sent: number }>();
+  /** interfaces on which soliciting is allowed */
+  private readonly allowed = new Set<string>();
   private readonly timers = new TimerTable<string>();
   private readonly transmits: SolicitationTransmit[] = [];
   private readonly events: DiscoveryEvent[] = [];
@@ -96,11 +102,23 @@ export class AgentDiscovery {
     return [...this.agents.values()].filter((a) => a.iface === iface).sort((a, b) => b.lastHeard - a.lastHeard);
   }
 
-  handleInterfaceUp(iface: string, now: Instant): void {
+  handleInterfaceUp(iface: string, now: Instant, opts: { solicit?: boolean } = {}): void {
+    this.setSoliciting(iface, opts.solicit ?? true, now);
+  }
+
+  /** Allow or forbid solicitations on an interface; allowing starts them at once if no agent is known there. */
+  setSoliciting(iface: string, allowed: boolean, now: Instant): void {
+    if (!allowed) {
+      this.allowed.delete(iface);
+      this.stopSoliciting(iface);
+      return;
+    }
+    this.allowed.add(iface);
     if (this.agentsOn(iface).length === 0) this.startSoliciting(iface, now);
   }
 
   handleInterfaceDown(iface: string, _now: Instant): void {
+    this.allowed.delete(iface);
     this.stopSoliciting(iface);
     for (const a of this.agentsOn(iface)) this.lose(a, 'interface-down');
   }
@@ -180,7 +198,7 @@ export class AgentDiscovery {
   }
 
   private startSoliciting(iface: string, now: Instant): void {
-    if (this.solicit.has(iface)) return;
+    if (this.solicit.has(iface) || !this.allowed.has(iface)) return;
     this.solicit.set(iface, { sent: 0 });
     this.sendSolicitation(iface, now);
   }

@@ -18,13 +18,18 @@ export interface MobilityConfig {
   /** RFC 5265 T_MONITOR: inside, re-register at least this often. */
   tMonitorMs: number;
   keepVpnInside: boolean;
+  /**
+   * On a trusted link where no foreign agent is known yet, solicit and wait
+   * this long for an advertisement before settling on mode c (0: settle at once).
+   */
+  agentWaitMs: number;
   /** false when the profile has no `vpn` section: outside is then offline. */
   vpnConfigured: boolean;
   retryBaseMs: number;
   retryMaxMs: number;
 }
 
-export type TimerName = 'detect' | 'monitor' | 'retry';
+export type TimerName = 'detect' | 'monitor' | 'retry' | 'agents';
 
 export interface MobilityContext {
   readonly cfg: MobilityConfig;
@@ -45,6 +50,8 @@ export interface MobilityContext {
   retries: number;
   /** the care-of address of the binding the HA holds for us */
   boundCoa: string | null;
+  /** the interface on which agent solicitation is on (only ever a trusted link) */
+  soliciting: string | null;
 }
 
 export function createContext(cfg: MobilityConfig): MobilityContext {
@@ -61,6 +68,7 @@ export function createContext(cfg: MobilityConfig): MobilityContext {
     holdSince: null,
     retries: 0,
     boundCoa: null,
+    soliciting: null,
   };
 }
 
@@ -115,6 +123,23 @@ export function release(ctx: MobilityContext, mode: Extract<Mode, 'c' | 'f' | 'm
   ctx.lastSettled = mode;
   ctx.retries = 0;
   return out;
+}
+
+/** Turn agent solicitation on for the current (trusted) link, if not on already. */
+export function startSoliciting(ctx: MobilityContext): MobilityEffect[] {
+  const iface = ctx.link?.iface;
+  if (!iface || ctx.soliciting === iface) return [];
+  const out = stopSoliciting(ctx);
+  ctx.soliciting = iface;
+  return [...out, { kind: 'agent-solicit', iface, active: true }];
+}
+
+/** Turn agent solicitation off (the network is no longer known to be trusted). */
+export function stopSoliciting(ctx: MobilityContext): MobilityEffect[] {
+  if (ctx.soliciting === null) return [];
+  const iface = ctx.soliciting;
+  ctx.soliciting = null;
+  return [{ kind: 'agent-solicit', iface, active: false }];
 }
 
 /** The foreign agent usable on the current link, if any and not refused. */

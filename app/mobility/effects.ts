@@ -24,6 +24,12 @@ export type MobilityEffect =
   | { kind: 'vpn-move'; local: string }
   /** Delete the IKE SA (INFORMATIONAL DELETE). */
   | { kind: 'vpn-disconnect' }
+  /**
+   * Agent solicitation (RFC 5944 §2.4) on an interface: on only once the i-HA
+   * proved the network trusted — an untrusted link never sees one — and off
+   * again when the node detects anew. Listening for advertisements is always on.
+   */
+  | { kind: 'agent-solicit'; iface: string; active: boolean }
   /** Configure the data path (routes, tunnels) for a settled mode. */
   | { kind: 'data-path'; mode: Extract<Mode, 'c' | 'f' | 'mc'>; coa: string }
   /** Publish an event on the JSON stream / IPC. */

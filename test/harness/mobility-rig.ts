@@ -12,6 +12,7 @@ export const CFG: MobilityConfig = {
   detectionRetransmits: 2,
   tMonitorMs: 60_000,
   keepVpnInside: false,
+  agentWaitMs: 300,
   vpnConfigured: true,
   retryBaseMs: 1000,
   retryMaxMs: 60_000,
@@ -49,7 +50,7 @@ export class Rig {
     this.drain();
   }
   /** fires a named timer by advancing the clock to exactly its deadline */
-  fire(timer: 'detect' | 'monitor' | 'retry'): void {
+  fire(timer: 'detect' | 'monitor' | 'retry' | 'agents'): void {
     const at = this.m.context.timers.get(timer);
     if (at === undefined) throw new Error(`timer ${timer} is not armed in ${this.m.stateName}`);
     this.clock.set(Math.max(at, this.clock.now()));
@@ -76,6 +77,8 @@ export function shortName(e: MobilityEffect): string {
       return 'dereg';
     case 'data-path':
       return `path:${e.mode}`;
+    case 'agent-solicit':
+      return e.active ? 'solicit' : 'no-solicit';
     case 'event':
       return e.event.type === 'mode' ? `mode:${e.event.mode}` : e.event.type;
     default:
@@ -114,7 +117,7 @@ export function apply(r: Rig, spec: string): void {
     case 'agent':
       return r.input({ kind: 'agent', iface: LINK_A.iface, fa: arg === 'lost' ? null : FA });
     case 'timer':
-      return r.fire(arg as 'detect' | 'monitor' | 'retry');
+      return r.fire(arg as 'detect' | 'monitor' | 'retry' | 'agents');
     case 'cmd':
       if (arg === 'always-vpn') return r.input({ kind: 'command', command: { cmd: 'set-policy', policy: 'always-vpn' } });
       return r.input({ kind: 'command', command: { cmd: arg as 'connect' | 'disconnect' | 're-detect' } });

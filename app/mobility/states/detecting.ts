@@ -7,7 +7,9 @@
  *     IKE SA when there is none.
  * User traffic is held meanwhile (nothing leaves in clear).
  *
- *   i-HA reply, MN-HA verified, with TNC ─────────────► INSIDE (f if an FA advertises here, else c)
+ *   i-HA reply, MN-HA verified, with TNC ─────────────► INSIDE-F if an FA advertises here, else
+ *                                                        TRUSTED-PROBING (solicit, wait for an FA), or
+ *                                                        INSIDE-C at once when agentWaitMs is 0
  *   no such reply in the window, VPN up ──────────────► OUTSIDE-CONNECTING (register through the VPN)
  *   no such reply, VPN failed or not configured ──────► OFFLINE (retry with back-off)
  *
@@ -15,7 +17,7 @@
  * means "not inside": it never makes the node trust the network.
  */
 import type { Instant } from '../../base/clock.ts';
-import { agentOnLink, detectionWindowMs, hold, modeEvent, nextAttempt, type MobilityContext, type TimerName } from '../context.ts';
+import { agentOnLink, detectionWindowMs, hold, modeEvent, nextAttempt, startSoliciting, stopSoliciting, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { MobilityInput } from '../inputs.ts';
 import { goTo, stay, type MobilityState, type Transition } from '../state.ts';
@@ -24,6 +26,7 @@ import { InsideCState } from './inside-c.ts';
 import { InsideFState } from './inside-f.ts';
 import { OfflineState } from './offline.ts';
 import { OutsideConnectingState } from './outside-connecting.ts';
+import { TrustedProbingState } from './trusted-probing.ts';
 
 export class DetectingState implements MobilityState {
   readonly name = 'detecting';
@@ -39,7 +42,8 @@ export class DetectingState implements MobilityState {
     const link = ctx.link!;
     ctx.timers.clear();
     this.attempt = nextAttempt(ctx);
-    const out: MobilityEffect[] = [hold(ctx, now), modeEvent(ctx, 'detecting', false, null, this.reason)];
+    // not known to be trusted any more: no agent solicitation until the i-HA says so
+    const out: MobilityEffect[] = [hold(ctx, now), ...stopSoliciting(ctx), modeEvent(ctx, 'detecting', false, null, this.reason)];
     if (ctx.policy === 'always-vpn') {
       // Always VPN: the i-HA is not asked; decide as soon as the VPN answers.
       this.notInside = true;
@@ -101,8 +105,10 @@ export class DetectingState implements MobilityState {
       effects.push({ kind: 'vpn-disconnect' });
       ctx.vpn = { state: 'none' };
     }
+    effects.push(...startSoliciting(ctx));
     const fa = agentOnLink(ctx);
-    return goTo(fa ? new InsideFState(fa) : new InsideCState(), ...effects);
+    const next = fa ? new InsideFState(fa) : ctx.cfg.agentWaitMs > 0 ? new TrustedProbingState() : new InsideCState();
+    return goTo(next, ...effects);
   }
 
   /** Outside or offline, once the i-HA has had its chance. */

@@ -4,7 +4,7 @@
  * Only `connect` (or a policy change) leaves this state.
  */
 import type { Instant } from '../../base/clock.ts';
-import { drop, modeEvent, type MobilityContext } from '../context.ts';
+import { drop, modeEvent, stopSoliciting, type MobilityContext } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { MobilityInput } from '../inputs.ts';
 import { stay, type MobilityState, type Transition } from '../state.ts';
@@ -17,7 +17,7 @@ export class DisconnectedState implements MobilityState {
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
     ctx.attempt += 1; // late answers to anything in flight are ignored
-    const out: MobilityEffect[] = [drop(ctx, now)];
+    const out: MobilityEffect[] = [drop(ctx, now), ...stopSoliciting(ctx)];
     if (ctx.boundCoa !== null) out.push({ kind: 'deregister' });
     if (ctx.vpn.state !== 'none') out.push({ kind: 'vpn-disconnect' });
     ctx.boundCoa = null;

@@ -86,6 +86,36 @@ describe('agent solicitation schedule (RFC 5944 §2.4)', () => {
   });
 });
 
+describe('soliciting only where allowed (an untrusted link sees none)', () => {
+  it('listens without soliciting, hears agents, and never re-solicits on loss until allowed', () => {
+    const clock = new ManualClock();
+    const d = new AgentDiscovery({ rng: fixedRng(0) });
+    d.handleInterfaceUp('eth0', clock.now(), { solicit: false });
+    expect(solicitations(d)).toBe(0);
+    expect(d.nextTimeout()).toBeUndefined();
+    d.handleAdvertisement(adv(0), '198.51.100.1', 'eth0', clock.now());
+    clock.advance(30_000);
+    d.handleTimeout(clock.now());
+    expect(drain(d).map((e) => e.type)).toEqual(['agent-up', 'agent-lost']);
+    expect(solicitations(d)).toBe(0);
+    d.setSoliciting('eth0', true, clock.now());
+    expect(solicitations(d)).toBe(1);
+    d.setSoliciting('eth0', false, clock.now());
+    expect(d.nextTimeout()).toBeUndefined();
+    clock.advance(120_000);
+    d.handleTimeout(clock.now());
+    expect(solicitations(d)).toBe(0);
+  });
+
+  it('allowing soliciting where an agent is already known sends nothing', () => {
+    const d = new AgentDiscovery({ rng: fixedRng(0) });
+    d.handleInterfaceUp('eth0', 0, { solicit: false });
+    d.handleAdvertisement(adv(0), '198.51.100.1', 'eth0', 0);
+    d.setSoliciting('eth0', true, 5);
+    expect(solicitations(d)).toBe(0);
+  });
+});
+
 describe('agents per interface', () => {
   it('reports agent-up with the FA flags and care-of addresses, and keeps interfaces apart', () => {
     const d = new AgentDiscovery({ rng: fixedRng(0) });

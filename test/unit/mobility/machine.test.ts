@@ -30,6 +30,8 @@ describe('mobility controller', () => {
     apply(r, 'vpn(up)');
     r.clock.advance(2999);
     apply(r, 'direct(accepted, tnc)');
+    expect(r.m.stateName).toBe('trusted-probing');
+    apply(r, 'timer(agents)');
     expect(r.m.stateName).toBe('inside-c');
   });
 
@@ -38,6 +40,7 @@ describe('mobility controller', () => {
     apply(r, 'link(A)');
     apply(r, 'cmd(connect)');
     apply(r, 'direct(accepted, tnc)');
+    apply(r, 'timer(agents)');
     r.mark();
     r.clock.advance(10_000);
     apply(r, 'link(B)');
@@ -57,13 +60,20 @@ describe('mobility controller', () => {
       settled.push(...modes(r).filter((m) => m === 'c' || m === 'f' || m === 'mc'));
       r.mark();
     };
-    // T1: the i-HA answers with TNC
+    const solicits = () => r.since().filter((e) => e.kind === 'agent-solicit').map((e) => (e.kind === 'agent-solicit' && e.active ? 'on' : 'off'));
+    // T1: the i-HA answers with TNC; no FA answers the solicitation within agentWaitMs
     apply(r, 'link(A)');
     apply(r, 'cmd(connect)');
+    expect(solicits()).toEqual([]);
     apply(r, 'direct(accepted, tnc)');
+    expect(solicits()).toEqual(['on']);
+    expect(modes(r)).toEqual(['offline', 'detecting']);
+    r.clock.advance(CFG.agentWaitMs);
+    r.m.handleTimeout(r.clock.now());
     take();
-    // U1: only the gateway answers
+    // U1: only the gateway answers; solicitation is turned off and stays off
     apply(r, 'link(B)');
+    expect(solicits()).toEqual(['off']);
     apply(r, 'vpn(up)');
     apply(r, 'timer(detect)');
     apply(r, 'vpnreg(accepted)');
@@ -74,12 +84,14 @@ describe('mobility controller', () => {
     apply(r, 'vpn(up)');
     apply(r, 'timer(detect)');
     apply(r, 'vpnreg(accepted)');
+    expect(solicits()).toEqual([]);
     take();
-    // T2 with a foreign agent: the gateway is unreachable from there
-    apply(r, 'agent(fa)');
+    // T2 with a foreign agent: the gateway is unreachable from there; the FA answers the solicitation
     apply(r, 'link(A)');
     apply(r, 'vpn(down)');
     apply(r, 'direct(accepted, tnc)');
+    expect(solicits()).toEqual(['on']);
+    apply(r, 'agent(fa)');
     apply(r, 'direct(accepted, tnc)');
     take();
     // U1 again: a new IKE SA (the old one was lost), same TIA from the pool
@@ -92,8 +104,32 @@ describe('mobility controller', () => {
     apply(r, 'agent(lost)');
     r.input({ kind: 'link', link: { iface: 'eth1', addr: '10.20.0.5' } });
     apply(r, 'direct(accepted, tnc)');
+    apply(r, 'timer(agents)');
     take();
     expect(settled).toEqual(['c', 'mc', 'mc', 'f', 'mc', 'c']);
+  });
+
+  it('an agent heard on an untrusted link is never used, and a late one on a trusted link still moves c to f', () => {
+    const r = new Rig();
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    apply(r, 'agent(fa)'); // unsolicited advertisement, trust not yet proved
+    expect(r.m.stateName).toBe('detecting');
+    apply(r, 'vpn(up)');
+    apply(r, 'timer(detect)');
+    apply(r, 'vpnreg(accepted)');
+    expect(r.m.stateName).toBe('outside-mc');
+    expect(r.since().some((e) => e.kind === 'register-direct' && e.via)).toBe(false);
+    expect(r.since().some((e) => e.kind === 'agent-solicit')).toBe(false);
+
+    const t = new Rig();
+    apply(t, 'link(A)');
+    apply(t, 'cmd(connect)');
+    apply(t, 'direct(accepted, tnc)');
+    apply(t, 'timer(agents)');
+    expect(t.m.stateName).toBe('inside-c');
+    apply(t, 'agent(fa)');
+    expect(t.m.stateName).toBe('inside-f');
   });
 
   it('never trusts a network from a reply without TNC or from a denial', () => {

@@ -18,8 +18,10 @@
  *   6. stop: deregister (lifetime 0), wait briefly for the reply, undo set-up.
  */
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
+import { encodeFragmentationNeeded } from '../wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
 import { openTun } from './native-tun.ts';
 import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
@@ -106,12 +108,24 @@ export interface MipDriverStats {
   tunnelledOut: number;
   tunnelledIn: number;
   droppedNoBinding: number;
+  /** DF packets too big for the tunnel: answered with ICMP fragmentation needed (RFC 2003 §5.1) */
+  tooBig: number;
   droppedMalformed: number;
   droppedWrongSource: number;
   keepalivesSent: number;
 }
 
 const nowMs = () => performance.now();
+
+/** A device's MTU from sysfs; undefined when it cannot be read. */
+function deviceMtu(dev: string): number | undefined {
+  try {
+    const v = Number(readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim());
+    return Number.isInteger(v) && v >= 68 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Runs a set-up step; clean-up steps pass `tolerate` (the thing may already be gone). */
 async function step(what: Promise<void>, tolerate = false): Promise<void> {
@@ -138,7 +152,7 @@ export function sourceAddressTowards(dst: string): Promise<string | undefined> {
 }
 
 export class MipDriver {
-  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
+  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
   private tun?: TunDevice;
   private readonly net = new NetConfig();
   private udp?: dgram.Socket;
@@ -154,7 +168,7 @@ export class MipDriver {
   /** engine mode: registration sockets by source address (the co-located CoA or the TIA) */
   private readonly sockets = new Map<string, dgram.Socket>();
   /** engine mode: the send-only raw socket pinned to the data path's device */
-  private pinned?: { device: string; direct: boolean; raw: RawSocket };
+  private pinned?: { device: string; direct: boolean; raw: RawSocket; mtu?: number };
   /** engine mode: the foreign agent our requests go through (mode f): its replies are accepted too */
   private via?: string;
 
@@ -234,7 +248,8 @@ export class MipDriver {
     if (!path) return;
     try {
       const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true, device: path.device });
-      this.pinned = { device: path.device, direct: path.direct === true, raw };
+      const mtu = deviceMtu(path.device);
+      this.pinned = { device: path.device, direct: path.direct === true, raw, ...(mtu === undefined ? {} : { mtu }) };
     } catch (e) {
       this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `cannot pin the tunnel to ${path.device}: ${(e as Error).message}` });
     }
@@ -382,8 +397,18 @@ export class MipDriver {
       if (!this.pinned.raw.send(pkt, h.dst)) this.stats.droppedNoBinding++;
       return;
     }
+    const df = (h.flags & 0x2) !== 0;
+    const mtu = this.pinned?.mtu;
+    if (df && mtu !== undefined && pkt.length + 20 > mtu) {
+      // RFC 2003 §5.1: the encapsulator answers a DF packet that does not fit the tunnel with
+      // "fragmentation needed", next-hop MTU = tunnel MTU − 20, so the sender's PMTU discovery
+      // shrinks its segments (mode mc: the IPsec TUN is the tunnel's path)
+      this.stats.tooBig++;
+      this.tun?.write(encodeIpv4({ src: b.coa, dst: h.src, protocol: IpProto.Icmp, tos: 0xc0 }, encodeFragmentationNeeded(pkt, mtu - 20)));
+      return;
+    }
     // RFC 2003 §3.1: TOS copied, DF copied
-    const outer = encodeIpv4({ src: b.coa, dst: this.ha, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, pkt);
+    const outer = encodeIpv4({ src: b.coa, dst: this.ha, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: df }, pkt);
     if (!this.opts.manual) this.raw?.send(outer, this.ha);
     else if (this.pinned) this.pinned.raw.send(outer, this.ha);
     else this.stats.droppedNoBinding++;

@@ -147,7 +147,13 @@ export interface VpnResult {
   error?: { code: string; message: string };
 }
 
-const TUN_MTU = 1400;
+/**
+ * The VPN's inner MTU. In mode mc the Mobile IP tunnel runs inside it: the
+ * home-address TUN's 1400 plus the IP-in-IP header (20) must fit, and 1420
+ * plus ESP-in-UDP (IP 20 + UDP 8 + ESP 8 + IV ≤ 16 + pad/trailer ≤ 17 + ICV ≤ 16)
+ * still fits a 1500-byte link.
+ */
+const TUN_MTU = 1420;
 
 export class VpnDriver {
   private core?: IkeSa;

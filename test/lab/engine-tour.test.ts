@@ -61,13 +61,17 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
   it('modes c, mc, mc, f, mc, c; the stream and a 20 ms ping survive; gaps printed; nothing with the HoA on U1/U2', async () => {
     mn = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', L.profile, '--json'], { env: L.env, label: 'homeward-run' });
     await waitEvent(mn, 0, settled, 'mode c on T1', 30_000);
-    const stream = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.1.0.10', '5001', '40'], { env: L.env, label: 'stream' });
+    const stream = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.1.0.10', '5001', '60'], { env: L.env, label: 'stream' });
     await stream.waitFor(/"event":"progress"/, 10_000, 'stdout');
-    const ping = lab.spawn('mn', 'ping', ['-i', '0.02', '-w', '45', '-W', '1', '10.1.0.10'], { label: 'ping' });
+    const ping = lab.spawn('mn', 'ping', ['-i', '0.02', '-w', '60', '-W', '1', '10.1.0.10'], { label: 'ping' });
     const capU1 = await capture(lab, 'gw', 'ext0', { filter: 'ip' });
     const capU2 = await capture(lab, 'nat', 'lan', { filter: 'ip' });
     await new Promise((r) => setTimeout(r, 1000));
 
+    const received = (): number => {
+      const last = stream.stdout().split('\n').filter((l) => l.includes('"event":"progress"')).at(-1);
+      return last ? Number((JSON.parse(last) as { received: number }).received) : 0;
+    };
     const tour: Array<[string, () => Promise<void>, string]> = [
       ['U1', L.toU1, 'mc'], ['U2', L.toU2, 'mc'], ['T2', L.toT2, 'f'], ['U1', L.toU1, 'mc'], ['T1', L.toT1, 'c'],
     ];
@@ -81,7 +85,15 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
       expect(m.mode, `${net}: ${JSON.stringify(events(mn).slice(n0))}`).toBe(mode);
       const h = await waitEvent(mn, n0, (e) => e.type === 'handover', `handover to ${mode}`);
       console.log(`[engine-tour] → ${net}: handover ${String(h.from)} → ${String(h.to)}, gap ${Math.round(Number(h.gapMs))} ms`);
-      await new Promise((r) => setTimeout(r, 2500));
+      // the stream must make progress in every mode, full-size segments included (a 1400-byte
+      // packet plus IP-in-IP must fit the IPsec tunnel in mc), not only catch up later in c or f
+      const r0 = received();
+      const t0 = Date.now();
+      while (received() < r0 + 40_000) {
+        if (Date.now() - t0 > 10_000) throw new Error(`the TCP stream stalled in mode ${mode} on ${net}: ${received() - r0} bytes in 10 s`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await new Promise((r) => setTimeout(r, 1000));
     }
     expect(['c', ...reached.map((e) => e.mode)]).toEqual(['c', 'mc', 'mc', 'f', 'mc', 'c']);
     // every settled mode of the whole run, in order: no brief c before f on T2 (the node solicits once

@@ -1,11 +1,13 @@
 /**
  * ICMP echo (RFC 792): type 8 request / 0 reply, code 0,
  * checksum over the whole ICMP message, identifier, sequence, data.
+ * ICMP "fragmentation needed and DF set" (RFC 792 type 3 code 4, with the
+ * next-hop MTU of RFC 1191 §4) for tunnel path-MTU discovery (RFC 2003 §5.1).
  */
 import { DecodeError } from '../../base/bytes.ts';
 import { checksumValid, internetChecksum } from './checksum.ts';
 
-export const IcmpType = { EchoReply: 0, EchoRequest: 8, RouterAdvertisement: 9, RouterSolicitation: 10 } as const;
+export const IcmpType = { EchoReply: 0, DestinationUnreachable: 3, EchoRequest: 8, RouterAdvertisement: 9, RouterSolicitation: 10 } as const;
 
 export interface IcmpEcho {
   type: 0 | 8;
@@ -35,4 +37,26 @@ export function decodeIcmpEcho(msg: Uint8Array): IcmpEcho {
   if (msg[1] !== 0) throw new DecodeError(`ICMP echo code ${msg[1]} is not 0`);
   if (!checksumValid(msg)) throw new DecodeError('bad ICMP checksum');
   return { type, id: (msg[4]! << 8) | msg[5]!, seq: (msg[6]! << 8) | msg[7]!, data: msg.slice(8) };
+}
+
+/**
+ * Destination Unreachable, code 4 (fragmentation needed and DF set), for the
+ * datagram `original` (its IP header + first 8 data bytes are quoted, RFC 792),
+ * with the next-hop MTU in bytes 6–7 (RFC 1191 §4). Returns the ICMP message.
+ */
+export function encodeFragmentationNeeded(original: Uint8Array, nextHopMtu: number): Uint8Array {
+  if (original.length < 20) throw new DecodeError(`datagram too short to quote: ${original.length} bytes`);
+  if (!Number.isInteger(nextHopMtu) || nextHopMtu < 68 || nextHopMtu > 0xffff) throw new RangeError(`next-hop MTU ${nextHopMtu} out of range`);
+  const ihl = (original[0]! & 0x0f) * 4;
+  const quote = original.subarray(0, Math.min(original.length, ihl + 8));
+  const out = new Uint8Array(8 + quote.length);
+  out[0] = IcmpType.DestinationUnreachable;
+  out[1] = 4;
+  out[6] = nextHopMtu >> 8;
+  out[7] = nextHopMtu & 0xff;
+  out.set(quote, 8);
+  const c = internetChecksum(out);
+  out[2] = c >> 8;
+  out[3] = c & 0xff;
+  return out;
 }

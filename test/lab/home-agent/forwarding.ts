@@ -12,11 +12,15 @@
  *     the kernel forwards them into the intranet.
  *   keepalives: an ICMP echo request to the HA inside UDP tunnel data is
  *     answered with an echo reply through the same tunnel (RFC 3519 §5.2).
+ *   tunnel MTU (RFC 2003 §5.1): an ICMP "fragmentation needed" about one of our
+ *     IP-in-IP packets sets the tunnel MTU towards that care-of address; an
+ *     inner packet with DF that no longer fits is answered with "fragmentation
+ *     needed" (tunnel MTU − 20) to its source instead of being sent.
  *
  * Pure apart from the three send functions it is given.
  */
 import { DecodeError } from '../../../app/base/bytes.ts';
-import { decodeIcmpEcho, encodeIcmpEcho, IcmpType } from '../../../app/wire/ip/icmp.ts';
+import { decodeIcmpEcho, encodeFragmentationNeeded, encodeIcmpEcho, IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import type { BindingCache } from './binding-cache.ts';
 import type { HomeAgentConfig } from './config.ts';
@@ -27,6 +31,8 @@ export interface ForwardingPorts {
   udpSend(msg: Uint8Array, port: number, addr: string): void;
   /** Sends a whole IPv4 packet (outer header included) on the protocol 4 raw socket. */
   rawSend(pkt: Uint8Array, dst: string): void;
+  /** Sends an ICMP message (no IP header: the kernel adds ours) to an intranet host. */
+  icmpSend(msg: Uint8Array, dst: string): void;
 }
 
 export interface ForwardingStats {
@@ -36,10 +42,14 @@ export interface ForwardingStats {
   noBinding: number;
   wrongEndpoint: number;
   malformed: number;
+  /** inner packets answered with "fragmentation needed" (RFC 2003 §5.1) */
+  tooBig: number;
 }
 
 export class Forwarder {
-  readonly stats: ForwardingStats = { toMn: 0, fromMn: 0, keepalives: 0, noBinding: 0, wrongEndpoint: 0, malformed: 0 };
+  readonly stats: ForwardingStats = { toMn: 0, fromMn: 0, keepalives: 0, noBinding: 0, wrongEndpoint: 0, malformed: 0, tooBig: 0 };
+  /** tunnel MTU per care-of address, learned from ICMP fragmentation needed */
+  readonly tunnelMtu = new Map<string, number>();
 
   constructor(
     private readonly cfg: HomeAgentConfig,
@@ -61,9 +71,38 @@ export class Forwarder {
       this.stats.noBinding++;
       return;
     }
+    if (b.mode === 'ipip') {
+      const mtu = this.tunnelMtu.get(b.tunnelDst);
+      const h = decodeIpv4Header(pkt);
+      if (mtu !== undefined && (h.flags & 0x2) !== 0 && pkt.length + 20 > mtu) {
+        this.stats.tooBig++;
+        this.ports.icmpSend(encodeFragmentationNeeded(pkt, mtu - 20), h.src);
+        return;
+      }
+    }
     this.stats.toMn++;
     if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(IpProto.IpInIp, pkt), b.tunnelPort, b.tunnelDst);
     else this.ports.rawSend(ipInIpEncapsulate(pkt, this.cfg.address, b.tunnelDst), b.tunnelDst);
+  }
+
+  /**
+   * An ICMP message from the raw ICMP socket: "fragmentation needed" quoting
+   * one of our IP-in-IP packets (outer source = us) sets that tunnel's MTU.
+   */
+  handleIcmp(pkt: Uint8Array): void {
+    try {
+      const outer = decodeIpv4Header(pkt);
+      const icmp = ipv4Payload(pkt, outer);
+      if (icmp.length < 8 + 20 || icmp[0] !== IcmpType.DestinationUnreachable || icmp[1] !== 4) return;
+      const q = icmp.subarray(8);
+      const quotedSrc = `${q[12]}.${q[13]}.${q[14]}.${q[15]}`;
+      const quotedDst = `${q[16]}.${q[17]}.${q[18]}.${q[19]}`;
+      const mtu = (icmp[6]! << 8) | icmp[7]!;
+      if (q[9] !== IpProto.IpInIp || quotedSrc !== this.cfg.address || mtu < 68 + 20) return;
+      this.tunnelMtu.set(quotedDst, Math.min(mtu, this.tunnelMtu.get(quotedDst) ?? mtu));
+    } catch {
+      this.stats.malformed++;
+    }
   }
 
   /** A MIP tunnel data message (type 4) received on UDP 434. */

@@ -49,10 +49,13 @@ function main(): void {
   const udp = dgram.createSocket({ type: 'udp4', reuseAddr: false });
   udp.on('error', (e) => log({ event: 'udp-error', message: e.message }));
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
+  // RFC 2003 §5.1: "fragmentation needed" about our tunnel packets, and our own to intranet hosts
+  const icmp = openRawSocket(IpProto.Icmp);
   const forwarder = new Forwarder(cfg, cache, {
     tunWrite: (pkt) => tun.write(pkt),
     udpSend: (msg, port, addr) => udp.send(msg, port, addr),
     rawSend: (pkt, dst) => void raw.send(pkt, dst),
+    icmpSend: (msg, dst) => void icmp.send(msg, dst),
   });
 
   const intercept = (b: Binding) => {
@@ -77,6 +80,7 @@ function main(): void {
   });
   tun.onPacket((pkt) => forwarder.handleFromIntranet(pkt));
   raw.onPacket((pkt) => forwarder.handleIpInIp(pkt));
+  icmp.onPacket((pkt) => forwarder.handleIcmp(pkt));
 
   const expiry = setInterval(() => {
     for (const b of cache.expire(monotonic())) {
@@ -94,6 +98,7 @@ function main(): void {
     log({ event: 'stopped', signal, stats: forwarder.stats, tun: tun.stats, raw: raw.stats });
     udp.close();
     raw.close();
+    icmp.close();
     void tun.close().then(() => process.exit(0));
   };
   process.on('SIGINT', () => stop('SIGINT'));

@@ -1,0 +1,69 @@
+/**
+ * The reference home agent's tunnel MTU handling (RFC 2003 §5.1), without a
+ * network: an ICMP "fragmentation needed" quoting one of our IP-in-IP packets
+ * sets the tunnel MTU; inner DF packets that no longer fit are answered with
+ * "fragmentation needed" (MTU − 20) to their source, the others still go.
+ */
+import { describe, expect, it } from 'vitest';
+import { encodeFragmentationNeeded } from '../../../app/wire/ip/icmp.ts';
+import { encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import { BindingCache } from './binding-cache.ts';
+import { parseHomeAgentConfig } from './config.ts';
+import { Forwarder } from './forwarding.ts';
+import { ipInIpEncapsulate } from './wire.ts';
+
+const cfg = parseHomeAgentConfig({
+  address: '10.1.0.1', homeNetwork: '10.1.0.0/24', trustedPrefixes: [],
+  mobileNodes: [{ homeAddress: '10.1.0.50', spi: 300, key: 'hex:00112233445566778899aabbccddeeff' }],
+});
+
+function rig() {
+  const cache = new BindingCache();
+  cache.put({ homeAddress: '10.1.0.50', careOfAddress: '10.10.100.1', tunnelDst: '10.10.100.1', tunnelPort: 0, mode: 'ipip', reverseTunnel: true, trusted: false, lifetime: 300, expiresAt: 1e9, lastId: 0n });
+  const sent = { raw: [] as Uint8Array[], icmp: [] as Array<{ msg: Uint8Array; dst: string }> };
+  const f = new Forwarder(cfg, cache, {
+    tunWrite: () => undefined, udpSend: () => undefined,
+    rawSend: (pkt) => sent.raw.push(pkt), icmpSend: (msg, dst) => sent.icmp.push({ msg, dst }),
+  });
+  return { f, sent };
+}
+const inner = (len: number, df: boolean) => encodeIpv4({ src: '10.1.0.10', dst: '10.1.0.50', protocol: IpProto.Tcp, dontFragment: df }, new Uint8Array(len - 20));
+/** what a router on the way (the VPN gateway) sends the HA about one of its tunnel packets */
+const tooBigFromGateway = (mtu: number, quotedSrc = '10.1.0.1', proto: number = IpProto.IpInIp) => {
+  const tunnelled = proto === IpProto.IpInIp ? ipInIpEncapsulate(inner(1400, true), quotedSrc, '10.10.100.1') : encodeIpv4({ src: quotedSrc, dst: '10.10.100.1', protocol: proto }, new Uint8Array(1400));
+  return encodeIpv4({ src: '10.1.0.2', dst: '10.1.0.1', protocol: IpProto.Icmp }, encodeFragmentationNeeded(tunnelled, mtu));
+};
+
+describe('reference HA: tunnel MTU (RFC 2003 §5.1)', () => {
+  it('sends everything while no MTU is known', () => {
+    const { f, sent } = rig();
+    f.handleFromIntranet(inner(1400, true));
+    expect(sent.raw).toHaveLength(1);
+    expect(sent.raw[0]!.length).toBe(1420);
+  });
+
+  it('learns the tunnel MTU and answers a DF packet that does not fit with fragmentation needed (MTU − 20)', () => {
+    const { f, sent } = rig();
+    f.handleIcmp(tooBigFromGateway(1400));
+    expect(f.tunnelMtu.get('10.10.100.1')).toBe(1400);
+    f.handleFromIntranet(inner(1400, true));
+    expect(sent.raw).toHaveLength(0);
+    expect(f.stats.tooBig).toBe(1);
+    expect(sent.icmp).toHaveLength(1);
+    const { msg, dst } = sent.icmp[0]!;
+    expect(dst).toBe('10.1.0.10');
+    expect([msg[0], msg[1], (msg[6]! << 8) | msg[7]!]).toEqual([3, 4, 1380]);
+    // a packet that fits, and one without DF (the kernel fragments the outer), still go
+    f.handleFromIntranet(inner(1380, true));
+    f.handleFromIntranet(inner(1400, false));
+    expect(sent.raw.map((p) => p.length)).toEqual([1400, 1420]);
+  });
+
+  it('ignores fragmentation needed about packets that are not our tunnel packets', () => {
+    const { f } = rig();
+    f.handleIcmp(tooBigFromGateway(1400, '10.1.0.99'));
+    f.handleIcmp(tooBigFromGateway(1400, '10.1.0.1', IpProto.Udp));
+    f.handleIcmp(tooBigFromGateway(80)); // leaves no room for an inner packet
+    expect(f.tunnelMtu.size).toBe(0);
+  });
+});

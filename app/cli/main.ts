@@ -13,6 +13,8 @@ Usage:
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
   homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
+  homeward ui --control <path> [--port <n>] [--json]   serve the UI for a running engine
+  homeward demo move <T1|U1|U2|T2> [--socket <path>]  move the demo's laptop (npm run demo -- --manual)
   homeward --help | --version
 
 Profile fields are documented in docs/PROFILE.md.`;
@@ -64,6 +66,14 @@ export async function main(argv: string[]): Promise<number> {
     if (argv[0] === 'run') {
       const { run } = await import('./run.ts');
       return await run(argv.slice(1));
+    }
+    if (argv[0] === 'ui') {
+      const { ui } = await import('./ui.ts');
+      return await ui(argv.slice(1));
+    }
+    if (argv[0] === 'demo' && argv[1] === 'move') {
+      const { demoMove } = await import('./demo-move.ts');
+      return await demoMove(argv.slice(2), json);
     }
     if (argv[0] === 'mip' && argv[1] === 'register') {
       const { mipRegister } = await import('./mip.ts');

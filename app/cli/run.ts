@@ -13,13 +13,12 @@
  *   {"type":"stopped","stats":{…}}
  */
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { EngineEvent, Policy } from '../events.ts';
 import { startControlServer, type ControlServer } from '../io/control-socket.ts';
 import { Engine } from '../io/engine.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
 import { CliError, loadProfile } from './main.ts';
+import { RENDERER_DIST } from './ui.ts';
 
 export interface RunArgs {
   profile: string;
@@ -68,7 +67,6 @@ export function resolveGroup(group: string, etcGroup: string): number {
   throw new CliError(`--control-group: no group named ${JSON.stringify(group)} (create it with: groupadd --system ${group})`, 'USAGE');
 }
 
-const RENDERER = resolve(fileURLToPath(new URL('../../renderer/dist', import.meta.url)));
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
@@ -88,7 +86,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await engine.start();
     if (args.ui) {
-      ui = await startUiServer({ engine, root: RENDERER });
+      ui = await startUiServer({ engine, root: RENDERER_DIST });
       // through the engine's stream so the snapshot knows the URL too
       emit({ type: 'ui', url: ui.url });
     }

@@ -1,21 +1,27 @@
 /**
- * Issue 7 against the real engine: Debian's Chromium (playwright-core) drives
- * the renderer served by `homeward run --ui` while the MN roams T1 → U1 → T1
- * (topology: fixtures/engine-lab.ts). Chromium runs inside the MN's network
- * namespace (the UI server listens on its 127.0.0.1); playwright talks to it
- * over a pipe, so the namespace does not matter to it.
+ * Issue 7 against the real engine, run through the demo (issue 9): `npm run
+ * demo -- --manual` builds the enterprise, runs `homeward run` in the
+ * laptop's namespace and serves the renderer from its own process through
+ * the engine's control socket; Debian's Chromium (playwright-core) drives the
+ * page while `homeward demo move` moves the laptop T1 → U1 → T1.
  *
  * Checked: the page shows each mode c → mc → c within one second of the
- * engine's `mode` event reaching the test; the timeline lists the handovers.
+ * engine's `mode` event (read from the control socket); in mc it shows the
+ * TIA and the diagnostic panel the IKE SA; the timeline lists the handovers;
+ * the control socket is owner-only and agrees with the page; Ctrl-C ends the
+ * demo with nothing left behind. The status screenshot in mc is the one in
+ * the README (test-results/demo-status-mc.png → docs/screenshot-demo.png).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectControlSocket } from '../../app/io/control-socket.ts';
-import { labAvailable, skipLine, type LabProcess } from './harness/index.ts';
-import { createEngineLab, events, isMode, ROOT, TSX, waitEvent, type EngineLab } from './fixtures/engine-lab.ts';
+import { connectControlSocket, type ControlClient } from '../../app/io/control-socket.ts';
+import type { EngineEvent } from '../../app/events.ts';
+import { labAvailable, skipLine } from './harness/index.ts';
+import { ROOT, TSX } from './fixtures/engine-lab.ts';
 
 const DIST = join(ROOT, 'renderer/dist/index.html');
 const avail = labAvailable({ need: ['strongswan'] });
@@ -23,81 +29,112 @@ const ready = avail.ok && existsSync('/usr/bin/chromium') && existsSync(DIST);
 if (!avail.ok) console.warn(skipLine('engine-ui', avail));
 else if (!ready) console.warn('[lab] engine-ui: skipped (needs /usr/bin/chromium and renderer/dist: npm run build:renderer)');
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
-describe.skipIf(!ready)('homeward run --ui: the renderer follows the real engine roaming (lab)', () => {
-  let env: EngineLab;
-  let mn: LabProcess;
-  let context: BrowserContext;
+describe.skipIf(!ready)('the desktop UI follows the real engine: npm run demo -- --manual (lab)', () => {
+  let demo: ChildProcess;
+  let out = '';
+  let browser: Browser;
   let page: Page;
+  let client: ControlClient | undefined;
   let dir: string;
+  const modes: Array<{ mode: string; at: number }> = [];
 
   beforeAll(async () => {
-    env = await createEngineLab();
     dir = mkdtempSync(join(tmpdir(), 'hw-engine-ui-'));
-    chmodSync(dir, 0o700);
-    mn = env.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', env.profile, '--json', '--ui', '--control', join(dir, 'control.sock')], { env: env.env, label: 'homeward-run-ui' });
-    const wrapper = join(dir, 'chromium-in-mn.sh');
-    writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${env.lab.ns('mn')} /usr/bin/chromium "$@"\n`);
-    chmodSync(wrapper, 0o755);
-    context = await chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: wrapper, args: CHROMIUM_ARGS, headless: true, viewport: { width: 1280, height: 900 },
-    });
-    page = context.pages()[0] ?? await context.newPage();
-  }, 120_000);
+    demo = spawn(process.execPath, [...TSX, join(ROOT, 'scripts/demo.ts'), '--manual', '--socket', join(dir, 'demo.sock')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    demo.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    demo.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  }, 60_000);
 
   afterAll(async () => {
-    await context?.close().catch(() => undefined);
-    await env?.lab.destroy();
+    client?.close();
+    await browser?.close().catch(() => undefined);
+    if (demo && demo.exitCode === null) {
+      demo.kill('SIGINT');
+      await new Promise((r) => { demo.once('exit', r); setTimeout(r, 30_000); });
+    }
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  /** Waits for the engine's next `mode` event, then for the page to show it, within one second. */
-  async function expectShown(from: number, mode: string, timeoutMs = 30_000): Promise<number> {
-    await waitEvent(mn, from, isMode(mode), `mode ${mode}`, timeoutMs);
+  async function printed(re: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const m = re.exec(out);
+      if (m) return m;
+      if (demo.exitCode !== null || Date.now() > deadline) throw new Error(`demo never printed ${re}:\n${out.slice(-3000)}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  async function move(to: string): Promise<string> {
+    const p = spawn(process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'demo', 'move', to, '--socket', join(dir, 'demo.sock')], { cwd: ROOT });
+    let text = '';
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    const code = await new Promise<number | null>((r) => p.on('exit', r));
+    expect(code, text).toBe(0);
+    return text;
+  }
+
+  /** Waits for the engine's next `mode` event (from index n), then for the page to show it, within one second. */
+  async function expectShown(n: number, mode: string): Promise<number> {
+    const deadline = Date.now() + 30_000;
+    while (!modes.slice(n).some((m) => m.mode === mode)) {
+      if (Date.now() > deadline) throw new Error(`no mode ${mode} event: ${JSON.stringify(modes)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const t0 = performance.now();
     await page.waitForSelector(`[data-testid="mode-badge"][data-mode="${mode}"]`, { timeout: 1000 });
     return Math.round(performance.now() - t0);
   }
 
-  it('shows c → mc → c within a second of each mode event, and the timeline lists the handovers', async () => {
-    const ui = await waitEvent(mn, 0, (e) => e.type === 'ui', 'the ui event', 30_000);
-    expect(String(ui.url)).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32}$/);
-    await page.goto(String(ui.url));
+  it('shows c → mc → c within a second of each mode event; diagnostics, timeline and control socket agree', async () => {
+    const url = (await printed(/UI:\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})/))[1]!;
+    const control = (await printed(/control socket: (\/\S+)/))[1]!;
+    expect(statSync(control).mode & 0o777).toBe(0o600);
+    client = await connectControlSocket(control);
+    client.onEvent((e: EngineEvent) => { if (e.type === 'mode') modes.push({ mode: e.mode, at: performance.now() }); });
+    expect(client.snapshot()).toMatchObject({ mode: 'c', trusted: true, hoa: '10.1.0.50' });
+
+    await page.goto(url);
+    await page.waitForSelector('[data-testid="mode-badge"][data-mode="c"]', { timeout: 5000 });
     const shown: Array<{ mode: string; ms: number }> = [];
-    shown.push({ mode: 'c', ms: await expectShown(0, 'c') });
-    let n = events(mn).length;
-    await env.toU1();
+    let n = modes.length;
+    expect(await move('U1')).toMatch(/moved to U1: mode mc/);
     shown.push({ mode: 'mc', ms: await expectShown(n, 'mc') });
-    // outside, with a live IKE SA: the status view and the diagnostic panel of the real engine
-    const out = join(ROOT, 'test-results');
-    mkdirSync(out, { recursive: true });
+
+    // outside, with a live IKE SA: the status view (the README's screenshot) and the diagnostic panel
+    const results = join(ROOT, 'test-results');
+    mkdirSync(results, { recursive: true });
     await expect.poll(() => page.textContent('[data-testid="tia"]'), { timeout: 5000 }).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
-    await page.screenshot({ path: join(out, 'engine-status-mc.png'), fullPage: true });
+    await page.screenshot({ path: join(results, 'demo-status-mc.png'), fullPage: true });
     await page.click('[data-testid="nav-diagnostics"]');
     await page.waitForSelector('[data-testid="diagnostics-view"]');
     await expect.poll(() => page.textContent('[data-testid="ike-sa"]'), { timeout: 5000 }).toMatch(/[0-9a-f]{16}/);
-    await page.screenshot({ path: join(out, 'engine-diagnostics-mc.png'), fullPage: true });
+    await page.screenshot({ path: join(results, 'demo-diagnostics-mc.png'), fullPage: true });
     await page.click('[data-testid="nav-status"]');
-    n = events(mn).length;
-    await env.toT1();
+
+    n = modes.length;
+    expect(await move('T1')).toMatch(/moved to T1: mode c/);
     shown.push({ mode: 'c', ms: await expectShown(n, 'c') });
     console.log(`[engine-ui] mode shown after: ${shown.map((s) => `${s.mode} ${s.ms} ms`).join(', ')}`);
     await page.click('[data-testid="nav-timeline"]');
     await expect.poll(() => page.locator('[data-testid="handover"]').count(), { timeout: 5000 }).toBeGreaterThanOrEqual(2);
-    await page.screenshot({ path: join(out, 'engine-timeline.png'), fullPage: true });
-    // the control socket: owner-only, and its snapshot agrees with the page
-    const sock = join(dir, 'control.sock');
-    expect(statSync(sock).mode & 0o777).toBe(0o600);
-    const client = await connectControlSocket(sock);
-    try {
-      expect(client.snapshot()).toMatchObject({ mode: 'c', trusted: true, hoa: '10.1.0.50' });
-      expect(client.snapshot().handovers.length).toBeGreaterThanOrEqual(2);
-    } finally {
-      client.close();
-    }
-    await mn.stop(10_000);
-    expect(events(mn).some((e) => e.type === 'stopped')).toBe(true);
-  }, 120_000);
+    await page.screenshot({ path: join(results, 'demo-timeline.png'), fullPage: true });
+    expect(client.snapshot()).toMatchObject({ mode: 'c', trusted: true });
+    expect(client.snapshot().handovers.length).toBeGreaterThanOrEqual(2);
+
+    // Ctrl-C: the demo deregisters, closes the TCP session, removes everything, and says so
+    client.close();
+    client = undefined;
+    demo.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => demo.once('exit', r));
+    expect(out).toMatch(/TCP session: \d+ of \d+ bytes echoed, unbroken, every byte checked/);
+    expect(out).toMatch(/left behind: nothing/);
+    expect(code, out.slice(-2000)).toBe(0);
+  }, 180_000);
 });

@@ -5,6 +5,6 @@ export { startStrongSwan, strongswanConf, roadWarriorResponder, DEFAULT_PLUGINS,
 export { parseListSas, parseViciPretty, type IkeSaInfo, type ChildSaInfo } from './vici-pretty.ts';
 export { capture, dissect, parseTsharkFields, type Capture, type CaptureOptions, type Dissection, type DissectedPacket, type DissectOptions } from './capture.ts';
 export { labAvailable, skipLine, PYTHON, type LabAvailability, type LabNeed } from './available.ts';
-export { sweepStale, liveRunIds, pidAlive } from './registry.ts';
+export { sweepStale, liveRunIds, pidAlive, deferSignalTeardown } from './registry.ts';
 export { leftovers, isClean, type Leftovers } from './leftovers.ts';
 export { makePki, swanctlFiles, certFileName, type Pki, type PkiEntity, type PkiOptions, type KeyType } from './pki.ts';

@@ -60,6 +60,17 @@ export function saveState(state: RunState, root = LAB_ROOT): void {
   renameSync(tmp, stateFile(state.runId, root));
 }
 
+let signalTeardown = true;
+
+/**
+ * For a program that tears its labs down gracefully on SIGINT/SIGTERM itself
+ * (the demo: deregister, stop the stream, print the summary): the signal
+ * hooks then leave the labs alone; the exit hook still sweeps what is left.
+ */
+export function deferSignalTeardown(): void {
+  signalTeardown = false;
+}
+
 export function register(lab: Teardownable): void {
   live.set(lab.runId, lab);
   if (!hooked) {
@@ -67,6 +78,7 @@ export function register(lab: Teardownable): void {
     process.on('exit', destroyAllSync);
     for (const sig of ['SIGINT', 'SIGTERM'] as const) {
       process.once(sig, () => {
+        if (!signalTeardown) return;
         destroyAllSync();
         // re-raise for the default action, unless someone else (vitest) handles it
         if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);

@@ -1,0 +1,70 @@
+/**
+ * Issue 9: the demo's headless run of one full tour is part of npm test.
+ * `scripts/demo.ts --headless` builds the whole enterprise (its own lab),
+ * walks T1 → U1 → U2 → T2 → U1 → T1 with the real engine, keeps a
+ * byte-checked TCP session running and tears everything down.
+ *
+ * Checked: exit 0; every move listed with its mode and handover gap, in the
+ * order c→mc, mc→mc, mc→f, f→mc, mc→c; the TCP session made progress in
+ * every phase (no stall hidden by a later catch-up) and ended with every
+ * byte echoed and checked; no namespace or process left behind.
+ */
+import { spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { labAvailable, pidAlive, skipLine } from './harness/index.ts';
+import { ROOT, TSX, type Json } from './fixtures/engine-lab.ts';
+
+const avail = labAvailable({ need: ['strongswan'] });
+if (!avail.ok) console.warn(skipLine('demo', avail));
+
+describe.skipIf(!avail.ok)('npm run demo -- --headless (lab)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'hw-demo-'));
+  let child: ReturnType<typeof spawn> | undefined;
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 20_000));
+    }
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('one full tour: exit 0, every handover listed, the TCP session unbroken, nothing left behind', async () => {
+    let out = '';
+    let err = '';
+    child = spawn(process.execPath, [...TSX, join(ROOT, 'scripts/demo.ts'), '--headless', '--socket', join(dir, 'demo.sock')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+    const code = await new Promise<number | null>((res) => child!.on('exit', (c) => res(c)));
+    const ev = out.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
+    const summary = ev.find((e) => e.type === 'demo-summary') as (Json & { moves: Json[]; stream: Json; leftBehind: { namespaces: string[]; processes: string[] } }) | undefined;
+    expect(summary, `no summary; stderr: ${err.slice(-2000)}`).toBeDefined();
+    console.log(`[demo] ${summary!.moves.map((m) => `${String(m.to)} ${String(m.mode)} ${String(m.gapMs)} ms`).join(' · ')} · TCP ${String(summary!.stream.received)} bytes`);
+    expect(code, JSON.stringify(summary)).toBe(0);
+    expect(summary!.ok).toBe(true);
+
+    expect(summary!.moves.map((m) => [m.to, m.mode])).toEqual([['U1', 'mc'], ['U2', 'mc'], ['T2', 'f'], ['U1', 'mc'], ['T1', 'c']]);
+    for (const m of summary!.moves) expect(typeof m.gapMs).toBe('number');
+    const handovers = ev.filter((e) => e.type === 'handover').map((e) => `${String(e.from)}→${String(e.to)}`);
+    expect(handovers).toEqual(['c→mc', 'mc→mc', 'mc→f', 'f→mc', 'mc→c']);
+
+    // progress in every phase: each report after a move shows more bytes echoed than the one before
+    const received = ev.filter((e) => e.type === 'demo-stream').map((e) => Number(e.received));
+    expect(received).toHaveLength(5);
+    for (let i = 1; i < received.length; i++) expect(received[i], `phase ${i}: ${received.join(', ')}`).toBeGreaterThan(received[i - 1]!);
+    expect(summary!.stream).toMatchObject({ ok: true });
+    expect(Number(summary!.stream.received)).toBe(Number(summary!.stream.sent));
+    expect(Number(summary!.stream.sent)).toBeGreaterThan(500_000);
+
+    // nothing left behind, checked here too and not only by the demo itself
+    expect(summary!.leftBehind).toEqual({ namespaces: [], processes: [] });
+    const ready = ev.find((e) => e.type === 'demo-ready')!;
+    const ns = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' });
+    expect(ns).not.toContain(String(ready.lab));
+    expect(pidAlive(child!.pid!)).toBe(false);
+  }, 240_000);
+});

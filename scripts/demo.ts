@@ -96,11 +96,15 @@ const USAGE = `npm run demo -- [--manual] [--headless] [--duration <s>] [--inter
 
 /** What is missing to run the demo here, as a message with the fix; undefined when all is there. */
 export function preflight(): string | undefined {
-  const a = labAvailable({ need: ['strongswan'] });
+  return explainUnavailable(labAvailable({ need: ['strongswan'] }));
+}
+
+/** The lab's availability verdict as one line for the user, naming the command that fixes it. */
+export function explainUnavailable(a: { ok: boolean; reason?: string }): string | undefined {
   if (a.ok) return undefined;
   if (/root/.test(a.reason ?? '')) return 'the demo builds network namespaces and needs root: sudo npm run demo';
   if (/strongswan|charon|swanctl/i.test(a.reason ?? '')) return `${a.reason ?? 'strongSwan missing'}; install what the demo and the tests need with: sudo bash scripts/setup.sh`;
-  return `network namespaces are not available here: ${a.reason ?? 'unknown reason'}`;
+  return `network namespaces are not available here (${a.reason ?? 'unknown reason'}); the demo needs a Linux kernel with network namespaces and root`;
 }
 
 class Output {

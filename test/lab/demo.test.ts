@@ -9,8 +9,7 @@
  * every phase (no stall hidden by a later catch-up) and ended with every
  * byte echoed and checked; no namespace or process left behind.
  */
-import { spawn } from 'node:child_process';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,4 +66,16 @@ describe.skipIf(!avail.ok)('npm run demo -- --headless (lab)', () => {
     expect(ns).not.toContain(String(ready.lab));
     expect(pidAlive(child!.pid!)).toBe(false);
   }, 240_000);
+
+  // only where an ordinary user can read the checkout (not e.g. under a 0700 /root)
+  const readable = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', join(ROOT, 'node_modules/tsx/package.json')]).status === 0;
+  it.skipIf(!readable)('as an ordinary user: one clear line naming the fix, exit 2, no stack trace', async () => {
+    const p = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'env', 'HOME=/tmp', process.execPath, ...TSX, join(ROOT, 'scripts/demo.ts'), '--headless'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    p.stdout!.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    p.stderr!.setEncoding('utf8').on('data', (d: string) => { text += d; });
+    const code = await new Promise<number | null>((r) => p.on('exit', r));
+    expect(code, text).toBe(2);
+    expect(text.trim()).toBe('demo: the demo builds network namespaces and needs root: sudo npm run demo');
+  }, 60_000);
 });

@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { parseUiArgs } from '../../../app/cli/ui.ts';
 import { main } from '../../../app/cli/main.ts';
 import { DEMO_SOCKET } from '../../../app/cli/demo-move.ts';
-import { DemoUsageError, parseDemoArgs } from '../../../scripts/demo.ts';
+import { DemoUsageError, explainUnavailable, parseDemoArgs } from '../../../scripts/demo.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 
@@ -30,6 +30,15 @@ describe('npm run demo: flags', () => {
     expect(() => parseDemoArgs(['--socket', 'relative.sock'])).toThrow(/--socket needs an absolute path/);
     expect(() => parseDemoArgs(['--headless', '--port', '8080'])).toThrow(/makes no sense with --headless/);
     expect(() => parseDemoArgs(['--fast'])).toThrow(DemoUsageError);
+  });
+});
+
+describe('npm run demo: what it says when it cannot run', () => {
+  it('names the missing piece and the command that fixes it', () => {
+    expect(explainUnavailable({ ok: true })).toBeUndefined();
+    expect(explainUnavailable({ ok: false, reason: 'needs root (network namespaces); run the lab tests as root' })).toBe('the demo builds network namespaces and needs root: sudo npm run demo');
+    expect(explainUnavailable({ ok: false, reason: '/usr/lib/ipsec/charon missing (install strongswan-charon)' })).toMatch(/charon missing .*sudo bash scripts\/setup\.sh$/);
+    expect(explainUnavailable({ ok: false, reason: '"ip netns add" fails: Operation not permitted' })).toMatch(/^network namespaces are not available here \("ip netns add" fails/);
   });
 });
 

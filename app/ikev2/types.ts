@@ -76,7 +76,13 @@ export interface IkeKeyLog {
 export type IkeEventJson = Record<string, string | number | boolean | string[] | undefined>;
 
 export type Effect =
-  | { type: 'install-child-sa'; child: ChildSaInfo; rekeyOf?: number }
+  /**
+   * delayOutbound (we answered the peer's rekey): keep sending on the old SA
+   * until the peer shows it has the new one (traffic arrives on it, or the old
+   * one is deleted) — our answer may still be in flight, and a packet on an
+   * SPI the peer has not installed yet is lost (RFC 7296 §2.8).
+   */
+  | { type: 'install-child-sa'; child: ChildSaInfo; rekeyOf?: number; delayOutbound?: boolean }
   | { type: 'remove-child-sa'; spiIn: number; spiOut: number }
   | { type: 'set-tia'; address: string; dns: string[] }
   /** IKE and ESP now use this path; encap = ESP in UDP (always, here); natLocal = send keepalives. */

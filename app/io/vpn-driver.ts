@@ -392,8 +392,9 @@ export class VpnDriver {
       case 'set-tia':
         this.serial(() => this.setTia(e.address));
         return;
-      case 'install-child-sa': return this.installChild(e.child);
+      case 'install-child-sa': return this.installChild(e.child, e.delayOutbound === true);
       case 'remove-child-sa': {
+        if (this.pendingOutbound) this.switchOutbound();
         const out = this.outByInSpi.get(e.spiIn);
         this.espByInSpi.delete(e.spiIn);
         this.outByInSpi.delete(e.spiIn);
@@ -447,11 +448,24 @@ export class VpnDriver {
     await this.addRoutes();
   }
 
-  private installChild(c: ChildSaInfo): void {
+  /** The new outbound SA of a rekey we answered, used once the peer shows it has it (types.ts). */
+  private pendingOutbound?: { spiIn: number; out: OutboundEspSa };
+
+  private switchOutbound(): void {
+    const p = this.pendingOutbound;
+    this.pendingOutbound = undefined;
+    if (p && this.outByInSpi.get(p.spiIn) === p.out) this.outbound = p.out;
+  }
+
+  private installChild(c: ChildSaInfo, delayOutbound = false): void {
     this.espByInSpi.set(c.spiIn, new InboundEspSa({ spi: c.spiIn, suite: c.suite, keys: c.keysIn }));
     const out = new OutboundEspSa({ spi: c.spiOut, suite: c.suite, keys: c.keysOut });
     this.outByInSpi.set(c.spiIn, out);
-    this.outbound = out;
+    if (delayOutbound && this.outbound) this.pendingOutbound = { spiIn: c.spiIn, out };
+    else {
+      this.pendingOutbound = undefined;
+      this.outbound = out;
+    }
     if (this.keylog && this.path) this.keylog.write(espKeylogLines(c, this.path.local.addr, this.path.remote.addr));
     else if (this.keylog) this.keylog.write(espKeylogLines(c, this.udp!.localAddr, this.opts.profile.vpn!.gateway));
     this.remoteTs = c.remoteTs;
@@ -507,6 +521,7 @@ export class VpnDriver {
     const r = sa.decapsulate(b);
     if (!r.ok) return this.count(`esp-${r.reason}`);
     this.counters.espIn++;
+    if (this.pendingOutbound?.spiIn === spi) this.switchOutbound();
     this.core?.handleInboundTraffic(monotonicNow());
     if (r.nextHeader !== 4) return this.count('esp-not-ipv4');
     this.tun?.write(r.inner);

@@ -149,9 +149,9 @@ export class ChildCreateTask implements Task {
 }
 
 /** Adds a child, tells the driver, and emits its event (no keys in it). */
-export function installChild(sa: SaContext, child: ChildSaInfo, rekeyOf?: ChildSaInfo): void {
+export function installChild(sa: SaContext, child: ChildSaInfo, rekeyOf?: ChildSaInfo, opts: { delayOutbound?: boolean } = {}): void {
   sa.children.push(child);
-  sa.effect(rekeyOf ? { type: 'install-child-sa', child, rekeyOf: rekeyOf.spiIn } : { type: 'install-child-sa', child });
+  sa.effect(rekeyOf ? { type: 'install-child-sa', child, rekeyOf: rekeyOf.spiIn, ...(opts.delayOutbound ? { delayOutbound: true } : {}) } : { type: 'install-child-sa', child });
   sa.event({
     type: 'child-sa', state: rekeyOf ? 'rekeyed' : 'installed',
     spiIn: child.spiIn.toString(16).padStart(8, '0'), spiOut: child.spiOut.toString(16).padStart(8, '0'),

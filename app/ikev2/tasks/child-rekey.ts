@@ -5,8 +5,10 @@
  *   SK{ N(REKEY_SA, ESP, spi), SA, Ni, [KEi], TSi, TSr }  <--
  *   -->  SK{ SA(our new SPI), Nr, [KEr], TSi, TSr }
  *   SK{ D(ESP, old spi) } <-- --> SK{ D(ESP, our old spi) }   (respondInformational)
- * The new child is installed at once; the old one keeps receiving until the
- * DELETE, so no packet in flight is lost.
+ * The new child receives at once; we keep SENDING on the old one until the
+ * gateway shows it installed the new one (traffic on it, or its DELETE of the
+ * old): our answer may still be in flight. The old one keeps receiving until
+ * the DELETE, so no packet in flight is lost either way.
  *
  * Ours (command rekey-child): ChildCreateTask(esp, old) then ChildDeleteTask.
  * Collisions (both sides rekeying the same child at once) are not resolved
@@ -61,7 +63,7 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
     keysIn: keys.i, keysOut: keys.r, localTs: ourTs.length ? ourTs : old.localTs, remoteTs: theirTs.length ? theirTs : old.remoteTs,
   };
   out.push(tsPayload(PayloadType.TSi, child.remoteTs), tsPayload(PayloadType.TSr, child.localTs));
-  installChild(sa, child, old);
+  installChild(sa, child, old, { delayOutbound: true });
   sa.peerRekeys.set(old.spiIn, { child, nonces: [nonce.data, nr] });
   return out;
 }

@@ -239,7 +239,7 @@ describe('IKE SA: liveness and deletion', () => {
 });
 
 describe('IKE SA: rekeys started by the gateway', () => {
-  it('CHILD_SA rekey: new child installed at once with matching keys, old one removed on its DELETE', () => {
+  it('CHILD_SA rekey: new child installed at once with matching keys (sending on it delayed), old one removed on its DELETE', () => {
     const pair = new IkePair();
     pair.command({ type: 'connect' });
     const [old] = installed(pair);
@@ -253,7 +253,8 @@ describe('IKE SA: rekeys started by the gateway', () => {
     expect(fresh.spiOut).toBe(0xc0000002);
     expect(equalBytes(fresh.keysIn.encr, gw.keys.i.encr)).toBe(true);
     expect(equalBytes(fresh.keysOut.encr, gw.keys.r.encr)).toBe(true);
-    expect(pair.effects).toContainEqual(expect.objectContaining({ type: 'install-child-sa', rekeyOf: old!.spiIn }));
+    // we answered: the gateway may not have our answer yet, so the driver keeps sending on the old SA for now
+    expect(pair.effects).toContainEqual(expect.objectContaining({ type: 'install-child-sa', rekeyOf: old!.spiIn, delayOutbound: true }));
     expect(pair.sa.children.length).toBe(2);
     // <-- INFORMATIONAL SK{ D(ESP, old gateway SPI) }   --> SK{ D(ESP, our old SPI) }
     pair.fromResponder(pair.responder.request(ExchangeType.Informational, [{ type: P.Delete, protocol: ProtocolId.ESP, spis: [Uint8Array.of(0xc0, 0, 0, 1)] }]));
@@ -301,6 +302,10 @@ describe('IKE SA: rekeys we start', () => {
     const fresh = installed(pair)[1]!;
     const gw = pair.responder.clientRekeyedChild!;
     expect(fresh.spiOut).toBe(0xc0000003);
+    // the gateway answered: it has the new SA, so we send on it at once
+    const inst = pair.effects.find((e) => e.type === 'install-child-sa' && e.child === fresh);
+    expect(inst).toMatchObject({ rekeyOf: old!.spiIn });
+    expect(inst).not.toHaveProperty('delayOutbound');
     expect(equalBytes(fresh.keysOut.encr, gw.keys.i.encr)).toBe(true);
     expect(equalBytes(fresh.keysIn.encr, gw.keys.r.encr)).toBe(true);
     const del = pair.log.filter((l) => l.dir === '-->' && l.exchange === ExchangeType.Informational).at(-1)!;

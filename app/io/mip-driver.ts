@@ -201,7 +201,9 @@ export class MipDriver {
     await step(net.addRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
     await step(net.addRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
     for (const r of this.opts.routes) {
-      await step(net.replaceRoute({ dst: r, dev: tun.name, src: p.homeAddress, table: ROUTE_TABLE }));
+      // scope global: the kernel never resolves a gateway through it (nexthop lookups skip routes
+      // of scope universe), so a router on a trusted subnet inside these prefixes stays on its link
+      await step(net.replaceRoute({ dst: r, dev: tun.name, src: p.homeAddress, table: ROUTE_TABLE, scope: 'global' }));
       await step(net.addRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
     }
     this.tun.onPacket((pkt) => this.handleTunPacket(pkt));

@@ -20,6 +20,8 @@ export interface RouteSpec {
   metric?: number;
   /** a number or a name from rt_tables ("main") */
   table?: number | string;
+  /** the kernel's default is "link" for a route without a gateway */
+  scope?: 'global' | 'link' | 'host';
 }
 
 export interface RuleSpec {
@@ -118,6 +120,10 @@ export function buildRouteArgs(verb: 'add' | 'del' | 'replace', r: RouteSpec): s
     args.push('metric', String(r.metric));
   }
   if (r.table !== undefined) args.push('table', token('table', r.table));
+  if (r.scope !== undefined) {
+    if (!['global', 'link', 'host'].includes(r.scope)) throw new RangeError(`netconfig: bad scope ${String(r.scope)}`);
+    args.push('scope', r.scope);
+  }
   return args;
 }
 

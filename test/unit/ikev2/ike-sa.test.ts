@@ -303,7 +303,7 @@ describe('IKE SA: rekeys we start', () => {
     const gw = pair.responder.clientRekeyedChild!;
     expect(fresh.spiOut).toBe(0xc0000003);
     // the gateway answered: it has the new SA, so we send on it at once
-    const inst = pair.effects.find((e) => e.type === 'install-child-sa' && e.child === fresh);
+    const inst = pair.effects.find((e) => e?.type === 'install-child-sa' && 'child' in e && e.child === fresh);
     expect(inst).toMatchObject({ rekeyOf: old!.spiIn });
     expect(inst).not.toHaveProperty('delayOutbound');
     expect(equalBytes(fresh.keysOut.encr, gw.keys.i.encr)).toBe(true);

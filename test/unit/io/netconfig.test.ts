@@ -36,6 +36,10 @@ describe('netconfig argument builders', () => {
       'route', 'replace', '10.1.0.0/16', 'dev', 'hw0', 'table', 'main',
     ]);
     expect(() => buildRouteArgs('add', { dst: '10.0.0.0/8', metric: -1 })).toThrow(RangeError);
+    expect(buildRouteArgs('replace', { dst: '10.10.0.0/16', dev: 'hwmip0', table: 434, scope: 'global' })).toEqual([
+      'route', 'replace', '10.10.0.0/16', 'dev', 'hwmip0', 'table', '434', 'scope', 'global',
+    ]);
+    expect(() => buildRouteArgs('add', { dst: '10.0.0.0/8', scope: 'site' as 'global' })).toThrow(/bad scope/);
   });
 
   it('rules: lookup a table, or an action', () => {

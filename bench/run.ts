@@ -10,7 +10,7 @@
  *
  * Environment: BENCH_ONLY=throughput,handover,… runs a subset (results.json
  * is then written to /tmp/homeward-bench-results.partial.json); BENCH_MOVES (default 10);
- * BENCH_SOAK_MINUTES (default 2).
+ * BENCH_SOAK_MINUTES (default 10, the issue's figure).
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';

@@ -199,3 +199,30 @@ export class Writer {
     return this.buf.slice(0, this.len);
   }
 }
+
+/**
+ * Hands out fresh, never-reused byte ranges carved from large zeroed
+ * ArrayBuffers. A per-packet `new Uint8Array(n)` costs a backing-store
+ * allocation (≈ 1.7 µs for 1.4 kB here, a fifth of an AES-GCM seal); a
+ * subarray of a slab costs a view. A slab is freed when the last packet cut
+ * from it is; memory is never handed out twice, so no packet can see
+ * another's bytes.
+ */
+export class Slab {
+  private buf: Uint8Array;
+  private off = 0;
+  constructor(private readonly size = 256 * 1024) {
+    this.buf = new Uint8Array(size);
+  }
+  alloc(n: number): Uint8Array {
+    if (n > this.size / 4) return new Uint8Array(n);
+    if (this.off + n > this.buf.length) {
+      this.buf = new Uint8Array(this.size);
+      this.off = 0;
+    }
+    const out = this.buf.subarray(this.off, this.off + n);
+    // 8-aligned starts keep later views (DataView, 32-bit reads) cheap
+    this.off += (n + 7) & ~7;
+    return out;
+  }
+}

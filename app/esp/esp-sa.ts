@@ -20,6 +20,7 @@
  * was given. Every outcome is a typed result; bad input never throws.
  */
 import { randomFillSync } from 'node:crypto';
+import { Slab } from '../base/bytes.ts';
 import { createAead } from '../crypto/aead.ts';
 import type { Aead, AeadBackend } from '../crypto/aead.ts';
 import { createCbcHmac } from '../crypto/cbc-hmac.ts';
@@ -83,6 +84,7 @@ export class OutboundEspSa {
   private nextSeq: number;
   private readonly rekeySeq: number;
   private readonly fillIv: (iv: Uint8Array, seq: number) => void;
+  private readonly slab = new Slab();
 
   constructor(config: EspSaConfig, opts: OutboundOptions = {}) {
     this.t = transformOf(config);
@@ -107,7 +109,8 @@ export class OutboundEspSa {
     const ptOff = ESP_HEADER_LENGTH + ivLen;
     if (ptOff + ptLen + icvLen > 0xffff - 28) return { ok: false, reason: 'too-long' };
     const seq = this.nextSeq++;
-    const out = new Uint8Array(ptOff + ptLen + icvLen);
+    // every byte of `out` is written below (header, IV, inner, padding, trailer, ICV)
+    const out = this.slab.alloc(ptOff + ptLen + icvLen);
     putU32(out, 0, this.spi);
     putU32(out, 4, seq);
     const iv = out.subarray(ESP_HEADER_LENGTH, ptOff);

@@ -1,7 +1,7 @@
 /**
  * Engine memory: RSS (VmRSS of /proc/<pid>/status) of `homeward run` idle in
  * mode mc (one IKE SA, one binding), and after BENCH_SOAK_MINUTES (default
- * 2; the issue's figure is 10) of traffic from the intranet host to the home
+ * 10, the issue's figure) of traffic from the intranet host to the home
  * address: iperf3 at a fixed rate, so the run length bounds the work.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,7 +11,7 @@ import { vmRssKiB } from '../lib/parse.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import type { Progress } from './section.ts';
 
-export const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 2);
+export const SOAK_MINUTES = Number(process.env.BENCH_SOAK_MINUTES ?? 10);
 const SOAK_RATE = '20M';
 const IDLE_SETTLE_MS = 5000;
 

@@ -41,6 +41,18 @@ export class CliError extends Error {
   }
 }
 
+/** Walks `--flag [value]` options: calls `on(flag, value)`, where value() takes the next word or fails naming the flag. */
+export function eachOption(argv: string[], on: (flag: string, value: () => string) => void): void {
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    on(flag, () => {
+      const v = argv[++i];
+      if (v === undefined) throw new CliError(`${flag} needs a value`, 'USAGE');
+      return v;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const emit = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);

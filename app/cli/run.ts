@@ -17,7 +17,7 @@ import type { EngineEvent, Policy } from '../events.ts';
 import { startControlServer, type ControlServer } from '../io/control-socket.ts';
 import { Engine } from '../io/engine.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
-import { CliError, loadProfile } from './main.ts';
+import { CliError, eachOption, loadProfile } from './main.ts';
 import { RENDERER_DIST } from './ui.ts';
 
 export interface RunArgs {
@@ -33,13 +33,7 @@ export interface RunArgs {
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic' };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new CliError(`${a} needs a value`, 'USAGE');
-      return v;
-    };
+  eachOption(argv, (a, value) => {
     if (a === '--json') out.json = true;
     else if (a === '--ui') out.ui = true;
     else if (a === '--profile') out.profile = value();
@@ -51,7 +45,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       if (p !== 'automatic' && p !== 'always-vpn') throw new CliError(`--policy must be automatic or always-vpn, got ${p}`, 'USAGE');
       out.policy = p;
     } else throw new CliError(`run: unknown option ${a}`, 'USAGE');
-  }
+  });
   if (!out.profile) throw new CliError('run needs --profile <file>', 'USAGE');
   if (out.controlGroup !== undefined && out.control === undefined) throw new CliError('--control-group needs --control <path>', 'USAGE');
   return out;

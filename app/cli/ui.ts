@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectControlSocket } from '../io/control-socket.ts';
 import { startUiServer } from '../io/ui-server.ts';
-import { CliError } from './main.ts';
+import { CliError, eachOption } from './main.ts';
 
 export const RENDERER_DIST = resolve(fileURLToPath(new URL('../../renderer/dist', import.meta.url)));
 
@@ -25,13 +25,7 @@ export function parseUiArgs(argv: string[]): UiArgs {
   let control: string | undefined;
   let port: number | undefined;
   let json = false;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const value = (): string => {
-      const v = argv[++i];
-      if (v === undefined) throw new CliError(`${a} needs a value`, 'USAGE');
-      return v;
-    };
+  eachOption(argv, (a, value) => {
     if (a === '--json') json = true;
     else if (a === '--control') control = value();
     else if (a === '--port') {
@@ -39,7 +33,7 @@ export function parseUiArgs(argv: string[]): UiArgs {
       if (!/^\d+$/.test(v) || Number(v) < 1 || Number(v) > 65535) throw new CliError(`--port must be 1–65535, got ${v}`, 'USAGE');
       port = Number(v);
     } else throw new CliError(`ui: unknown option ${a}`, 'USAGE');
-  }
+  });
   if (!control) throw new CliError('ui needs --control <path> (the running engine\'s control socket)', 'USAGE');
   return { control, json, ...(port === undefined ? {} : { port }) };
 }

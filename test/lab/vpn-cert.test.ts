@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, capture, certFileName, dissect, labAvailable, makePki, skipLine, startStrongSwan, sweepStale, swanctlFiles, type Pki, type StrongSwan,
+  Lab, capture, certFileName, dissect, labAvailable, makePki, skipLine, startStrongSwan, swanctlFiles, type Pki, type StrongSwan,
 } from './harness/index.ts';
+import { createVpnLab } from './fixtures/vpn-lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
 const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
@@ -28,17 +29,7 @@ describe.skipIf(!avail.ok)('vpn up with certificates against strongSwan', () => 
   let dir: string;
 
   beforeAll(async () => {
-    sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [{ host: 'intranet', to: 'default', via: '10.10.0.1' }],
-    });
+    lab = await createVpnLab();
     dir = lab.tempDir('client');
     pki = await makePki(lab.tempDir('pki'), {
       gatewayId: 'gw.example', clients: [{ id: 'mn@example', keyType: 'ecdsa' }, { id: 'rsa@example', keyType: 'rsa' }],

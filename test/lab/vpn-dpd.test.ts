@@ -12,7 +12,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
+import { Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, type StrongSwan } from './harness/index.ts';
+import { createVpnLab } from './fixtures/vpn-lab.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
 const PSK = 'lab-vpn-dpd-psk-0123456789';
@@ -28,17 +29,7 @@ describe.skipIf(!avail.ok)('vpn up: liveness checks and auto-reconnect', () => {
   let gw: StrongSwan;
 
   beforeAll(async () => {
-    sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [{ host: 'intranet', to: 'default', via: '10.10.0.1' }],
-    });
+    lab = await createVpnLab();
     gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
   });
   afterAll(async () => {

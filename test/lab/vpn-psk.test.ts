@@ -13,8 +13,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, PYTHON, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan,
+  Lab, PYTHON, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, type StrongSwan,
 } from './harness/index.ts';
+import { createVpnLab } from './fixtures/vpn-lab.ts';
 
 /** scapy's SecurityAssociation as the independent ChaCha20-Poly1305 ESP (tshark 4.0 has none). */
 const SCAPY_CHACHA = `
@@ -63,17 +64,7 @@ describe.skipIf(!avail.ok)('vpn up (PSK) against strongSwan', () => {
   let n = 0;
 
   beforeAll(async () => {
-    sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [{ host: 'intranet', to: 'default', via: '10.10.0.1' }],
-    });
+    lab = await createVpnLab();
     gw = await startStrongSwan(lab, 'gw', {
       swanctlConf: roadWarriorResponder({
         localAddr: '192.0.2.1', psk: PSK, localTs: '10.10.0.0/16',

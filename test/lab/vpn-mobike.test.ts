@@ -14,7 +14,7 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labAvailable, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/homeward.mjs');
@@ -23,42 +23,7 @@ const PSK = 'lab-vpn-mobike-psk-0123456789';
 const avail = labAvailable({ need: ['strongswan'] });
 if (!avail.ok) console.warn(skipLine('vpn-mobike.test.ts', avail));
 
-const SWANCTL = `connections {
-  rw {
-    version = 2
-    local_addrs = 192.0.2.1, 203.0.113.1
-    pools = tia
-    proposals = aes256gcm16-prfsha256-x25519
-    mobike = yes
-    local {
-      auth = psk
-      id = gw.example
-    }
-    remote {
-      auth = psk
-      id = mn@example
-    }
-    children {
-      net {
-        local_ts = 10.10.0.0/16
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-pools {
-  tia {
-    addrs = 10.10.100.0/24
-  }
-}
-secrets {
-  ike-1 {
-    id-1 = mn@example
-    id-2 = gw.example
-    secret = "${PSK}"
-  }
-}
-`;
+const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1, 203.0.113.1', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['mobike = yes'] });
 
 type Json = Record<string, unknown>;
 const events = (p: LabProcess): Json[] => p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);

@@ -13,7 +13,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, PYTHON, capture, dissect, labAvailable, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
+import { Lab, PYTHON, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
 const PROBE = fileURLToPath(new URL('./fixtures/ike-sa-init-probe.py', import.meta.url));
@@ -21,43 +21,7 @@ const PSK = 'lab-vpn-nat-psk-0123456789';
 const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark', 'scapy'] });
 if (!avail.ok) console.warn(skipLine('vpn-nat-rekey.test.ts', avail));
 
-const SWANCTL = `connections {
-  rw {
-    version = 2
-    local_addrs = 192.0.2.1
-    pools = tia
-    proposals = aes256gcm16-prfsha256-x25519
-    rekey_time = 20s
-    local {
-      auth = psk
-      id = gw.example
-    }
-    remote {
-      auth = psk
-      id = mn@example
-    }
-    children {
-      net {
-        local_ts = 10.10.0.0/16
-        esp_proposals = aes256gcm16
-        rekey_time = 10s
-      }
-    }
-  }
-}
-pools {
-  tia {
-    addrs = 10.10.100.0/24
-  }
-}
-secrets {
-  ike-1 {
-    id-1 = mn@example
-    id-2 = gw.example
-    secret = "${PSK}"
-  }
-}
-`;
+const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['rekey_time = 20s'], childOptions: ['rekey_time = 10s'] });
 
 type Json = Record<string, unknown>;
 const events = (s: string): Json[] => s.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);

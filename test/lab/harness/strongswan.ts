@@ -158,9 +158,15 @@ async function waitForVici(proc: LabProcess, swanctl: (a: readonly string[]) => 
   throw new Error(`charon's vici socket did not answer within ${timeoutMs} ms (${last}): ${proc.stderr().slice(-3000)}`);
 }
 
-/** The road-warrior responder of LAB.md (PSK, address pool), parameterised. */
+/**
+ * The road-warrior responder of LAB.md (PSK, address pool), parameterised.
+ * localAddr may list several addresses ("192.0.2.1, 203.0.113.1"); ikeOptions
+ * and childOptions are extra swanctl lines ("mobike = yes", "rekey_time = 10s").
+ */
 export function roadWarriorResponder(o: {
   localAddr: string;
+  ikeOptions?: string[];
+  childOptions?: string[];
   psk: string;
   localId?: string;
   remoteId?: string;
@@ -175,7 +181,7 @@ export function roadWarriorResponder(o: {
     local_addrs = ${o.localAddr}
     pools = tia
     proposals = ${o.proposals ?? 'aes256gcm16-prfsha256-x25519, chacha20poly1305-prfsha256-x25519'}
-    local {
+${(o.ikeOptions ?? []).map((l) => `    ${l}\n`).join('')}    local {
       auth = psk
       id = ${o.localId ?? 'gw.example'}
     }
@@ -187,7 +193,7 @@ export function roadWarriorResponder(o: {
       net {
         local_ts = ${o.localTs ?? '10.10.0.0/24'}
         esp_proposals = ${o.espProposals ?? 'aes256gcm16, chacha20poly1305'}
-      }
+${(o.childOptions ?? []).map((l) => `        ${l}\n`).join('')}      }
     }
   }
 }

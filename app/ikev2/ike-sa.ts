@@ -197,6 +197,7 @@ export class IkeSa implements SaContext {
     this.path = clonePath(path);
     // RFC 4555 §3.5 steps 1-4: IPsec SAs move now, outstanding requests follow to the new path
     this.pathChanged();
+    this.manager.pathMoved();
     this.manager.queueFirst('ike-mobike', [new IkeMobikeTask('update', m.generation)]);
     this.manager.initiate();
   }

@@ -14,10 +14,11 @@
  * Outbound: build payloads from the active task group, seal, send, arm the
  * retransmission timer (base · 1.8^n, `retransmitTries` times, then give up).
  * Retransmissions follow the IKE SA's current path (MOBIKE moves it, RFC 4555
- * §3.5 step 4); an unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES is
- * also sent along every other address pair (path probing, §3.8) and an
- * answer on another pair moves the SA there. Responses go back along the
- * path the request came in.
+ * §3.5 step 4): when it moves, the outstanding request is resent there at
+ * once. An unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES is also sent
+ * along every other address pair (path probing, §3.8) and an answer on one of
+ * those pairs moves the SA there — unless the SA moved since the probe went
+ * out. Responses go back along the path the request came in.
  */
 import { equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';
@@ -32,7 +33,7 @@ import type { InboundMessage, Session } from './session.ts';
 import { respondCreateChild } from './tasks/child-rekey.ts';
 import { respondInformational } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
-import { candidatePaths, mobikePath, respondMobike } from './tasks/ike-mobike.ts';
+import { candidatePaths, mobikePath, pathKey, respondMobike } from './tasks/ike-mobike.ts';
 import type { Path, Task } from './task.ts';
 import type { Datagram } from './types.ts';
 
@@ -51,8 +52,11 @@ export class TaskManager {
   private lastOutbound: Instant = 0;
   /** The active request as sealed, without a non-ESP marker (re-wrapped for each path). */
   private outstandingBytes?: Uint8Array;
-  /** The active request was also sent along other address pairs. */
-  private probed = false;
+  /**
+   * Address pairs ("local>remote") the active request was also sent along
+   * since the SA last moved: only an answer on one of these is a probe result.
+   */
+  private readonly probedPairs = new Set<string>();
 
   constructor(private readonly sa: IkeSa) {}
 
@@ -107,7 +111,7 @@ export class TaskManager {
     if (!s) return this.initiate();
     this.active = group;
     this.activeSession = s;
-    this.probed = false;
+    this.probedPairs.clear();
     this.sendRequest(group, s);
   }
 
@@ -160,12 +164,34 @@ export class TaskManager {
     out.transmit = bytes ? this.wrap(bytes) : out.transmit;
     this.send(out.transmit);
     if (bytes && probes.length > 0) {
-      if (!this.probed) sa.event({ type: 'log', level: 'info', msg: `probing ${probes.length} other address pairs`, ctx_paths: probes.map((p) => `${p.local.addr}>${p.remote.addr}`) });
-      this.probed = true;
-      for (const p of probes) this.send(this.wrap(bytes, p));
+      if (this.probedPairs.size === 0) sa.event({ type: 'log', level: 'info', msg: `probing ${probes.length} other address pairs`, ctx_paths: probes.map(pathKey) });
+      for (const p of probes) {
+        this.probedPairs.add(pathKey(p));
+        this.send(this.wrap(bytes, p));
+      }
     }
     const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, BACKOFF_CAP_MS);
     this.timers.set('retransmit', sa.now + wait);
+  }
+
+  /**
+   * The IKE SA moved (RFC 4555 §3.5 step 4): an outstanding request is sent
+   * again at once along the new path, with a fresh retransmission budget, so
+   * the UPDATE_SA_ADDRESSES queued behind it (window 1) waits one round trip
+   * on the new path, not the old path's backoff. Probe answers still on the
+   * way were sent before the move: they no longer choose a path.
+   */
+  pathMoved(): void {
+    const sa = this.sa;
+    this.probedPairs.clear();
+    const out = this.activeSession?.outstanding;
+    const bytes = this.outstandingBytes;
+    if (!out || !this.active || !bytes || out.exchange === ExchangeType.IkeSaInit) return;
+    out.tries = 0;
+    out.transmit = this.wrap(bytes);
+    sa.stats.retransmits++;
+    this.send(out.transmit);
+    this.timers.set('retransmit', sa.now + sa.config.retransmitBaseMs);
   }
 
   /** MOBIKE path probing: only for INFORMATIONALs that do not move the SA (RFC 4555 §3.8). */
@@ -274,10 +300,11 @@ export class TaskManager {
     session.outstanding = undefined;
     this.timers.stop('retransmit');
     if (header.exchangeType !== ExchangeType.IkeSaInit) this.lastInbound = sa.now;
-    const probed = this.probed;
+    const answeredOn = `${d.local.addr}>${d.remote.addr}`;
+    const probe = this.probedPairs.has(answeredOn);
     this.processResponse(session, opened.msg);
     // a probe was answered along another pair: that one works, move there (RFC 4555 §3.8)
-    if (probed && sa.state === 'established' && (d.local.addr !== sa.path.local.addr || d.remote.addr !== sa.path.remote.addr)) {
+    if (probe && sa.state === 'established' && answeredOn !== pathKey(sa.path)) {
       sa.event({ type: 'log', level: 'info', msg: `path probe answered on ${d.local.addr}>${d.remote.addr}` });
       sa.roam(mobikePath(sa, d.local.addr, d.remote.addr), sa.now);
     }

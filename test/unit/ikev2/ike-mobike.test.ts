@@ -130,20 +130,22 @@ describe('MOBIKE: UPDATE_SA_ADDRESSES', () => {
     let answers = false;
     pair.filter = (dir) => dir === '-->' || answers;
     const before = ikeSent(sent).length;
+    const t0 = pair.clock.now();
     // INFORMATIONAL(UPDATE from B) -->          (answer lost)
     pair.command({ type: 'roam', localAddr: B, addresses: [B] });
+    answers = true;
     // 50 ms later the address changes again: C
     pair.clock.advance(50);
     pair.command({ type: 'roam', localAddr: C, addresses: [C] });
+    // the outstanding update goes again at once, from C (RFC 4555 §3.5 step 4);  <-- its (cached, stale) answer is ignored
+    // INFORMATIONAL(UPDATE from C) -->   <-- answer: C confirmed — all without waiting for a retransmission timer
+    expect(pair.clock.now() - t0).toBe(50);
     expect(pair.sa.path.local.addr).toBe(C);
-    answers = true;
-    // the outstanding update is retransmitted from C;  <-- its (cached, stale) answer is ignored
-    pair.advance();
-    // INFORMATIONAL(UPDATE from C) -->   <-- answer: C confirmed
     const out = ikeSent(sent).slice(before);
     expect(out.map((t) => t.local.addr)).toEqual([B, C, C]);
+    expect(equalBytes(out[1]!.bytes, out[0]!.bytes), 'the first update, resent unchanged').toBe(true);
     expect(pair.events().some((e) => String(e.msg).startsWith('stale UPDATE_SA_ADDRESSES answer ignored'))).toBe(true);
-    expect(updates(pair)).toMatchObject([{ from: A, to: C }]);
+    expect(updates(pair)).toMatchObject([{ from: A, to: C, ms: 0 }]);
     expect(pair.responder.updates.map((e) => e.addr)).toEqual([B, C]);
     expect(pair.responder.clientPath?.addr).toBe(C);
   });
@@ -248,6 +250,50 @@ describe('MOBIKE: address lists and path probing', () => {
     expect(updates(pair)).toMatchObject([{ from: A, to: A, gateway: G2 }]);
     expect(pair.sa.path.remote.addr).toBe(G2);
     expect(pair.sa.state).toBe('established');
+  });
+
+  it('an address change while a DPD is unanswered: the DPD follows to the new path at once, the update right behind it', () => {
+    const { pair, sent } = established({}, { dpdSeconds: 10, retransmitBaseMs: 2000, retransmitTries: 5 });
+    pair.blocked.add(`${A}>${G}`); // link A is going away
+    pair.advance(10_000); // DPD: INFORMATIONAL{} --> G from A (lost)
+    const dpdAt = pair.clock.now();
+    pair.advance(); // retransmission 1 from A (lost); the next one would be 3.6 s away
+    const before = ikeSent(sent).length;
+    pair.clock.advance(100);
+    // the monitor reports B:  DPD INFORMATIONAL{} (same Message ID) --> from B   <-- {}
+    //                         INFORMATIONAL{ N(UPDATE_SA_ADDRESSES), … } --> from B   <-- ok
+    pair.command({ type: 'roam', localAddr: B, addresses: [B], eventAt: pair.clock.now() });
+    const out = ikeSent(sent).slice(before);
+    expect(out.map((t) => `${t.local.addr}>${t.remote.addr}`)).toEqual([`${B}>${G}`, `${B}>${G}`]);
+    const requests = pair.log.filter((r) => r.dir === '-->' && !r.response && r.at > dpdAt);
+    expect(requests.map((r) => r.notifies.includes(N.UpdateSaAddresses))).toEqual([false, true]);
+    expect(requests[1]!.messageId).toBe(requests[0]!.messageId + 1);
+    expect(updates(pair)).toMatchObject([{ from: A, to: B, ms: 0 }]);
+    expect(pair.sa.state).toBe('established');
+  });
+
+  it('a probe answer that arrives after the address changed does not take the SA back', () => {
+    const { pair } = established({}, { dpdSeconds: 10, retransmitTries: 5 });
+    pair.blocked.add(`${A}>${G}`);
+    let stash: Uint8Array | undefined;
+    pair.filter = (dir, bytes) => !(dir === '<--' && !stash && (stash = bytes.slice()) !== undefined);
+    pair.advance(10_000); // DPD from A (lost)
+    pair.advance(); // retransmission 1 (lost)
+    pair.advance(); // retransmission 2 + probe A>G2: the probe's answer is held back on the way
+    expect(stash).toBeDefined();
+    // link A is gone, B is the new path; everything on B>G is lost for now
+    pair.blocked.add(`${B}>${G}`);
+    pair.command({ type: 'roam', localAddr: B, addresses: [B] });
+    expect(pair.sa.path.local.addr).toBe(B);
+    // <-- the old probe's answer arrives on A>G2: it answers the DPD, but A is no longer ours to choose
+    pair.fromResponder(stash!, true, A, G2);
+    pair.drive();
+    expect(pair.events().some((e) => String(e.msg).startsWith('path probe answered'))).toBe(false);
+    expect(pair.sa.path.local.addr).toBe(B);
+    pair.blocked.delete(`${B}>${G}`);
+    pair.advance(); // the update from B (queued behind the DPD) goes out again and is answered
+    expect(updates(pair)).toMatchObject([{ from: A, to: B, gateway: G }]);
+    expect(pair.responder.clientPath?.addr).toBe(B);
   });
 
   it('candidate pairs skip the current one and gateway addresses inside the tunnel', () => {

@@ -259,8 +259,19 @@ export class VpnDriver {
    * address, then the core moves the SAs and sends UPDATE_SA_ADDRESSES.
    * localAddr defaults to the kernel's source towards the gateway; eventAt
    * (monotonic ms) is when the change happened, for the `ms` of `mobike-update`.
+   * Calls run one after another: each reads the kernel's view when its turn
+   * comes, so two changes in quick succession cannot finish in reverse order
+   * and leave the SA on the older address.
    */
-  async roam(localAddr?: string, eventAt: number = monotonicNow()): Promise<void> {
+  roam(localAddr?: string, eventAt: number = monotonicNow()): Promise<void> {
+    const run = this.roamQueue.then(() => this.roamNow(localAddr, eventAt));
+    this.roamQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private roamQueue: Promise<void> = Promise.resolve();
+
+  private async roamNow(localAddr: string | undefined, eventAt: number): Promise<void> {
     const gw = this.config?.gateway;
     if (!gw || !this.udp || this.closedResult) return;
     const route = await this.net.getRoute(gw);

@@ -55,8 +55,6 @@ export class NetMonitor {
   private reading = false;
   private again = false;
   private closed = false;
-  /** monotonic ms of the first notification of the burst being settled */
-  private burstStart: number | null = null;
 
   constructor(private readonly onLink: (link: Link | null, eventAtMs: number) => void, opts: NetMonitorOptions = {}) {
     this.debouncer = new Debouncer(opts.quietMs ?? 30, opts.maxDelayMs ?? 100);
@@ -95,18 +93,23 @@ export class NetMonitor {
 
   private notify(): void {
     const now = performance.now();
-    if (this.burstStart === null) this.burstStart = now;
-    const due = this.debouncer.event(now);
+    this.arm(this.debouncer.event(now), now);
+  }
+
+  /** Wakes fire() at `at` (performance.now() ms); never earlier than 1 ms from now. */
+  private arm(at: number, now: number): void {
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.fire(), Math.max(0, due - now));
+    this.timer = setTimeout(() => this.fire(), Math.max(1, Math.ceil(at - now)));
   }
 
   private fire(): void {
     this.timer = null;
-    if (!this.debouncer.settle(performance.now()) || this.closed) return;
-    const started = this.burstStart ?? performance.now();
-    this.burstStart = null;
-    void this.read(started);
+    if (this.closed) return;
+    const now = performance.now();
+    const r = this.debouncer.poll(now);
+    if (!r) return;
+    if (!r.settled) return this.arm(r.wakeAt, now);
+    void this.read(r.firstAt);
   }
 
   private async read(started: number): Promise<void> {

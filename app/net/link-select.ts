@@ -56,7 +56,15 @@ export function sameLink(a: Link | null, b: Link | null): boolean {
  * Debounce for kernel notifications: settle `quietMs` after the last event,
  * but never later than `maxDelayMs` after the first one of the burst — so a
  * storm of notifications cannot delay a decision by more than maxDelayMs.
+ *
+ * The driver's timer only asks; poll() answers. A timer may fire a little
+ * before the deadline (Node's timers run on libuv's millisecond loop time,
+ * the deadline is in performance.now()), so "not yet" always comes with the
+ * time to ask again: a burst is never dropped, and its first event's time
+ * stays with it until it settles.
  */
+export type DebounceResult = { settled: true; firstAt: Instant } | { settled: false; wakeAt: Instant };
+
 export class Debouncer {
   private firstAt: Instant | null = null;
   private lastAt: Instant | null = null;
@@ -75,11 +83,13 @@ export class Debouncer {
     return Math.min(this.lastAt + this.quietMs, this.firstAt + this.maxDelayMs);
   }
 
-  /** True (and reset) when the burst has settled at `now`. */
-  settle(now: Instant): boolean {
+  /** The burst settled (and is reset), or when to ask again; null when no burst is pending. */
+  poll(now: Instant): DebounceResult | null {
     const d = this.deadline();
-    if (d === null || now < d) return false;
+    if (d === null || this.firstAt === null) return null;
+    if (now < d) return { settled: false, wakeAt: d };
+    const firstAt = this.firstAt;
     this.firstAt = this.lastAt = null;
-    return true;
+    return { settled: true, firstAt };
   }
 }

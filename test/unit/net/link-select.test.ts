@@ -33,13 +33,14 @@ describe('selectPrimaryLink', () => {
 });
 
 describe('Debouncer', () => {
-  it('settles quietMs after the last event of a burst', () => {
+  it('settles quietMs after the last event of a burst, reporting the burst\'s first event', () => {
     const d = new Debouncer(30, 100);
     expect(d.event(0)).toBe(30);
     expect(d.event(20)).toBe(50);
-    expect(d.settle(49)).toBe(false);
-    expect(d.settle(50)).toBe(true);
+    expect(d.poll(49)).toEqual({ settled: false, wakeAt: 50 });
+    expect(d.poll(50)).toEqual({ settled: true, firstAt: 0 });
     expect(d.deadline()).toBeNull();
+    expect(d.poll(60)).toBeNull();
   });
 
   it('never adds more than maxDelayMs to the first event of a storm', () => {
@@ -47,6 +48,18 @@ describe('Debouncer', () => {
     let due = 0;
     for (let t = 0; t <= 200; t += 10) due = d.event(t);
     expect(due).toBe(100);
-    expect(d.settle(100)).toBe(true);
+    expect(d.poll(100)).toEqual({ settled: true, firstAt: 0 });
+  });
+
+  it('a timer that fires early is told when to ask again; the burst is neither lost nor merged into the next one', () => {
+    const d = new Debouncer(20, 100);
+    d.event(1000.6);
+    // the timer was set for 20 ms but libuv fired it at 1020.2 (its loop time is whole milliseconds)
+    const early = d.poll(1020.2);
+    expect(early).toEqual({ settled: false, wakeAt: 1020.6 });
+    expect(d.poll(1020.6)).toEqual({ settled: true, firstAt: 1000.6 });
+    // a later burst starts its own clock: its first event is not the stale one from before
+    d.event(5000);
+    expect(d.poll(5020)).toEqual({ settled: true, firstAt: 5000 });
   });
 });

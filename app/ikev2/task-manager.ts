@@ -355,7 +355,7 @@ export class TaskManager {
     if (!opened.ok) return sa.drop(opened.reason);
     if (!opened.protected) return sa.drop('unprotected');
     this.sawPeer();
-    const payloads = this.respond(session, opened.msg);
+    const payloads = this.respond(session, opened.msg, d.remote.addr);
     if (!payloads) return sa.drop('unexpected-exchange');
     const bytes = sealMessage(session, header.exchangeType, header.messageId, true, payloads, sa.random);
     const transmit = this.wrap(bytes, this.pathOf(d));
@@ -369,7 +369,7 @@ export class TaskManager {
     return { local: { ...d.local }, remote: { ...d.remote }, natt: d.local.port === this.sa.config.nattPort || this.sa.path.natt };
   }
 
-  private respond(session: Session, msg: InboundMessage): Payload[] | undefined {
+  private respond(session: Session, msg: InboundMessage, from: string): Payload[] | undefined {
     const sa = this.sa;
     const type = msg.header.exchangeType;
     if (session === sa.oldSession) {
@@ -380,7 +380,7 @@ export class TaskManager {
     }
     if (type === ExchangeType.Informational) {
       const out = respondInformational(msg, sa);
-      return sa.state === 'closed' ? out : [...out, ...respondMobike(msg, sa)];
+      return sa.state === 'closed' ? out : [...out, ...respondMobike(msg, sa, from)];
     }
     if (type === ExchangeType.CreateChildSa && sa.state === 'established') return respondCreateChild(msg, sa);
     return undefined;

@@ -22,8 +22,9 @@
  *   addresses (our address list changed, the path did not):
  *     SK{ N(ADDITIONAL_IP4_ADDRESS)+ | N(NO_ADDITIONAL_ADDRESSES) }  -->  <--  SK{}
  *
- *   responder half (respondMobike): the gateway's address list replaces the
- *   one we had (§3.6), its COOKIE2 is echoed (return routability, §3.7), its
+ *   responder half (respondMobike): the gateway's address list, plus the
+ *   address it sends from, replaces the one we had (§3.6) — and when the
+ *   address we use is no longer in it, we move to the one it wrote from; its COOKIE2 is echoed (return routability, §3.7), its
  *   NAT-D is answered with ours.
  *
  * Path probing (§3.7, §3.8) is done by the task manager: when an
@@ -250,14 +251,25 @@ export class IkeMobikeTask implements Task {
   }
 }
 
-/** Responder half for the gateway's INFORMATIONAL requests (address list, COOKIE2, NAT-D). */
-export function respondMobike(msg: InboundMessage, sa: SaContext): Payload[] {
+/**
+ * Responder half for the gateway's INFORMATIONAL requests (address list,
+ * COOKIE2, NAT-D). `from` is the request's IP source: a list never names the
+ * address it is sent from (RFC 4555 §3.6), and a gateway that lost its
+ * primary address sends from the one it still has — which must stay a
+ * candidate for path probing (strongSwan's ike_mobike adds it the same way).
+ */
+export function respondMobike(msg: InboundMessage, sa: SaContext, from: string): Payload[] {
   if (!sa.config.mobike || !sa.peerMobike) return [];
   const out: Payload[] = [];
   const list = peerAddressList(msg.payloads);
   if (list) {
-    sa.mobike.peerAddrs = list;
+    sa.mobike.peerAddrs = unique([from, ...list]);
     sa.event({ type: 'log', level: 'info', msg: 'gateway address list updated', ctx_addresses: list.join(',') });
+    if (!sa.mobike.peerAddrs.includes(sa.path.remote.addr)) {
+      // the address we send to left the gateway's set: move to the one it wrote from (we decide, §3.6)
+      sa.event({ type: 'log', level: 'info', msg: `gateway address ${sa.path.remote.addr} is gone: moving to ${from}` });
+      sa.roam(mobikePath(sa, sa.path.local.addr, from), sa.now);
+    }
   }
   const nat = evaluateNatd(msg, sa, sa.path.local, sa.path.remote);
   if (nat) out.push(...natdPayloads(sa));

@@ -233,10 +233,38 @@ describe('MOBIKE: address lists and path probing', () => {
     const answer = pair.responder.responses.at(-1)!;
     const echoed = answer.find((p) => p.type === 41 && p.notifyType === N.Cookie2);
     expect(echoed && 'data' in echoed && equalBytes(echoed.data, cookie)).toBe(true);
-    expect(pair.sa.mobike.peerAddrs).toEqual(['203.0.113.2']);
+    // the list never names the address it comes from: that one is the gateway's too
+    expect(pair.sa.mobike.peerAddrs).toEqual([G, '203.0.113.2']);
     pair.fromResponder(pair.responder.request(ExchangeType.Informational, [makeNotify(N.NoAdditionalAddresses)]));
     pair.drive();
-    expect(pair.sa.mobike.peerAddrs).toEqual([]);
+    expect(pair.sa.mobike.peerAddrs).toEqual([G]);
+  });
+
+  it('the gateway loses G and sends its new list from G3: we move to G3 at once, no liveness check needed', () => {
+    const G3 = '192.0.2.3';
+    const { pair, sent } = established({ additional: [G2] });
+    pair.blocked.add(`${A}>${G}`);
+    const t0 = pair.clock.now();
+    // <-- INFORMATIONAL SK{ N(ADDITIONAL_IP4_ADDRESS G2) } from G3: G is not in the gateway's set any more
+    //     SK{} --> to G3;  INFORMATIONAL SK{ N(UPDATE_SA_ADDRESSES), N(NAT_D)…, N(COOKIE2) } --> A>G3   <-- ok
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [additionalIp4Notify(G2)]), true, A, G3);
+    pair.drive();
+    expect(pair.sa.mobike.peerAddrs).toEqual([G3, G2]);
+    expect(updates(pair)).toMatchObject([{ from: A, to: A, gateway: G3 }]);
+    expect(pair.clock.now()).toBe(t0);
+    expect(pair.sa.path.remote.addr).toBe(G3);
+    expect(pair.responder.clientPath?.addr).toBe(A);
+    expect(ikeSent(sent).at(-1)!.remote.addr).toBe(G3);
+  });
+
+  it('a new list that still names the address we use (or comes from it) does not move the SA', () => {
+    const { pair } = established({ additional: [G2] });
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [additionalIp4Notify(G), additionalIp4Notify(G2)]), true, A, G2);
+    pair.drive();
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [makeNotify(N.NoAdditionalAddresses)]));
+    pair.drive();
+    expect(updates(pair)).toEqual([]);
+    expect(pair.sa.path.remote.addr).toBe(G);
   });
 
   it('the gateway\'s primary address dies: DPD goes unanswered, probes reach G2, the SA moves there', () => {

@@ -15,13 +15,12 @@
  * on the client (u32 on the IKE header: INFORMATIONAL requests we send on
  * 4500; 29-byte datagrams: NAT keepalives).
  */
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+import { jsonEvents as events, linkBack as linkBackOn, pingGap, sleep, startMobikeVpn, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/homeward.mjs');
 const TSX = ['--import', 'tsx'];
 const PSK = 'lab-vpn-mobike-nat-psk-0123456789';
 const A = '192.0.2.2';
@@ -33,18 +32,6 @@ const avail = labAvailable({ need: ['strongswan'] });
 if (!avail.ok) console.warn(skipLine('vpn-mobike-nat.test.ts', avail));
 
 const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1, 192.0.2.3', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['mobike = yes'] });
-
-type Json = Record<string, unknown>;
-const events = (p: LabProcess): Json[] => p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Largest gap (ms) between consecutive ping replies, from `ping -D` timestamps within [from, to] (s since epoch). */
-function pingGap(out: string, from: number, to: number): number {
-  const ts = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=\d+/gm)].map((m) => Number(m[1])).filter((t) => t >= from - 1 && t <= to + 5);
-  let gap = 0;
-  for (let i = 1; i < ts.length; i++) gap = Math.max(gap, (ts[i]! - ts[i - 1]!) * 1000);
-  return Math.round(gap);
-}
 
 async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
   const end = Date.now() + timeoutMs;
@@ -101,20 +88,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
       await lab.iptables('client', ['-t', 'mangle', '-I', 'POSTROUTING', '1', '-o', iface, '-p', 'udp', '--dport', '4500', ...m,
         '-m', 'comment', '--comment', `hwcount-${tag}`]);
     }
-    const profilePath = join(lab.tempDir('client'), 'profile.json');
-    writeFileSync(profilePath, JSON.stringify({
-      homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
-      vpn: {
-        gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK },
-        ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', remoteTs: ['10.10.0.0/16'],
-        dpdSeconds: 2, natKeepaliveSeconds: 1, retransmitBaseMs: 500, retransmitTries: 8, mobike: true,
-      },
-    }));
-    vpn = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath], { label: 'vpn' });
-    await vpn.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
-    const est = events(vpn).find((e) => e.type === 'ike-sa' && e.state === 'established');
-    expect(est, vpn.stdout()).toBeDefined();
-    tia = String(est!.tia);
+    ({ vpn, tia } = await startMobikeVpn(lab, PSK, { dpdSeconds: 2, natKeepaliveSeconds: 1, retransmitBaseMs: 500, retransmitTries: 8 }));
     const [sa0] = await gw.listSas();
     expect(sa0!.remoteHost).toBe(A);
     spis = { i: sa0!.spiI, r: sa0!.spiR };
@@ -133,16 +107,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     return Number(line.trim().split(/\s+/)[0]);
   }
 
-  /** Link up and its default route back, as a DHCP client would (lab.linkUp would also wait for our TUN). */
-  async function linkBack(iface: string, via: string, metric: number): Promise<void> {
-    await lab.execOk('client', 'ip', ['link', 'set', iface, 'up']);
-    for (let i = 0; i < 50; i++) {
-      const r = await lab.exec('client', 'ip', ['route', 'replace', 'default', 'via', via, 'dev', iface, 'metric', String(metric)]);
-      if (r.code === 0) return;
-      await sleep(50);
-    }
-    throw new Error(`no default route via ${via} on ${iface}`);
-  }
+  const linkBack = (iface: string, via: string, metric: number): Promise<void> => linkBackOn(lab, iface, via, metric);
 
   const updates = (): Json[] => events(vpn).filter((e) => e.type === 'mobike-update');
 

@@ -11,30 +11,18 @@
  * tunnel all along; per move the test prints the ping gap and the MOBIKE
  * round trip (`ms` of the mobike-update event).
  */
-import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+import { jsonEvents as events, linkBack, pingGap, startMobikeVpn, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const BIN = join(ROOT, 'bin/homeward.mjs');
 const TSX = ['--import', 'tsx'];
 const PSK = 'lab-vpn-mobike-psk-0123456789';
 const avail = labAvailable({ need: ['strongswan'] });
 if (!avail.ok) console.warn(skipLine('vpn-mobike.test.ts', avail));
 
 const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1, 203.0.113.1', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['mobike = yes'] });
-
-type Json = Record<string, unknown>;
-const events = (p: LabProcess): Json[] => p.stdout().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Json);
-
-/** Largest gap (ms) between consecutive ping replies, from `ping -D` timestamps within [from, to] (s since epoch). */
-function pingGap(out: string, from: number, to: number): number {
-  const ts = [...out.matchAll(/^\[(\d+\.\d+)\].*icmp_seq=\d+/gm)].map((m) => Number(m[1])).filter((t) => t >= from - 1 && t <= to + 5);
-  let gap = 0;
-  for (let i = 1; i < ts.length; i++) gap = Math.max(gap, (ts[i]! - ts[i - 1]!) * 1000);
-  return Math.round(gap);
-}
 
 describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across its links', () => {
   let lab: Lab;
@@ -64,35 +52,11 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across
     });
     await lab.execOk('rb', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
     gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
-    const profilePath = join(lab.tempDir('client'), 'profile.json');
-    writeFileSync(profilePath, JSON.stringify({
-      homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
-      vpn: {
-        gateway: '192.0.2.1', localId: 'mn@example', remoteId: 'gw.example', auth: { psk: PSK },
-        ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', remoteTs: ['10.10.0.0/16'],
-        dpdSeconds: 5, retransmitBaseMs: 500, mobike: true,
-      },
-    }));
-    vpn = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profilePath], { label: 'vpn' });
-    await vpn.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
-    const est = events(vpn).find((e) => e.type === 'ike-sa' && e.state === 'established');
-    expect(est, vpn.stdout()).toBeDefined();
-    tia = String(est!.tia);
+    ({ vpn, tia } = await startMobikeVpn(lab, PSK, { dpdSeconds: 5, retransmitBaseMs: 500 }));
   }, 60_000);
   afterAll(async () => {
     await lab?.destroy();
   });
-
-  /** Link up and its default route back, as a DHCP client would (lab.linkUp would also wait for our TUN). */
-  async function linkBack(iface: string, via: string, metric: number): Promise<void> {
-    await lab.execOk('client', 'ip', ['link', 'set', iface, 'up']);
-    for (let i = 0; i < 50; i++) {
-      const r = await lab.exec('client', 'ip', ['route', 'replace', 'default', 'via', via, 'dev', iface, 'metric', String(metric)]);
-      if (r.code === 0) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error(`no default route via ${via} on ${iface}`);
-  }
 
   it('A→B and B→A keep a 20 ms ping and a 1 MB/s byte-checked stream alive on the same IKE_SA', async () => {
     const [sa0] = await gw.listSas();
@@ -109,7 +73,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across
 
     const moves: { name: string; to: string; link: () => Promise<void> }[] = [
       { name: 'A→B', to: '198.51.100.2', link: () => lab.linkDown('client', 'eth0') },
-      { name: 'B→A', to: '192.0.2.2', link: () => linkBack('eth0', '192.0.2.1', 100) },
+      { name: 'B→A', to: '192.0.2.2', link: () => linkBack(lab, 'eth0', '192.0.2.1', 100) },
     ];
     for (const m of moves) {
       const seen = events(vpn).filter((e) => e.type === 'mobike-update').length;

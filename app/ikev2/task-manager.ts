@@ -157,7 +157,7 @@ export class TaskManager {
     const out = this.activeSession?.outstanding;
     if (!out || !this.active) return;
     if (out.tries >= sa.config.retransmitTries) return this.giveUp(this.active);
-    const probes = out.tries >= 1 ? this.probeTargets() : [];
+    const probes = out.tries >= 1 ? this.probeTargets(out.tries) : [];
     out.tries++;
     sa.stats.retransmits++;
     const bytes = this.outstandingBytes;
@@ -194,13 +194,21 @@ export class TaskManager {
     this.timers.set('retransmit', sa.now + sa.config.retransmitBaseMs);
   }
 
-  /** MOBIKE path probing: only for INFORMATIONALs that do not move the SA (RFC 4555 §3.8). */
-  private probeTargets(): Path[] {
+  /**
+   * MOBIKE path probing: only for INFORMATIONALs that do not move the SA (RFC
+   * 4555 §3.8). The first probing round keeps our local address (the one the
+   * kernel routes to the gateway from) and tries the gateway's other
+   * addresses; later rounds try our other addresses too. All probes of a
+   * round leave at once and the first answer wins, so this order is what
+   * keeps a working local address from being traded for a worse one.
+   */
+  private probeTargets(tries: number): Path[] {
     const sa = this.sa;
     const group = this.active;
     if (!group || sa.state !== 'established' || !sa.config.mobike || !sa.peerMobike) return [];
     if (group[0]!.exchange !== ExchangeType.Informational || group.some((t) => t.name === 'ike-mobike')) return [];
-    return candidatePaths(sa);
+    const all = candidatePaths(sa);
+    return tries === 1 ? all.filter((p) => p.local.addr === sa.path.local.addr) : all;
   }
 
   private giveUp(group: Task[]): void {

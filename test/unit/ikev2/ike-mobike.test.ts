@@ -324,6 +324,32 @@ describe('MOBIKE: address lists and path probing', () => {
     expect(pair.responder.clientPath?.addr).toBe(B);
   });
 
+  it('probing keeps our local address first: the gateway\'s other addresses from A, our other addresses only a round later', () => {
+    const { pair, sent } = established({}, { additionalAddrs: [A, B], dpdSeconds: 10, retransmitTries: 6 });
+    const pairsSent = (from: number): string[] => ikeSent(sent).slice(from).map((t) => `${t.local.addr}>${t.remote.addr}`);
+    pair.blocked.add(`${A}>${G}`);
+    pair.blocked.add(`${A}>${G2}`); // nothing works from A any more
+    pair.advance(10_000); // DPD A>G (lost)
+    pair.advance(); // retransmission 1: A>G only
+    let mark = ikeSent(sent).length;
+    pair.advance(); // retransmission 2: A>G, then the first probing round: A>G2 only (lost)
+    expect(pairsSent(mark)).toEqual([`${A}>${G}`, `${A}>${G2}`]);
+    mark = ikeSent(sent).length;
+    pair.advance(); // retransmission 3: every pair; B>G answers first → UPDATE_SA_ADDRESSES from B
+    expect(pairsSent(mark).slice(0, 4)).toEqual([`${A}>${G}`, `${A}>${G2}`, `${B}>${G}`, `${B}>${G2}`]);
+    expect(updates(pair)).toMatchObject([{ from: A, to: B, gateway: G }]);
+  });
+
+  it('when the gateway\'s other address works from our address, the first probing round finds it and we keep our address', () => {
+    const { pair } = established({}, { additionalAddrs: [A, B], dpdSeconds: 10, retransmitTries: 6 });
+    pair.blocked.add(`${A}>${G}`);
+    pair.advance(10_000);
+    pair.advance();
+    pair.advance(); // first probing round: A>G2 answers
+    expect(updates(pair)).toMatchObject([{ from: A, to: A, gateway: G2 }]);
+    expect(pair.sa.path.local.addr).toBe(A);
+  });
+
   it('candidate pairs skip the current one and gateway addresses inside the tunnel', () => {
     const { pair } = established({ additional: [G2, '10.10.0.1'] }, { additionalAddrs: [A, B] });
     expect(candidatePaths(pair.sa).map((p) => `${p.local.addr}>${p.remote.addr}`)).toEqual([`${A}>${G2}`, `${B}>${G}`, `${B}>${G2}`]);

@@ -1,7 +1,9 @@
 /**
  * MOBIKE (RFC 4555) against strongSwan, the harder moves: into and out of a
- * NAT, loss on the new path, two changes 50 ms apart, and the gateway losing
- * its primary address. `homeward vpn up` watches its links itself.
+ * NAT, loss on the new path, two changes 50 ms apart, the path to the
+ * gateway's primary address going silent (DPD + path probing), and the
+ * gateway losing an address (it announces the rest, we follow). `homeward
+ * vpn up` watches its links itself.
  *
  *            eth0 A 192.0.2.2 ──────────────────────────────── 192.0.2.1 eth0 ┐ (+ 192.0.2.3, secondary)
  *   client   eth1 B 198.51.100.2 ── rb ── 203.0.113.2 ──────── 203.0.113.1 eth1 ├ gw ── 10.10.0.1 ── lan ── 10.10.0.10 intranet
@@ -221,6 +223,45 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     await linkBack('eth1', '198.51.100.1', 200);
     await t.finish();
   }, 150_000);
+
+  it("the path to the gateway's primary address goes silent: DPD, probing from our own address, the SA moves to 192.0.2.3 and later back", async () => {
+    // an outage the gateway cannot see: nothing for its UDP 4500 arrives unless sent to 192.0.2.3 (so the probe
+    // that answers is A>192.0.2.3, and the move is deterministic); the gateway still has every address
+    const rule = ['PREROUTING', '-p', 'udp', '--dport', '4500', '!', '-d', '192.0.2.3', '-j', 'DROP'];
+    const t = await traffic(16);
+    const at = Date.now() / 1000;
+    const before = updates().length;
+    await lab.iptables('gw', ['-t', 'raw', '-I', ...rule]);
+    let upd: Json;
+    try {
+      upd = await until(`a mobike-update away from 192.0.2.1\n${vpn.stdout()}`, () => updates().slice(before).find((e) => e.gateway !== '192.0.2.1'), 20_000);
+    } finally {
+      await lab.iptables('gw', ['-t', 'raw', '-D', ...rule]);
+    }
+    expect(upd, 'our own address is kept, the gateway address changes').toMatchObject({ from: A, to: A, gateway: '192.0.2.3' });
+    expect(events(vpn).some((e) => String(e.msg).startsWith('probing'))).toBe(true);
+    const sa = await until('the gateway answering on 192.0.2.3', async () => {
+      const sas = await gw.listSas();
+      return sas.length === 1 && sas[0]!.localHost === '192.0.2.3' ? sas[0] : undefined;
+    }, 5000);
+    expect({ i: sa.spiI, r: sa.spiR }, 'same SPIs').toEqual(spis);
+    await sleep(1000);
+    console.log(`[mobike] path to 192.0.2.1 silent → 192.0.2.3: ping gap ${pingGap(t.ping.stdout(), at, Date.now() / 1000)} ms, MOBIKE round trip ${String(upd.ms)} ms`);
+
+    // back: the gateway loses 192.0.2.3 and announces its addresses from 192.0.2.1; we follow at once
+    const back = updates().length;
+    const at2 = Date.now() / 1000;
+    await lab.addrDel('gw', 'eth0', '192.0.2.3/24');
+    const home = await until(`a mobike-update back to 192.0.2.1\n${vpn.stdout()}`, () => updates().slice(back).find((e) => e.gateway === '192.0.2.1'), 10_000);
+    await until('the gateway answering on 192.0.2.1', async () => {
+      const sas = await gw.listSas();
+      return sas.length === 1 && sas[0]!.localHost === '192.0.2.1' && sas[0]!.spiI === spis.i ? sas[0] : undefined;
+    }, 5000);
+    await lab.addrAdd('gw', 'eth0', '192.0.2.3/24');
+    await sleep(1000);
+    console.log(`[mobike] 192.0.2.3 removed → back on 192.0.2.1: ping gap ${pingGap(t.ping.stdout(), at2, Date.now() / 1000)} ms, MOBIKE round trip ${String(home.ms)} ms`);
+    await t.finish();
+  }, 60_000);
 
   it("the gateway's primary address disappears: the SA moves to an address the gateway still has", async () => {
     const t = await traffic(14);

@@ -19,7 +19,8 @@
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
+import { readFileSync } from 'node:fs';
+import { Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type Capture, type LabProcess, type StrongSwan } from './harness/index.ts';
 import { jsonEvents as events, linkBack as linkBackOn, pingGap, sleep, startMobikeVpn, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -30,7 +31,7 @@ const B = '198.51.100.2';
 const C = '172.16.0.2';
 /** what the gateway sees of C, behind rn's MASQUERADE */
 const C_NAT = '100.64.0.2';
-const avail = labAvailable({ need: ['strongswan'] });
+const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('vpn-mobike-nat.test.ts', avail));
 
 const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1, 192.0.2.3', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['mobike = yes'] });
@@ -51,6 +52,8 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
   let vpn: LabProcess;
   let tia: string;
   let spis: { i: string; r: string };
+  let ike: Capture;
+  let keylog: string;
 
   beforeAll(async () => {
     sweepStale();
@@ -90,7 +93,10 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
       await lab.iptables('client', ['-t', 'mangle', '-I', 'POSTROUTING', '1', '-o', iface, '-p', 'udp', '--dport', '4500', ...m,
         '-m', 'comment', '--comment', `hwcount-${tag}`]);
     }
-    ({ vpn, tia } = await startMobikeVpn(lab, PSK, { dpdSeconds: 2, natKeepaliveSeconds: 1, retransmitBaseMs: 500, retransmitTries: 8 }));
+    // every IKE message and NAT keepalive the client sends or gets, on all its links, for the tshark check at the end
+    ike = await capture(lab, 'client', 'any', { filter: 'udp port 500 or (udp port 4500 and (udp[8:4] = 0 or udp[4:2] = 9))' });
+    keylog = join(lab.tempDir('client'), 'keys.txt');
+    ({ vpn, tia } = await startMobikeVpn(lab, PSK, { dpdSeconds: 2, natKeepaliveSeconds: 1, retransmitBaseMs: 500, retransmitTries: 8 }, ['--keylog', keylog]));
     const [sa0] = await gw.listSas();
     expect(sa0!.remoteHost).toBe(A);
     spis = { i: sa0!.spiI, r: sa0!.spiR };
@@ -280,4 +286,28 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     console.log(`[mobike] gateway 192.0.2.1 gone → ${String(upd.gateway)} (from ${String(upd.to)}): ping gap ${gap} ms, MOBIKE round trip ${String(upd.ms)} ms`);
     await t.finish();
   }, 60_000);
+  it('tshark decodes every IKE message and keepalive of the run cleanly; decrypted, the MOBIKE notifies are where RFC 4555 puts them', async () => {
+    const pcap = await ike.stop();
+    const plain = await dissect(pcap, { fields: ['isakmp.exchangetype'] });
+    expect(plain.packets.filter((p) => p.fields['isakmp.exchangetype']?.[0] === '37').length, 'INFORMATIONAL exchanges captured').toBeGreaterThan(20);
+    expect(plain.malformed).toEqual([]);
+    expect(plain.expertErrors).toEqual([]);
+    const table = readFileSync(keylog, 'utf8').split('\n').filter((l) => l.startsWith('ikev2_decryption_table: ')).map((l) => l.slice(24));
+    expect(table.length).toBeGreaterThan(0);
+    const dec = await dissect(pcap, {
+      prefs: table.map((l) => `uat:ikev2_decryption_table:${l}`),
+      fields: ['ip.src', 'isakmp.exchangetype', 'isakmp.flag_r', 'isakmp.notify.msgtype'],
+    });
+    expect(dec.malformed).toEqual([]);
+    expect(dec.expertErrors).toEqual([]);
+    const ours = (p: (typeof dec.packets)[number]): boolean => [A, B, C].includes(p.fields['ip.src']?.[0] ?? '');
+    const notifies = (p: (typeof dec.packets)[number]): number[] => (p.fields['isakmp.notify.msgtype'] ?? []).map(Number);
+    // UPDATE_SA_ADDRESSES (16400) requests from us carry NAT_DETECTION_SOURCE/DESTINATION_IP (16388/16389) and COOKIE2 (16401)
+    const updates = dec.packets.filter((p) => ours(p) && notifies(p).includes(16400));
+    expect(updates.length).toBeGreaterThanOrEqual(8);
+    for (const u of updates) expect(notifies(u)).toEqual(expect.arrayContaining([16388, 16389, 16401]));
+    // MOBIKE_SUPPORTED (16396) in IKE_AUTH, and the gateway's ADDITIONAL_IP4_ADDRESS (16397) lists
+    expect(dec.packets.some((p) => ours(p) && p.fields['isakmp.exchangetype']?.[0] === '35' && notifies(p).includes(16396))).toBe(true);
+    expect(dec.packets.some((p) => !ours(p) && notifies(p).includes(16397))).toBe(true);
+  });
 });

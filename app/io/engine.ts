@@ -352,9 +352,12 @@ export class Engine implements EngineSource {
     const usable = this.discovery.agentsOn(e.iface).find((a) => a.foreignAgent && !a.busy && a.reverseTunnel && a.careOfAddresses.length > 0);
     const fa: ForeignAgent | null = usable ? { iface: e.iface, addr: usable.address, coa: usable.careOfAddresses[0]! } : null;
     const known = this.controller.context.agents.get(e.iface);
-    if (known?.addr === fa?.addr && known?.coa === fa?.coa) return;
-    this.publish({ type: 'log', level: 'info', msg: fa ? `foreign agent ${fa.addr} on ${e.iface} offers ${fa.coa}` : `no foreign agent on ${e.iface}` });
-    this.input({ kind: 'agent', iface: e.iface, fa });
+    // the agent we use restarted (RFC 5944 §2.3.1): the core registers through it again
+    const rebooted = e.type === 'agent-rebooted' && fa !== null && e.agent.address === fa.addr && known?.addr === fa.addr;
+    if (!rebooted && known?.addr === fa?.addr && known?.coa === fa?.coa) return;
+    const msg = rebooted ? `foreign agent ${fa.addr} on ${e.iface} rebooted` : fa ? `foreign agent ${fa.addr} on ${e.iface} offers ${fa.coa}` : `no foreign agent on ${e.iface}`;
+    this.publish({ type: 'log', level: 'info', msg });
+    this.input({ kind: 'agent', iface: e.iface, fa, ...(rebooted ? { rebooted: true } : {}) });
   }
 
   /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */

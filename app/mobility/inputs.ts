@@ -35,8 +35,12 @@ export type RegistrationResult =
 export type MobilityInput =
   /** The usable access link changed (null: no connectivity at all). */
   | { kind: 'link'; link: Link | null }
-  /** A foreign agent appeared on, or vanished from (fa: null), an interface. */
-  | { kind: 'agent'; iface: string; fa: ForeignAgent | null }
+  /**
+   * A foreign agent appeared on, or vanished from (fa: null), an interface;
+   * `rebooted`: its advertisement sequence number fell back below 256 (RFC
+   * 5944 §2.3.1), so it has forgotten the registrations it relayed.
+   */
+  | { kind: 'agent'; iface: string; fa: ForeignAgent | null; rebooted?: boolean }
   /** Result of a Registration Request sent straight to the i-HA (modes c/f, and detection). */
   | { kind: 'direct-registration'; attempt: number; result: RegistrationResult }
   /** Result of a Registration Request sent through the VPN with the TIA as CoA (mode mc). */

@@ -115,6 +115,7 @@ export function apply(r: Rig, spec: string): void {
       if (arg === 'down') return r.input({ kind: 'vpn', event: 'down', reason: 'test' });
       return r.input({ kind: 'vpn', event: 'up', tia: arg === 'up, new-tia' ? '10.10.100.9' : '10.10.100.1', local: ctx.link?.addr ?? '' });
     case 'agent':
+      if (arg === 'rebooted') return r.input({ kind: 'agent', iface: LINK_A.iface, fa: FA, rebooted: true });
       return r.input({ kind: 'agent', iface: LINK_A.iface, fa: arg === 'lost' ? null : FA });
     case 'timer':
       return r.fire(arg as 'detect' | 'monitor' | 'retry' | 'agents');

@@ -50,7 +50,8 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
   let mn: LabProcess;
 
   beforeAll(async () => {
-    L = await createEngineLab({ tour: true });
+    // the FA's advertisements outlast its restart in the last case, so the node sees a reboot, not a lost agent
+    L = await createEngineLab({ tour: true, faAdvertisementLifetime: 10 });
     lab = L.lab;
   }, 120_000);
 
@@ -124,4 +125,24 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
     expect(fromU1).toBeGreaterThan(10);
     expect(fromU2).toBeGreaterThan(10);
   }, 170_000);
+  it('the foreign agent reboots while the node is in mode f: it registers through it again at once and stays in f', async () => {
+    const n0 = events(mn).length;
+    await L.toT2();
+    await waitEvent(mn, n0, (e) => settled(e) && e.mode === 'f', 'mode f on T2', 30_000);
+    const stream = lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/tools/stream-client.ts'), '10.1.0.10', '5001', '15'], { env: L.env, label: 'stream-fa' });
+    await stream.waitFor(/"event":"progress"/, 10_000, 'stdout');
+    const n1 = events(mn).length;
+    const t0 = Date.now();
+    // a fresh FA process: no visitors, advertisement sequence numbers from 0 (RFC 5944 §2.3.1: below 256 = rebooted)
+    const fa = await L.restartFa();
+    await fa.waitFor(/"event":"visitor-added"/, 10_000, 'stdout');
+    const took = Date.now() - t0;
+    const after = events(mn).slice(n1);
+    expect(after.some((e) => e.type === 'log' && String(e.msg).includes('foreign agent 10.4.0.1 on wlan1 rebooted')), JSON.stringify(after)).toBe(true);
+    expect(after.filter((e) => e.type === 'mode'), 'mode f held throughout').toEqual([]);
+    console.log(`[engine-tour] FA restart → registered through it again ${took} ms after the restart began`);
+    const done = await stream.waitFor(/\{"event":"done".*\}/, 40_000, 'stdout');
+    expect(JSON.parse(done[0])).toMatchObject({ ok: true, src: HOA });
+    expect(L.ha.stdout()).toMatch(/"event":"binding-(added|updated|renewed)","homeAddress":"10.1.0.50","coa":"10.3.0.5"/);
+  }, 90_000);
 });

@@ -3,7 +3,9 @@
  * through it and use its care-of address (mode f). Only ever entered after
  * the i-HA proved the network trusted: never use an FA care-of address on an
  * untrusted network. If the FA refuses or stays silent, fall back to mode c
- * on this link (detect again with the FA marked refused).
+ * on this link (detect again with the FA marked refused). An FA that
+ * reboots (RFC 5944 §2.3.1 sequence numbers) is registered through again at
+ * once.
  */
 import type { Instant } from '../../base/clock.ts';
 import { directRegistration, hold, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
@@ -50,7 +52,11 @@ export class InsideFState implements MobilityState {
         return stay({ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now), modeEvent(ctx, 'f', true, this.fa.coa));
       }
       case 'agent':
-        return input.iface === this.fa.iface && input.fa === null ? redetect(ctx, 'foreign agent lost') : stay();
+        if (input.iface !== this.fa.iface) return stay();
+        if (input.fa === null) return redetect(ctx, 'foreign agent lost');
+        // our FA restarted and lost its visitor entry: register through it again now, not at the next refresh
+        if (input.rebooted && input.fa.addr === this.fa.addr) return stay(this.register(ctx, now));
+        return stay();
       case 'vpn':
       case 'vpn-registration':
         return stay();

@@ -4,7 +4,7 @@
  *   node --import tsx test/lab/foreign-agent/main.ts --config <file.json>
  *   { "linkDevice": "lan0", "linkAddress": "10.4.0.1", "prefixLength": 24,
  *     "careOfAddress": "10.2.0.5", "tunDevice": "fa0", "advertiseIntervalMs": 1000,
- *     "registrationLifetime": 600 }
+ *     "registrationLifetime": 600, "advertisementLifetime": 3 }
  *
  * - advertises on the link: ICMP type 9 + extensions 16 (R, F, T; the CoA) and 19,
  *   to 224.0.0.1 with TTL 1, every interval and at once in answer to a solicitation
@@ -45,6 +45,8 @@ function main(): void {
   const cfg = JSON.parse(readFileSync(process.argv[i + 1] ?? '', 'utf8')) as {
     linkDevice: string; linkAddress: string; prefixLength: number; careOfAddress: string;
     tunDevice?: string; advertiseIntervalMs?: number; registrationLifetime?: number;
+    /** seconds an advertisement stays valid (RFC 1256 Lifetime); default three intervals */
+    advertisementLifetime?: number;
   };
   const visitors = new Map<string, Visitor>();
   const pending = new Map<string, Pending>();
@@ -60,7 +62,7 @@ function main(): void {
   let seq = 0;
   const advertise = () => {
     icmp.send(encodeAgentAdvertisement({
-      code: AdvCode.RoutesCommonTraffic, lifetime: 3 * Math.ceil((cfg.advertiseIntervalMs ?? 1000) / 1000),
+      code: AdvCode.RoutesCommonTraffic, lifetime: cfg.advertisementLifetime ?? 3 * Math.ceil((cfg.advertiseIntervalMs ?? 1000) / 1000),
       routers: [{ address: cfg.linkAddress, preference: 0 }], prefixLengths: [cfg.prefixLength], others: [],
       mobility: {
         sequence: seq, registrationLifetime: cfg.registrationLifetime ?? 600, careOfAddresses: [cfg.careOfAddress],

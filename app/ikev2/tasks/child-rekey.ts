@@ -11,8 +11,11 @@
  * the DELETE, so no packet in flight is lost either way.
  *
  * Ours (command rekey-child): ChildCreateTask(esp, old) then ChildDeleteTask.
- * Collisions (both sides rekeying the same child at once) are not resolved
- * by nonce comparison yet: we answer the gateway's and drop ours.
+ * Collisions (both sides rekeying the same child at once, RFC 7296 §2.8.1):
+ * we answer the gateway's and remember its nonces (peerRekeys); when our own
+ * rekey completes, the pair with the lowest nonce is redundant — if that is
+ * ours, ChildCreateTask marks it and ChildDeleteTask deletes it instead of
+ * the old child (the gateway deletes the old one).
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';

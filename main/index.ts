@@ -17,10 +17,11 @@
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, safeStorage, session, Tray } from 'electron';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildDiagnostics } from '../app/io/diagnostics.ts';
 import { startDesktop } from './controller.ts';
 import { attachToRunner } from './engine-connection.ts';
+import { ownRenderer } from './ipc/helpers.ts';
 import { DEFAULT_SETTINGS, type AppSettings } from './ipc/schema.ts';
 import { ProfileStore } from './profile-store.ts';
 import type { MenuTemplateItem, TrayIcon } from './tray.ts';
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   const desktop = startDesktop({
     engine, ipcMain, settings,
     targets: () => BrowserWindow.getAllWindows().map((w) => w.webContents),
-    trustSender: (e) => (e as { senderFrame?: { url?: string } }).senderFrame?.url?.startsWith('file://') ?? false,
+    trustSender: ownRenderer(pathToFileURL(RENDERER).href),
     tray: {
       tray: new Tray(join(here, 'assets', 'tray-offline.png')),
       buildMenu: (t: MenuTemplateItem[]) => Menu.buildFromTemplate(t),

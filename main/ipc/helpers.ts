@@ -71,6 +71,27 @@ export interface IpcMainOptions {
   trustSender?: (event: unknown) => boolean;
 }
 
+/**
+ * trustSender for the desktop app: only the top-level frame showing our own
+ * renderer page (its file:// URL, query and fragment aside) may call main.
+ * Any other file:// page — a downloaded HTML file opened by a navigation, an
+ * iframe — is refused.
+ */
+export function ownRenderer(indexUrl: string): (event: unknown) => boolean {
+  const want = new URL(indexUrl);
+  return (event) => {
+    const frame = (event as { senderFrame?: { url?: unknown; parent?: unknown } } | null)?.senderFrame;
+    if (!frame || typeof frame.url !== 'string' || (frame.parent !== undefined && frame.parent !== null)) return false;
+    let got: URL;
+    try {
+      got = new URL(frame.url);
+    } catch {
+      return false;
+    }
+    return got.protocol === 'file:' && want.protocol === 'file:' && got.host === want.host && got.pathname === want.pathname;
+  };
+}
+
 export function createIpcMain<S extends Schema>(schema: S, ipcMain: IpcMainLike, opts: IpcMainOptions): MainApi<S> {
   const api: Record<string, Record<string, unknown>> = {};
   for (const [group, entries] of Object.entries(schema)) {

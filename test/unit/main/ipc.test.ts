@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../../app/events.ts';
 import { startDesktop, type Desktop, type SettingsStore } from '../../../main/controller.ts';
 import { hostedEngine } from '../../../main/engine-connection.ts';
-import { channelName, IpcError } from '../../../main/ipc/helpers.ts';
+import { channelName, IpcError, ownRenderer } from '../../../main/ipc/helpers.ts';
 import { DEFAULT_SETTINGS, ipcSchema, type AppSettings } from '../../../main/ipc/schema.ts';
 import type { ModeNotification } from '../../../main/mode-text.ts';
 import { exposeApi, type HomewardApi } from '../../../main/preload-api.ts';
@@ -36,7 +36,7 @@ function rig() {
   });
   const desktop: Desktop = startDesktop({
     engine: hostedEngine(engine, () => calls.push('stop')), ipcMain: ipc.ipcMain, targets: () => [ipc.webContents],
-    trustSender: (e) => (e as { senderFrame: { url: string } }).senderFrame.url.startsWith('file://'),
+    trustSender: ownRenderer('file:///app/renderer/dist/index.html'),
     tray: { tray, buildMenu: (t) => t, iconPath: (i) => i },
     notify: (n) => notes.push(n), settings: memSettings(),
     profile: { get: () => profiles.get(), save: (j) => profiles.save(j), import: async () => null },
@@ -108,6 +108,23 @@ describe('IPC handlers', () => {
     ipc.senderUrl = 'https://evil.example/';
     await expect(api.engine.command({ cmd: 'disconnect' })).rejects.toThrow(/not a Homeward window/);
     expect(engine.commands).toEqual([]);
+  });
+
+  it('refuses another local page too: only our renderer\'s index.html, top-level, may call main', async () => {
+    const { api, ipc, engine } = rig();
+    for (const url of ['file:///home/user/Downloads/evil.html', 'file:///app/renderer/dist/index.html.evil', 'file://host/app/renderer/dist/index.html']) {
+      ipc.senderUrl = url;
+      await expect(api.engine.command({ cmd: 'disconnect' }), url).rejects.toThrow(/not a Homeward window/);
+    }
+    expect(engine.commands).toEqual([]);
+    ipc.senderUrl = 'file:///app/renderer/dist/index.html#/diagnostics';
+    await api.engine.command({ cmd: 'disconnect' });
+    expect(engine.commands).toEqual([{ cmd: 'disconnect' }]);
+    const trust = ownRenderer('file:///app/renderer/dist/index.html');
+    expect(trust({ senderFrame: { url: 'file:///app/renderer/dist/index.html', parent: {} } }), 'an iframe').toBe(false);
+    expect(trust({ senderFrame: { url: 'file:///app/renderer/dist/index.html', parent: null } })).toBe(true);
+    expect(trust({}), 'no frame (destroyed)').toBe(false);
+    expect(trust({ senderFrame: { url: 'not a url' } })).toBe(false);
   });
 
   it('settings.set pushes settings-changed and the tray checkbox follows', async () => {

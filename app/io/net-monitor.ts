@@ -22,6 +22,12 @@ export interface NetMonitorOptions {
   maxDelayMs?: number;
   /** safety net: re-read the kernel's view this often even without notifications (0: never) */
   pollMs?: number;
+  /**
+   * Call the handler after every settled burst of notifications, not only
+   * when the primary link changed (the VPN driver re-checks its route to the
+   * gateway and its address list each time).
+   */
+  everyBurst?: boolean;
 }
 
 /** True once the process holds a socket (ip monitor subscribes to its netlink groups when it opens it). */
@@ -49,6 +55,7 @@ export class NetMonitor {
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
   private readonly pollMs: number;
+  private readonly everyBurst: boolean;
   private current: Link | null = null;
   private readonly debouncer: Debouncer;
   private readonly exclude: Set<string>;
@@ -60,6 +67,7 @@ export class NetMonitor {
     this.debouncer = new Debouncer(opts.quietMs ?? 30, opts.maxDelayMs ?? 100);
     this.exclude = new Set(opts.exclude ?? []);
     this.pollMs = opts.pollMs ?? 5000;
+    this.everyBurst = opts.everyBurst === true;
   }
 
   get link(): Link | null {
@@ -120,7 +128,7 @@ export class NetMonitor {
     this.reading = true;
     try {
       const link = await readPrimaryLink(this.exclude);
-      if (!this.closed && !sameLink(link, this.current)) {
+      if (!this.closed && (this.everyBurst || !sameLink(link, this.current))) {
         this.current = link;
         this.onLink(link, started);
       }

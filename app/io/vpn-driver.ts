@@ -241,7 +241,7 @@ export class VpnDriver {
   private async startMonitor(): Promise<void> {
     const monitor = new NetMonitor((link, eventAt) => {
       if (link) void this.roam(undefined, eventAt).catch((e: Error) => this.opts.emit({ type: 'log', level: 'warn', msg: `roam failed: ${e.message}` }));
-    }, { exclude: this.opts.tunName ? [this.opts.tunName] : [], quietMs: 20, maxDelayMs: 100 });
+    }, { exclude: this.opts.tunName ? [this.opts.tunName] : [], quietMs: 20, maxDelayMs: 100, everyBurst: true });
     this.monitor = monitor;
     this.undo.push(async () => monitor.close());
     await monitor.start();

@@ -14,14 +14,14 @@
  * runs a 20 ms ping and a byte-checked 1 MB/s TCP stream through the tunnel,
  * checks the IKE_SA keeps its SPIs at the gateway, and prints the ping gap
  * and the MOBIKE round trip per move. Packets are counted with iptables rules
- * on the client (u32 on the IKE header: INFORMATIONAL requests we send on
- * 4500; 29-byte datagrams: NAT keepalives).
+ * on the client (u32 on the IKE header and a size floor: UPDATE_SA_ADDRESSES
+ * requests we send on 4500; 29-byte datagrams: NAT keepalives).
  */
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Lab, capture, dissect, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type Capture, type LabProcess, type StrongSwan } from './harness/index.ts';
-import { jsonEvents as events, linkBack as linkBackOn, pingGap, sleep, startMobikeVpn, type Json } from './fixtures/mobike.ts';
+import { jsonEvents as events, linkBack as linkBackOn, pingGap, sleep, startMobikeVpn, until, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
@@ -35,16 +35,6 @@ const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('vpn-mobike-nat.test.ts', avail));
 
 const SWANCTL = roadWarriorResponder({ localAddr: '192.0.2.1, 192.0.2.3', psk: PSK, proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/16', ikeOptions: ['mobike = yes'] });
-
-async function until<T>(what: string, f: () => T | undefined | Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await f();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive moves, gateway address loss', () => {
   let lab: Lab;
@@ -88,8 +78,12 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     for (const [tag, iface, match] of [
       ['upd-A', 'eth0', 'ike'], ['upd-B', 'eth1', 'ike'], ['upd-C', 'eth2', 'ike'], ['ka-A', 'eth0', 'ka'], ['ka-C', 'eth2', 'ka'],
     ] as const) {
-      // INFORMATIONAL requests we send on 4500 (non-ESP marker, exchange 37, R flag clear) / NAT keepalives (one byte)
-      const m = match === 'ike' ? ['-m', 'u32', '--u32', '0>>22&0x3C@8=0&&0>>22&0x3C@28&0xFF20=0x2500'] : ['-m', 'length', '--length', '29'];
+      // UPDATE_SA_ADDRESSES requests we send on 4500: non-ESP marker, exchange 37, R flag clear, and at least 150
+      // bytes of IP packet — its two NAT-D hashes and COOKIE2 add 80 bytes to an INFORMATIONAL, so a DPD (≈ 89
+      // bytes with aes256gcm16) or an address-list announcement (≈ 100–125) is not counted / NAT keepalives (one byte)
+      const m = match === 'ike'
+        ? ['-m', 'u32', '--u32', '0>>22&0x3C@8=0&&0>>22&0x3C@28&0xFF20=0x2500', '-m', 'length', '--length', '150:65535']
+        : ['-m', 'length', '--length', '29'];
       await lab.iptables('client', ['-t', 'mangle', '-I', 'POSTROUTING', '1', '-o', iface, '-p', 'udp', '--dport', '4500', ...m,
         '-m', 'comment', '--comment', `hwcount-${tag}`]);
     }
@@ -191,7 +185,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
       await lab.clearLoss('client', 'eth2', 'out');
       await lab.clearLoss('client', 'eth2', 'in');
       const n = await count('upd-C') - sent;
-      console.log(`[mobike] round ${round}: ${n} INFORMATIONAL request(s) sent on the lossy path`);
+      console.log(`[mobike] round ${round}: ${n} UPDATE_SA_ADDRESSES request(s) sent on the lossy path`);
       if (n > 1) retransmitted++;
       await move(`NAT→A (round ${round})`, t.ping, () => linkBack('eth0', '192.0.2.1', 100), A, A);
     }
@@ -296,7 +290,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     expect(table.length).toBeGreaterThan(0);
     const dec = await dissect(pcap, {
       prefs: table.map((l) => `uat:ikev2_decryption_table:${l}`),
-      fields: ['ip.src', 'isakmp.exchangetype', 'isakmp.flag_r', 'isakmp.notify.msgtype'],
+      fields: ['ip.src', 'ip.len', 'isakmp.exchangetype', 'isakmp.flag_r', 'isakmp.notify.msgtype'],
     });
     expect(dec.malformed).toEqual([]);
     expect(dec.expertErrors).toEqual([]);
@@ -306,6 +300,12 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     const updates = dec.packets.filter((p) => ours(p) && notifies(p).includes(16400));
     expect(updates.length).toBeGreaterThanOrEqual(8);
     for (const u of updates) expect(notifies(u)).toEqual(expect.arrayContaining([16388, 16389, 16401]));
+    // the size rule behind the upd-* counters: updates ≥ 150 bytes of IP packet, our other INFORMATIONAL requests below
+    const informational = dec.packets.filter((p) => ours(p) && p.fields['isakmp.exchangetype']?.[0] === '37' && p.fields['isakmp.flag_r']?.[0] !== '1' && p.fields['isakmp.flag_r']?.[0] !== 'True');
+    for (const p of informational) {
+      const len = Number(p.fields['ip.len']?.[0]);
+      expect(len >= 150, `${len}-byte INFORMATIONAL with notifies ${notifies(p).join(',')}`).toBe(notifies(p).includes(16400));
+    }
     // MOBIKE_SUPPORTED (16396) in IKE_AUTH, and the gateway's ADDITIONAL_IP4_ADDRESS (16397) lists
     expect(dec.packets.some((p) => ours(p) && p.fields['isakmp.exchangetype']?.[0] === '35' && notifies(p).includes(16396))).toBe(true);
     expect(dec.packets.some((p) => !ours(p) && notifies(p).includes(16397))).toBe(true);

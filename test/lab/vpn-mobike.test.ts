@@ -14,7 +14,7 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
-import { jsonEvents as events, linkBack, pingGap, startMobikeVpn, type Json } from './fixtures/mobike.ts';
+import { jsonEvents as events, linkBack, pingGap, startMobikeVpn, until, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
@@ -99,4 +99,18 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across
     expect(events(vpn).some((e) => e.type === 'error')).toBe(false);
     expect(events(vpn).filter((e) => e.type === 'ike-sa' && e.state === 'established').length).toBe(1);
   }, 120_000);
+  it('an address added to or removed from a non-primary link is announced to the gateway (ADDITIONAL_IP4_ADDRESS), without a move', async () => {
+    const announced = (): string[] => events(vpn).filter((e) => e.type === 'log' && e.msg === 'our address list announced').map((e) => String(e.ctx_addresses));
+    const moves = events(vpn).filter((e) => e.type === 'mobike-update').length;
+    const n0 = announced().length;
+    await lab.addrAdd('client', 'eth1', '198.51.100.9/24');
+    await until('the list with 198.51.100.9', () => announced().slice(n0).find((l) => l.split(',').includes('198.51.100.9')), 5000);
+    const n1 = announced().length;
+    await lab.addrDel('client', 'eth1', '198.51.100.9/24');
+    const after = await until('the list without 198.51.100.9', () => announced().slice(n1).find((l) => !l.split(',').includes('198.51.100.9')), 5000);
+    expect(after.split(',')).toContain('198.51.100.2');
+    expect(events(vpn).filter((e) => e.type === 'mobike-update').length, 'no move').toBe(moves);
+    const sas = await gw.listSas();
+    expect(sas[0]!.remoteHost).toBe('192.0.2.2');
+  }, 30_000);
 });

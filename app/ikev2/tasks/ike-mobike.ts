@@ -172,6 +172,10 @@ export class IkeMobikeTask implements Task {
 
   process(msg: InboundMessage, sa: SaContext): TaskResult {
     if (this.role === 'update') return this.processUpdate(msg, sa);
+    if (this.role === 'addresses') {
+      sa.event({ type: 'log', level: 'info', msg: 'our address list announced', ctx_addresses: sa.mobike.localAddrs.join(',') });
+      return 'done';
+    }
     if (this.role === 'auth' && sa.peerMobike) {
       sa.mobike.peerAddrs = peerAddressList(msg.payloads) ?? [];
       sa.mobike.confirmed = clonePath(sa.path);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, capture, certFileName, dissect, labAvailable, makePki, skipLine, startStrongSwan, swanctlFiles, type Pki, type StrongSwan,
+  Lab, capture, certFileName, dissect, labAvailable, makePki, roadWarriorResponder, skipLine, startStrongSwan, swanctlFiles, type Pki, type StrongSwan,
 } from './harness/index.ts';
 import { createVpnLab } from './fixtures/vpn-lab.ts';
 
@@ -36,35 +36,10 @@ describe.skipIf(!avail.ok)('vpn up with certificates against strongSwan', () => 
     });
     otherPki = await makePki(lab.tempDir('pki-other'), { gatewayId: 'gw.example' });
     gw = await startStrongSwan(lab, 'gw', {
-      swanctlConf: `connections {
-  rw {
-    version = 2
-    local_addrs = 192.0.2.1
-    pools = tia
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = pubkey
-      certs = ${certFileName(pki.gateway)}
-      id = gw.example
-    }
-    remote {
-      auth = pubkey
-      id = %any
-    }
-    children {
-      net {
-        local_ts = 10.10.0.0/16
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-pools {
-  tia {
-    addrs = 10.10.100.0/24
-  }
-}
-`,
+      swanctlConf: roadWarriorResponder({
+        localAddr: '192.0.2.1', cert: certFileName(pki.gateway), proposals: 'aes256gcm16-prfsha256-x25519',
+        espProposals: 'aes256gcm16', localTs: '10.10.0.0/16',
+      }),
       extraFiles: swanctlFiles(pki, 'gateway'),
     });
   });

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Lab, certFileName, labAvailable, makePki, run, skipLine, startStrongSwan, sweepStale, swanctlFiles, type Pki,
+  Lab, certFileName, labAvailable, makePki, roadWarriorResponder, run, skipLine, startStrongSwan, sweepStale, swanctlFiles, type Pki,
 } from './index.ts';
 
 
@@ -12,35 +12,10 @@ const avail = labAvailable({ need: ['strongswan', 'openssl'] });
 if (!avail.ok) console.warn(skipLine('pki.test.ts', avail));
 
 function gatewayConf(pki: Pki): string {
-  return `connections {
-  rw {
-    version = 2
-    local_addrs = 192.0.2.1
-    pools = tia
-    proposals = aes256gcm16-prfsha256-x25519
-    local {
-      auth = pubkey
-      certs = ${certFileName(pki.gateway)}
-      id = ${pki.gateway.id}
-    }
-    remote {
-      auth = pubkey
-      id = %any
-    }
-    children {
-      net {
-        local_ts = 10.10.0.0/24
-        esp_proposals = aes256gcm16
-      }
-    }
-  }
-}
-pools {
-  tia {
-    addrs = 10.10.100.0/24
-  }
-}
-`;
+  return roadWarriorResponder({
+    localAddr: '192.0.2.1', cert: certFileName(pki.gateway), localId: pki.gateway.id,
+    proposals: 'aes256gcm16-prfsha256-x25519', espProposals: 'aes256gcm16', localTs: '10.10.0.0/24',
+  });
 }
 
 function clientConf(pki: Pki, id: string): string {

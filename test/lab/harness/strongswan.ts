@@ -159,15 +159,18 @@ async function waitForVici(proc: LabProcess, swanctl: (a: readonly string[]) => 
 }
 
 /**
- * The road-warrior responder of LAB.md (PSK, address pool), parameterised.
+ * The road-warrior responder of LAB.md (address pool), parameterised.
  * localAddr may list several addresses ("192.0.2.1, 203.0.113.1"); ikeOptions
  * and childOptions are extra swanctl lines ("mobike = yes", "rekey_time = 10s").
+ * Authentication: `psk`, or `cert` (the gateway's certificate file in
+ * x509/, clients authenticated by certificate, any identity unless remoteId).
  */
 export function roadWarriorResponder(o: {
   localAddr: string;
   ikeOptions?: string[];
   childOptions?: string[];
-  psk: string;
+  psk?: string;
+  cert?: string;
   localId?: string;
   remoteId?: string;
   pool?: string;
@@ -175,6 +178,22 @@ export function roadWarriorResponder(o: {
   proposals?: string;
   espProposals?: string;
 }): string {
+  if ((o.psk === undefined) === (o.cert === undefined)) throw new Error('roadWarriorResponder: give exactly one of psk and cert');
+  const localId = o.localId ?? 'gw.example';
+  const local = o.cert !== undefined
+    ? `      auth = pubkey\n      certs = ${o.cert}\n      id = ${localId}\n`
+    : `      auth = psk\n      id = ${localId}\n`;
+  const remote = o.cert !== undefined
+    ? `      auth = pubkey\n      id = ${o.remoteId ?? '%any'}\n`
+    : `      auth = psk\n      id = ${o.remoteId ?? 'mn@example'}\n`;
+  const secrets = o.psk === undefined ? '' : `secrets {
+  ike-1 {
+    id-1 = ${o.remoteId ?? 'mn@example'}
+    id-2 = ${localId}
+    secret = "${o.psk.replace(/["\\]/g, '\\$&')}"
+  }
+}
+`;
   return `connections {
   rw {
     version = 2
@@ -182,13 +201,9 @@ export function roadWarriorResponder(o: {
     pools = tia
     proposals = ${o.proposals ?? 'aes256gcm16-prfsha256-x25519, chacha20poly1305-prfsha256-x25519'}
 ${(o.ikeOptions ?? []).map((l) => `    ${l}\n`).join('')}    local {
-      auth = psk
-      id = ${o.localId ?? 'gw.example'}
-    }
+${local}    }
     remote {
-      auth = psk
-      id = ${o.remoteId ?? 'mn@example'}
-    }
+${remote}    }
     children {
       net {
         local_ts = ${o.localTs ?? '10.10.0.0/24'}
@@ -202,12 +217,5 @@ pools {
     addrs = ${o.pool ?? '10.10.100.0/24'}
   }
 }
-secrets {
-  ike-1 {
-    id-1 = ${o.remoteId ?? 'mn@example'}
-    id-2 = ${o.localId ?? 'gw.example'}
-    secret = "${o.psk.replace(/["\\]/g, '\\$&')}"
-  }
-}
-`;
+${secrets}`;
 }

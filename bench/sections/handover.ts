@@ -4,10 +4,12 @@
  * client moved between its two access links, the largest gap in the
  * replies around each move. Three clients, one after the other in one lab:
  * strongSwan with MOBIKE, strongSwan without MOBIKE (it re-authenticates:
- * a new IKE SA), and Homeward's MOBIKE. Plus the plain lab RTT.
+ * a new IKE SA), and Homeward's MOBIKE. Plus the plain lab RTT, and for
+ * Homeward the other moves of issue 4: A↔behind-NAT (NAT appearing and
+ * disappearing) and the gateway's primary address disappearing.
  */
 import type { Lab } from '../../test/lab/harness/index.ts';
-import { createBenchLab, GATEWAY, LINK_A, LINK_B, moveClient, REMOTE_TS } from '../lab/topology.ts';
+import { createBenchLab, GATEWAY, GATEWAY_2, LINK_A, LINK_B, LINK_C, moveClient, REMOTE_TS, type Access } from '../lab/topology.ts';
 import { sleep, startStrongswanClient, tryHomewardVpnUp, writeProfile } from '../lab/peers.ts';
 import { averageRtt, gapAround, parsePingD, repliesAfter } from '../lib/ping-gap.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
@@ -20,8 +22,8 @@ export const PING_INTERVAL_MS = 20;
 export const RECOVERY_TIMEOUT_MS = 30_000;
 const RECOVERED_AFTER_REPLIES = 10;
 
-/** Moves the client MOVES times (A→B, B→A, …) under a 20 ms ping to `target`; the median gap. */
-export async function measureMoves(lab: Lab, target: string, progress: Progress, label: string): Promise<Measured> {
+/** Moves the client MOVES times (A→other, other→A, …; other is B unless given) under a 20 ms ping to `target`; the median gap. */
+export async function measureMoves(lab: Lab, target: string, progress: Progress, label: string, other: Access = LINK_B): Promise<Measured> {
   const ping = lab.spawn('intranet', 'stdbuf', ['-oL', 'ping', '-n', '-D', '-i', String(PING_INTERVAL_MS / 1000), target], { label: 'ping' });
   const replies = () => parsePingD(ping.stdout());
   const waitReplies = async (after: number, n: number, timeoutMs: number): Promise<boolean> => {
@@ -39,18 +41,18 @@ export async function measureMoves(lab: Lab, target: string, progress: Progress,
     if (!(await waitReplies(0, RECOVERED_AFTER_REPLIES, 10_000))) return missing(`${label}: no ping replies from ${target} before the first move: ${ping.stderr().slice(0, 200)}`);
     let at = LINK_A;
     for (let i = 0; i < MOVES; i++) {
-      const to = at === LINK_A ? LINK_B : LINK_A;
+      const to = at === LINK_A ? other : LINK_A;
       const t = Date.now();
       moveTimes.push(t);
       await moveClient(lab, at, to);
       at = to;
       if (!(await waitReplies(t, RECOVERED_AFTER_REPLIES, RECOVERY_TIMEOUT_MS))) {
-        failure = `${label}: move ${i + 1} (${at === LINK_B ? 'A→B' : 'B→A'}): no ping reply within ${RECOVERY_TIMEOUT_MS} ms`;
+        failure = `${label}: move ${i + 1} (${at === other ? 'A→other' : 'other→A'}): no ping reply within ${RECOVERY_TIMEOUT_MS} ms`;
         break;
       }
       await sleep(300);
     }
-    if (at === LINK_B) await moveClient(lab, LINK_B, LINK_A);
+    if (at === other) await moveClient(lab, other, LINK_A);
   } finally {
     await ping.stop(2000, 'SIGINT');
   }
@@ -83,20 +85,72 @@ async function strongswanMoves(lab: Lab, mobike: boolean, progress: Progress): P
   }
 }
 
-/** Homeward's MOBIKE: the ping gap per move, and the round trip its mobike-update events report (address event → gateway's answer). */
-async function homewardMoves(lab: Lab, progress: Progress): Promise<{ gap: Measured; rtt: Measured }> {
+interface GapRtt {
+  gap: Measured;
+  rtt: Measured;
+}
+
+/** The `ms` of the mobike-update events from index `from` on that match `pick`, as a median. */
+function rttOf(events: readonly { event: Record<string, unknown> }[], from: number, pick: (e: Record<string, unknown>) => boolean): Measured {
+  const rtts = events.slice(from).flatMap((e) => (e.event.type === 'mobike-update' && typeof e.event.ms === 'number' && pick(e.event) ? [e.event.ms] : []));
+  const m = median(rtts);
+  return m === null ? missing('no mobike-update event with ms was reported') : measured(m, { samples: rtts.map((r) => Math.round(r * 10) / 10) });
+}
+
+/**
+ * Homeward's MOBIKE, one SA through all of it: A↔B moves, A↔behind-NAT
+ * moves, then the gateway's primary address deleted. Per kind the ping gap
+ * and the round trip its mobike-update events report (address event →
+ * gateway's answer).
+ */
+async function homewardMoves(lab: Lab, progress: Progress): Promise<{ ab: GapRtt; nat: GapRtt; gatewayLoss: GapRtt }> {
   progress('handover: Homeward MOBIKE …');
   const hw = await tryHomewardVpnUp(lab, 'client', writeProfile(lab.tempDir('homeward'), 'vpn'));
-  if (!hw.ok) return { gap: missing(hw.reason), rtt: missing(hw.reason) };
+  if (!hw.ok) {
+    const gr = { gap: missing(hw.reason), rtt: missing(hw.reason) };
+    return { ab: gr, nat: gr, gatewayLoss: gr };
+  }
+  const events = hw.value.h.events;
   try {
     const gap = await measureMoves(lab, hw.value.tia, progress, 'Homeward MOBIKE');
-    const rtts = hw.value.h.events.flatMap((e) => (e.event.type === 'mobike-update' && typeof e.event.ms === 'number' ? [e.event.ms] : []));
-    const m = median(rtts);
-    const rtt = m === null ? missing('no mobike-update event with ms was reported') : measured(m, { samples: rtts });
-    return { gap, rtt };
+    const ab = { gap, rtt: rttOf(events, 0, () => true) };
+    progress('handover: Homeward MOBIKE, A ↔ behind a NAT …');
+    const n0 = events.length;
+    const natGap = await guarded('Homeward A↔NAT', () => measureMoves(lab, hw.value.tia, progress, 'Homeward MOBIKE A↔NAT', LINK_C));
+    const behindNat = events.slice(n0).some((e) => e.event.type === 'mobike-update' && e.event.natLocal === true);
+    const nat = behindNat
+      ? { gap: natGap, rtt: rttOf(events, n0, () => true) }
+      : { gap: missing('no mobike-update reported natLocal: the moves did not go behind the NAT'), rtt: missing('no NAT seen') };
+    progress('handover: Homeward MOBIKE, the gateway loses its primary address …');
+    const g0 = events.length;
+    const lossGap = await guarded('Homeward gateway address loss', () => gatewayLoss(lab, hw.value.tia));
+    const gatewayLossRtt = rttOf(events, g0, (e) => e.gateway === GATEWAY_2);
+    progress(`  gateway ${GATEWAY} gone: gap ${lossGap.value === null ? 'n/a' : Math.round(lossGap.value)} ms`);
+    return { ab, nat, gatewayLoss: { gap: lossGap, rtt: gatewayLossRtt } };
   } finally {
     await hw.value.h.proc.stop(3000, 'SIGINT');
   }
+}
+
+/** Deletes the gateway's primary address under a 20 ms ping to `target`; the gap until replies flow again. */
+async function gatewayLoss(lab: Lab, target: string): Promise<Measured> {
+  const ping = lab.spawn('intranet', 'stdbuf', ['-oL', 'ping', '-n', '-D', '-i', String(PING_INTERVAL_MS / 1000), target], { label: 'ping-gw-loss' });
+  let t: number | undefined;
+  try {
+    const deadline = Date.now() + 10_000;
+    while (repliesAfter(parsePingD(ping.stdout()), 0) < RECOVERED_AFTER_REPLIES && Date.now() < deadline) await sleep(20);
+    t = Date.now();
+    await lab.addrDel('gw', 'a0', `${GATEWAY}/24`);
+    const end = Date.now() + RECOVERY_TIMEOUT_MS;
+    while (repliesAfter(parsePingD(ping.stdout()), t) < RECOVERED_AFTER_REPLIES) {
+      if (Date.now() > end) return missing(`no ping reply within ${RECOVERY_TIMEOUT_MS} ms after ${GATEWAY} was deleted`);
+      await sleep(20);
+    }
+  } finally {
+    await ping.stop(2000, 'SIGINT');
+  }
+  const r = t === undefined ? null : gapAround(parsePingD(ping.stdout()), t, Infinity, PING_INTERVAL_MS);
+  return r ? measured(r.gapMs) : missing('no reply on one side of the address deletion');
 }
 
 async function labRtt(lab: Lab): Promise<Measured> {
@@ -115,16 +169,19 @@ async function guarded(what: string, fn: () => Promise<Measured>): Promise<Measu
 }
 
 export async function handoverSection(progress: Progress): Promise<Figure[]> {
-  const { lab } = await createBenchLab();
+  const { lab } = await createBenchLab({ nat: true });
   try {
     const rtt = await guarded('lab RTT', () => labRtt(lab));
     const swanMobike = await guarded('strongSwan MOBIKE', () => strongswanMoves(lab, true, progress));
     const swanReauth = await guarded('strongSwan re-establishment', () => strongswanMoves(lab, false, progress));
-    let rttOurs: Measured = missing('Homeward MOBIKE did not run');
+    const notRun = { gap: missing('Homeward MOBIKE did not run'), rtt: missing('Homeward MOBIKE did not run') };
+    let more = { nat: notRun, gatewayLoss: notRun };
+    let rttOurs: Measured = notRun.rtt;
     const ours = await guarded('Homeward MOBIKE', async () => {
       const r = await homewardMoves(lab, progress);
-      rttOurs = r.rtt;
-      return r.gap;
+      rttOurs = r.ab.rtt;
+      more = r;
+      return r.ab.gap;
     });
     const note = `ping -i 0.02 intranet → inner address, median of ${MOVES} moves (A↔B: address removed, new address + default route); no loss reads as ≈${PING_INTERVAL_MS} ms`;
     return [
@@ -132,6 +189,10 @@ export async function handoverSection(progress: Progress): Promise<Figure[]> {
       { key: 'handover.mobikeGapMs', label: 'handover gap, MOBIKE', unit: 'ms', homeward: ours, baseline: swanMobike, note },
       { key: 'handover.mobikeRttMs', label: 'MOBIKE round trip (address event → gateway answer)', unit: 'ms', homeward: rttOurs, note: 'from the mobike-update events of homeward vpn up, median of the moves' },
       { key: 'handover.reauthGapMs', label: 'handover gap, strongSwan without MOBIKE (new IKE SA)', unit: 'ms', homeward: ours, baseline: swanReauth, note: 'Homeward column: its MOBIKE gap, for comparison' },
+      { key: 'handover.natGapMs', label: 'handover gap, MOBIKE A ↔ behind a NAT', unit: 'ms', homeward: more.nat.gap, note: `median of ${MOVES} moves A→NAT, NAT→A (NAT-D switches UDP keepalives on and off)` },
+      { key: 'handover.natRttMs', label: 'MOBIKE round trip, A ↔ behind a NAT', unit: 'ms', homeward: more.nat.rtt, note: 'mobike-update ms, median of those moves' },
+      { key: 'handover.gatewayLossGapMs', label: "handover gap, the gateway's primary address deleted", unit: 'ms', homeward: more.gatewayLoss.gap, note: `one move: strongSwan announces its addresses from ${GATEWAY_2}, the client follows` },
+      { key: 'handover.gatewayLossRttMs', label: "MOBIKE round trip, gateway's primary address deleted", unit: 'ms', homeward: more.gatewayLoss.rtt, note: 'mobike-update ms (from the gateway\'s announcement to its answer)' },
     ];
   } finally {
     await lab.destroy();

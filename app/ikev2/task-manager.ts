@@ -16,9 +16,10 @@
  * Retransmissions follow the IKE SA's current path (MOBIKE moves it, RFC 4555
  * §3.5 step 4): when it moves, the outstanding request is resent there at
  * once. An unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES is also sent
- * along every other address pair (path probing, §3.8) and an answer on one of
- * those pairs moves the SA there — unless the SA moved since the probe went
- * out. Responses go back along the path the request came in.
+ * along other address pairs (path probing, §3.8: first the gateway's other
+ * addresses from our own, a round later from our other addresses too) and an
+ * answer on one of those pairs moves the SA there — unless the SA moved since
+ * the probe went out. Responses go back along the path the request came in.
  */
 import { equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';

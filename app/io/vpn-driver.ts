@@ -261,15 +261,29 @@ export class VpnDriver {
    * (monotonic ms) is when the change happened, for the `ms` of `mobike-update`.
    * Calls run one after another: each reads the kernel's view when its turn
    * comes, so two changes in quick succession cannot finish in reverse order
-   * and leave the SA on the older address.
+   * and leave the SA on the older address. A call like one still waiting its
+   * turn joins it (keeping the earlier eventAt): a storm of notifications
+   * queues at most one re-read.
    */
   roam(localAddr?: string, eventAt: number = monotonicNow()): Promise<void> {
-    const run = this.roamQueue.then(() => this.roamNow(localAddr, eventAt));
-    this.roamQueue = run.catch(() => undefined);
-    return run;
+    const waiting = this.roamWaiting;
+    if (waiting && waiting.localAddr === localAddr) {
+      waiting.eventAt = Math.min(waiting.eventAt, eventAt);
+      return waiting.done;
+    }
+    const entry: { localAddr?: string; eventAt: number; done: Promise<void> } = { localAddr, eventAt, done: Promise.resolve() };
+    entry.done = this.roamQueue.then(() => {
+      if (this.roamWaiting === entry) this.roamWaiting = undefined;
+      return this.roamNow(entry.localAddr, entry.eventAt);
+    });
+    this.roamWaiting = entry;
+    this.roamQueue = entry.done.catch(() => undefined);
+    return entry.done;
   }
 
   private roamQueue: Promise<void> = Promise.resolve();
+  /** the roam() call queued behind the one running, not started yet */
+  private roamWaiting?: { localAddr?: string; eventAt: number; done: Promise<void> };
 
   private async roamNow(localAddr: string | undefined, eventAt: number): Promise<void> {
     const gw = this.config?.gateway;

@@ -160,10 +160,8 @@ export class TaskManager {
     if (out.tries >= sa.config.retransmitTries) return this.giveUp(this.active);
     const probes = out.tries >= 1 ? this.probeTargets(out.tries) : [];
     out.tries++;
-    sa.stats.retransmits++;
+    this.resend(out);
     const bytes = this.outstandingBytes;
-    out.transmit = bytes ? this.wrap(bytes) : out.transmit;
-    this.send(out.transmit);
     if (bytes && probes.length > 0) {
       if (this.probedPairs.size === 0) sa.event({ type: 'log', level: 'info', msg: `probing ${probes.length} other address pairs`, ctx_paths: probes.map(pathKey) });
       for (const p of probes) {
@@ -189,10 +187,16 @@ export class TaskManager {
     const bytes = this.outstandingBytes;
     if (!out || !this.active || !bytes || out.exchange === ExchangeType.IkeSaInit) return;
     out.tries = 0;
-    out.transmit = this.wrap(bytes);
-    sa.stats.retransmits++;
-    this.send(out.transmit);
+    this.resend(out);
     this.timers.set('retransmit', sa.now + sa.config.retransmitBaseMs);
+  }
+
+  /** Sends the outstanding request again, re-wrapped for the SA's current path. */
+  private resend(out: { transmit: Datagram }): void {
+    const bytes = this.outstandingBytes;
+    if (bytes) out.transmit = this.wrap(bytes);
+    this.sa.stats.retransmits++;
+    this.send(out.transmit);
   }
 
   /**

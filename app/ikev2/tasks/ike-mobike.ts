@@ -24,8 +24,9 @@
  *
  *   responder half (respondMobike): the gateway's address list, plus the
  *   address it sends from, replaces the one we had (§3.6) — and when the
- *   address we use is no longer in it, we move to the one it wrote from; its COOKIE2 is echoed (return routability, §3.7), its
- *   NAT-D is answered with ours.
+ *   address we use is no longer in it, we move to the one it wrote from;
+ *   its COOKIE2 is echoed (return routability, §3.7), its NAT-D is answered
+ *   with ours.
  *
  * Path probing (§3.7, §3.8) is done by the task manager: when an
  * INFORMATIONAL without UPDATE_SA_ADDRESSES goes unanswered it is also sent

@@ -84,7 +84,7 @@ export type Effect =
    */
   | { type: 'install-child-sa'; child: ChildSaInfo; rekeyOf?: number; delayOutbound?: boolean }
   | { type: 'remove-child-sa'; spiIn: number; spiOut: number }
-  | { type: 'set-tia'; address: string; dns: string[] }
+  | { type: 'set-tia'; address: string; dns: string[]; /** RFC 8598 split-DNS domains */ domains: string[] }
   /** IKE and ESP now use this path; encap = ESP in UDP (always, here); natLocal = send keepalives. */
   | { type: 'path'; local: Endpoint; remote: Endpoint; encap: boolean; natLocal: boolean; natRemote: boolean }
   | { type: 'keylog-ike'; keys: IkeKeyLog }

@@ -83,6 +83,8 @@ export interface ResponderOptions {
   unacceptable?: string[];
   /** echo a different COOKIE2 */
   badCookie2?: boolean;
+  /** INTERNAL_DNS_DOMAIN values (RFC 8598) in the CP reply, raw */
+  dnsDomains?: string[];
 }
 
 export interface WireRecord {
@@ -296,7 +298,8 @@ export class MiniResponder {
       { type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, psk, signedR) },
       { type: PayloadType.CP, cfgType: CfgType.Reply, attributes: [
         { kind: 'ip4', type: CfgAttr.InternalIp4Address, address: this.opts.tia ?? '10.10.100.1' },
-        { kind: 'ip4', type: CfgAttr.InternalIp4Dns, address: '10.10.0.53' }] },
+        { kind: 'ip4', type: CfgAttr.InternalIp4Dns, address: '10.10.0.53' },
+        ...(this.opts.dnsDomains ?? []).map((d) => ({ kind: 'raw' as const, type: CfgAttr.InternalDnsDomain, value: new TextEncoder().encode(d) }))] },
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: this.espSpi }] },
       tsPayload(PayloadType.TSi, [{ start: this.opts.tia ?? '10.10.100.1', end: this.opts.tia ?? '10.10.100.1' }]),
       tsPayload(PayloadType.TSr, [{ start: '10.10.0.0', end: '10.10.255.255' }]),

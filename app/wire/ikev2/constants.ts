@@ -264,6 +264,8 @@ export enum CfgAttr {
   InternalIp4Subnet = 13,
   SupportedAttributes = 14,
   InternalIp6Subnet = 15,
+  /** RFC 8598 §4: a domain (ASCII, no trailing dot) whose names the DNS servers of this CP answer */
+  InternalDnsDomain = 25,
 }
 
 // Specification (RFC 7296 §3.9, §3.10: sizes)

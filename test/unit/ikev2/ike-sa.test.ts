@@ -40,7 +40,7 @@ describe('IKE SA: establishment with a PSK', () => {
 
     expect(pair.sa.state).toBe('established');
     expect(pair.sa.path).toMatchObject({ natt: true, local: { port: 4500 }, remote: { port: 4500 } });
-    expect(pair.effects).toContainEqual({ type: 'set-tia', address: '10.10.100.1', dns: ['10.10.0.53'] });
+    expect(pair.effects).toContainEqual({ type: 'set-tia', address: '10.10.100.1', dns: ['10.10.0.53'], domains: [] });
     const [child] = installed(pair);
     const r = pair.responder;
     expect(child!.spiOut).toBe(0xc0000001);
@@ -49,6 +49,13 @@ describe('IKE SA: establishment with a PSK', () => {
     expect(child!.remoteTs).toEqual([{ start: '10.10.0.0', end: '10.10.255.255' }]);
     const est = pair.events().find((e) => e.type === 'ike-sa' && e.state === 'established');
     expect(est).toMatchObject({ gateway: '192.0.2.1', local: '192.0.2.2', tia: '10.10.100.1', ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', natLocal: false });
+  });
+
+  it('split DNS (RFC 8598): asks for INTERNAL_DNS_DOMAIN and hands the valid domains to the driver with the TIA', () => {
+    const pair = new IkePair(new MiniResponder({ dnsDomains: ['Corp.Example', 'bad..name', 'lab.corp.example', 'corp.example'] }));
+    pair.command({ type: 'connect' });
+    expect(pair.sa.state).toBe('established');
+    expect(pair.effects).toContainEqual({ type: 'set-tia', address: '10.10.100.1', dns: ['10.10.0.53'], domains: ['corp.example', 'lab.corp.example'] });
   });
 
   it('no event or effect carries key material', () => {

@@ -17,6 +17,8 @@
  * IPv4 attributes (ADDRESS, NETMASK, DNS, NBNS, DHCP) hold 0 or 4 bytes,
  * INTERNAL_IP4_SUBNET 0 or 8 (address | netmask); a REQUEST sends them empty.
  * Other attributes are kept raw; the IPv6 ones get their lengths checked.
+ * INTERNAL_DNS_DOMAIN (RFC 8598 §4, type 25) is kept raw too and read with
+ * cpDnsDomains(): ASCII labels separated by dots, no trailing dot, no NUL.
  */
 import { Reader, Writer } from '../../../base/bytes.ts';
 import { bytesToIPv4, ipv4ToBytes } from '../../../base/ipv4.ts';
@@ -112,5 +114,34 @@ function decodeAttribute(type: number, value: Uint8Array, at: number): CpAttribu
 export function cpIp4Values(p: Pick<CpPayload, 'attributes'>, type: Ip4CfgAttr): string[] {
   const out: string[] = [];
   for (const a of p.attributes) if (a.kind === 'ip4' && a.type === type && a.address !== undefined) out.push(a.address);
+  return out;
+}
+
+const LABEL_RE = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+/**
+ * An INTERNAL_DNS_DOMAIN value (RFC 8598 §4) as a lower-case domain name, or
+ * undefined when it is empty or not a valid name (IDNA names arrive as their
+ * ASCII "xn--" form, so non-ASCII bytes are invalid too).
+ */
+export function decodeDnsDomain(value: Uint8Array): string | undefined {
+  if (value.length === 0 || value.length > 253) return undefined;
+  let s = '';
+  for (const b of value) {
+    if (b < 0x21 || b > 0x7e) return undefined;
+    s += String.fromCharCode(b);
+  }
+  const labels = s.split('.');
+  return labels.every((l) => LABEL_RE.test(l)) ? s.toLowerCase() : undefined;
+}
+
+/** The valid INTERNAL_DNS_DOMAIN values of a CP, in order, without duplicates; invalid ones are left out. */
+export function cpDnsDomains(p: Pick<CpPayload, 'attributes'>): string[] {
+  const out: string[] = [];
+  for (const a of p.attributes) {
+    if (a.kind !== 'raw' || a.type !== CfgAttr.InternalDnsDomain) continue;
+    const d = decodeDnsDomain(a.value);
+    if (d !== undefined && !out.includes(d)) out.push(d);
+  }
   return out;
 }

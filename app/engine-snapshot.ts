@@ -109,6 +109,10 @@ export interface EngineSnapshot {
   log: LogRecord[];
   lastError: { code: string; message: string; field: string | null; fatal: boolean; at: number } | null;
   uiUrl: string | null;
+  /** the intranet resolver in force, null while the network's own is used */
+  dns: { servers: string[]; domains: string[]; via: 'resolved' | 'resolv.conf' } | null;
+  /** a captive portal holds the access link: its login page */
+  captivePortal: { url: string; iface: string | null; at: number } | null;
   updatedAt: number | null;
 }
 
@@ -118,7 +122,7 @@ export function emptySnapshot(): EngineSnapshot {
     hoa: null, coa: null, prevCoa: null, tia: null, gateway: null, homeAgent: null,
     registration: null, ikeSa: null, childSas: [], liveness: null,
     counters: { tunIn: 0, tunOut: 0, bytesIn: 0, bytesOut: 0, dropped: {}, at: null },
-    handovers: [], log: [], lastError: null, uiUrl: null, updatedAt: null,
+    handovers: [], log: [], lastError: null, uiUrl: null, dns: null, captivePortal: null, updatedAt: null,
   };
 }
 
@@ -206,6 +210,10 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
       return { ...s, log: keepLast(s.log, rec, MAX_LOG_LINES) };
     }
     case 'ui': return { ...s, uiUrl: event.url };
+    case 'dns':
+      return { ...s, dns: event.servers.length > 0 ? { servers: [...event.servers], domains: [...event.domains], via: event.via } : null };
+    case 'captive-portal':
+      return { ...s, captivePortal: event.state === 'detected' && event.url ? { url: event.url, iface: event.iface ?? null, at: nowMs } : null };
     case 'error':
       return { ...s, lastError: { code: event.code, message: event.message, field: event.field ?? null, fatal: event.fatal ?? false, at: nowMs } };
   }

@@ -116,6 +116,23 @@ export interface ErrorEvent {
   fatal?: boolean;
 }
 
+/** The resolver now in force (issue 19); servers [] = the network's own resolver is back. */
+export interface DnsEvent {
+  type: 'dns';
+  servers: string[];
+  domains: string[];
+  via: 'resolved' | 'resolv.conf';
+}
+
+/** A captive portal on the access link (issue 19): user traffic stays held until it is gone. */
+export interface CaptivePortalEvent {
+  type: 'captive-portal';
+  /** the login page; absent once the portal lets us through */
+  url?: string;
+  state: 'detected' | 'cleared';
+  iface?: string;
+}
+
 export type EngineEvent =
   | ModeEvent
   | HandoverEvent
@@ -127,6 +144,8 @@ export type EngineEvent =
   | CountersEvent
   | LogEvent
   | UiEvent
+  | DnsEvent
+  | CaptivePortalEvent
   | ErrorEvent;
 
 export type EngineEventType = EngineEvent['type'];

@@ -1,5 +1,5 @@
 /**
- * `homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]`
+ * `homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn] [--state-dir <dir>]`
  *
  * Runs the whole RFC 5266 engine (app/io/engine.ts) until SIGINT/SIGTERM,
  * then deregisters, deletes the IKE SA and removes everything it set up.
@@ -8,6 +8,8 @@
  *   {"type":"mode","mode":"c"|"f"|"mc"|"detecting"|"offline"|"blocked","trusted":…,"coa":…,"hoa":…}
  *   {"type":"handover","from":…,"to":…,"gapMs":…}
  *   {"type":"registration",…} {"type":"ike-sa",…} {"type":"child-sa",…} {"type":"log",…} {"type":"error",…}
+ *   {"type":"dns","servers":[…],"domains":[…],"via":"resolved"|"resolv.conf"}
+ *   {"type":"captive-portal","state":"detected"|"cleared","url":…,"iface":…}
  *   {"type":"ui","url":"http://127.0.0.1:PORT/?token=…"}   with --ui
  *   {"type":"control","path":…}                             with --control
  *   {"type":"stopped","stats":{…}}
@@ -29,10 +31,12 @@ export interface RunArgs {
   controlGroup?: string;
   tun: string;
   policy: Policy;
+  /** where state that must outlive a crash is kept (the resolver file's original) */
+  stateDir: string;
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic' };
+  const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic', stateDir: '/var/lib/homeward' };
   eachOption(argv, (a, value) => {
     if (a === '--json') out.json = true;
     else if (a === '--ui') out.ui = true;
@@ -40,6 +44,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     else if (a === '--control') out.control = value();
     else if (a === '--control-group') out.controlGroup = value();
     else if (a === '--tun') out.tun = value();
+    else if (a === '--state-dir') out.stateDir = value();
     else if (a === '--policy') {
       const p = value();
       if (p !== 'automatic' && p !== 'always-vpn') throw new CliError(`--policy must be automatic or always-vpn, got ${p}`, 'USAGE');
@@ -69,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
     else process.stdout.write(`${Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}\n`);
   };
-  const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy });
+  const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy, stateDir: args.stateDir });
   engine.onEvent((e: EngineEvent) => emit(e as unknown as Record<string, unknown>));
   let ui: UiServer | undefined;
   let control: ControlServer | undefined;

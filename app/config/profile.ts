@@ -59,6 +59,21 @@ export interface DetectionProfile {
   agentWaitMs: number;
 }
 
+/** Intranet DNS (issue 19): used inside (c/f); outside, the gateway's servers come first. */
+export interface DnsProfile {
+  servers: string[];
+  /** names under these domains go only to the intranet servers */
+  domains: string[];
+}
+
+export interface CaptivePortalProfile {
+  /** a plain-HTTP URL that answers 204 when nothing is in the way */
+  probeUrl: string;
+  /** a new untrusted link whose gateway has not answered this long is probed */
+  afterMs: number;
+  enabled: boolean;
+}
+
 export interface Profile {
   homeAddress: string; // (fixed)
   homeAgent: string; // (fixed)
@@ -67,6 +82,10 @@ export interface Profile {
   vpn?: VpnProfile; // (fixed)
   mip: MipProfile;
   detection: DetectionProfile; // (fixed: timeoutMs, retransmits)
+  dns: DnsProfile;
+  captivePortal: CaptivePortalProfile;
+  /** IPv6 prefixes of the intranet: blocked on every link while the engine runs (we tunnel IPv4 only) */
+  intranet6: string[];
   /** Never send user traffic in clear while detecting / without a tunnel. Only stricter settings allowed. */
   failClosed: true;
 }
@@ -197,6 +216,54 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
   };
 }
 
+const DOMAIN_RE = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+const IPV6_PREFIX_RE = /^[0-9a-f:]+:[0-9a-f:]*\/(\d{1,3})$/i;
+
+function stringList(o: Json, key: string, path: string, check: (v: string) => boolean, want: string): string[] {
+  const v = o[key];
+  const field = `${path}.${key}`;
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ProfileError(field, `must be an array of ${want}`);
+  return v.map((x, i) => {
+    if (typeof x !== 'string' || !check(x)) throw new ProfileError(`${field}[${i}]`, `must be ${want}, got ${JSON.stringify(x)}`);
+    return x.toLowerCase().replace(/\.$/, '');
+  });
+}
+
+function parseDns(v: unknown): DnsProfile {
+  const o = v === undefined ? {} : obj(v, 'dns');
+  knownKeys(o, 'dns', ['servers', 'domains']);
+  return {
+    servers: stringList(o, 'servers', 'dns', isIPv4, 'a dotted IPv4 address'),
+    domains: stringList(o, 'domains', 'dns', (d) => DOMAIN_RE.test(d.replace(/\.$/, '')), 'a domain name like "corp.example"'),
+  };
+}
+
+function parseCaptivePortal(v: unknown): CaptivePortalProfile {
+  const o = v === undefined ? {} : obj(v, 'captivePortal');
+  knownKeys(o, 'captivePortal', ['probeUrl', 'afterMs', 'enabled']);
+  const probeUrl = str(o, 'probeUrl', 'captivePortal', false) ?? 'http://connectivitycheck.gstatic.com/generate_204';
+  let u: URL;
+  try {
+    u = new URL(probeUrl);
+  } catch {
+    throw new ProfileError('captivePortal.probeUrl', `must be a URL, got ${JSON.stringify(probeUrl)}`);
+  }
+  // plain HTTP on purpose: a portal can only redirect what it can read
+  if (u.protocol !== 'http:') throw new ProfileError('captivePortal.probeUrl', 'must be a plain http:// URL (a portal cannot redirect HTTPS)');
+  return { probeUrl, afterMs: num(o, 'afterMs', 'captivePortal', 1000, 100, 60000), enabled: bool(o, 'enabled', 'captivePortal', true) };
+}
+
+function parseIntranet6(v: unknown): string[] {
+  if (v === undefined) return [];
+  if (!Array.isArray(v)) throw new ProfileError('intranet6', 'must be an array of IPv6 prefixes like "fd00:10::/48"');
+  return v.map((p, i) => {
+    const m = typeof p === 'string' ? IPV6_PREFIX_RE.exec(p) : null;
+    if (!m || Number(m[1]) > 128) throw new ProfileError(`intranet6[${i}]`, `must be an IPv6 prefix like "fd00:10::/48", got ${JSON.stringify(p)}`);
+    return (p as string).toLowerCase();
+  });
+}
+
 export interface ParseOptions {
   /** Validates a proposal string; throws with a message. Injected so this module stays free of the IKE layer. */
   validateProposal?: (proposal: string, field: string) => void;
@@ -204,7 +271,7 @@ export interface ParseOptions {
 
 export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
   const o = obj(json, '(profile)');
-  knownKeys(o, '', ['homeAddress', 'homeAgent', 'nai', 'mnHaAuth', 'vpn', 'mip', 'detection', 'failClosed', '$schema', 'name']);
+  knownKeys(o, '', ['homeAddress', 'homeAgent', 'nai', 'mnHaAuth', 'vpn', 'mip', 'detection', 'dns', 'captivePortal', 'intranet6', 'failClosed', '$schema', 'name']);
   const validate = opts.validateProposal ?? (() => undefined);
   const homeAddress = ip(o, 'homeAddress', '', true)!;
   const homeAgent = ip(o, 'homeAgent', '', true)!;
@@ -246,6 +313,9 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
       keepVpnInside: bool(d, 'keepVpnInside', 'detection', false),
       agentWaitMs: num(d, 'agentWaitMs', 'detection', 300, 0, 5000),
     },
+    dns: parseDns(o.dns),
+    captivePortal: parseCaptivePortal(o.captivePortal),
+    intranet6: parseIntranet6(o.intranet6),
     failClosed: true,
   };
 }

@@ -36,6 +36,7 @@ import type { MobilityEffect } from '../mobility/effects.ts';
 import type { ForeignAgent, Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
 import { MobilityController } from '../mobility/machine.ts';
 import { TrafficGate } from '../mobility/traffic-gate.ts';
+import { AccessServices } from './access-services.ts';
 import { MipDriver, type CoreEvent, type CoreFactory, type RegistrationCoreLike } from './mip-driver.ts';
 import { NetConfig } from './netconfig.ts';
 import { NetMonitor } from './net-monitor.ts';
@@ -66,6 +67,10 @@ export interface EngineOptions {
   policy?: Policy;
   /** the registration client (default: app/mip4/registration.ts with the profile's detection timing) */
   core?: CoreFactory;
+  /** state that outlives a crash (the resolver file's original); default /var/lib/homeward */
+  stateDir?: string;
+  /** the resolver file (default /etc/resolv.conf) */
+  resolvConf?: string;
 }
 
 interface VpnHandle {
@@ -126,6 +131,8 @@ export class Engine implements EngineSource {
   private tiaRule?: string;
   private connected = false;
   private stopped = false;
+  /** intranet DNS, captive-portal checks and the intranet IPv6 block (issue 19) */
+  private readonly access: AccessServices;
 
   constructor(private readonly opts: EngineOptions) {
     const p = opts.profile;
@@ -147,6 +154,15 @@ export class Engine implements EngineSource {
       },
     });
     this.monitor = new NetMonitor((link) => this.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
+    this.access = new AccessServices({
+      profile: p, net: this.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
+      ...(opts.resolvConf ? { resolvConf: opts.resolvConf } : {}),
+      publish: (ev) => this.publish(ev),
+      // the portal let us through: a fresh IKE SA now rather than after the old one's backoff
+      retryVpn: () => void this.enqueue(() => {
+        if (!this.stopped && this.vpn && !this.vpnUp) this.startVpn('vpn-move');
+      }),
+    });
   }
 
   // EngineSource
@@ -196,6 +212,7 @@ export class Engine implements EngineSource {
 
   // lifecycle
   async start(): Promise<void> {
+    await this.access.start();
     await this.mip.start();
     this.countersTimer = setInterval(() => this.publishCounters(), 1000);
     this.countersTimer.unref();
@@ -226,6 +243,7 @@ export class Engine implements EngineSource {
     await this.setLinkRule(null);
     await this.setTiaRule(null);
     await this.setFaRule(null);
+    await this.access.stop();
   }
 
   // the loop
@@ -295,11 +313,13 @@ export class Engine implements EngineSource {
     const event: EngineEvent = ev.type === 'mode' ? { ...ev, policy: this.controller.context.policy, connected: this.connected } : ev;
     this.snap = applyEvent(this.snap, event, Date.now());
     for (const l of this.listeners) l(event);
+    if (!this.stopped) this.access.onEvent(event);
   }
 
   // inputs from the drivers
   private async onLink(link: Link | null): Promise<void> {
     this.link = link;
+    this.access.linkChanged(link ? { iface: link.iface, addr: link.addr } : null);
     await this.setLinkRule(link);
     if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
     this.watchAgents(link);
@@ -432,16 +452,18 @@ export class Engine implements EngineSource {
     // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA
     if (ev.type === 'mobike-update' && this.vpn === h && !h.stopping && h.tia) {
       h.local = ev.to;
+      this.access.vpnReady(undefined);
       this.input({ kind: 'vpn', event: 'up', tia: h.tia, local: ev.to });
     }
   }
 
-  private async onVpnReady(h: VpnHandle, info: { tia: string; local: string; dev: string }): Promise<void> {
+  private async onVpnReady(h: VpnHandle, info: { tia: string; local: string; dev: string; dns?: { servers: string[]; domains: string[] } }): Promise<void> {
     if (this.vpn !== h || h.stopping) return;
     h.tia = info.tia;
     h.local = info.local;
     await this.setTiaRule(info);
     this.vpnUp = { tia: info.tia, dev: info.dev };
+    this.access.vpnReady(info.dns);
     this.input({ kind: 'vpn', event: 'up', tia: info.tia, local: info.local });
   }
 

@@ -31,6 +31,8 @@ export interface RuleSpec {
   table?: number | string;
   action?: 'unreachable' | 'blackhole' | 'prohibit';
   pref?: number;
+  /** IPv6 rule (`ip -6 rule`); IPv4 when absent */
+  family?: 6;
 }
 
 export interface AddressInfo {
@@ -128,7 +130,7 @@ export function buildRouteArgs(verb: 'add' | 'del' | 'replace', r: RouteSpec): s
 }
 
 export function buildRuleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
-  const args = ['rule', verb];
+  const args = [...(r.family === 6 ? ['-6'] : []), 'rule', verb];
   if (r.from !== undefined) args.push('from', token('rule source', r.from));
   if (r.to !== undefined) args.push('to', token('rule destination', r.to));
   if (r.action !== undefined) args.push(r.action);
@@ -216,6 +218,16 @@ export const defaultIpRunner: IpRunner = (args) =>
       reject(new NetConfigError(['ip', ...args], said, f.code));
     });
   });
+
+/** Runs another system tool (argument array, never a shell); resolves stdout, rejects with its stderr. */
+export function runTool(cmd: string, args: readonly string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(cmd, [...args], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
+      else resolve(stdout);
+    });
+  });
+}
 
 export interface NetConfigOptions {
   /** run every command in this network namespace (`ip -n NS`) */

@@ -53,7 +53,7 @@ export interface VpnDriverOptions {
    * are installed — from then on a packet sent from the TIA enters the tunnel
    * (app/io/engine.ts registers with the home agent through it).
    */
-  onReady?(info: { tia: string; local: string; dev: string }): void;
+  onReady?(info: { tia: string; local: string; dev: string; /** the gateway's DNS servers and split-DNS domains (RFC 8598) */ dns?: { servers: string[]; domains: string[] } }): void;
   /** Watch the kernel's links ourselves and roam on a change (`vpn up` standalone; the engine calls roam() itself). */
   monitor?: boolean;
 }
@@ -169,6 +169,8 @@ export class VpnDriver {
   private readonly rekeyAsked = new WeakSet<OutboundEspSa>();
   private path?: { local: Endpoint; remote: Endpoint };
   private tia?: string;
+  /** INTERNAL_IP4_DNS and INTERNAL_DNS_DOMAIN of the CP reply */
+  private dns?: { servers: string[]; domains: string[] };
   private readonly undo: (() => Promise<void>)[] = [];
   /** Network changes and events run in order on this chain, so "established" follows a configured TUN. */
   private chain: Promise<void> = Promise.resolve();
@@ -415,6 +417,7 @@ export class VpnDriver {
         this.path = { local: e.local, remote: e.remote };
         return;
       case 'set-tia':
+        this.dns = { servers: e.dns, domains: e.domains };
         this.serial(() => this.setTia(e.address));
         return;
       case 'install-child-sa': return this.installChild(e.child, e.delayOutbound === true);
@@ -518,7 +521,7 @@ export class VpnDriver {
       await this.net.replaceRoute(spec);
       this.undo.push(async () => this.net.delRoute({ dst: spec.dst, dev }).catch(() => undefined));
     }
-    this.opts.onReady?.({ tia: this.tia, local: this.path?.local.addr ?? this.udp?.localAddr ?? '', dev });
+    this.opts.onReady?.({ tia: this.tia, local: this.path?.local.addr ?? this.udp?.localAddr ?? '', dev, ...(this.dns ? { dns: this.dns } : {}) });
   }
 
   // 4. outbound

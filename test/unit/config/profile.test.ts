@@ -86,3 +86,32 @@ describe('profile', () => {
     expect(r).toContain('alice@corp.example');
   });
 });
+
+describe('profile: dns, captivePortal, intranet6 (issue 19)', () => {
+  const base = { homeAddress: '10.1.0.50', homeAgent: '10.1.0.1' };
+  it('defaults: no intranet DNS, the portal check on, nothing blocked', () => {
+    const p = parseProfile(base);
+    expect(p.dns).toEqual({ servers: [], domains: [] });
+    expect(p.captivePortal).toMatchObject({ enabled: true, afterMs: 1000 });
+    expect(p.captivePortal.probeUrl).toMatch(/^http:\/\//);
+    expect(p.intranet6).toEqual([]);
+  });
+  it('reads them, lower-casing domains', () => {
+    const p = parseProfile({ ...base, dns: { servers: ['10.1.0.10'], domains: ['Corp.Example.'] }, intranet6: ['FD00:1::/64'],
+      captivePortal: { probeUrl: 'http://10.9.0.1/generate_204', afterMs: 500 } });
+    expect(p.dns).toEqual({ servers: ['10.1.0.10'], domains: ['corp.example'] });
+    expect(p.intranet6).toEqual(['fd00:1::/64']);
+    expect(p.captivePortal).toEqual({ probeUrl: 'http://10.9.0.1/generate_204', afterMs: 500, enabled: true });
+  });
+  it.each([
+    [{ dns: { servers: ['dns.corp'] } }, 'dns.servers[0]'],
+    [{ dns: { domains: ['bad domain'] } }, 'dns.domains[0]'],
+    [{ dns: { server: [] } }, 'dns.server'],
+    [{ captivePortal: { probeUrl: 'https://x.example/' } }, 'captivePortal.probeUrl'],
+    [{ captivePortal: { probeUrl: 'not a url' } }, 'captivePortal.probeUrl'],
+    [{ intranet6: ['10.0.0.0/8'] }, 'intranet6[0]'],
+    [{ intranet6: 'fd00::/8' }, 'intranet6'],
+  ])('%j names %s', (extra, field) => {
+    expect(() => parseProfile({ ...base, ...extra })).toThrow(expect.objectContaining({ field }) as Error);
+  });
+});

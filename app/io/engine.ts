@@ -160,7 +160,9 @@ export class Engine implements EngineSource {
       publish: (ev) => this.publish(ev),
       // the portal let us through: a fresh IKE SA now rather than after the old one's backoff
       retryVpn: () => void this.enqueue(() => {
-        if (!this.stopped && this.vpn && !this.vpnUp) this.startVpn('vpn-move');
+        if (this.stopped || this.vpnUp) return;
+        if (this.vpn) this.startVpn('vpn-move');
+        else this.input({ kind: 'command', command: { cmd: 're-detect' } }); // the VPN gave up meanwhile: detect again now
       }),
     });
   }

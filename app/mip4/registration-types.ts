@@ -63,7 +63,11 @@ export type RegistrationTransmit = {
 };
 
 export type RegistrationEvent =
-  | { type: 'registration'; state: 'accepted'; coa: string; via?: string; lifetime: number; tnc: boolean; udpTunnel: boolean; keepaliveSeconds?: number; code: number; codeName: string }
+  | {
+    type: 'registration'; state: 'accepted'; coa: string; via?: string; lifetime: number; tnc: boolean; udpTunnel: boolean;
+    /** the data path's format: what the accepted request asked for (G/M bit, UDP Tunnel Request encapsulation) */
+    encapsulation: EncapsulationPreference; keepaliveSeconds?: number; code: number; codeName: string;
+  }
   | { type: 'registration'; state: 'denied'; coa: string; lifetime: 0; tnc: false; code: number; codeName: string }
   | { type: 'registration'; state: 'timeout' | 'expired' | 'deregistered'; coa: string; lifetime: 0; tnc: boolean }
   | { type: 'registration-resync'; offsetSeconds: number }
@@ -91,5 +95,7 @@ export interface Binding {
   expiresAt?: Instant;
   tnc: boolean;
   udpTunnel: boolean;
+  /** the data path's format the home agent accepted */
+  encapsulation: EncapsulationPreference;
   keepaliveSeconds?: number;
 }

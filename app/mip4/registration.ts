@@ -60,6 +60,8 @@ interface Attempt {
   loc: Location;
   lifetime: number;
   sent: Map<number, Instant>;
+  /** the data-path format each request (by low-32 identification) asked the HA for */
+  formats: Map<number, EncapsulationPreference>;
   tries: number;
   resyncs: number;
   udpRequested: boolean;
@@ -185,7 +187,7 @@ export class RegistrationClient {
     this.timers.stop('reregister');
     this.timers.stop('retransmit');
     const lifetime = kind === 'deregister' ? 0 : Math.min(this.cfg.lifetimeSeconds, loc.faLifetime ?? LIFETIME_INFINITE);
-    this.attempt = { kind, loc, lifetime, sent: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false };
+    this.attempt = { kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false };
     this.sendRequest(now, wallMs);
   }
 
@@ -196,8 +198,9 @@ export class RegistrationClient {
     if (a.tries > 0) this.stats.retransmissions++;
     a.tries++;
     this.stats.requestsSent++;
-    const { bytes, udp } = this.buildRequest(a, id);
+    const { bytes, udp, format } = this.buildRequest(a, id);
     a.udpRequested ||= udp;
+    a.formats.set(Number(id & 0xffffffffn), format);
     const to = a.loc.via ?? this.cfg.homeAgent;
     const source = a.loc.via === undefined ? a.loc.coa : this.cfg.homeAddress;
     this.transmits.push({ bytes, to: { address: to, port: MIP_PORT }, source });
@@ -212,7 +215,7 @@ export class RegistrationClient {
     return Math.max(initial, Math.min(cap, initial * 2 ** (a.tries - 1)));
   }
 
-  private buildRequest(a: Attempt, identification: bigint): { bytes: Uint8Array; udp: boolean } {
+  private buildRequest(a: Attempt, identification: bigint): { bytes: Uint8Array; udp: boolean; format: EncapsulationPreference } {
     const colocated = a.loc.via === undefined;
     const offered = (f: number) => colocated || a.loc.faFlags === undefined || (a.loc.faFlags & f) !== 0;
     const udp = colocated && a.kind === 'register' && this.udpMode !== 'off';
@@ -220,7 +223,11 @@ export class RegistrationClient {
     if ((this.cfg.reverseTunnel && offered(AdvFlag.ReverseTunnel)) || udp) flags |= RrqFlag.ReverseTunnel;
     const encapFlag = ENCAP_FLAGS[this.encapsulation];
     const advFlag = this.encapsulation === 'gre' ? AdvFlag.GreEncapsulation : AdvFlag.MinimalEncapsulation;
-    if (encapFlag !== 0 && offered(advFlag)) flags |= encapFlag;
+    const encapAsked = encapFlag !== 0 && offered(advFlag);
+    if (encapAsked) flags |= encapFlag;
+    // what the HA agrees to when it accepts this request: G/M (RFC 5944 §3.3), and the same
+    // format inside RFC 3519 tunnel data (the UDP Tunnel Request's Encapsulation field)
+    const format: EncapsulationPreference = encapAsked || udp ? this.encapsulation : 'ip-in-ip';
     const extensions: RegistrationExtension[] = [];
     if (this.cfg.nai !== undefined) extensions.push({ kind: 'nai', nai: this.cfg.nai });
     if (udp) {
@@ -233,7 +240,7 @@ export class RegistrationClient {
       flags, lifetime: a.lifetime, homeAddress: this.cfg.homeAddress, homeAgent: this.cfg.homeAgent,
       careOfAddress: a.kind === 'deregister' ? this.cfg.homeAddress : a.loc.coa, identification, extensions,
     });
-    return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp };
+    return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp, format };
   }
 
   private onRetransmitTimer(now: Instant, wallMs: number): void {
@@ -288,7 +295,8 @@ export class RegistrationClient {
     const tr = reply.extensions.find((e) => e.kind === 'udp-tunnel-reply');
     const udpTunnel = a.udpRequested && tr !== undefined && udpTunnelAssented(tr);
     const keepaliveSeconds = udpTunnel ? Math.max(KEEPALIVE_MIN_SECONDS, tr!.keepaliveSeconds || (this.cfg.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS)) : undefined;
-    const b: Binding = { coa: a.loc.coa, lifetime, tnc, udpTunnel, ...(a.loc.via ? { via: a.loc.via } : {}), ...(keepaliveSeconds ? { keepaliveSeconds } : {}) };
+    const encapsulation = a.formats.get(Number(reply.identification & 0xffffffffn)) ?? 'ip-in-ip';
+    const b: Binding = { coa: a.loc.coa, lifetime, tnc, udpTunnel, encapsulation, ...(a.loc.via ? { via: a.loc.via } : {}), ...(keepaliveSeconds ? { keepaliveSeconds } : {}) };
     if (lifetime !== LIFETIME_INFINITE) {
       b.expiresAt = sentAt + lifetime * 1000;
       this.timers.set('expiry', b.expiresAt);
@@ -302,7 +310,7 @@ export class RegistrationClient {
     if (udpTunnel) this.armKeepalive(this.lastSentToHa ?? sentAt);
     else this.timers.stop('keepalive');
     this.events.push({
-      type: 'registration', state: 'accepted', coa: b.coa, ...(b.via ? { via: b.via } : {}), lifetime, tnc, udpTunnel,
+      type: 'registration', state: 'accepted', coa: b.coa, ...(b.via ? { via: b.via } : {}), lifetime, tnc, udpTunnel, encapsulation,
       ...(keepaliveSeconds ? { keepaliveSeconds } : {}), code: reply.code, codeName: replyCodeName(reply.code),
     });
   }

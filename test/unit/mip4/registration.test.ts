@@ -141,7 +141,7 @@ describe('registration: happy path', () => {
     r.advance(200);
     r.deliver(haReply(req, { lifetime: 300, tnc: true, udp: { code: 0, keepalive: 30 } }));
     expect(r.events()).toEqual([{
-      type: 'registration', state: 'accepted', coa: COA, lifetime: 300, tnc: true, udpTunnel: true, keepaliveSeconds: 30,
+      type: 'registration', state: 'accepted', coa: COA, lifetime: 300, tnc: true, udpTunnel: true, encapsulation: 'ip-in-ip', keepaliveSeconds: 30,
       code: 0, codeName: 'registration accepted',
     }]);
     expect(r.client.binding).toMatchObject({ coa: COA, lifetime: 300, expiresAt: 1_000_000 + 300_000 });
@@ -366,6 +366,24 @@ describe('registration: denials and fall-backs', () => {
     expect(again.extensions[1]).toMatchObject({ encapsulation: 4 });
     r.deliver(haReply(again, { code: 139 }));
     expect(r.events()).toEqual([expect.objectContaining({ state: 'denied', code: 139 })]);
+  });
+
+  it('reports the format the accepted request asked for: GRE, minimal, or IP-in-IP after a fall-back', () => {
+    for (const encapsulation of ['gre', 'minimal'] as const) {
+      const r = new Rig({ encapsulation, udpTunnel: 'off' });
+      r.command({ type: 'register', coa: COA });
+      const req = r.request();
+      expect(req.flags & (encapsulation === 'gre' ? RrqFlag.GreEncapsulation : RrqFlag.MinimalEncapsulation)).toBeTruthy();
+      r.deliver(haReply(req, {}));
+      expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', encapsulation })]);
+      expect(r.client.binding).toMatchObject({ encapsulation });
+    }
+    const r = new Rig({ encapsulation: 'gre', udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { code: 139 }));
+    r.events();
+    r.deliver(haReply(r.request(), {}));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', encapsulation: 'ip-in-ip' })]);
   });
 
   it('drops the UDP Tunnel Request on 142 unless UDP tunnelling is forced', () => {

@@ -36,6 +36,8 @@ export interface RegistrationConfig {
   reregisterFraction?: number;
   /** Code 133 resynchronisations per attempt (default 2). */
   maxResyncs?: number;
+  /** RFC 5944 §5.7: timestamps (default) or nonces, as the home agent expects. */
+  replayProtection?: 'timestamp' | 'nonce';
   rng: RandomBytes;
 }
 
@@ -70,9 +72,18 @@ export type RegistrationEvent =
   }
   | { type: 'registration'; state: 'denied'; coa: string; lifetime: 0; tnc: false; code: number; codeName: string }
   | { type: 'registration'; state: 'timeout' | 'expired' | 'deregistered'; coa: string; lifetime: 0; tnc: boolean }
-  | { type: 'registration-resync'; offsetSeconds: number }
+  | { type: 'registration-resync'; replayProtection: 'timestamp' | 'nonce'; offsetSeconds: number; message: string }
+  | {
+    type: 'registration'; state: 'failing'; cause: FailingCause; count: number; coa: string; tries: number;
+    /** what the user can change (clock, mnHaAuth.key, mnHaAuth.spi, mip.replayProtection) */
+    hint: string;
+    spi?: number;
+  }
   | { type: 'registration-fallback'; what: 'encapsulation' | 'udp-tunnel' | 'lifetime'; from: string; to: string; code: number; codeName: string }
   | { type: 'keepalive-lost'; unanswered: number };
+
+/** Why replies from the home agent keep being dropped (RFC 5944 §3.6.2.1). */
+export type FailingCause = 'identification-mismatch' | 'bad-authenticator' | 'unknown-spi';
 
 export type DropReason = 'auth' | 'id' | 'malformed' | 'duplicateAuth' | 'unknownExt';
 

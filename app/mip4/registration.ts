@@ -33,25 +33,25 @@
 import { TimerTable, type Instant } from '../base/clock.ts';
 import { appendMnHaAuth } from '../wire/mip4/auth.ts';
 import {
-  AdvFlag, Encapsulation, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
-  MipMessageType, ReplyCode, replyCodeName, RrqFlag,
+  AdvFlag, Encapsulation, ExtensionType, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
+  MipMessageType, REGISTRATION_REPLY_FIXED_LENGTH, ReplyCode, replyCodeName, RrqFlag,
 } from '../wire/mip4/constants.ts';
-import type { RegistrationExtension } from '../wire/mip4/registration-extension.ts';
+import { splitRegistrationExtensions, type RegistrationExtension } from '../wire/mip4/registration-extension.ts';
 import type { RegistrationReply } from '../wire/mip4/registration-reply.ts';
 import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
 import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
 import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
 import type { Profile } from '../config/profile.ts';
-import { IdentificationClock, type RandomBytes } from './identification.ts';
+import { IdentificationClock, NonceIdentification, type IdentificationSource, type RandomBytes } from './identification.ts';
 import { KeepaliveProbe } from './keepalive.ts';
 import { openRegistrationReply } from './reply-auth.ts';
 import type {
-  Binding, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
+  Binding, EncapsulationPreference, FailingCause, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
   RegistrationTransmit, UdpTunnelMode,
 } from './registration-types.ts';
 
 export type {
-  Binding, DropReason, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent,
+  Binding, DropReason, EncapsulationPreference, FailingCause, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent,
   RegistrationStats, RegistrationTransmit, UdpTunnelMode,
 } from './registration-types.ts';
 
@@ -66,6 +66,8 @@ interface Attempt {
   resyncs: number;
   udpRequested: boolean;
   timedOut: boolean;
+  /** dropped replies by cause, and the count last reported in a `failing` event */
+  failing: Map<FailingCause, { count: number; reported: number; spi?: number }>;
 }
 
 type TimerKey = 'retransmit' | 'reregister' | 'expiry' | 'keepalive';
@@ -81,7 +83,7 @@ export class RegistrationClient {
   private readonly timers = new TimerTable<TimerKey>();
   private readonly transmits: RegistrationTransmit[] = [];
   private readonly events: RegistrationEvent[] = [];
-  private readonly ids: IdentificationClock;
+  private readonly ids: IdentificationSource;
   private readonly keepalive: KeepaliveProbe;
   private encapsulation: EncapsulationPreference;
   private udpMode: UdpTunnelMode;
@@ -89,11 +91,13 @@ export class RegistrationClient {
   private attempt?: Attempt;
   private current?: Binding;
   private lastSentToHa?: Instant;
+  /** low 32 bits of our recent requests' identifications, across attempts (diagnosis only) */
+  private readonly recentIds: number[] = [];
 
   constructor(private readonly cfg: RegistrationConfig) {
     if (cfg.lifetimeSeconds < 1 || cfg.lifetimeSeconds > LIFETIME_INFINITE) throw new RangeError('lifetimeSeconds must be 1..65535');
     if ((cfg.retransmitInitialMs ?? 1000) < 1000) throw new RangeError('retransmitInitialMs must be at least 1000 (RFC 5944 §3.6.3)');
-    this.ids = new IdentificationClock(cfg.rng);
+    this.ids = cfg.replayProtection === 'nonce' ? new NonceIdentification(cfg.rng) : new IdentificationClock(cfg.rng);
     this.keepalive = new KeepaliveProbe(cfg.homeAddress, cfg.homeAgent, cfg.rng);
     this.encapsulation = cfg.encapsulation;
     this.udpMode = cfg.udpTunnel;
@@ -187,7 +191,7 @@ export class RegistrationClient {
     this.timers.stop('reregister');
     this.timers.stop('retransmit');
     const lifetime = kind === 'deregister' ? 0 : Math.min(this.cfg.lifetimeSeconds, loc.faLifetime ?? LIFETIME_INFINITE);
-    this.attempt = { kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false };
+    this.attempt = { kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false, failing: new Map() };
     this.sendRequest(now, wallMs);
   }
 
@@ -195,6 +199,8 @@ export class RegistrationClient {
     const a = this.attempt!;
     const id = this.ids.next(wallMs);
     a.sent.set(Number(id & 0xffffffffn), now);
+    this.recentIds.push(Number(id & 0xffffffffn));
+    if (this.recentIds.length > 64) this.recentIds.shift();
     if (a.tries > 0) this.stats.retransmissions++;
     a.tries++;
     this.stats.requestsSent++;
@@ -246,6 +252,7 @@ export class RegistrationClient {
   private onRetransmitTimer(now: Instant, wallMs: number): void {
     const a = this.attempt;
     if (!a) return;
+    this.reportFailing(a);
     if (a.tries >= (this.cfg.maxTries ?? 5) && !a.timedOut) {
       a.timedOut = true;
       if (a.kind === 'deregister') {
@@ -269,14 +276,21 @@ export class RegistrationClient {
     });
     if (!opened.ok) {
       this.stats.dropped[opened.reason]++;
+      // only replies that answer one of our requests (low 32 bits) say something about our configuration
+      const ours = a !== undefined && bytes.length >= 20 && a.sent.has(new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0));
+      const spi = opened.reason === 'auth' && ours ? replyMnHaSpi(bytes) : undefined;
+      if (a && spi !== undefined) this.noteFailing(a, spi === this.cfg.spi >>> 0 ? 'bad-authenticator' : 'unknown-spi', spi);
       return;
     }
     const reply = opened.reply;
     const sentAt = a?.sent.get(Number(reply.identification & 0xffffffffn));
     if (!a || sentAt === undefined) {
       this.stats.dropped.id++;
+      // a late answer to an earlier attempt is normal; one to no request we sent is the HA's doing
+      if (a && opened.authenticated && !this.recentIds.includes(Number(reply.identification & 0xffffffffn))) this.noteFailing(a, 'identification-mismatch');
       return;
     }
+    if (opened.authenticated) this.ids.observeReply(Number(reply.identification >> 32n));
     if (isAccepted(reply.code)) this.onAccepted(a, sentAt, reply);
     else this.onDenied(a, reply, now, wallMs);
   }
@@ -334,9 +348,14 @@ export class RegistrationClient {
     const code = reply.code;
     const codeName = replyCodeName(code);
     if (code === ReplyCode.HaIdentificationMismatch && a.resyncs < (this.cfg.maxResyncs ?? 2)) {
+      // RFC 5944 §3.6.2.3, §5.7: the HA's high-order 32 bits are its clock (or its next nonce)
       a.resyncs++;
       this.ids.resynchronise(Number(reply.identification >> 32n), wallMs);
-      this.events.push({ type: 'registration-resync', offsetSeconds: this.ids.offsetSeconds });
+      const off = this.ids.offsetSeconds;
+      const message = this.ids.kind === 'nonce'
+        ? 'the home agent sent a new nonce (code 133); requests now use it'
+        : `the home agent's clock is ${Math.abs(off)} s ${off >= 0 ? 'ahead of' : 'behind'} ours (code 133); identifications now follow its clock`;
+      this.events.push({ type: 'registration-resync', replayProtection: this.ids.kind, offsetSeconds: off, message });
       return true;
     }
     const encapRefused = code === ReplyCode.HaEncapsulationUnavailable || code === ReplyCode.FaEncapsulationUnavailable
@@ -358,6 +377,42 @@ export class RegistrationClient {
       return true;
     }
     return false;
+  }
+
+  // ── diagnosis ───────────────────────────────────────────────────────
+
+  /** A reply dropped for one of the causes a user can fix: reported at once the first time, then once per retransmission. */
+  private noteFailing(a: Attempt, cause: FailingCause, spi?: number): void {
+    const f = a.failing.get(cause) ?? { count: 0, reported: 0 };
+    f.count++;
+    if (spi !== undefined) f.spi = spi;
+    a.failing.set(cause, f);
+    if (f.reported === 0) this.reportCause(a, cause, f);
+  }
+
+  /** At each retransmission: the causes with drops since their last report. */
+  private reportFailing(a: Attempt): void {
+    for (const [cause, f] of a.failing) if (f.count !== f.reported) this.reportCause(a, cause, f);
+  }
+
+  private reportCause(a: Attempt, cause: FailingCause, f: { count: number; reported: number; spi?: number }): void {
+    f.reported = f.count;
+    this.events.push({
+      type: 'registration', state: 'failing', cause, count: f.count, coa: a.loc.coa, tries: a.tries,
+      ...(f.spi !== undefined ? { spi: f.spi } : {}), hint: this.hint(cause, f.spi),
+    });
+  }
+
+  private hint(cause: FailingCause, spi: number | undefined): string {
+    if (cause === 'bad-authenticator') {
+      return 'replies carry our SPI but their MN-HA authenticator does not verify: mnHaAuth.key differs from the key the home agent has for this mobile node';
+    }
+    if (cause === 'unknown-spi') {
+      return `replies are authenticated under SPI ${spi ?? '?'}, ours is ${this.cfg.spi >>> 0}: set mnHaAuth.spi (and its key) to the home agent's security association for this mobile node`;
+    }
+    return this.ids.kind === 'nonce'
+      ? 'authenticated replies echo an Identification we never sent: the home agent may not use nonces (try mip.replayProtection "timestamp"), or another node registers this home address'
+      : 'authenticated replies echo an Identification we never sent (RFC 5944 §5.7): the home agent may expect nonces (try mip.replayProtection "nonce"), may not echo the low 32 bits, or another node registers this home address; check both clocks too';
   }
 
   // ── binding upkeep ──────────────────────────────────────────────────
@@ -415,7 +470,18 @@ export function createRegistrationCore(profile: Profile, _opts: { localPort: num
     homeAddress: profile.homeAddress, homeAgent: profile.homeAgent, ...(profile.nai !== undefined ? { nai: profile.nai } : {}),
     spi: profile.mnHaAuth.spi, key: profile.mnHaAuth.key, lifetimeSeconds: m.lifetimeSeconds, reverseTunnel: m.reverseTunnel,
     encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
-    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds,
+    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds, replayProtection: m.replayProtection,
     rng: rng ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n))),
   });
+}
+
+/** The SPI of a reply's (first) MN-HA authentication extension, if it has one that can be read. */
+function replyMnHaSpi(bytes: Uint8Array): number | undefined {
+  try {
+    const ext = splitRegistrationExtensions(bytes, REGISTRATION_REPLY_FIXED_LENGTH).find((e) => e.type === ExtensionType.MnHaAuth);
+    if (!ext || ext.data.length < 4) return undefined;
+    return ((ext.data[0]! << 24) | (ext.data[1]! << 16) | (ext.data[2]! << 8) | ext.data[3]!) >>> 0;
+  } catch {
+    return undefined;
+  }
 }

@@ -228,7 +228,10 @@ describe('registration: retransmission and identification', () => {
     const haSeconds = ntpSecondsOf(WALL0) + 3600;
     // <-- RRP 133, Identification = HA seconds ‖ our low 32
     r.deliver(haReply(req, { code: 133, identification: (BigInt(haSeconds) << 32n) | (req.identification & 0xffffffffn) }));
-    expect(r.events()).toEqual([{ type: 'registration-resync', offsetSeconds: 3600 }]);
+    expect(r.events()).toEqual([{
+      type: 'registration-resync', replayProtection: 'timestamp', offsetSeconds: 3600,
+      message: "the home agent's clock is 3600 s ahead of ours (code 133); identifications now follow its clock",
+    }]);
     const again = r.request();
     expect(Number(again.identification >> 32n)).toBe(haSeconds);
     r.deliver(haReply(again));
@@ -237,24 +240,25 @@ describe('registration: retransmission and identification', () => {
 });
 
 describe('registration: replies that must not be believed', () => {
-  const cases: [string, (req: RegistrationRequest) => Uint8Array, keyof RegistrationClient['stats']['dropped']][] = [
-    ['a wrong authenticator', (q) => haReply(q, { key: new Uint8Array(16) }), 'auth'],
-    ['another SPI', (q) => haReply(q, { spi: SPI + 1 }), 'auth'],
+  const cases: [string, (req: RegistrationRequest) => Uint8Array, keyof RegistrationClient['stats']['dropped'], string?][] = [
+    ['a wrong authenticator', (q) => haReply(q, { key: new Uint8Array(16) }), 'auth', 'bad-authenticator'],
+    ['another SPI', (q) => haReply(q, { spi: SPI + 1 }), 'auth', 'unknown-spi'],
     ['no MN-HA extension', (q) => haReply(q, { noAuth: true }), 'auth'],
-    ['a wrong identification', (q) => haReply(q, { identification: q.identification ^ 1n }), 'id'],
+    ['a wrong identification', (q) => haReply(q, { identification: q.identification ^ 1n }), 'id', 'identification-mismatch'],
     ['two MN-HA extensions', (q) => haReply(q, { duplicateAuth: true }), 'duplicateAuth'],
     ['an unknown extension < 128', (q) => haReply(q, { before: encodeTlv(100, Uint8Array.of(1)) }), 'unknownExt'],
     ['a truncated reply', (q) => haReply(q).subarray(0, 30), 'malformed'],
   ];
-  for (const [what, forge, counter] of cases) {
-    it(`drops and counts ${what}`, () => {
+  for (const [what, forge, counter, cause] of cases) {
+    it(`drops and counts ${what}${cause ? `, and says so at once as failing: ${cause}` : ''}`, () => {
       const r = new Rig();
       r.command({ type: 'register', coa: COA });
       const req = r.request();
       r.deliver(forge(req));
       r.deliver(forge(req));
       expect(r.client.stats.dropped[counter]).toBe(2);
-      expect(r.events()).toEqual([]);
+      // the first drop is reported at once; the second waits for the retransmission
+      expect(r.events()).toEqual(cause ? [expect.objectContaining({ type: 'registration', state: 'failing', cause, count: 1, hint: expect.any(String) })] : []);
       expect(r.client.binding).toBeUndefined();
       expect(r.client.pending).toBe(true);
       r.deliver(haReply(req, { before: encodeTlv(200, Uint8Array.of(1)) }));
@@ -262,11 +266,42 @@ describe('registration: replies that must not be believed', () => {
     });
   }
 
+  it('failing: the count is reported again at the retransmission, each cause on its own, with a hint that names the fix', () => {
+    const r = new Rig({ udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    r.deliver(haReply(req, { key: new Uint8Array(16) }));
+    r.deliver(haReply(req, { key: new Uint8Array(16) }));
+    r.deliver(haReply(req, { spi: 77 }));
+    const first = r.events();
+    expect(first).toEqual([
+      expect.objectContaining({ state: 'failing', cause: 'bad-authenticator', count: 1, tries: 1, coa: COA }),
+      expect.objectContaining({ state: 'failing', cause: 'unknown-spi', count: 1, spi: 77 }),
+    ]);
+    expect(first[0]).toMatchObject({ hint: expect.stringMatching(/mnHaAuth\.key/) });
+    expect(first[1]).toMatchObject({ hint: expect.stringMatching(/SPI 77, ours is 4096.*mnHaAuth\.spi/) });
+    r.step(); // the first retransmission
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'failing', cause: 'bad-authenticator', count: 2 })]);
+    r.transmits();
+    r.step(); // nothing new: nothing reported
+    expect(r.events().filter((e) => e.type === 'registration' && e.state === 'failing')).toEqual([]);
+  });
+
+  it('a wrongly keyed reply to a request we never sent says nothing about our key', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    r.deliver(haReply({ ...req, identification: req.identification ^ 0xffffn }, { key: new Uint8Array(16) }));
+    expect(r.client.stats.dropped.auth).toBe(1);
+    expect(r.events()).toEqual([]);
+  });
+
   it('does not believe a forged denial either', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA });
     r.deliver(haReply(r.request(), { code: 129, key: new Uint8Array(16) }));
-    expect(r.events()).toEqual([]);
+    // not denied: only diagnosed (a wrong key on our side looks exactly like this)
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'failing', cause: 'bad-authenticator' })]);
     expect(r.client.stats.dropped.auth).toBe(1);
   });
 });
@@ -545,5 +580,30 @@ describe('createRegistrationCore (the factory app/cli/mip.ts loads)', () => {
     expect(req).toMatchObject({ lifetime: 900, homeAddress: HOA, homeAgent: HA });
     expect(req.extensions[1]).toMatchObject({ kind: 'udp-tunnel-request', force: true, encapsulation: 4 });
     expect(() => createRegistrationCore(parseProfile({ homeAddress: HOA, homeAgent: HA }), { localPort: 1 })).toThrow(/mnHaAuth/);
+  });
+});
+
+describe('registration: nonce-based replay protection (RFC 5944 §5.7.2)', () => {
+  it('starts with nonce 0, takes the HA\'s nonce from its 133, then from every authenticated reply; low 32 bits are fresh random', () => {
+    const r = new Rig({ replayProtection: 'nonce', udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    const first = r.request();
+    expect(first.identification >> 32n).toBe(0n);
+    r.deliver(haReply(first, { code: 133, identification: (0xabcdn << 32n) | (first.identification & 0xffffffffn) }));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration-resync', replayProtection: 'nonce', offsetSeconds: 0 })]);
+    const second = r.request();
+    expect(second.identification >> 32n).toBe(0xabcdn);
+    expect(second.identification & 0xffffffffn).not.toBe(first.identification & 0xffffffffn);
+    r.deliver(haReply(second, { identification: (0x1234n << 32n) | (second.identification & 0xffffffffn) }));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted' });
+    r.command({ type: 'move', coa: '192.0.2.8' });
+    expect(r.request().identification >> 32n).toBe(0x1234n);
+  });
+
+  it('parses mip.replayProtection from the profile and names the field when it is wrong', () => {
+    const base = { homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: 'hex:00112233445566778899aabbccddeeff' } };
+    expect(parseProfile({ ...base }).mip.replayProtection).toBe('timestamp');
+    expect(parseProfile({ ...base, mip: { replayProtection: 'nonce' } }).mip.replayProtection).toBe('nonce');
+    expect(() => parseProfile({ ...base, mip: { replayProtection: 'counter' } })).toThrow(/mip\.replayProtection/);
   });
 });

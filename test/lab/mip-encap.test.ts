@@ -14,7 +14,10 @@
  *   3. a second reference HA (10.1.0.3, clock 60 s ahead) whose replies to three
  *      home addresses are broken one way each (identification, authenticator,
  *      SPI): `homeward mip register` reports each cause as `failing` before its
- *      second retransmission; a fourth home address is accepted after exactly one 133.
+ *      second retransmission; a fourth home address is accepted after exactly one 133;
+ *   4. a third reference HA (10.1.0.4) using nonces (RFC 5944 §5.7.2): a profile with
+ *      mip.replayProtection "nonce" registers after one 133 and deregisters with the
+ *      nonce of the HA's accept.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +29,7 @@ const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('mip-encap', avail));
 
 const HA2 = '10.1.0.3';
+const HA3 = '10.1.0.4';
 const PROTO = { ipip: 4, gre: 47, minimal: 55 } as const;
 type Encap = keyof typeof PROTO;
 
@@ -110,6 +114,7 @@ describe.skipIf(!avail.ok)('Mobile IPv4 with IP-in-IP, GRE and minimal encapsula
       expect(events(L.ha).filter((e) => e.event === 'binding-added').at(-1)).toMatchObject({ coa: '10.2.0.100', tunnel: 'udp', encapsulation: 'gre' });
       await traffic('udp-gre');
       const d = await dissect(await cap.stop(), { fields: ['ip.src', 'udp.payload'] });
+      expect(d.malformed).toEqual([]);
       const data = d.packets
         .map((p) => ({ src: p.fields['ip.src']?.[0], msg: Buffer.from((p.fields['udp.payload']?.[0] ?? '').replace(/:/g, ''), 'hex') }))
         .filter((p) => p.msg[0] === 4);
@@ -125,6 +130,7 @@ describe.skipIf(!avail.ok)('Mobile IPv4 with IP-in-IP, GRE and minimal encapsula
 
   describe('registration diagnosis against a home agent 60 s ahead with broken replies', () => {
     let ha2: LabProcess;
+    let ha3: LabProcess;
     const FAULTS = { '10.1.0.51': 'identification', '10.1.0.52': 'authenticator', '10.1.0.53': 'spi' } as const;
     const CAUSE = { identification: 'identification-mismatch', authenticator: 'bad-authenticator', spi: 'unknown-spi' } as const;
 
@@ -140,12 +146,20 @@ describe.skipIf(!avail.ok)('Mobile IPv4 with IP-in-IP, GRE and minimal encapsula
         ],
       }));
       ha2 = lab.spawn('ha', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/main.ts'), '--config', cfg], { env: L.env, label: 'home-agent-2' });
+      await lab.ip('ha', ['addr', 'add', `${HA3}/32`, 'dev', 'intra0']);
+      const cfg3 = join(lab.workDir, 'ha3.json');
+      writeFileSync(cfg3, JSON.stringify({
+        address: HA3, homeNetwork: '10.1.0.0/24', tunDevice: 'ha2', trustedPrefixes: ['10.2.0.0/24'], replayProtection: 'nonce',
+        mobileNodes: [{ homeAddress: '10.1.0.55', spi: 300, key: `hex:${KEY}` }],
+      }));
+      ha3 = lab.spawn('ha', process.execPath, [...TSX, join(ROOT, 'test/lab/home-agent/main.ts'), '--config', cfg3], { env: L.env, label: 'home-agent-3' });
       await ha2.waitFor(/"event":"ready"/, 20_000, 'stdout');
+      await ha3.waitFor(/"event":"ready"/, 20_000, 'stdout');
     }, 60_000);
 
-    const register = (hoa: string): LabProcess => {
+    const register = (hoa: string, ha = HA2, mip: Json = {}): LabProcess => {
       const p = join(lab.workDir, `mn-${hoa}.json`);
-      writeFileSync(p, JSON.stringify({ homeAddress: hoa, homeAgent: HA2, mnHaAuth: { spi: 300, key: `hex:${KEY}` }, mip: { udpTunnel: 'off', lifetimeSeconds: 120 } }));
+      writeFileSync(p, JSON.stringify({ homeAddress: hoa, homeAgent: ha, mnHaAuth: { spi: 300, key: `hex:${KEY}` }, mip: { udpTunnel: 'off', lifetimeSeconds: 120, ...mip } }));
       return lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'mip', 'register', '--profile', p, '--json', '--route', '10.9.9.0/24', '--tun', 'hwdiag0'], { env: L.env, label: `mn-${hoa}` });
     };
 
@@ -180,6 +194,19 @@ describe.skipIf(!avail.ok)('Mobile IPv4 with IP-in-IP, GRE and minimal encapsula
       } finally {
         await mn.stop(8000);
       }
+    }, 40_000);
+
+    it('nonces (RFC 5944 §5.7.2): one 133 carries the HA\'s nonce, the next request is accepted, deregistration uses the accept\'s nonce', async () => {
+      const mn = register('10.1.0.55', HA3, { replayProtection: 'nonce' });
+      try {
+        await waitEvent(mn, 0, (e) => e.type === 'registration' && e.state === 'accepted', 'accepted with nonces', 20_000);
+        expect(events(mn).filter((e) => e.type === 'registration-resync')).toEqual([expect.objectContaining({ replayProtection: 'nonce' })]);
+      } finally {
+        await mn.stop(8000);
+      }
+      expect(events(mn).some((e) => e.type === 'registration' && e.state === 'deregistered')).toBe(true);
+      const log = events(ha3).filter((e) => e.homeAddress === '10.1.0.55').map((e) => (e.event === 'denied' ? `denied ${String(e.code)}` : e.event));
+      expect(log).toEqual(['denied 133', 'binding-added', 'binding-removed']);
     }, 40_000);
   });
 });

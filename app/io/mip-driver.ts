@@ -26,7 +26,6 @@ import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import { encodeFragmentationNeeded } from '../wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, IpProto } from '../wire/ip/ipv4-header.ts';
-import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
 import {
   decapsulateIp, decapsulateUdp, encapsulateIp, encapsulateUdp, TUNNEL_FORMATS, TUNNEL_PROTOCOL, tunnelOverhead, type Decapsulated, type TunnelFormat,
 } from '../mip4/tunnel-format.ts';
@@ -360,7 +359,7 @@ export class MipDriver {
   private drain(): void {
     for (let t = this.core.pollTransmit(); t; t = this.core.pollTransmit()) {
       if (t.keepalive) this.stats.keepalivesSent++;
-      this.sendUdp(t.keepalive ? this.keepaliveInFormat(t.bytes) : t.bytes, t.to.port, t.to.address);
+      this.sendUdp(t.bytes, t.to.port, t.to.address);
     }
     for (let e = this.core.pollEvent(); e; e = this.core.pollEvent()) this.handleEvent(e);
     clearTimeout(this.timer);
@@ -370,17 +369,6 @@ export class MipDriver {
         this.core.handleTimeout(nowMs(), Date.now());
         this.drain();
       }, Math.max(0, next - nowMs()));
-    }
-  }
-
-  /** The core builds keepalives as IP-in-UDP; the HA expects the binding's Next Header (RFC 3519 §3.3). */
-  private keepaliveInFormat(msg: Uint8Array): Uint8Array {
-    const b = this.bound;
-    if (!b || b.format === 'ip-in-ip') return msg;
-    try {
-      return encapsulateUdp(decodeTunnelData(msg).payload, b.format, { src: b.coa, dst: this.ha });
-    } catch {
-      return msg;
     }
   }
 

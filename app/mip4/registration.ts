@@ -39,11 +39,11 @@ import {
 import { splitRegistrationExtensions, type RegistrationExtension } from '../wire/mip4/registration-extension.ts';
 import type { RegistrationReply } from '../wire/mip4/registration-reply.ts';
 import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
-import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
 import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
 import type { Profile } from '../config/profile.ts';
 import { IdentificationClock, NonceIdentification, type IdentificationSource, type RandomBytes } from './identification.ts';
 import { KeepaliveProbe } from './keepalive.ts';
+import { decapsulateUdp, encapsulateUdp } from './tunnel-format.ts';
 import { openRegistrationReply } from './reply-auth.ts';
 import type {
   Binding, EncapsulationPreference, FailingCause, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
@@ -130,12 +130,9 @@ export class RegistrationClient {
 
   handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void {
     if (bytes[0] === MipMessageType.TunnelData) {
-      try {
-        const td = decodeTunnelData(bytes);
-        if (td.nextHeader === Encapsulation.IpInIp) this.handleKeepaliveReply(td.payload, now);
-      } catch {
-        this.stats.dropped.malformed++;
-      }
+      const d = decapsulateUdp(bytes, this.current?.encapsulation ?? 'ip-in-ip');
+      if (d.ok) this.handleKeepaliveReply(d.inner, now);
+      else this.stats.dropped.malformed++;
       return;
     }
     if (bytes[0] !== MipMessageType.RegistrationReply) {
@@ -437,7 +434,9 @@ export class RegistrationClient {
       this.startAttempt('register', now, wallMs);
       return;
     }
-    this.transmits.push({ bytes: this.keepalive.build(), to: { address: this.cfg.homeAgent, port: MIP_PORT }, source: this.current.coa, keepalive: true });
+    // in the binding's format: the HA drops tunnel data whose Next Header is not the binding's (RFC 3519 §3.3)
+    const bytes = encapsulateUdp(this.keepalive.buildInner(), this.current.encapsulation, { src: this.current.coa, dst: this.cfg.homeAgent });
+    this.transmits.push({ bytes, to: { address: this.cfg.homeAgent, port: MIP_PORT }, source: this.current.coa, keepalive: true });
     this.stats.keepalivesSent++;
     this.lastSentToHa = now;
     const k = (this.current.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS) * 1000;

@@ -120,4 +120,15 @@ describe('reference HA: GRE (RFC 2784) and minimal encapsulation (RFC 2004)', ()
     expect(sent.tun).toHaveLength(1);
     expect(f.stats.wrongEndpoint).toBe(1);
   });
+
+  it('a keepalive (echo request to the HA) in GRE tunnel data is answered in GRE tunnel data', () => {
+    const { f, sent } = rig2('udp', 'gre');
+    const echo = encodeIpv4({ src: '10.1.0.50', dst: '10.1.0.1', protocol: IpProto.Icmp }, Uint8Array.of(8, 0, 0xf7, 0xfe, 0, 1, 0, 0));
+    f.handleTunnelData(Buffer.concat([Buffer.from([4, 47, 0, 0, 0, 0, 8, 0]), echo]), { address: '10.2.0.100', port: 40000 });
+    expect(f.stats.keepalives).toBe(1);
+    const out = Buffer.from(sent.udp[0]!);
+    expect([out[0], out[1], out.readUInt32BE(4), out[8 + 20]]).toEqual([4, 47, 0x0800, 0]);
+    expect(sent.tun).toHaveLength(0);
+  });
 });
+

@@ -527,6 +527,27 @@ describe('registration: RFC 3519 keepalives', () => {
     expect(r.transmits()).toHaveLength(1);
   });
 
+  it('with GRE accepted, keepalives and their replies travel as GRE inside tunnel data (Next Header 47)', () => {
+    const r = new Rig({ encapsulation: 'gre' });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { udp: { code: 0, keepalive: 30 } }));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted', udpTunnel: true, encapsulation: 'gre' });
+    r.step();
+    const t = r.transmits()[0]!;
+    expect(t.keepalive).toBe(true);
+    const td = decodeTunnelData(t.bytes);
+    expect([td.nextHeader, ...td.payload.subarray(0, 4)]).toEqual([47, 0, 0, 8, 0]);
+    const ip = td.payload.subarray(4);
+    const e = decodeIcmpEcho(ipv4Payload(ip, decodeIpv4Header(ip)));
+    const icmp = encodeIcmpEcho({ type: 0, id: e.id, seq: e.seq, data: new Uint8Array(0) });
+    const reply = encodeIpv4({ src: HA, dst: HOA, protocol: IpProto.Icmp }, icmp);
+    // IP-in-UDP is not this binding's format: not an answer
+    r.deliver(encodeTunnelData({ nextHeader: 4, payload: reply }));
+    expect(r.client.stats.keepaliveReplies).toBe(0);
+    r.deliver(encodeTunnelData({ nextHeader: 47, payload: concatBytes(Uint8Array.of(0, 0, 8, 0), reply) }));
+    expect(r.client.stats.keepaliveReplies).toBe(1);
+  });
+
   it('re-registers after three unanswered keepalives', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA });

@@ -10,7 +10,8 @@
  *            nextTimeout()
  *
  * `now` is monotonic (timers); `wallMs` is the wall clock, used only for the
- * NTP timestamps in identifications.
+ * NTP timestamps in identifications (or nonces, `replayProtection: 'nonce'`,
+ * RFC 5944 §5.7.2: identification.ts).
  *
  * Lifecycle of one registration attempt:
  *
@@ -28,7 +29,14 @@
  * — and its low-32 identification matches a request of the current attempt.
  * Only the extensions before the MN-HA authenticator (the ones its HMAC
  * covers) are interpreted: TNC and UDP Tunnel Reply after it are ignored.
- * Otherwise it is dropped and counted.
+ * Otherwise it is dropped and counted — and when the drop points at something
+ * the user can fix (an Identification we never sent, our SPI with a bad HMAC,
+ * another SPI), a `failing` event names the cause with a hint, at once and
+ * again at each retransmission while it keeps happening.
+ *
+ * The accepted event carries the data path's format (`encapsulation`): what
+ * the accepted request asked for (G/M, and the UDP Tunnel Request's
+ * Encapsulation); keepalives travel in it (tunnel-format.ts).
  */
 import { TimerTable, type Instant } from '../base/clock.ts';
 import { appendMnHaAuth } from '../wire/mip4/auth.ts';

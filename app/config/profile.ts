@@ -48,6 +48,8 @@ export interface MipProfile {
   encapsulation: 'ipip' | 'gre' | 'minimal';
   udpTunnel: 'auto' | 'force' | 'off';
   keepaliveSeconds: number;
+  /** RFC 5944 §5.7: identifications as timestamps (default) or nonces, whichever the home agent uses */
+  replayProtection: 'timestamp' | 'nonce';
 }
 
 export interface DetectionProfile {
@@ -287,7 +289,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
     mnHaAuth = { spi, key };
   }
   const mo = o.mip === undefined ? {} : obj(o.mip, 'mip');
-  knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds']);
+  knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds', 'replayProtection']);
   const d = o.detection === undefined ? {} : obj(o.detection, 'detection');
   knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside', 'agentWaitMs']);
   if (o.failClosed !== undefined && o.failClosed !== true) {
@@ -305,6 +307,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
       encapsulation: oneOf(mo, 'encapsulation', 'mip', ['ipip', 'gre', 'minimal'] as const, 'ipip'),
       udpTunnel: oneOf(mo, 'udpTunnel', 'mip', ['auto', 'force', 'off'] as const, 'auto'),
       keepaliveSeconds: num(mo, 'keepaliveSeconds', 'mip', 110, 10, 3600),
+      replayProtection: oneOf(mo, 'replayProtection', 'mip', ['timestamp', 'nonce'] as const, 'timestamp'),
     },
     detection: {
       timeoutMs: num(d, 'timeoutMs', 'detection', 1000, 50, 60000),

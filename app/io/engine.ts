@@ -91,7 +91,7 @@ export function engineCore(profile: Profile): RegistrationCoreLike {
     homeAddress: profile.homeAddress, homeAgent: profile.homeAgent, ...(profile.nai !== undefined ? { nai: profile.nai } : {}),
     spi: profile.mnHaAuth.spi, key: profile.mnHaAuth.key, lifetimeSeconds: m.lifetimeSeconds, reverseTunnel: true,
     encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
-    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds,
+    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds, replayProtection: m.replayProtection,
     retransmitInitialMs: Math.max(1000, profile.detection.timeoutMs), maxTries: profile.detection.retransmits + 1,
     rng: (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)),
   }) as unknown as RegistrationCoreLike;

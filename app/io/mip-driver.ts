@@ -11,10 +11,13 @@
  *   3. registration: the UDP socket (any port ↔ HA:434) feeds the core; its
  *      transmits and events are drained after every input; one timer.
  *   4. outbound: TUN → reverse tunnel to the HA (RFC 3024), as RFC 3519 tunnel
- *      data on the registration socket, or IP-in-IP on a raw socket; nothing
- *      leaves while there is no accepted binding (fail closed, counted).
- *   5. inbound: tunnel data / IP-in-IP from the HA, decapsulated into the TUN
- *      when the inner destination is the home address; the rest is counted.
+ *      data on the registration socket, or IP-in-IP / GRE / minimal
+ *      encapsulation on a raw socket — the format the HA accepted, built by
+ *      app/mip4/tunnel-format.ts; nothing leaves while there is no accepted
+ *      binding (fail closed, counted).
+ *   5. inbound: tunnel data / protocol 4, 47 or 55 from the HA, decapsulated
+ *      (in the binding's format only) into the TUN when the inner destination
+ *      is the home address; the rest is counted.
  *   6. stop: deregister (lifetime 0), wait briefly for the reply, undo set-up.
  */
 import dgram from 'node:dgram';
@@ -22,7 +25,10 @@ import { readFileSync } from 'node:fs';
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import { encodeFragmentationNeeded } from '../wire/ip/icmp.ts';
-import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
+import { decodeIpv4Header, encodeIpv4, IpProto } from '../wire/ip/ipv4-header.ts';
+import {
+  decapsulateIp, decapsulateUdp, encapsulateIp, encapsulateUdp, TUNNEL_FORMATS, TUNNEL_PROTOCOL, tunnelOverhead, type Decapsulated, type TunnelFormat,
+} from '../mip4/tunnel-format.ts';
 import { openTun } from './native-tun.ts';
 import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
 import { openRawSocket, type RawSocket } from './raw-socket.ts';
@@ -56,6 +62,8 @@ export interface CoreEvent {
   codeName?: string;
   /** true when the accepted binding uses RFC 3519 UDP tunnelling */
   udpTunnel?: boolean;
+  /** the accepted binding's packet format ('ip-in-ip' | 'gre' | 'minimal'; IP-in-IP when absent) */
+  encapsulation?: string;
   [key: string]: unknown;
 }
 export interface RegistrationCoreLike {
@@ -112,6 +120,8 @@ export interface MipDriverStats {
   tooBig: number;
   droppedMalformed: number;
   droppedWrongSource: number;
+  /** tunnelled packets in another format than the binding's (RFC 3519 §3.3: a Next Header mismatch is dropped) */
+  droppedWrongFormat: number;
   keepalivesSent: number;
 }
 
@@ -152,16 +162,18 @@ export function sourceAddressTowards(dst: string): Promise<string | undefined> {
 }
 
 export class MipDriver {
-  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
+  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongFormat: 0, keepalivesSent: 0 };
   private tun?: TunDevice;
   private readonly net = new NetConfig();
   private udp?: dgram.Socket;
   private raw?: RawSocket;
+  /** receive-side raw sockets for GRE (47) and minimal encapsulation (55) */
+  private readonly rawIn: RawSocket[] = [];
   private core!: RegistrationCoreLike;
   private timer?: NodeJS.Timeout;
   private watch?: NodeJS.Timeout;
   private coa?: string;
-  private bound: { coa: string; udpTunnel: boolean } | undefined;
+  private bound: { coa: string; udpTunnel: boolean; format: TunnelFormat } | undefined;
   private stopped = false;
   private deregistered?: () => void;
   private readonly unverifiedCodes = new Set<number>();
@@ -212,8 +224,14 @@ export class MipDriver {
     this.udp.on('error', (e) => this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: e.message }));
     this.udp.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
     await new Promise<void>((res) => this.udp!.bind(0, res));
+    // sends every format (IP_HDRINCL: the header says the protocol); receives protocol 4
     this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
-    this.raw.onPacket((pkt) => this.handleIpInIp(pkt));
+    this.raw.onPacket((pkt) => this.handleRawIn(pkt, 'ip-in-ip'));
+    for (const f of ['gre', 'minimal'] as const) {
+      const s = openRawSocket(TUNNEL_PROTOCOL[f]);
+      s.onPacket((pkt) => this.handleRawIn(pkt, f));
+      this.rawIn.push(s);
+    }
     this.core = this.opts.core(p, { localPort: this.udp.address().port });
     if (this.opts.manual) return;
     await this.checkCareOf();
@@ -355,7 +373,10 @@ export class MipDriver {
   }
 
   private handleEvent(e: CoreEvent): void {
-    if (e.type === 'registration' && e.state === 'accepted') this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true };
+    if (e.type === 'registration' && e.state === 'accepted') {
+      const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
+      this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true, format };
+    }
     // fail closed once the HA has no binding for us; a timed-out re-registration keeps the old one until it expires
     if (e.type === 'registration' && (e.state === 'denied' || e.state === 'expired')) this.bound = undefined;
     if (e.type === 'registration' && e.state === 'deregistered') {
@@ -379,11 +400,15 @@ export class MipDriver {
     }
     this.stats.tunnelledOut++;
     this.core.handleDataSent?.(nowMs());
+    const ep = { src: b.coa, dst: this.ha };
     if (b.udpTunnel) {
-      const msg = new Uint8Array(4 + pkt.length);
-      msg[0] = 4;
-      msg[1] = IpProto.IpInIp;
-      msg.set(pkt, 4);
+      let msg;
+      try {
+        msg = encapsulateUdp(pkt, b.format, ep);
+      } catch {
+        this.stats.droppedMalformed++;
+        return;
+      }
       this.sendUdp(msg, MIP_PORT, this.ha);
       return;
     }
@@ -401,43 +426,54 @@ export class MipDriver {
     }
     const df = (h.flags & 0x2) !== 0;
     const mtu = this.pinned?.mtu;
-    if (df && mtu !== undefined && pkt.length + 20 > mtu) {
+    const overhead = tunnelOverhead(b.format);
+    if (df && mtu !== undefined && pkt.length + overhead > mtu) {
       // RFC 2003 §5.1: the encapsulator answers a DF packet that does not fit the tunnel with
-      // "fragmentation needed", next-hop MTU = tunnel MTU − 20, so the sender's PMTU discovery
-      // shrinks its segments (mode mc: the IPsec TUN is the tunnel's path)
+      // "fragmentation needed", next-hop MTU = tunnel MTU − the format's overhead, so the sender's
+      // PMTU discovery shrinks its segments (mode mc: the IPsec TUN is the tunnel's path)
       this.stats.tooBig++;
-      this.tun?.write(encodeIpv4({ src: b.coa, dst: h.src, protocol: IpProto.Icmp, tos: 0xc0 }, encodeFragmentationNeeded(pkt, mtu - 20)));
+      this.tun?.write(encodeIpv4({ src: b.coa, dst: h.src, protocol: IpProto.Icmp, tos: 0xc0 }, encodeFragmentationNeeded(pkt, mtu - overhead)));
       return;
     }
-    // RFC 2003 §3.1: TOS copied, DF copied
-    const outer = encodeIpv4({ src: b.coa, dst: this.ha, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: df }, pkt);
+    // RFC 2003 §3.1 / RFC 2784: TOS and DF copied; RFC 2004: the inner header itself, modified
+    let outer;
+    try {
+      outer = encapsulateIp(pkt, b.format, ep);
+    } catch {
+      this.stats.droppedMalformed++; // a fragment cannot be minimally encapsulated (RFC 2004 §3)
+      return;
+    }
     if (!this.opts.manual) this.raw?.send(outer, this.ha);
     else if (this.pinned) this.pinned.raw.send(outer, this.ha);
     else this.stats.droppedNoBinding++;
   }
 
   // 5. inbound
-  private handleTunnelData(msg: Uint8Array): void {
-    if (msg.length < 4 || msg[1] !== IpProto.IpInIp) {
-      this.stats.droppedMalformed++;
-      return;
-    }
-    const inner = msg.subarray(4);
-    if (this.core.handleKeepaliveReply?.(inner, nowMs())) return;
-    this.deliver(inner);
+  /** true when it is a usable inner packet; the reason is counted otherwise */
+  private opened(d: Decapsulated): d is Extract<Decapsulated, { ok: true }> {
+    if (!d.ok) this.stats[d.reason === 'wrong-format' ? 'droppedWrongFormat' : 'droppedMalformed']++;
+    return d.ok;
   }
 
-  private handleIpInIp(pkt: Uint8Array): void {
-    try {
-      const outer = decodeIpv4Header(pkt);
-      if (outer.src !== this.ha) {
-        this.stats.droppedWrongSource++;
-        return;
-      }
-      this.deliver(ipv4Payload(pkt, outer));
-    } catch {
-      this.stats.droppedMalformed++;
+  private handleTunnelData(msg: Uint8Array): void {
+    const d = decapsulateUdp(msg, this.bound?.format ?? 'ip-in-ip');
+    if (!this.opened(d)) return;
+    if (this.core.handleKeepaliveReply?.(d.inner, nowMs())) return;
+    this.deliver(d.inner);
+  }
+
+  /** A packet from the raw socket for `format`'s protocol (4, 47, 55). */
+  private handleRawIn(pkt: Uint8Array, format: TunnelFormat): void {
+    if (pkt.length >= 16 && `${pkt[12]}.${pkt[13]}.${pkt[14]}.${pkt[15]}` !== this.ha) {
+      this.stats.droppedWrongSource++;
+      return;
     }
+    if ((this.bound?.format ?? 'ip-in-ip') !== format) {
+      this.stats.droppedWrongFormat++;
+      return;
+    }
+    const d = decapsulateIp(pkt, format);
+    if (this.opened(d)) this.deliver(d.inner);
   }
 
   private deliver(inner: Uint8Array): void {
@@ -471,6 +507,7 @@ export class MipDriver {
     await step(this.net.delRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }), true);
     await step(this.net.flushTable(ROUTE_TABLE), true);
     this.raw?.close();
+    for (const s of this.rawIn) s.close();
     this.pinned?.raw.close();
     this.udp?.close();
     for (const s of this.sockets.values()) s.close();

@@ -1,5 +1,8 @@
 /**
- * Timestamp identifications for registration requests (RFC 5944 §5.7):
+ * Identifications for registration requests (RFC 5944 §5.7), timestamps by
+ * default, nonces (§5.7.2) for home agents that use them.
+ *
+ * Timestamps:
  *
  *   high 32 bits: NTP seconds (Unix seconds + 2 208 988 800) + our offset to the HA's clock
  *   low 32 bits:  NTP fraction; the bits a millisecond clock cannot supply are random
@@ -7,6 +10,10 @@
  * Every identification is strictly greater than the previous one. After a
  * code 133 reply the HA's seconds (its reply's high 32 bits) fix the offset,
  * and the sequence restarts from the HA's clock.
+ *
+ * Nonces: high 32 bits = the nonce the HA sent in its last reply (0 before
+ * the first; the HA answers that with 133 and a nonce), low 32 bits = a new
+ * random nonce of ours, which the reply must echo.
  */
 import { NTP_UNIX_OFFSET } from '../wire/mip4/constants.ts';
 
@@ -25,7 +32,40 @@ export function ntpSeconds(wallMs: number): number {
   return (Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET) % 2 ** 32;
 }
 
-export class IdentificationClock {
+/** What the registration client needs from either kind of identification. */
+export interface IdentificationSource {
+  readonly kind: 'timestamp' | 'nonce';
+  /** Seconds added to our clock to match the HA's (timestamps; 0 for nonces). */
+  readonly offsetSeconds: number;
+  next(wallMs: number): bigint;
+  /** Code 133: the reply's high 32 bits are the HA's clock seconds, or its next nonce. */
+  resynchronise(high32: number, wallMs: number): void;
+  /** Any authenticated reply that matched one of our requests (nonces: adopt the HA's next nonce). */
+  observeReply(high32: number): void;
+}
+
+export class NonceIdentification implements IdentificationSource {
+  readonly kind = 'nonce';
+  readonly offsetSeconds = 0;
+  private haNonce = 0;
+
+  constructor(private readonly rng: RandomBytes) {}
+
+  next(_wallMs: number): bigint {
+    return (BigInt(this.haNonce) << 32n) | BigInt(randomU32(this.rng));
+  }
+
+  resynchronise(high32: number, _wallMs: number): void {
+    this.haNonce = high32 >>> 0;
+  }
+
+  observeReply(high32: number): void {
+    this.haNonce = high32 >>> 0;
+  }
+}
+
+export class IdentificationClock implements IdentificationSource {
+  readonly kind = 'timestamp';
   private last = 0n;
   private offset = 0;
 
@@ -53,4 +93,6 @@ export class IdentificationClock {
     this.offset = haSeconds - ntpSeconds(wallMs);
     this.last = 0n;
   }
+
+  observeReply(_high32: number): void {}
 }

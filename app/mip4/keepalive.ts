@@ -29,13 +29,17 @@ export class KeepaliveProbe {
     return this.outstanding;
   }
 
-  /** The next keepalive as a tunnel data message; counts it as unanswered. */
+  /** The next keepalive as a tunnel data message (IP-in-UDP); counts it as unanswered. */
   build(): Uint8Array {
+    return encodeTunnelData({ nextHeader: Encapsulation.IpInIp, payload: this.buildInner() });
+  }
+
+  /** The next keepalive's ICMP echo request (HoA → HA), for the caller to tunnel; counts it as unanswered. */
+  buildInner(): Uint8Array {
     this.seq = (this.seq + 1) & 0xffff;
     this.outstanding++;
     const icmp = encodeIcmpEcho({ type: IcmpType.EchoRequest, id: this.echoId, seq: this.seq, data: PAYLOAD });
-    const ip = encodeIpv4({ src: this.homeAddress, dst: this.homeAgent, protocol: IpProto.Icmp, ttl: 64 }, icmp);
-    return encodeTunnelData({ nextHeader: Encapsulation.IpInIp, payload: ip });
+    return encodeIpv4({ src: this.homeAddress, dst: this.homeAgent, protocol: IpProto.Icmp, ttl: 64 }, icmp);
   }
 
   /** True for an Echo Reply from the HA to the home address with our identifier. */

@@ -36,6 +36,8 @@ export interface RegistrationConfig {
   reregisterFraction?: number;
   /** Code 133 resynchronisations per attempt (default 2). */
   maxResyncs?: number;
+  /** RFC 5944 §5.7: timestamps (default) or nonces, as the home agent expects. */
+  replayProtection?: 'timestamp' | 'nonce';
   rng: RandomBytes;
 }
 
@@ -63,12 +65,25 @@ export type RegistrationTransmit = {
 };
 
 export type RegistrationEvent =
-  | { type: 'registration'; state: 'accepted'; coa: string; via?: string; lifetime: number; tnc: boolean; udpTunnel: boolean; keepaliveSeconds?: number; code: number; codeName: string }
+  | {
+    type: 'registration'; state: 'accepted'; coa: string; via?: string; lifetime: number; tnc: boolean; udpTunnel: boolean;
+    /** the data path's format: what the accepted request asked for (G/M bit, UDP Tunnel Request encapsulation) */
+    encapsulation: EncapsulationPreference; keepaliveSeconds?: number; code: number; codeName: string;
+  }
   | { type: 'registration'; state: 'denied'; coa: string; lifetime: 0; tnc: false; code: number; codeName: string }
   | { type: 'registration'; state: 'timeout' | 'expired' | 'deregistered'; coa: string; lifetime: 0; tnc: boolean }
-  | { type: 'registration-resync'; offsetSeconds: number }
+  | { type: 'registration-resync'; replayProtection: 'timestamp' | 'nonce'; offsetSeconds: number; message: string }
+  | {
+    type: 'registration'; state: 'failing'; cause: FailingCause; count: number; coa: string; tries: number;
+    /** what the user can change (clock, mnHaAuth.key, mnHaAuth.spi, mip.replayProtection) */
+    hint: string;
+    spi?: number;
+  }
   | { type: 'registration-fallback'; what: 'encapsulation' | 'udp-tunnel' | 'lifetime'; from: string; to: string; code: number; codeName: string }
   | { type: 'keepalive-lost'; unanswered: number };
+
+/** Why replies from the home agent keep being dropped (RFC 5944 §3.6.2.1). */
+export type FailingCause = 'identification-mismatch' | 'bad-authenticator' | 'unknown-spi';
 
 export type DropReason = 'auth' | 'id' | 'malformed' | 'duplicateAuth' | 'unknownExt';
 
@@ -91,5 +106,7 @@ export interface Binding {
   expiresAt?: Instant;
   tnc: boolean;
   udpTunnel: boolean;
+  /** the data path's format the home agent accepted */
+  encapsulation: EncapsulationPreference;
   keepaliveSeconds?: number;
 }

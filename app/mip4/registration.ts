@@ -10,7 +10,8 @@
  *            nextTimeout()
  *
  * `now` is monotonic (timers); `wallMs` is the wall clock, used only for the
- * NTP timestamps in identifications.
+ * NTP timestamps in identifications (or nonces, `replayProtection: 'nonce'`,
+ * RFC 5944 §5.7.2: identification.ts).
  *
  * Lifecycle of one registration attempt:
  *
@@ -21,34 +22,44 @@
  *                             └──max tries──► event timeout, keep retrying at the cap
  *   bound ──deregister──► pending(lifetime 0, CoA = HoA) ──accepted──► idle (event deregistered)
  *
- * A reply is believed only after: it decodes (no unknown extension < 128),
- * its low-32 identification matches a request of the current attempt, and
- * (for success and HA codes) it carries exactly one valid MN-HA
- * authenticator with our SPI. Otherwise it is dropped and counted.
+ * A reply is believed only after (reply-auth.ts, the one gate for every
+ * reply, direct or RFC 3519): it decodes (no unknown extension < 128), it
+ * carries exactly one valid MN-HA authenticator with our SPI — except a
+ * foreign-agent denial while registering through that FA, from its address
+ * — and its low-32 identification matches a request of the current attempt.
+ * Only the extensions before the MN-HA authenticator (the ones its HMAC
+ * covers) are interpreted: TNC and UDP Tunnel Reply after it are ignored.
+ * Otherwise it is dropped and counted — and when the drop points at something
+ * the user can fix (an Identification we never sent, our SPI with a bad HMAC,
+ * another SPI), a `failing` event names the cause with a hint, at once and
+ * again at each retransmission while it keeps happening.
+ *
+ * The accepted event carries the data path's format (`encapsulation`): what
+ * the accepted request asked for (G/M, and the UDP Tunnel Request's
+ * Encapsulation); keepalives travel in it (tunnel-format.ts).
  */
 import { TimerTable, type Instant } from '../base/clock.ts';
-import { DecodeError } from '../base/bytes.ts';
-import { appendMnHaAuth, verifyMnHaAuth } from '../wire/mip4/auth.ts';
+import { appendMnHaAuth } from '../wire/mip4/auth.ts';
 import {
   AdvFlag, Encapsulation, ExtensionType, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
-  MipMessageType, ReplyCode, replyCodeName, replyCodeSource, RrqFlag,
+  MipMessageType, REGISTRATION_REPLY_FIXED_LENGTH, ReplyCode, replyCodeName, RrqFlag,
 } from '../wire/mip4/constants.ts';
-import { UnknownExtensionError } from '../wire/mip4/extensions.ts';
-import type { RegistrationExtension } from '../wire/mip4/registration-extension.ts';
-import { decodeRegistrationReply, type RegistrationReply } from '../wire/mip4/registration-reply.ts';
+import { splitRegistrationExtensions, type RegistrationExtension } from '../wire/mip4/registration-extension.ts';
+import type { RegistrationReply } from '../wire/mip4/registration-reply.ts';
 import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
-import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
 import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
 import type { Profile } from '../config/profile.ts';
-import { IdentificationClock, type RandomBytes } from './identification.ts';
+import { IdentificationClock, NonceIdentification, type IdentificationSource, type RandomBytes } from './identification.ts';
 import { KeepaliveProbe } from './keepalive.ts';
+import { decapsulateUdp, encapsulateUdp } from './tunnel-format.ts';
+import { openRegistrationReply } from './reply-auth.ts';
 import type {
-  Binding, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
+  Binding, EncapsulationPreference, FailingCause, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
   RegistrationTransmit, UdpTunnelMode,
 } from './registration-types.ts';
 
 export type {
-  Binding, DropReason, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent,
+  Binding, DropReason, EncapsulationPreference, FailingCause, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent,
   RegistrationStats, RegistrationTransmit, UdpTunnelMode,
 } from './registration-types.ts';
 
@@ -57,10 +68,14 @@ interface Attempt {
   loc: Location;
   lifetime: number;
   sent: Map<number, Instant>;
+  /** the data-path format each request (by low-32 identification) asked the HA for */
+  formats: Map<number, EncapsulationPreference>;
   tries: number;
   resyncs: number;
   udpRequested: boolean;
   timedOut: boolean;
+  /** dropped replies by cause, and the count last reported in a `failing` event */
+  failing: Map<FailingCause, { count: number; reported: number; spi?: number }>;
 }
 
 type TimerKey = 'retransmit' | 'reregister' | 'expiry' | 'keepalive';
@@ -76,7 +91,7 @@ export class RegistrationClient {
   private readonly timers = new TimerTable<TimerKey>();
   private readonly transmits: RegistrationTransmit[] = [];
   private readonly events: RegistrationEvent[] = [];
-  private readonly ids: IdentificationClock;
+  private readonly ids: IdentificationSource;
   private readonly keepalive: KeepaliveProbe;
   private encapsulation: EncapsulationPreference;
   private udpMode: UdpTunnelMode;
@@ -84,11 +99,13 @@ export class RegistrationClient {
   private attempt?: Attempt;
   private current?: Binding;
   private lastSentToHa?: Instant;
+  /** low 32 bits of our recent requests' identifications, across attempts (diagnosis only) */
+  private readonly recentIds: number[] = [];
 
   constructor(private readonly cfg: RegistrationConfig) {
     if (cfg.lifetimeSeconds < 1 || cfg.lifetimeSeconds > LIFETIME_INFINITE) throw new RangeError('lifetimeSeconds must be 1..65535');
     if ((cfg.retransmitInitialMs ?? 1000) < 1000) throw new RangeError('retransmitInitialMs must be at least 1000 (RFC 5944 §3.6.3)');
-    this.ids = new IdentificationClock(cfg.rng);
+    this.ids = cfg.replayProtection === 'nonce' ? new NonceIdentification(cfg.rng) : new IdentificationClock(cfg.rng);
     this.keepalive = new KeepaliveProbe(cfg.homeAddress, cfg.homeAgent, cfg.rng);
     this.encapsulation = cfg.encapsulation;
     this.udpMode = cfg.udpTunnel;
@@ -119,21 +136,18 @@ export class RegistrationClient {
     this.startAttempt('register', now, wallMs);
   }
 
-  handleDatagram(bytes: Uint8Array, _from: { address: string; port: number }, now: Instant, wallMs: number): void {
+  handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void {
     if (bytes[0] === MipMessageType.TunnelData) {
-      try {
-        const td = decodeTunnelData(bytes);
-        if (td.nextHeader === Encapsulation.IpInIp) this.handleKeepaliveReply(td.payload, now);
-      } catch {
-        this.stats.dropped.malformed++;
-      }
+      const d = decapsulateUdp(bytes, this.current?.encapsulation ?? 'ip-in-ip');
+      if (d.ok) this.handleKeepaliveReply(d.inner, now);
+      else this.stats.dropped.malformed++;
       return;
     }
     if (bytes[0] !== MipMessageType.RegistrationReply) {
       this.stats.dropped.malformed++;
       return;
     }
-    this.handleReply(bytes, now, wallMs);
+    this.handleReply(bytes, from.address, now, wallMs);
   }
 
   handleTimeout(now: Instant, wallMs: number): void {
@@ -182,7 +196,7 @@ export class RegistrationClient {
     this.timers.stop('reregister');
     this.timers.stop('retransmit');
     const lifetime = kind === 'deregister' ? 0 : Math.min(this.cfg.lifetimeSeconds, loc.faLifetime ?? LIFETIME_INFINITE);
-    this.attempt = { kind, loc, lifetime, sent: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false };
+    this.attempt = { kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false, failing: new Map() };
     this.sendRequest(now, wallMs);
   }
 
@@ -190,11 +204,14 @@ export class RegistrationClient {
     const a = this.attempt!;
     const id = this.ids.next(wallMs);
     a.sent.set(Number(id & 0xffffffffn), now);
+    this.recentIds.push(Number(id & 0xffffffffn));
+    if (this.recentIds.length > 64) this.recentIds.shift();
     if (a.tries > 0) this.stats.retransmissions++;
     a.tries++;
     this.stats.requestsSent++;
-    const { bytes, udp } = this.buildRequest(a, id);
+    const { bytes, udp, format } = this.buildRequest(a, id);
     a.udpRequested ||= udp;
+    a.formats.set(Number(id & 0xffffffffn), format);
     const to = a.loc.via ?? this.cfg.homeAgent;
     const source = a.loc.via === undefined ? a.loc.coa : this.cfg.homeAddress;
     this.transmits.push({ bytes, to: { address: to, port: MIP_PORT }, source });
@@ -209,7 +226,7 @@ export class RegistrationClient {
     return Math.max(initial, Math.min(cap, initial * 2 ** (a.tries - 1)));
   }
 
-  private buildRequest(a: Attempt, identification: bigint): { bytes: Uint8Array; udp: boolean } {
+  private buildRequest(a: Attempt, identification: bigint): { bytes: Uint8Array; udp: boolean; format: EncapsulationPreference } {
     const colocated = a.loc.via === undefined;
     const offered = (f: number) => colocated || a.loc.faFlags === undefined || (a.loc.faFlags & f) !== 0;
     const udp = colocated && a.kind === 'register' && this.udpMode !== 'off';
@@ -217,7 +234,11 @@ export class RegistrationClient {
     if ((this.cfg.reverseTunnel && offered(AdvFlag.ReverseTunnel)) || udp) flags |= RrqFlag.ReverseTunnel;
     const encapFlag = ENCAP_FLAGS[this.encapsulation];
     const advFlag = this.encapsulation === 'gre' ? AdvFlag.GreEncapsulation : AdvFlag.MinimalEncapsulation;
-    if (encapFlag !== 0 && offered(advFlag)) flags |= encapFlag;
+    const encapAsked = encapFlag !== 0 && offered(advFlag);
+    if (encapAsked) flags |= encapFlag;
+    // what the HA agrees to when it accepts this request: G/M (RFC 5944 §3.3), and the same
+    // format inside RFC 3519 tunnel data (the UDP Tunnel Request's Encapsulation field)
+    const format: EncapsulationPreference = encapAsked || udp ? this.encapsulation : 'ip-in-ip';
     const extensions: RegistrationExtension[] = [];
     if (this.cfg.nai !== undefined) extensions.push({ kind: 'nai', nai: this.cfg.nai });
     if (udp) {
@@ -230,12 +251,13 @@ export class RegistrationClient {
       flags, lifetime: a.lifetime, homeAddress: this.cfg.homeAddress, homeAgent: this.cfg.homeAgent,
       careOfAddress: a.kind === 'deregister' ? this.cfg.homeAddress : a.loc.coa, identification, extensions,
     });
-    return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp };
+    return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp, format };
   }
 
   private onRetransmitTimer(now: Instant, wallMs: number): void {
     const a = this.attempt;
     if (!a) return;
+    this.reportFailing(a);
     if (a.tries >= (this.cfg.maxTries ?? 5) && !a.timedOut) {
       a.timedOut = true;
       if (a.kind === 'deregister') {
@@ -251,35 +273,29 @@ export class RegistrationClient {
 
   // ── replies ─────────────────────────────────────────────────────────
 
-  private handleReply(bytes: Uint8Array, now: Instant, wallMs: number): void {
-    let reply: RegistrationReply;
-    try {
-      reply = decodeRegistrationReply(bytes);
-    } catch (e) {
-      if (e instanceof UnknownExtensionError) this.stats.dropped.unknownExt++;
-      else if (e instanceof DecodeError) this.stats.dropped.malformed++;
-      else throw e;
+  /** Every reply goes through openRegistrationReply (reply-auth.ts): only what the MN-HA authenticator covers is acted on. */
+  private handleReply(bytes: Uint8Array, from: string, now: Instant, wallMs: number): void {
+    const a = this.attempt;
+    const opened = openRegistrationReply(bytes, {
+      spi: this.cfg.spi, key: this.cfg.key, homeAddress: this.cfg.homeAddress, from, ...(a?.loc.via !== undefined ? { via: a.loc.via } : {}),
+    });
+    if (!opened.ok) {
+      this.stats.dropped[opened.reason]++;
+      // only replies that answer one of our requests (low 32 bits) say something about our configuration
+      const ours = a !== undefined && bytes.length >= 20 && a.sent.has(new DataView(bytes.buffer, bytes.byteOffset + 16, 4).getUint32(0));
+      const spi = opened.reason === 'auth' && ours ? replyMnHaSpi(bytes) : undefined;
+      if (a && spi !== undefined) this.noteFailing(a, spi === this.cfg.spi >>> 0 ? 'bad-authenticator' : 'unknown-spi', spi);
       return;
     }
-    const a = this.attempt;
+    const reply = opened.reply;
     const sentAt = a?.sent.get(Number(reply.identification & 0xffffffffn));
     if (!a || sentAt === undefined) {
       this.stats.dropped.id++;
+      // a late answer to an earlier attempt is normal; one to no request we sent is the HA's doing
+      if (a && opened.authenticated && !this.recentIds.includes(Number(reply.identification & 0xffffffffn))) this.noteFailing(a, 'identification-mismatch');
       return;
     }
-    const src = replyCodeSource(reply.code);
-    const hasMnHa = reply.extensions.some((e) => e.kind === 'auth' && e.type === ExtensionType.MnHaAuth);
-    if (src === 'success' || src === 'home-agent' || hasMnHa) {
-      const v = verifyMnHaAuth(bytes, this.cfg.spi, this.cfg.key);
-      if (!v.ok) {
-        this.stats.dropped[v.reason === 'duplicate' ? 'duplicateAuth' : 'auth']++;
-        return;
-      }
-    }
-    if (reply.homeAddress !== this.cfg.homeAddress) {
-      this.stats.dropped.malformed++;
-      return;
-    }
+    if (opened.authenticated) this.ids.observeReply(Number(reply.identification >> 32n));
     if (isAccepted(reply.code)) this.onAccepted(a, sentAt, reply);
     else this.onDenied(a, reply, now, wallMs);
   }
@@ -298,7 +314,8 @@ export class RegistrationClient {
     const tr = reply.extensions.find((e) => e.kind === 'udp-tunnel-reply');
     const udpTunnel = a.udpRequested && tr !== undefined && udpTunnelAssented(tr);
     const keepaliveSeconds = udpTunnel ? Math.max(KEEPALIVE_MIN_SECONDS, tr!.keepaliveSeconds || (this.cfg.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS)) : undefined;
-    const b: Binding = { coa: a.loc.coa, lifetime, tnc, udpTunnel, ...(a.loc.via ? { via: a.loc.via } : {}), ...(keepaliveSeconds ? { keepaliveSeconds } : {}) };
+    const encapsulation = a.formats.get(Number(reply.identification & 0xffffffffn)) ?? 'ip-in-ip';
+    const b: Binding = { coa: a.loc.coa, lifetime, tnc, udpTunnel, encapsulation, ...(a.loc.via ? { via: a.loc.via } : {}), ...(keepaliveSeconds ? { keepaliveSeconds } : {}) };
     if (lifetime !== LIFETIME_INFINITE) {
       b.expiresAt = sentAt + lifetime * 1000;
       this.timers.set('expiry', b.expiresAt);
@@ -312,7 +329,7 @@ export class RegistrationClient {
     if (udpTunnel) this.armKeepalive(this.lastSentToHa ?? sentAt);
     else this.timers.stop('keepalive');
     this.events.push({
-      type: 'registration', state: 'accepted', coa: b.coa, ...(b.via ? { via: b.via } : {}), lifetime, tnc, udpTunnel,
+      type: 'registration', state: 'accepted', coa: b.coa, ...(b.via ? { via: b.via } : {}), lifetime, tnc, udpTunnel, encapsulation,
       ...(keepaliveSeconds ? { keepaliveSeconds } : {}), code: reply.code, codeName: replyCodeName(reply.code),
     });
   }
@@ -336,9 +353,14 @@ export class RegistrationClient {
     const code = reply.code;
     const codeName = replyCodeName(code);
     if (code === ReplyCode.HaIdentificationMismatch && a.resyncs < (this.cfg.maxResyncs ?? 2)) {
+      // RFC 5944 §3.6.2.3, §5.7: the HA's high-order 32 bits are its clock (or its next nonce)
       a.resyncs++;
       this.ids.resynchronise(Number(reply.identification >> 32n), wallMs);
-      this.events.push({ type: 'registration-resync', offsetSeconds: this.ids.offsetSeconds });
+      const off = this.ids.offsetSeconds;
+      const message = this.ids.kind === 'nonce'
+        ? 'the home agent sent a new nonce (code 133); requests now use it'
+        : `the home agent's clock is ${Math.abs(off)} s ${off >= 0 ? 'ahead of' : 'behind'} ours (code 133); identifications now follow its clock`;
+      this.events.push({ type: 'registration-resync', replayProtection: this.ids.kind, offsetSeconds: off, message });
       return true;
     }
     const encapRefused = code === ReplyCode.HaEncapsulationUnavailable || code === ReplyCode.FaEncapsulationUnavailable
@@ -360,6 +382,42 @@ export class RegistrationClient {
       return true;
     }
     return false;
+  }
+
+  // ── diagnosis ───────────────────────────────────────────────────────
+
+  /** A reply dropped for one of the causes a user can fix: reported at once the first time, then once per retransmission. */
+  private noteFailing(a: Attempt, cause: FailingCause, spi?: number): void {
+    const f = a.failing.get(cause) ?? { count: 0, reported: 0 };
+    f.count++;
+    if (spi !== undefined) f.spi = spi;
+    a.failing.set(cause, f);
+    if (f.reported === 0) this.reportCause(a, cause, f);
+  }
+
+  /** At each retransmission: the causes with drops since their last report. */
+  private reportFailing(a: Attempt): void {
+    for (const [cause, f] of a.failing) if (f.count !== f.reported) this.reportCause(a, cause, f);
+  }
+
+  private reportCause(a: Attempt, cause: FailingCause, f: { count: number; reported: number; spi?: number }): void {
+    f.reported = f.count;
+    this.events.push({
+      type: 'registration', state: 'failing', cause, count: f.count, coa: a.loc.coa, tries: a.tries,
+      ...(f.spi !== undefined ? { spi: f.spi } : {}), hint: this.hint(cause, f.spi),
+    });
+  }
+
+  private hint(cause: FailingCause, spi: number | undefined): string {
+    if (cause === 'bad-authenticator') {
+      return 'replies carry our SPI but their MN-HA authenticator does not verify: mnHaAuth.key differs from the key the home agent has for this mobile node';
+    }
+    if (cause === 'unknown-spi') {
+      return `replies are authenticated under SPI ${spi ?? '?'}, ours is ${this.cfg.spi >>> 0}: set mnHaAuth.spi (and its key) to the home agent's security association for this mobile node`;
+    }
+    return this.ids.kind === 'nonce'
+      ? 'authenticated replies echo an Identification we never sent: the home agent may not use nonces (try mip.replayProtection "timestamp"), or another node registers this home address'
+      : 'authenticated replies echo an Identification we never sent (RFC 5944 §5.7): the home agent may expect nonces (try mip.replayProtection "nonce"), may not echo the low 32 bits, or another node registers this home address; check both clocks too';
   }
 
   // ── binding upkeep ──────────────────────────────────────────────────
@@ -384,7 +442,9 @@ export class RegistrationClient {
       this.startAttempt('register', now, wallMs);
       return;
     }
-    this.transmits.push({ bytes: this.keepalive.build(), to: { address: this.cfg.homeAgent, port: MIP_PORT }, source: this.current.coa, keepalive: true });
+    // in the binding's format: the HA drops tunnel data whose Next Header is not the binding's (RFC 3519 §3.3)
+    const bytes = encapsulateUdp(this.keepalive.buildInner(), this.current.encapsulation, { src: this.current.coa, dst: this.cfg.homeAgent });
+    this.transmits.push({ bytes, to: { address: this.cfg.homeAgent, port: MIP_PORT }, source: this.current.coa, keepalive: true });
     this.stats.keepalivesSent++;
     this.lastSentToHa = now;
     const k = (this.current.keepaliveSeconds ?? KEEPALIVE_DEFAULT_SECONDS) * 1000;
@@ -417,7 +477,18 @@ export function createRegistrationCore(profile: Profile, _opts: { localPort: num
     homeAddress: profile.homeAddress, homeAgent: profile.homeAgent, ...(profile.nai !== undefined ? { nai: profile.nai } : {}),
     spi: profile.mnHaAuth.spi, key: profile.mnHaAuth.key, lifetimeSeconds: m.lifetimeSeconds, reverseTunnel: m.reverseTunnel,
     encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
-    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds,
+    udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds, replayProtection: m.replayProtection,
     rng: rng ?? ((n) => globalThis.crypto.getRandomValues(new Uint8Array(n))),
   });
+}
+
+/** The SPI of a reply's (first) MN-HA authentication extension, if it has one that can be read. */
+function replyMnHaSpi(bytes: Uint8Array): number | undefined {
+  try {
+    const ext = splitRegistrationExtensions(bytes, REGISTRATION_REPLY_FIXED_LENGTH).find((e) => e.type === ExtensionType.MnHaAuth);
+    if (!ext || ext.data.length < 4) return undefined;
+    return ((ext.data[0]! << 24) | (ext.data[1]! << 16) | (ext.data[2]! << 8) | ext.data[3]!) >>> 0;
+  } catch {
+    return undefined;
+  }
 }

@@ -9,7 +9,9 @@
  */
 import type { Instant } from '../../../app/base/clock.ts';
 
+/** How packets travel: raw IP in one of the formats, or RFC 3519 UDP tunnel data (carrying `format`). */
 export type TunnelMode = 'ipip' | 'udp' | 'gre' | 'minimal';
+export type TunnelFormat = 'ipip' | 'gre' | 'minimal';
 
 export interface Binding {
   homeAddress: string;
@@ -19,6 +21,8 @@ export interface Binding {
   tunnelDst: string;
   tunnelPort: number;
   mode: TunnelMode;
+  /** the packet format: = mode for raw tunnels, the Next Header inside UDP tunnel data */
+  format: TunnelFormat;
   reverseTunnel: boolean;
   trusted: boolean;
   lifetime: number;

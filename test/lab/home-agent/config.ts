@@ -8,11 +8,16 @@
  *     "intranetDevice": "eth0",            where proxy ARP answers for away mobile nodes
  *     "tunDevice": "ha0",                  the HA's TUN device (created by the HA)
  *     "mobileNodes": [{ "homeAddress": "10.1.0.50", "nai": "mn@example",
- *                       "spi": 256, "key": "hex:00112233…" }],
+ *                       "spi": 256, "key": "hex:00112233…",
+ *                       "replyFault": "identification" }],  lab only: every reply to this MN is
+ *                                          broken one way ("identification": low 32 bits not the
+ *                                          request's, "authenticator": HMAC flipped, "spi": another SPI)
  *     "trustedPrefixes": ["10.2.0.0/24"],  RFC 5265: TNC only for requests from these
  *     "acceptUntrusted": false,            RFC 5265 default: drop requests from elsewhere
  *     "maxLifetime": 600,                  seconds granted at most
  *     "replayToleranceSeconds": 7,         RFC 5944 §5.7 default
+ *     "replayProtection": "timestamp",     or "nonce" (RFC 5944 §5.7.2)
+ *     "encapsulations": ["gre", "minimal"], offered besides IP-in-IP (G, M; RFC 3519 Next Header 47, 55)
  *     "clockOffsetSeconds": 0,             lab only: skews the HA's clock (provokes 133)
  *     "udpTunnelling": true,               RFC 3519 support
  *     "keepaliveSeconds": 0,               UDP Tunnel Reply keepalive interval (0 = MN default)
@@ -27,7 +32,11 @@ export interface MobileNodeEntry {
   nai?: string;
   spi: number;
   key: Uint8Array;
+  replyFault?: ReplyFault;
 }
+
+export type ReplyFault = 'identification' | 'authenticator' | 'spi';
+export type OfferedEncapsulation = 'gre' | 'minimal';
 
 export interface HomeAgentConfig {
   address: string;
@@ -40,6 +49,8 @@ export interface HomeAgentConfig {
   acceptUntrusted: boolean;
   maxLifetime: number;
   replayToleranceSeconds: number;
+  replayProtection: 'timestamp' | 'nonce';
+  encapsulations: OfferedEncapsulation[];
   clockOffsetSeconds: number;
   udpTunnelling: boolean;
   keepaliveSeconds: number;
@@ -70,6 +81,11 @@ function bool(v: unknown, field: string, def: boolean): boolean {
   return v;
 }
 
+function oneOf<T extends string>(v: unknown, field: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new Error(`home agent config: "${field}" must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
 export function parseHomeAgentConfig(json: unknown): HomeAgentConfig {
   if (typeof json !== 'object' || json === null) throw new Error('home agent config: must be a JSON object');
   const o = json as Json;
@@ -85,8 +101,11 @@ export function parseHomeAgentConfig(json: unknown): HomeAgentConfig {
       ...(typeof m.nai === 'string' ? { nai: m.nai } : {}),
       spi: int(m.spi, `mobileNodes[${i}].spi`, 256),
       key,
+      ...(m.replyFault === undefined ? {} : { replyFault: oneOf(m.replyFault, `mobileNodes[${i}].replyFault`, ['identification', 'authenticator', 'spi'] as const) }),
     };
   });
+  const encaps = (o.encapsulations ?? ['gre', 'minimal']) as unknown;
+  if (!Array.isArray(encaps)) throw new Error('home agent config: "encapsulations" must be an array');
   const trusted = (o.trustedPrefixes ?? []) as unknown;
   if (!Array.isArray(trusted)) throw new Error('home agent config: "trustedPrefixes" must be an array');
   return {
@@ -100,6 +119,8 @@ export function parseHomeAgentConfig(json: unknown): HomeAgentConfig {
     acceptUntrusted: bool(o.acceptUntrusted, 'acceptUntrusted', false),
     maxLifetime: int(o.maxLifetime, 'maxLifetime', 600),
     replayToleranceSeconds: int(o.replayToleranceSeconds, 'replayToleranceSeconds', 7),
+    replayProtection: o.replayProtection === undefined ? 'timestamp' : oneOf(o.replayProtection, 'replayProtection', ['timestamp', 'nonce'] as const),
+    encapsulations: encaps.map((e, i) => oneOf(e, `encapsulations[${i}]`, ['gre', 'minimal'] as const)),
     clockOffsetSeconds: int(o.clockOffsetSeconds, 'clockOffsetSeconds', 0),
     udpTunnelling: bool(o.udpTunnelling, 'udpTunnelling', true),
     keepaliveSeconds: int(o.keepaliveSeconds, 'keepaliveSeconds', 0),

@@ -10,6 +10,7 @@ import { encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { BindingCache } from './binding-cache.ts';
 import { parseHomeAgentConfig } from './config.ts';
 import { Forwarder } from './forwarding.ts';
+import { minimalEncapsulate } from '../../../app/wire/ip/minimal-encap.ts';
 import { ipInIpEncapsulate } from './wire.ts';
 
 const cfg = parseHomeAgentConfig({
@@ -19,7 +20,7 @@ const cfg = parseHomeAgentConfig({
 
 function rig() {
   const cache = new BindingCache();
-  cache.put({ homeAddress: '10.1.0.50', careOfAddress: '10.10.100.1', tunnelDst: '10.10.100.1', tunnelPort: 0, mode: 'ipip', reverseTunnel: true, trusted: false, lifetime: 300, expiresAt: 1e9, lastId: 0n });
+  cache.put({ homeAddress: '10.1.0.50', careOfAddress: '10.10.100.1', tunnelDst: '10.10.100.1', tunnelPort: 0, mode: 'ipip', format: 'ipip', reverseTunnel: true, trusted: false, lifetime: 300, expiresAt: 1e9, lastId: 0n });
   const sent = { raw: [] as Uint8Array[], icmp: [] as Array<{ msg: Uint8Array; dst: string }> };
   const f = new Forwarder(cfg, cache, {
     tunWrite: () => undefined, udpSend: () => undefined,
@@ -67,3 +68,67 @@ describe('reference HA: tunnel MTU (RFC 2003 §5.1)', () => {
     expect(f.tunnelMtu.size).toBe(0);
   });
 });
+
+describe('reference HA: GRE (RFC 2784) and minimal encapsulation (RFC 2004)', () => {
+  function rig2(mode: 'gre' | 'minimal' | 'udp', format: 'ipip' | 'gre' | 'minimal') {
+    const cache = new BindingCache();
+    cache.put({ homeAddress: '10.1.0.50', careOfAddress: '10.2.0.100', tunnelDst: '10.2.0.100', tunnelPort: mode === 'udp' ? 40000 : 0, mode, format, reverseTunnel: true, trusted: true, lifetime: 300, expiresAt: 1e9, lastId: 0n });
+    const sent = { raw: [] as Uint8Array[], udp: [] as Uint8Array[], tun: [] as Uint8Array[] };
+    const f = new Forwarder(cfg, cache, {
+      tunWrite: (p) => sent.tun.push(p), udpSend: (m) => sent.udp.push(m), rawSend: (p) => sent.raw.push(p), icmpSend: () => undefined,
+    });
+    return { f, sent };
+  }
+  const down = inner(100, true);
+  const up = encodeIpv4({ src: '10.1.0.50', dst: '10.1.0.10', protocol: IpProto.Tcp }, new Uint8Array(60).fill(7));
+
+  it('GRE: 47, basic header 0x0000 0x0800, then the packet; the same from the CoA is written to the TUN', () => {
+    const { f, sent } = rig2('gre', 'gre');
+    f.handleFromIntranet(down);
+    const out = Buffer.from(sent.raw[0]!);
+    expect([out[9], out.readUInt32BE(20)]).toEqual([47, 0x0800]);
+    expect(out.subarray(24)).toEqual(Buffer.from(down));
+    const fromMn = encodeIpv4({ src: '10.2.0.100', dst: '10.1.0.1', protocol: IpProto.Gre }, Buffer.concat([Buffer.from([0, 0, 8, 0]), up]));
+    f.handleRaw(fromMn);
+    expect(sent.tun.map((p) => Buffer.from(p))).toEqual([Buffer.from(up)]);
+    // RFC 2784 §2.5: a key bit (RFC 1701) we did not negotiate → dropped; IP-in-IP on a GRE binding → not accepted
+    f.handleRaw(encodeIpv4({ src: '10.2.0.100', dst: '10.1.0.1', protocol: IpProto.Gre }, Buffer.concat([Buffer.from([0x20, 0, 8, 0, 0, 0, 0, 1]), up])));
+    f.handleRaw(ipInIpEncapsulate(up, '10.2.0.100', '10.1.0.1'));
+    expect(sent.tun).toHaveLength(1);
+    expect(f.stats).toMatchObject({ malformed: 1, wrongEndpoint: 1 });
+  });
+
+  it('minimal: 55, S set with the original source, destination = CoA; decapsulated back byte for byte', () => {
+    const { f, sent } = rig2('minimal', 'minimal');
+    f.handleFromIntranet(down);
+    const out = Buffer.from(sent.raw[0]!);
+    expect(out[9]).toBe(55);
+    expect([...out.subarray(12, 20)]).toEqual([10, 1, 0, 1, 10, 2, 0, 100]);
+    expect([out[20], out[21]! & 0x80, ...out.subarray(24, 32)]).toEqual([6, 0x80, 10, 1, 0, 50, 10, 1, 0, 10]);
+    expect(out.length).toBe(down.length + 12);
+    f.handleRaw(minimalEncapsulate(up, { src: '10.2.0.100', dst: '10.1.0.1' }));
+    expect(sent.tun.map((p) => Buffer.from(p))).toEqual([Buffer.from(up)]);
+  });
+
+  it('UDP tunnel data with GRE inside: Next Header 47 both ways; Next Header 4 on that binding is refused', () => {
+    const { f, sent } = rig2('udp', 'gre');
+    f.handleFromIntranet(down);
+    const out = Buffer.from(sent.udp[0]!);
+    expect([out[0], out[1], out.readUInt32BE(4)]).toEqual([4, 47, 0x0800]);
+    f.handleTunnelData(Buffer.concat([Buffer.from([4, 47, 0, 0, 0, 0, 8, 0]), up]), { address: '10.2.0.100', port: 40000 });
+    f.handleTunnelData(Buffer.concat([Buffer.from([4, 4, 0, 0]), up]), { address: '10.2.0.100', port: 40000 });
+    expect(sent.tun).toHaveLength(1);
+    expect(f.stats.wrongEndpoint).toBe(1);
+  });
+
+  it('a keepalive (echo request to the HA) in GRE tunnel data is answered in GRE tunnel data', () => {
+    const { f, sent } = rig2('udp', 'gre');
+    const echo = encodeIpv4({ src: '10.1.0.50', dst: '10.1.0.1', protocol: IpProto.Icmp }, Uint8Array.of(8, 0, 0xf7, 0xfe, 0, 1, 0, 0));
+    f.handleTunnelData(Buffer.concat([Buffer.from([4, 47, 0, 0, 0, 0, 8, 0]), echo]), { address: '10.2.0.100', port: 40000 });
+    expect(f.stats.keepalives).toBe(1);
+    const out = Buffer.from(sent.udp[0]!);
+    expect([out[0], out[1], out.readUInt32BE(4), out[8 + 20]]).toEqual([4, 47, 0x0800, 0]);
+    expect(sent.tun).toHaveLength(0);
+  });
+});
+

@@ -4,12 +4,18 @@
  *   intranet → MN: the kernel routes packets for a registered home address to
  *     the HA's TUN device (host route + proxy ARP, set up per binding); we read
  *     them and encapsulate to the binding's care-of address:
- *       udp  → MIP tunnel data (RFC 3519 §3.3) from port 434 to the CoA/NAT port
- *       ipip → IP-in-IP (RFC 2003), outer source = the HA address
+ *       udp     → MIP tunnel data (RFC 3519 §3.3) from port 434 to the CoA/NAT port,
+ *                 Next Header = the binding's format (4, 47 or 55)
+ *       ipip    → IP-in-IP (RFC 2003), outer source = the HA address
+ *       gre     → GRE (RFC 2784 basic header, Protocol Type 0x0800, protocol 47)
+ *       minimal → minimal encapsulation (RFC 2004, protocol 55, S set: the
+ *                 correspondent is the original source, the HA the encapsulator)
  *   MN → intranet: reverse-tunnelled packets (RFC 3024) arrive as tunnel data on
- *     UDP 434 or as protocol 4; they are accepted only from the endpoint of the
- *     inner source's binding, decapsulated and written to the TUN device, and
- *     the kernel forwards them into the intranet.
+ *     UDP 434 or as protocol 4, 47 or 55; they are accepted only in the binding's
+ *     format and only from the endpoint of the inner source's binding (GRE with
+ *     RFC 1701 key/sequence bits, a non-IPv4 protocol type, or a bad minimal
+ *     forwarding-header checksum is malformed), decapsulated and written to the
+ *     TUN device, and the kernel forwards them into the intranet.
  *   keepalives: an ICMP echo request to the HA inside UDP tunnel data is
  *     answered with an echo reply through the same tunnel (RFC 3519 §5.2).
  *   tunnel MTU (RFC 2003 §5.1): an ICMP "fragmentation needed" about one of our
@@ -24,7 +30,31 @@ import { decodeIcmpEcho, encodeFragmentationNeeded, encodeIcmpEcho, IcmpType } f
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import type { BindingCache } from './binding-cache.ts';
 import type { HomeAgentConfig } from './config.ts';
+import { decodeGre, encodeGre, GRE_PROTOCOL_IPV4 } from '../../../app/wire/ip/gre.ts';
+import { minimalDecapsulate, minimalEncapsulate } from '../../../app/wire/ip/minimal-encap.ts';
+import type { Binding, TunnelFormat } from './binding-cache.ts';
 import { decodeTunnelData, encodeTunnelData, ipInIpEncapsulate } from './wire.ts';
+
+const PROTOCOL: Record<TunnelFormat, number> = { ipip: IpProto.IpInIp, gre: IpProto.Gre, minimal: IpProto.MinEncap };
+const OVERHEAD: Record<TunnelFormat, number> = { ipip: 20, gre: 24, minimal: 12 };
+
+/** The tunnel payload in `format` (what follows the outer header, or the tunnel data header). */
+function wrap(format: TunnelFormat, pkt: Uint8Array, src: string, dst: string): Uint8Array {
+  if (format === 'ipip') return pkt;
+  if (format === 'gre') return encodeGre({ protocolType: GRE_PROTOCOL_IPV4, payload: pkt });
+  return minimalEncapsulate(pkt, { src, dst });
+}
+
+/** The inner packet from a tunnel payload in `format`; throws DecodeError. `whole`: the outer packet (minimal). */
+function unwrap(format: TunnelFormat, payload: Uint8Array, whole?: Uint8Array): Uint8Array {
+  if (format === 'ipip') return payload;
+  if (format === 'gre') {
+    const g = decodeGre(payload);
+    if (g.protocolType !== GRE_PROTOCOL_IPV4) throw new DecodeError(`GRE protocol type 0x${g.protocolType.toString(16)}`);
+    return g.payload;
+  }
+  return minimalDecapsulate(whole ?? payload);
+}
 
 export interface ForwardingPorts {
   tunWrite(pkt: Uint8Array): void;
@@ -71,18 +101,27 @@ export class Forwarder {
       this.stats.noBinding++;
       return;
     }
-    if (b.mode === 'ipip') {
+    const h = decodeIpv4Header(pkt);
+    if (b.mode !== 'udp') {
       const mtu = this.tunnelMtu.get(b.tunnelDst);
-      const h = decodeIpv4Header(pkt);
-      if (mtu !== undefined && (h.flags & 0x2) !== 0 && pkt.length + 20 > mtu) {
+      const overhead = OVERHEAD[b.format];
+      if (mtu !== undefined && (h.flags & 0x2) !== 0 && pkt.length + overhead > mtu) {
         this.stats.tooBig++;
-        this.ports.icmpSend(encodeFragmentationNeeded(pkt, mtu - 20), h.src);
+        this.ports.icmpSend(encodeFragmentationNeeded(pkt, mtu - overhead), h.src);
         return;
       }
     }
+    if (b.format === 'minimal' && (h.fragOffset !== 0 || (h.flags & 0x1) !== 0)) {
+      this.stats.malformed++; // RFC 2004 §3: a fragment cannot be minimally encapsulated
+      return;
+    }
     this.stats.toMn++;
-    if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(IpProto.IpInIp, pkt), b.tunnelPort, b.tunnelDst);
-    else this.ports.rawSend(ipInIpEncapsulate(pkt, this.cfg.address, b.tunnelDst), b.tunnelDst);
+    const payload = wrap(b.format, pkt, this.cfg.address, b.tunnelDst);
+    if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(PROTOCOL[b.format], payload), b.tunnelPort, b.tunnelDst);
+    else if (b.format === 'ipip') this.ports.rawSend(ipInIpEncapsulate(pkt, this.cfg.address, b.tunnelDst), b.tunnelDst);
+    else if (b.format === 'minimal') this.ports.rawSend(payload, b.tunnelDst);
+    // RFC 2784 §2.4 does not say; as RFC 2003 §3.1: TOS and DF copied from the inner header
+    else this.ports.rawSend(encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.Gre, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, payload), b.tunnelDst);
   }
 
   /**
@@ -98,44 +137,51 @@ export class Forwarder {
       const quotedSrc = `${q[12]}.${q[13]}.${q[14]}.${q[15]}`;
       const quotedDst = `${q[16]}.${q[17]}.${q[18]}.${q[19]}`;
       const mtu = (icmp[6]! << 8) | icmp[7]!;
-      if (q[9] !== IpProto.IpInIp || quotedSrc !== this.cfg.address || mtu < 68 + 20) return;
+      if (![IpProto.IpInIp, IpProto.Gre, IpProto.MinEncap].includes(q[9] as 4) || quotedSrc !== this.cfg.address || mtu < 68 + 20) return;
       this.tunnelMtu.set(quotedDst, Math.min(mtu, this.tunnelMtu.get(quotedDst) ?? mtu));
     } catch {
       this.stats.malformed++;
     }
   }
 
-  /** A MIP tunnel data message (type 4) received on UDP 434. */
+  /** A MIP tunnel data message (type 4) received on UDP 434; its Next Header must be the binding's format (RFC 3519 §3.3). */
   handleTunnelData(msg: Uint8Array, from: { address: string; port: number }): void {
     let inner: Uint8Array;
+    let format: TunnelFormat;
     try {
       const td = decodeTunnelData(msg);
-      if (td.nextHeader !== IpProto.IpInIp) throw new DecodeError(`unsupported next header ${td.nextHeader}`);
-      inner = td.payload;
+      const f = (Object.keys(PROTOCOL) as TunnelFormat[]).find((k) => PROTOCOL[k] === td.nextHeader);
+      if (!f) throw new DecodeError(`unsupported next header ${td.nextHeader}`);
+      format = f;
+      inner = unwrap(f, td.payload);
     } catch {
       this.stats.malformed++;
       return;
     }
-    this.acceptFromMn(inner, (b) => b.mode === 'udp' && b.tunnelDst === from.address && b.tunnelPort === from.port, from);
+    this.acceptFromMn(inner, (b) => b.mode === 'udp' && b.format === format && b.tunnelDst === from.address && b.tunnelPort === from.port, from);
   }
 
-  /** An IP-in-IP packet (outer header included) from the protocol 4 raw socket. */
-  handleIpInIp(pkt: Uint8Array): void {
+  /** A packet (outer header included) from the raw socket for protocol 4, 47 or 55. */
+  handleRaw(pkt: Uint8Array): void {
     let outerSrc: string;
     let inner: Uint8Array;
+    let format: TunnelFormat;
     try {
       const outer = decodeIpv4Header(pkt);
-      if (outer.protocol !== IpProto.IpInIp) return;
+      const f = (Object.keys(PROTOCOL) as TunnelFormat[]).find((k) => PROTOCOL[k] === outer.protocol);
+      if (!f) return;
+      if (outer.fragOffset !== 0 || (outer.flags & 0x1) !== 0) throw new DecodeError('outer fragment');
+      format = f;
       outerSrc = outer.src;
-      inner = ipv4Payload(pkt, outer);
+      inner = unwrap(f, ipv4Payload(pkt, outer), pkt.subarray(0, outer.totalLength));
     } catch {
       this.stats.malformed++;
       return;
     }
-    this.acceptFromMn(inner, (b) => b.mode === 'ipip' && b.tunnelDst === outerSrc, undefined);
+    this.acceptFromMn(inner, (b) => b.mode === format && b.tunnelDst === outerSrc, undefined);
   }
 
-  private acceptFromMn(inner: Uint8Array, endpointOk: (b: import('./binding-cache.ts').Binding) => boolean, udpFrom: { address: string; port: number } | undefined): void {
+  private acceptFromMn(inner: Uint8Array, endpointOk: (b: Binding) => boolean, udpFrom: { address: string; port: number } | undefined): void {
     let h;
     try {
       h = decodeIpv4Header(inner);
@@ -162,7 +208,9 @@ export class Forwarder {
       const echo = decodeIcmpEcho(ipv4Payload(inner, decodeIpv4Header(inner)));
       if (echo.type !== IcmpType.EchoRequest) return false;
       const reply = encodeIpv4({ src: this.cfg.address, dst: hoa, protocol: IpProto.Icmp }, encodeIcmpEcho({ ...echo, type: IcmpType.EchoReply }));
-      this.ports.udpSend(encodeTunnelData(IpProto.IpInIp, reply), to.port, to.address);
+      const b = this.cache.get(hoa);
+      const format = b?.format ?? 'ipip';
+      this.ports.udpSend(encodeTunnelData(PROTOCOL[format], wrap(format, reply, this.cfg.address, to.address)), to.port, to.address);
       this.stats.keepalives++;
       return true;
     } catch {

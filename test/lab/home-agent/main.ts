@@ -5,7 +5,8 @@
  *
  * run inside the HA's network namespace (root). It owns:
  *   - UDP 434: Registration Requests in, Replies out, RFC 3519 tunnel data both ways;
- *   - a raw socket for protocol 4: IP-in-IP to and from co-located care-of addresses;
+ *   - raw sockets for protocols 4, 47 and 55: IP-in-IP, GRE and minimal encapsulation to
+ *     and from co-located care-of addresses (sent on the protocol-4 socket, IP_HDRINCL);
  *   - a TUN device: the kernel routes packets for registered home addresses into it
  *     (a /32 route and a proxy-ARP entry per binding), and decapsulated packets from
  *     mobile nodes are written into it for the kernel to forward into the intranet.
@@ -79,7 +80,11 @@ function main(): void {
     log(out.log);
   });
   tun.onPacket((pkt) => forwarder.handleFromIntranet(pkt));
-  raw.onPacket((pkt) => forwarder.handleIpInIp(pkt));
+  raw.onPacket((pkt) => forwarder.handleRaw(pkt));
+  const rawGre = openRawSocket(IpProto.Gre);
+  const rawMin = openRawSocket(IpProto.MinEncap);
+  rawGre.onPacket((pkt) => forwarder.handleRaw(pkt));
+  rawMin.onPacket((pkt) => forwarder.handleRaw(pkt));
   icmp.onPacket((pkt) => forwarder.handleIcmp(pkt));
 
   const expiry = setInterval(() => {
@@ -98,6 +103,8 @@ function main(): void {
     log({ event: 'stopped', signal, stats: forwarder.stats, tun: tun.stats, raw: raw.stats });
     udp.close();
     raw.close();
+    rawGre.close();
+    rawMin.close();
     icmp.close();
     void tun.close().then(() => process.exit(0));
   };

@@ -14,10 +14,11 @@ import { NTP_UNIX_OFFSET } from './wire.ts';
 
 const KEY = '00112233445566778899aabbccddeeff';
 const WALL = 1_790_000_000_000;
-const cfg = parseHomeAgentConfig({
+const cfgJson = {
   address: '10.1.0.1', homeNetwork: '10.1.0.0/24', trustedPrefixes: ['10.2.0.0/24'],
   mobileNodes: [{ homeAddress: '10.1.0.50', nai: 'mn@example', spi: 300, key: `hex:${KEY}` }],
-});
+};
+const cfg = parseHomeAgentConfig(cfgJson);
 
 function ntpId(wallMs: number, low = 0x1234): bigint {
   return (BigInt(Math.floor(wallMs / 1000) + NTP_UNIX_OFFSET) << 32n) | BigInt(low);
@@ -118,11 +119,12 @@ describe('reference home agent: registration', () => {
     expect(noD.reply![1]).toBe(134);
   });
 
-  it('GRE asked for → 139; deregistration removes the binding', () => {
-    const reg = new Registrar(cfg, new BindingCache());
+  it('GRE asked for from an HA that offers no GRE → 139; deregistration removes the binding', () => {
+    const reg = new Registrar(parseHomeAgentConfig({ ...cfgJson, encapsulations: [] }), new BindingCache());
     expect(reg.handleRequest(rrq({ id: ntpId(WALL, 1), flags: 0x0a }), from, 0, WALL).reply![1]).toBe(139);
-    reg.handleRequest(rrq({ id: ntpId(WALL, 2) }), from, 0, WALL);
-    const dereg = reg.handleRequest(rrq({ id: ntpId(WALL, 3), lifetime: 0, coa: '10.1.0.50' }), from, 0, WALL);
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 2), flags: 0x12 }), from, 0, WALL).reply![1]).toBe(139);
+    reg.handleRequest(rrq({ id: ntpId(WALL, 3) }), from, 0, WALL);
+    const dereg = reg.handleRequest(rrq({ id: ntpId(WALL, 4), lifetime: 0, coa: '10.1.0.50' }), from, 0, WALL);
     expect(dereg.log).toMatchObject({ event: 'binding-removed' });
     expect(reg.cache.get('10.1.0.50')).toBeUndefined();
   });
@@ -138,5 +140,46 @@ describe('reference home agent: registration', () => {
     }
     const unknown = rrq({ id: ntpId(WALL), udp: Uint8Array.from([99, 0]) });
     expect(reg.handleRequest(unknown, from, 0, WALL)).toMatchObject({ log: { event: 'dropped' } });
+  });
+
+  it('G → a GRE binding, M → a minimal one, G and M → GRE; in UDP tunnel data the Tunnel Request\'s encapsulation (47/55) decides', () => {
+    const reg = new Registrar(cfg, new BindingCache());
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 1), flags: 0x0a }), from, 0, WALL)).toMatchObject({ added: { mode: 'gre', format: 'gre' }, log: { tunnel: 'gre', encapsulation: 'gre' } });
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 2), flags: 0x12 }), from, 0, WALL)).toMatchObject({ added: { mode: 'minimal', format: 'minimal' } });
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 3), flags: 0x1a }), from, 0, WALL)).toMatchObject({ added: { mode: 'gre' } });
+    // F set: UDP tunnelling with GRE inside
+    const utrGre = Uint8Array.from([144, 6, 0, 0, 0x80, 47, 0, 0]);
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 4), flags: 0x2a, udp: utrGre }), from, 0, WALL)).toMatchObject({ added: { mode: 'udp', format: 'gre' } });
+    const utrOdd = Uint8Array.from([144, 6, 0, 0, 0x80, 41, 0, 0]);
+    expect(reg.handleRequest(rrq({ id: ntpId(WALL, 5), flags: 0x22, udp: utrOdd }), from, 0, WALL).reply![1]).toBe(142);
+  });
+
+  it('nonces (RFC 5944 §5.7.2): a first request gets 133 with a nonce; the request using it is accepted; replaying it gets 133', () => {
+    let n = 0x1000;
+    const reg = new Registrar(parseHomeAgentConfig({ ...cfgJson, replayProtection: 'nonce' }), new BindingCache(), () => ++n);
+    const first = reg.handleRequest(rrq({ id: (0xdeadn << 32n) | 0x77n }), from, 0, WALL).reply!;
+    expect(first[1]).toBe(133);
+    expect(replyAuthValid(first)).toBe(true);
+    const r1 = Buffer.from(first);
+    expect([r1.readUInt32BE(12), r1.readUInt32BE(16)]).toEqual([0x1001, 0x77]);
+    const ok = reg.handleRequest(rrq({ id: (0x1001n << 32n) | 0x78n }), from, 0, WALL);
+    expect(ok.reply![1]).toBe(0);
+    const r2 = Buffer.from(ok.reply!);
+    expect([r2.readUInt32BE(12), r2.readUInt32BE(16)]).toEqual([0x1002, 0x78]);
+    expect(reg.handleRequest(rrq({ id: (0x1001n << 32n) | 0x78n }), from, 0, WALL).reply![1]).toBe(133);
+  });
+
+  it('lab faults: each broken reply is broken only its own way', () => {
+    const faulty = (replyFault: string) => new Registrar(parseHomeAgentConfig({ ...cfgJson, mobileNodes: [{ ...cfgJson.mobileNodes[0], replyFault }] }), new BindingCache());
+    const id = ntpId(WALL, 0x4242);
+    const idReply = Buffer.from(faulty('identification').handleRequest(rrq({ id }), from, 0, WALL).reply!);
+    expect(replyAuthValid(idReply)).toBe(true);
+    expect(idReply.readUInt32BE(16)).not.toBe(0x4242);
+    const authReply = Buffer.from(faulty('authenticator').handleRequest(rrq({ id }), from, 0, WALL).reply!);
+    expect(replyAuthValid(authReply)).toBe(false);
+    expect(authReply.readUInt32BE(16)).toBe(0x4242);
+    const spiReply = Buffer.from(faulty('spi').handleRequest(rrq({ id }), from, 0, WALL).reply!);
+    expect(spiReply.readUInt32BE(spiReply.length - 20)).toBe(301);
+    expect(replyAuthValid(spiReply)).toBe(true);
   });
 });

@@ -85,6 +85,19 @@ export function buildReply(f: ReplyFields, spi: number | undefined, key: Uint8Ar
   return spi === undefined || key === undefined ? bytes : appendMnHaAuth(bytes, spi, key);
 }
 
+/**
+ * Lab only: a reply broken one way, for the MN's diagnosis — "identification": the low
+ * 32 bits are not the request's; "authenticator": one HMAC bit flipped; "spi": a correct
+ * HMAC under another SPI.
+ */
+export function breakReply(f: ReplyFields, spi: number, key: Uint8Array, fault: 'identification' | 'authenticator' | 'spi'): Uint8Array {
+  if (fault === 'identification') return buildReply({ ...f, identification: f.identification ^ 0x5a5a5a5an }, spi, key);
+  if (fault === 'spi') return buildReply(f, (spi + 1) >>> 0, key);
+  const out = buildReply(f, spi, key);
+  out[out.length - 1]! ^= 0x01;
+  return out;
+}
+
 /** RFC 3519 §3.3 tunnel data. */
 export function encodeTunnelData(nextHeader: number, payload: Uint8Array): Uint8Array {
   return encodeTd({ nextHeader: nextHeader as TunnelNextHeader, payload });

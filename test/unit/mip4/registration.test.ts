@@ -96,8 +96,8 @@ class Rig {
   command(c: Parameters<RegistrationClient['handleCommand']>[0]): void {
     this.client.handleCommand(c, this.clock.now(), this.wall);
   }
-  deliver(bytes: Uint8Array): void {
-    this.client.handleDatagram(bytes, { address: HA, port: 434 }, this.clock.now(), this.wall);
+  deliver(bytes: Uint8Array, from = HA): void {
+    this.client.handleDatagram(bytes, { address: from, port: 434 }, this.clock.now(), this.wall);
   }
   transmits(): RegistrationTransmit[] {
     const out: RegistrationTransmit[] = [];
@@ -141,7 +141,7 @@ describe('registration: happy path', () => {
     r.advance(200);
     r.deliver(haReply(req, { lifetime: 300, tnc: true, udp: { code: 0, keepalive: 30 } }));
     expect(r.events()).toEqual([{
-      type: 'registration', state: 'accepted', coa: COA, lifetime: 300, tnc: true, udpTunnel: true, keepaliveSeconds: 30,
+      type: 'registration', state: 'accepted', coa: COA, lifetime: 300, tnc: true, udpTunnel: true, encapsulation: 'ip-in-ip', keepaliveSeconds: 30,
       code: 0, codeName: 'registration accepted',
     }]);
     expect(r.client.binding).toMatchObject({ coa: COA, lifetime: 300, expiresAt: 1_000_000 + 300_000 });
@@ -228,7 +228,10 @@ describe('registration: retransmission and identification', () => {
     const haSeconds = ntpSecondsOf(WALL0) + 3600;
     // <-- RRP 133, Identification = HA seconds ‖ our low 32
     r.deliver(haReply(req, { code: 133, identification: (BigInt(haSeconds) << 32n) | (req.identification & 0xffffffffn) }));
-    expect(r.events()).toEqual([{ type: 'registration-resync', offsetSeconds: 3600 }]);
+    expect(r.events()).toEqual([{
+      type: 'registration-resync', replayProtection: 'timestamp', offsetSeconds: 3600,
+      message: "the home agent's clock is 3600 s ahead of ours (code 133); identifications now follow its clock",
+    }]);
     const again = r.request();
     expect(Number(again.identification >> 32n)).toBe(haSeconds);
     r.deliver(haReply(again));
@@ -237,24 +240,25 @@ describe('registration: retransmission and identification', () => {
 });
 
 describe('registration: replies that must not be believed', () => {
-  const cases: [string, (req: RegistrationRequest) => Uint8Array, keyof RegistrationClient['stats']['dropped']][] = [
-    ['a wrong authenticator', (q) => haReply(q, { key: new Uint8Array(16) }), 'auth'],
-    ['another SPI', (q) => haReply(q, { spi: SPI + 1 }), 'auth'],
+  const cases: [string, (req: RegistrationRequest) => Uint8Array, keyof RegistrationClient['stats']['dropped'], string?][] = [
+    ['a wrong authenticator', (q) => haReply(q, { key: new Uint8Array(16) }), 'auth', 'bad-authenticator'],
+    ['another SPI', (q) => haReply(q, { spi: SPI + 1 }), 'auth', 'unknown-spi'],
     ['no MN-HA extension', (q) => haReply(q, { noAuth: true }), 'auth'],
-    ['a wrong identification', (q) => haReply(q, { identification: q.identification ^ 1n }), 'id'],
+    ['a wrong identification', (q) => haReply(q, { identification: q.identification ^ 1n }), 'id', 'identification-mismatch'],
     ['two MN-HA extensions', (q) => haReply(q, { duplicateAuth: true }), 'duplicateAuth'],
     ['an unknown extension < 128', (q) => haReply(q, { before: encodeTlv(100, Uint8Array.of(1)) }), 'unknownExt'],
     ['a truncated reply', (q) => haReply(q).subarray(0, 30), 'malformed'],
   ];
-  for (const [what, forge, counter] of cases) {
-    it(`drops and counts ${what}`, () => {
+  for (const [what, forge, counter, cause] of cases) {
+    it(`drops and counts ${what}${cause ? `, and says so at once as failing: ${cause}` : ''}`, () => {
       const r = new Rig();
       r.command({ type: 'register', coa: COA });
       const req = r.request();
       r.deliver(forge(req));
       r.deliver(forge(req));
       expect(r.client.stats.dropped[counter]).toBe(2);
-      expect(r.events()).toEqual([]);
+      // the first drop is reported at once; the second waits for the retransmission
+      expect(r.events()).toEqual(cause ? [expect.objectContaining({ type: 'registration', state: 'failing', cause, count: 1, hint: expect.any(String) })] : []);
       expect(r.client.binding).toBeUndefined();
       expect(r.client.pending).toBe(true);
       r.deliver(haReply(req, { before: encodeTlv(200, Uint8Array.of(1)) }));
@@ -262,12 +266,104 @@ describe('registration: replies that must not be believed', () => {
     });
   }
 
+  it('failing: the count is reported again at the retransmission, each cause on its own, with a hint that names the fix', () => {
+    const r = new Rig({ udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    r.deliver(haReply(req, { key: new Uint8Array(16) }));
+    r.deliver(haReply(req, { key: new Uint8Array(16) }));
+    r.deliver(haReply(req, { spi: 77 }));
+    const first = r.events();
+    expect(first).toEqual([
+      expect.objectContaining({ state: 'failing', cause: 'bad-authenticator', count: 1, tries: 1, coa: COA }),
+      expect.objectContaining({ state: 'failing', cause: 'unknown-spi', count: 1, spi: 77 }),
+    ]);
+    expect(first[0]).toMatchObject({ hint: expect.stringMatching(/mnHaAuth\.key/) });
+    expect(first[1]).toMatchObject({ hint: expect.stringMatching(/SPI 77, ours is 4096.*mnHaAuth\.spi/) });
+    r.step(); // the first retransmission
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'failing', cause: 'bad-authenticator', count: 2 })]);
+    r.transmits();
+    r.step(); // nothing new: nothing reported
+    expect(r.events().filter((e) => e.type === 'registration' && e.state === 'failing')).toEqual([]);
+  });
+
+  it('a wrongly keyed reply to a request we never sent says nothing about our key', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    r.deliver(haReply({ ...req, identification: req.identification ^ 0xffffn }, { key: new Uint8Array(16) }));
+    expect(r.client.stats.dropped.auth).toBe(1);
+    expect(r.events()).toEqual([]);
+  });
+
   it('does not believe a forged denial either', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA });
     r.deliver(haReply(r.request(), { code: 129, key: new Uint8Array(16) }));
+    // not denied: only diagnosed (a wrong key on our side looks exactly like this)
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'failing', cause: 'bad-authenticator' })]);
+    expect(r.client.stats.dropped.auth).toBe(1);
+  });
+});
+
+describe('registration: only what the MN-HA authenticator covers is acted on (RFC 5944 §3.5, RFC 5265 §3.4)', () => {
+  const TNC_AFTER_AUTH = Uint8Array.of(0x95, 0x02, 0x00, 0x00);
+
+  it('ignores a TNC extension appended after the authenticator of a genuine reply', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    // <-- RRP 0 ‖ MN-HA ‖ 95 02 00 00 (an on-path attacker needs no key for the tail)
+    r.deliver(concatBytes(haReply(r.request()), TNC_AFTER_AUTH));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', tnc: false })]);
+    expect(r.client.binding?.tnc).toBe(false);
+  });
+
+  it('still believes the same TNC extension when the authenticator covers it', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { before: TNC_AFTER_AUTH }));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', tnc: true })]);
+  });
+
+  it('ignores a UDP Tunnel Reply appended after the authenticator (RFC 3519 path)', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const tail = Uint8Array.of(44, 6, 0, 0, 0, 0, 0, 30);
+    r.deliver(concatBytes(haReply(r.request()), tail));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', udpTunnel: false, tnc: false })]);
+    expect(r.client.binding?.udpTunnel).toBe(false);
+  });
+
+  it('drops a foreign-agent denial without MN-HA when registered co-located (no FA on the path)', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    for (const code of [64, 65, 70, 88, 194]) r.deliver(haReply(req, { code, noAuth: true }));
+    expect(r.events()).toEqual([]);
+    expect(r.client.stats.dropped.auth).toBe(5);
+    expect(r.client.stats.denied).toBe(0);
+    expect(r.client.pending).toBe(true);
+    r.deliver(haReply(req));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted' })]);
+  });
+
+  it('drops an unauthenticated foreign-agent denial that does not come from our FA', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA, via: '198.51.100.1' });
+    r.deliver(haReply(r.request(), { code: 65, noAuth: true }), '198.51.100.66');
     expect(r.events()).toEqual([]);
     expect(r.client.stats.dropped.auth).toBe(1);
+    expect(r.client.pending).toBe(true);
+  });
+
+  it('drops an unassigned code without MN-HA, co-located or through an FA', () => {
+    for (const via of [undefined, '198.51.100.1']) {
+      const r = new Rig();
+      r.command({ type: 'register', coa: COA, ...(via ? { via } : {}) });
+      r.deliver(haReply(r.request(), { code: 50, noAuth: true }), via ?? HA);
+      expect(r.events()).toEqual([]);
+      expect(r.client.stats.dropped.auth).toBe(1);
+    }
   });
 });
 
@@ -285,10 +381,10 @@ describe('registration: denials and fall-backs', () => {
     });
   }
 
-  it('accepts a foreign agent denial, which carries no MN-HA extension', () => {
+  it('accepts a foreign agent denial, which carries no MN-HA extension, from the FA we registered through', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA, via: '198.51.100.1' });
-    r.deliver(haReply(r.request(), { code: 65, noAuth: true }));
+    r.deliver(haReply(r.request(), { code: 65, noAuth: true }), '198.51.100.1');
     expect(r.events()).toEqual([expect.objectContaining({ state: 'denied', code: 65, codeName: 'administratively prohibited (FA)' })]);
   });
 
@@ -305,6 +401,24 @@ describe('registration: denials and fall-backs', () => {
     expect(again.extensions[1]).toMatchObject({ encapsulation: 4 });
     r.deliver(haReply(again, { code: 139 }));
     expect(r.events()).toEqual([expect.objectContaining({ state: 'denied', code: 139 })]);
+  });
+
+  it('reports the format the accepted request asked for: GRE, minimal, or IP-in-IP after a fall-back', () => {
+    for (const encapsulation of ['gre', 'minimal'] as const) {
+      const r = new Rig({ encapsulation, udpTunnel: 'off' });
+      r.command({ type: 'register', coa: COA });
+      const req = r.request();
+      expect(req.flags & (encapsulation === 'gre' ? RrqFlag.GreEncapsulation : RrqFlag.MinimalEncapsulation)).toBeTruthy();
+      r.deliver(haReply(req, {}));
+      expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', encapsulation })]);
+      expect(r.client.binding).toMatchObject({ encapsulation });
+    }
+    const r = new Rig({ encapsulation: 'gre', udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { code: 139 }));
+    r.events();
+    r.deliver(haReply(r.request(), {}));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', encapsulation: 'ip-in-ip' })]);
   });
 
   it('drops the UDP Tunnel Request on 142 unless UDP tunnelling is forced', () => {
@@ -413,6 +527,27 @@ describe('registration: RFC 3519 keepalives', () => {
     expect(r.transmits()).toHaveLength(1);
   });
 
+  it('with GRE accepted, keepalives and their replies travel as GRE inside tunnel data (Next Header 47)', () => {
+    const r = new Rig({ encapsulation: 'gre' });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { udp: { code: 0, keepalive: 30 } }));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted', udpTunnel: true, encapsulation: 'gre' });
+    r.step();
+    const t = r.transmits()[0]!;
+    expect(t.keepalive).toBe(true);
+    const td = decodeTunnelData(t.bytes);
+    expect([td.nextHeader, ...td.payload.subarray(0, 4)]).toEqual([47, 0, 0, 8, 0]);
+    const ip = td.payload.subarray(4);
+    const e = decodeIcmpEcho(ipv4Payload(ip, decodeIpv4Header(ip)));
+    const icmp = encodeIcmpEcho({ type: 0, id: e.id, seq: e.seq, data: new Uint8Array(0) });
+    const reply = encodeIpv4({ src: HA, dst: HOA, protocol: IpProto.Icmp }, icmp);
+    // IP-in-UDP is not this binding's format: not an answer
+    r.deliver(encodeTunnelData({ nextHeader: 4, payload: reply }));
+    expect(r.client.stats.keepaliveReplies).toBe(0);
+    r.deliver(encodeTunnelData({ nextHeader: 47, payload: concatBytes(Uint8Array.of(0, 0, 8, 0), reply) }));
+    expect(r.client.stats.keepaliveReplies).toBe(1);
+  });
+
   it('re-registers after three unanswered keepalives', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA });
@@ -466,5 +601,30 @@ describe('createRegistrationCore (the factory app/cli/mip.ts loads)', () => {
     expect(req).toMatchObject({ lifetime: 900, homeAddress: HOA, homeAgent: HA });
     expect(req.extensions[1]).toMatchObject({ kind: 'udp-tunnel-request', force: true, encapsulation: 4 });
     expect(() => createRegistrationCore(parseProfile({ homeAddress: HOA, homeAgent: HA }), { localPort: 1 })).toThrow(/mnHaAuth/);
+  });
+});
+
+describe('registration: nonce-based replay protection (RFC 5944 §5.7.2)', () => {
+  it('starts with nonce 0, takes the HA\'s nonce from its 133, then from every authenticated reply; low 32 bits are fresh random', () => {
+    const r = new Rig({ replayProtection: 'nonce', udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    const first = r.request();
+    expect(first.identification >> 32n).toBe(0n);
+    r.deliver(haReply(first, { code: 133, identification: (0xabcdn << 32n) | (first.identification & 0xffffffffn) }));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration-resync', replayProtection: 'nonce', offsetSeconds: 0 })]);
+    const second = r.request();
+    expect(second.identification >> 32n).toBe(0xabcdn);
+    expect(second.identification & 0xffffffffn).not.toBe(first.identification & 0xffffffffn);
+    r.deliver(haReply(second, { identification: (0x1234n << 32n) | (second.identification & 0xffffffffn) }));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted' });
+    r.command({ type: 'move', coa: '192.0.2.8' });
+    expect(r.request().identification >> 32n).toBe(0x1234n);
+  });
+
+  it('parses mip.replayProtection from the profile and names the field when it is wrong', () => {
+    const base = { homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: 'hex:00112233445566778899aabbccddeeff' } };
+    expect(parseProfile({ ...base }).mip.replayProtection).toBe('timestamp');
+    expect(parseProfile({ ...base, mip: { replayProtection: 'nonce' } }).mip.replayProtection).toBe('nonce');
+    expect(() => parseProfile({ ...base, mip: { replayProtection: 'counter' } })).toThrow(/mip\.replayProtection/);
   });
 });

@@ -19,7 +19,7 @@ import { rekeySaNotify } from '../../wire/ikev2/payloads/notify-data.ts';
 import type { Proposal } from '../../wire/ikev2/payloads/sa.ts';
 import { ipv4Selector } from '../../wire/ikev2/payloads/ts.ts';
 import type { TsPayload } from '../../wire/ikev2/payloads/ts.ts';
-import { createDh } from '../crypto-adapter.ts';
+import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import type { DhKey } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { errorNotify, first, notifyName } from '../notifies.ts';
@@ -76,6 +76,8 @@ export class ChildCreateTask implements Task {
   succeeded = false;
   /** Our new child, when a simultaneous rekey by the peer made it the redundant one (§2.8.1). */
   redundant?: ChildSaInfo;
+  /** Our inbound SPI of a rekey the gateway completed but we could not (bad KE): ChildDeleteTask deletes it. */
+  orphan?: number;
 
   /** rekeyOf: the child this one replaces (CREATE_CHILD_SA with N(REKEY_SA)). */
   constructor(espProposals: string, private readonly rekeyOf?: ChildSaInfo) {
@@ -120,7 +122,16 @@ export class ChildCreateTask implements Task {
       if (!nonce || (this.dh && (!ke || ke.group !== this.dh.group))) return this.refused(sa, 'INVALID_SYNTAX');
       ni = this.nonce!;
       nr = nonce.data;
-      if (this.dh && ke) gir = this.dh.sharedSecret(ke.data);
+      if (this.dh && ke) {
+        const shared = trySharedSecret(this.dh, ke.data);
+        if (!shared.ok) {
+          // the gateway installed its half already: delete it by our inbound SPI (RFC 7296 §1.4.1)
+          this.orphan = spiToNumber(this.spiIn!);
+          sa.event({ type: 'log', level: 'warn', msg: `Child SA rekey failed: the gateway's KE is unusable (${shared.error.message}); deleting the new SA, keeping the old one` });
+          return 'done';
+        }
+        gir = shared.gir;
+      }
     }
     const keys = deriveChildKeys(s.suite!.prf, s.keys!.skD, suite.cipher, ni, nr, gir);
     const child: ChildSaInfo = {

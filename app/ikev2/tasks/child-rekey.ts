@@ -20,7 +20,7 @@
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
-import { createDh } from '../crypto-adapter.ts';
+import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { findNotify, first } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
@@ -54,7 +54,13 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
   let gir: Uint8Array | undefined;
   if (suite.dh !== undefined && ke) {
     const dh = createDh(suite.dh, sa.random);
-    gir = dh.sharedSecret(ke.data);
+    const shared = trySharedSecret(dh, ke.data);
+    if (!shared.ok) {
+      // a KE of the right group but an unusable value: refuse this rekey, keep the old child (as strongSwan does)
+      sa.event({ type: 'log', level: 'warn', msg: `refused the gateway's Child SA rekey: its KE is unusable (${shared.error.message})` });
+      return [makeNotify(NotifyType.NoProposalChosen)];
+    }
+    gir = shared.gir;
     out.push({ type: PayloadType.KE, group: suite.dh, data: dh.publicKey });
   }
   const keys = deriveChildKeys(sa.session.suite!.prf, sa.session.keys!.skD, suite.cipher, nonce.data, nr, gir);
@@ -97,7 +103,7 @@ export class ChildDeleteTask implements Task {
    * installed the new child, and after a collision we lost, the redundant
    * new child is deleted instead of the old one (the peer deletes that).
    */
-  constructor(private readonly old: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean; redundant?: ChildSaInfo }) {}
+  constructor(private readonly old: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean; redundant?: ChildSaInfo; orphan?: number }) {}
 
   private target(sa: SaContext): ChildSaInfo | undefined {
     if (this.replacedBy && !this.replacedBy.succeeded) return undefined;
@@ -107,7 +113,9 @@ export class ChildDeleteTask implements Task {
 
   build(out: Payload[], sa: SaContext): void {
     const c = this.target(sa);
+    const orphan = this.replacedBy?.orphan;
     if (c) out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(c.spiIn)] });
+    else if (orphan !== undefined) out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(orphan)] });
   }
 
   process(_msg: InboundMessage, sa: SaContext): TaskResult {

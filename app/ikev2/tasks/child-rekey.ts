@@ -28,7 +28,7 @@ import type { InboundMessage } from '../session.ts';
 import { espSuiteOf, selectProposal } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 import type { ChildSaInfo } from '../types.ts';
-import { installChild, newEspSpi, numberToSpi, rangesOf, removeChild, spiToNumber, tsPayload } from './child-create.ts';
+import { installChild, newEspSpi, numberToSpi, rangesOf, removeChild, spiToNumber, tsIntersect, tsPayload } from './child-create.ts';
 import { NONCE_BYTES } from './ike-init.ts';
 import { respondIkeRekey } from './ike-rekey.ts';
 
@@ -67,9 +67,16 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
   // the gateway's TSi is its side, its TSr ours
   const theirTs = rangesOf(first(msg.payloads, PayloadType.TSi));
   const ourTs = rangesOf(first(msg.payloads, PayloadType.TSr));
+  // a rekey never widens the child: narrow to the old one's selectors (RFC 7296 §2.9, the responder may narrow)
+  const localTs = ourTs.length ? tsIntersect(ourTs, old.localTs) : old.localTs;
+  const remoteTs = theirTs.length ? tsIntersect(theirTs, old.remoteTs) : old.remoteTs;
+  if (localTs.length === 0 || remoteTs.length === 0) {
+    sa.event({ type: 'log', level: 'warn', msg: `refused the gateway's Child SA rekey: its selectors do not overlap the old child's` });
+    return [makeNotify(NotifyType.TsUnacceptable)];
+  }
   const child: ChildSaInfo = {
     spiIn: spiToNumber(spiIn), spiOut: spiToNumber(chosen.spi), suite: suite.cipher, suiteName: suite.name,
-    keysIn: keys.i, keysOut: keys.r, localTs: ourTs.length ? ourTs : old.localTs, remoteTs: theirTs.length ? theirTs : old.remoteTs,
+    keysIn: keys.i, keysOut: keys.r, localTs, remoteTs,
   };
   out.push(tsPayload(PayloadType.TSi, child.remoteTs), tsPayload(PayloadType.TSr, child.localTs));
   installChild(sa, child, old, { delayOutbound: true });

@@ -47,6 +47,8 @@ type TimerKey = 'retransmit' | 'dpd' | 'keepalive' | 'rekey';
 export class TaskManager {
   private readonly pending: Task[][] = [];
   private active?: Task[];
+  /** Index in `active` of the task that asked for another round ('more'); processing resumes there. */
+  private resumeAt = 0;
   private activeSession?: Session;
   private readonly timers = new TimerTable<TimerKey>();
   private lastInbound: Instant = 0;
@@ -112,15 +114,17 @@ export class TaskManager {
     if (!s) return this.initiate();
     this.active = group;
     this.activeSession = s;
+    this.resumeAt = 0;
     this.probedPairs.clear();
     this.sendRequest(group, s);
   }
 
-  private sendRequest(group: Task[], s: Session): void {
+  /** `builders`: the tasks that add payloads (all of the group, or the one continuing a multi-round exchange). */
+  private sendRequest(group: Task[], s: Session, builders: Task[] = group): void {
     const sa = this.sa;
     const exchange = group[0]!.exchange;
     const payloads: Payload[] = [];
-    for (const t of group) t.build(payloads, sa);
+    for (const t of builders) t.build(payloads, sa);
     const messageId = exchange === ExchangeType.IkeSaInit ? 0 : s.nextRequestId;
     const bytes = exchange === ExchangeType.IkeSaInit
       ? plainMessage(s, exchange, messageId, false, payloads)
@@ -327,15 +331,23 @@ export class TaskManager {
     const sa = this.sa;
     const group = this.active!;
     let retry = false;
-    for (const t of group) {
+    for (let i = this.resumeAt; i < group.length; i++) {
+      const t = group[i]!;
       const r = t.process(msg, sa);
       if (sa.state === 'closed' || r === 'failed') return;
+      if (r === 'more') {
+        // another round of this exchange (EAP in IKE_AUTH): same group, next Message ID, only t builds
+        this.resumeAt = i;
+        session.nextRequestId = Math.max(session.nextRequestId, msg.header.messageId + 1);
+        return this.sendRequest(group, session, [t]);
+      }
       if (r === 'retry') {
         retry = true;
         break;
       }
     }
     this.active = undefined;
+    this.resumeAt = 0;
     if (retry) {
       session.spiR = new Uint8Array(8);
       session.suite = undefined;

@@ -8,6 +8,7 @@
  * driver needs it to install ESP SAs); events never do.
  */
 import type { Prefix } from '../base/ipv4.ts';
+import type { EapMethodConfig } from '../eap/eap-peer.ts';
 import type { LocalCredential, TrustAnchor } from './cert-auth.ts';
 import type { CipherSuite } from './crypto-adapter.ts';
 
@@ -105,6 +106,13 @@ export interface IkeSaConfig {
   psk: Uint8Array;
   /** Certificate authentication instead of the PSK (RFC 7296 §2.15, RFC 7427). */
   cert?: { credential: LocalCredential; anchors: TrustAnchor[] };
+  /**
+   * EAP instead of our own AUTH (RFC 7296 §2.16): the gateway signs with its
+   * certificate (checked against `anchors`), we answer with EAP and then an
+   * AUTH keyed with the EAP MSK. eapOnly: offer RFC 5998 (the gateway may
+   * then skip its certificate; only mutual methods are used).
+   */
+  eap?: { method: EapMethodConfig; anchors: TrustAnchor[]; eapOnly: boolean };
   /** Wall-clock ms = now + wallOffsetMs (certificate validity checks only). */
   wallOffsetMs?: number;
   /** strongSwan proposal strings. */

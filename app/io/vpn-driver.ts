@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { loadLocalCredential, loadTrustAnchor } from '../ikev2/cert-auth.ts';
+import { CredentialError, loadLocalCredential, loadTrustAnchor } from '../ikev2/cert-auth.ts';
 import { backoff } from '../base/clock.ts';
 import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
@@ -40,6 +40,7 @@ import type { TunDevice } from './tun-device.ts';
 import { openUdpTransport } from './udp-transport.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import { NetMonitor } from './net-monitor.ts';
+import { resolveSecret } from './secrets.ts';
 
 export interface VpnDriverOptions {
   profile: Profile;
@@ -199,6 +200,7 @@ export class VpnDriver {
       credential: loadLocalCredential({ certPem: readFileSync(vpn.auth.cert, 'utf8'), keyPem: readFileSync(vpn.auth.key, 'utf8') }),
       anchors: [loadTrustAnchor(readFileSync(vpn.ca!, 'utf8'))],
     } : undefined;
+    const eap = await this.eapConfig();
     const route = await this.net.getRoute(vpn.gateway);
     const localAddr = route.prefsrc;
     if (!localAddr) throw new Error(`no local address towards ${vpn.gateway}`);
@@ -215,7 +217,8 @@ export class VpnDriver {
     this.config = {
       gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
       localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.kind === 'psk' ? vpn.auth.psk : new Uint8Array(0),
-      ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
+      ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}),
+      ...(eap ? { eap, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
       requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
       dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
       ...(vpn.noNatsAllowed ? { noNatsAllowed: true } : {}), ...(additionalAddrs.length > 1 ? { additionalAddrs } : {}),
@@ -226,6 +229,20 @@ export class VpnDriver {
     this.connect();
     if (this.opts.monitor && vpn.mobike) await this.startMonitor();
     return this.done;
+  }
+
+  /** vpn.auth.eap → the core's EAP settings; stored secrets are looked up now (app/io/secrets.ts). */
+  private async eapConfig(): Promise<IkeSaConfig['eap']> {
+    const vpn = this.opts.profile.vpn!;
+    if (vpn.auth.kind !== 'eap') return undefined;
+    const a = vpn.auth.eap;
+    if (a.method === 'tls') throw new CredentialError('vpn.auth.eap: method "tls" (EAP-TLS) is not implemented yet; use "mschapv2" or certificate authentication');
+    const password = await resolveSecret(a.password);
+    return {
+      method: { method: 'mschapv2', identity: a.identity ?? vpn.localId, password },
+      anchors: [loadTrustAnchor(readFileSync(vpn.ca!, 'utf8'))],
+      eapOnly: a.eapOnly,
+    };
   }
 
   /** start() saw stop(): the sockets it opened meanwhile are closed, the result is stop()'s. */

@@ -5,7 +5,7 @@
  *
  *   Request/Identity      → Response/Identity (the profile's EAP identity)
  *   Request/Notification  → Response/Notification (empty, §5.2)
- *   Request/<our method>  → the method (eap-mschapv2.ts)
+ *   Request/<our method>  → the method (eap-mschapv2.ts; eap-tls.ts with the driver's TLS engine)
  *   Request/<other type>  → Response/Nak naming our method (§5.3.1), once per method
  *   Success               → the method's MSK (only once the method has verified the gateway)
  *   Failure               → an error code a user can act on:
@@ -17,6 +17,7 @@
  *                           with its default send_error = no)
  *   EAP_UNKNOWN_USER        Failure right after our identity, before any method ran
  *   EAP_ACCOUNT_PROBLEM     MS-CHAPv2 errors 646–649 (hours, disabled, expired, no dial-in)
+ *   EAP_CERT_REJECTED       EAP-TLS: the server sent a fatal alert, or Failure after the handshake
  *   EAP_METHOD_NOT_OFFERED  we Nak'd its method and it has none of ours, or it never offered ours
  *   EAP_GATEWAY_UNVERIFIED  the gateway failed the method's proof (MS-CHAPv2 AuthenticatorResponse)
  *   EAP_FAILED              anything else (malformed EAP, a method error)
@@ -28,21 +29,27 @@ import { EapCode, EapType, decodeEap, describeEap, encodeEap } from './eap-messa
 import type { EapPacket } from './eap-message.ts';
 import { EapMsChapV2, MsChapOp } from './eap-mschapv2.ts';
 import type { MsChapFailure } from './eap-mschapv2.ts';
+import { EapTlsPeer } from './eap-tls.ts';
+import type { TlsEngineResult } from './eap-tls.ts';
 
-/** EAP-TLS (RFC 5216) is not implemented yet: the profile accepts it, the driver refuses it by name. */
-export type EapMethodConfig = { method: 'mschapv2'; identity: string; password: string };
+/** EAP-TLS's certificate, key and the TLS engine live in the driver (app/io/eap-tls-engine.ts). */
+export type EapMethodConfig =
+  | { method: 'mschapv2'; identity: string; password: string }
+  | { method: 'tls'; identity: string };
 
 export type EapErrorCode =
-  | 'EAP_WRONG_PASSWORD' | 'EAP_UNKNOWN_USER' | 'EAP_ACCOUNT_PROBLEM' | 'EAP_METHOD_NOT_OFFERED'
+  | 'EAP_WRONG_PASSWORD' | 'EAP_UNKNOWN_USER' | 'EAP_ACCOUNT_PROBLEM' | 'EAP_CERT_REJECTED' | 'EAP_METHOD_NOT_OFFERED'
   | 'EAP_GATEWAY_UNVERIFIED' | 'EAP_FAILED';
 
 export type EapStep =
   | { kind: 'respond'; message: Uint8Array; what: string }
+  /** EAP-TLS: give `input` to the TLS engine (null: start), then call engineResult() */
+  | { kind: 'engine'; input: Uint8Array | null }
   | { kind: 'success'; msk: Uint8Array }
   | { kind: 'failed'; code: EapErrorCode; message: string };
 
-const METHOD_TYPE = { mschapv2: EapType.MsChapV2 } as const;
-const METHOD_NAME = { mschapv2: 'EAP-MSCHAPv2' } as const;
+const METHOD_TYPE = { mschapv2: EapType.MsChapV2, tls: EapType.Tls } as const;
+const METHOD_NAME = { mschapv2: 'EAP-MSCHAPv2', tls: 'EAP-TLS' } as const;
 
 const ACCOUNT: Readonly<Record<string, string>> = {
   'account-disabled': 'the account is disabled', 'password-expired': 'the password has expired',
@@ -50,7 +57,10 @@ const ACCOUNT: Readonly<Record<string, string>> = {
 };
 
 export class EapPeer {
-  private readonly mschap: EapMsChapV2;
+  private readonly mschap?: EapMsChapV2;
+  private readonly tls?: EapTlsPeer;
+  /** Identifier of the request the engine is working on */
+  private engineId = 0;
   private methodStarted = false;
   /** our MS-CHAPv2 Response (the NT-Response) went out, and no Success/Failure request came since */
   private answeredChallenge = false;
@@ -60,7 +70,8 @@ export class EapPeer {
   readonly trace: string[] = [];
 
   constructor(private readonly cfg: EapMethodConfig, random: (n: number) => Uint8Array) {
-    this.mschap = new EapMsChapV2(cfg.identity, cfg.password, random);
+    if (cfg.method === 'mschapv2') this.mschap = new EapMsChapV2(cfg.identity, cfg.password, random);
+    else this.tls = new EapTlsPeer();
   }
 
   get methodName(): string {
@@ -105,11 +116,30 @@ export class EapPeer {
       return this.respond(p.id, EapType.Nak, Uint8Array.of(ours));
     }
     this.methodStarted = true;
-    const r = this.mschap.process(p.data);
+    if (this.tls) {
+      const t = this.tls.process(p.data);
+      if (t.kind === 'respond') return this.respond(p.id, ours, t.data);
+      this.engineId = p.id;
+      return t;
+    }
+    const r = this.mschap!.process(p.data);
     this.answeredChallenge = r.kind === 'respond' && r.data[0] === MsChapOp.Response;
     if (r.kind === 'gateway-unverified') return { kind: 'failed', code: 'EAP_GATEWAY_UNVERIFIED', message: r.message };
     if (r.kind === 'failed') this.methodFailure = this.mschapFailure(r.failure);
     return this.respond(p.id, ours, r.data);
+  }
+
+  /** The TLS engine's answer to the last `engine` step. */
+  engineResult(r: TlsEngineResult): EapStep {
+    if (!this.tls) return { kind: 'failed', code: 'EAP_FAILED', message: 'TLS engine result without EAP-TLS' };
+    if (r.error) {
+      const failure = r.error.byPeer
+        ? { code: 'EAP_CERT_REJECTED' as const, message: `the gateway refused our certificate in EAP-TLS (${r.error.message})` }
+        : { code: 'EAP_GATEWAY_UNVERIFIED' as const, message: `the gateway's EAP-TLS certificate did not verify (${r.error.message})` };
+      this.trace.push(`TLS error`);
+      return { kind: 'failed', ...failure };
+    }
+    return this.respond(this.engineId, EapType.Tls, this.tls.engineOutput(r));
   }
 
   private mschapFailure(f: MsChapFailure): { code: EapErrorCode; message: string } {
@@ -122,7 +152,7 @@ export class EapPeer {
   }
 
   private success(): EapStep {
-    const msk = this.mschap.msk();
+    const msk = this.mschap ? this.mschap.msk() : this.tls!.msk();
     if (msk === undefined) {
       return { kind: 'failed', code: 'EAP_GATEWAY_UNVERIFIED', message: `EAP Success before ${this.methodName} proved the gateway's identity` };
     }
@@ -138,6 +168,7 @@ export class EapPeer {
     if (!this.methodStarted) {
       return { kind: 'failed', code: 'EAP_UNKNOWN_USER', message: `the gateway refused the EAP identity ${JSON.stringify(this.cfg.identity)} before any sign-in method ran (unknown user?)` };
     }
+    if (this.tls) return { kind: 'failed', code: 'EAP_CERT_REJECTED', message: 'the gateway ended EAP-TLS with EAP Failure: it did not accept our certificate' };
     if (this.answeredChallenge) {
       return { kind: 'failed', code: 'EAP_WRONG_PASSWORD', message: `the gateway rejected the user name or password for ${JSON.stringify(this.cfg.identity)} (EAP Failure after our MS-CHAPv2 response)` };
     }

@@ -91,6 +91,7 @@ export class IkeSa implements SaContext {
       case 'rekey-ike': return this.queueIfEstablished([new IkeRekeyTask()], [new IkeRekeyDeleteTask()]);
       case 'roam': return this.handleRoam(cmd.localAddr, cmd.addresses, cmd.eventAt ?? now);
       case 'addresses': return this.handleAddresses(cmd.addresses);
+      case 'eap-tls-output': return this.manager.resumeWaiting((t) => (t instanceof IkeEapAuthTask ? t.engineResult(cmd, this) : 'failed'));
     }
   }
 

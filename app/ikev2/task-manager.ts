@@ -35,7 +35,7 @@ import { respondCreateChild } from './tasks/child-rekey.ts';
 import { respondInformational } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
 import { candidatePaths, mobikePath, pathKey, respondMobike } from './tasks/ike-mobike.ts';
-import type { Path, Task } from './task.ts';
+import type { Path, Task, TaskResult } from './task.ts';
 import type { Datagram } from './types.ts';
 
 const NON_ESP_MARKER = new Uint8Array(4);
@@ -49,6 +49,8 @@ export class TaskManager {
   private active?: Task[];
   /** Index in `active` of the task that asked for another round ('more'); processing resumes there. */
   private resumeAt = 0;
+  /** The task at resumeAt answered 'wait': the next request waits for resumeWaiting(). */
+  private waiting = false;
   private activeSession?: Session;
   private readonly timers = new TimerTable<TimerKey>();
   private lastInbound: Instant = 0;
@@ -115,6 +117,7 @@ export class TaskManager {
     this.active = group;
     this.activeSession = s;
     this.resumeAt = 0;
+    this.waiting = false;
     this.probedPairs.clear();
     this.sendRequest(group, s);
   }
@@ -335,6 +338,12 @@ export class TaskManager {
       const t = group[i]!;
       const r = t.process(msg, sa);
       if (sa.state === 'closed' || r === 'failed') return;
+      if (r === 'wait') {
+        this.resumeAt = i;
+        this.waiting = true;
+        session.nextRequestId = Math.max(session.nextRequestId, msg.header.messageId + 1);
+        return;
+      }
       if (r === 'more') {
         // another round of this exchange (EAP in IKE_AUTH): same group, next Message ID, only t builds
         this.resumeAt = i;
@@ -363,6 +372,18 @@ export class TaskManager {
       if (sa.natLocal) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
     }
     this.initiate();
+  }
+
+  /** The driver answered a waiting task (EAP-TLS engine): `run` gives its verdict; 'more' sends its next request. */
+  resumeWaiting(run: (t: Task) => TaskResult): void {
+    const group = this.active;
+    const s = this.activeSession;
+    if (!this.waiting || !group || !s || this.sa.state === 'closed') return;
+    const t = group[this.resumeAt]!;
+    const r = run(t);
+    if ((this.sa.state as string) === 'closed' || r === 'failed' || r === 'wait') return;
+    this.waiting = false;
+    this.sendRequest(group, s, [t]);
   }
 
   private handleRequest(session: Session, header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): void {

@@ -23,7 +23,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { CredentialError, loadLocalCredential, loadTrustAnchor } from '../ikev2/cert-auth.ts';
+import { loadLocalCredential, loadTrustAnchor } from '../ikev2/cert-auth.ts';
 import { backoff } from '../base/clock.ts';
 import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
@@ -41,6 +41,8 @@ import { openUdpTransport } from './udp-transport.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import { NetMonitor } from './net-monitor.ts';
 import { resolveSecret } from './secrets.ts';
+import { NodeTlsEngine } from './eap-tls-engine.ts';
+import type { TlsEngineOptions } from './eap-tls-engine.ts';
 
 export interface VpnDriverOptions {
   profile: Profile;
@@ -236,13 +238,38 @@ export class VpnDriver {
     const vpn = this.opts.profile.vpn!;
     if (vpn.auth.kind !== 'eap') return undefined;
     const a = vpn.auth.eap;
-    if (a.method === 'tls') throw new CredentialError('vpn.auth.eap: method "tls" (EAP-TLS) is not implemented yet; use "mschapv2" or certificate authentication');
+    const caPem = readFileSync(vpn.ca!, 'utf8');
+    const anchors = [loadTrustAnchor(caPem)];
+    const identity = a.identity ?? vpn.localId;
+    if (a.method === 'tls') {
+      const keyPem = typeof a.key === 'string' ? readFileSync(a.key, 'utf8') : await resolveSecret(a.key);
+      const certPem = readFileSync(a.cert, 'utf8');
+      loadLocalCredential({ certPem, keyPem }); // the same checks as certificate authentication: parses, matches, not encrypted
+      this.tlsOptions = { certPem, keyPem, caPem, serverName: vpn.remoteId };
+      return { method: { method: 'tls', identity }, anchors, eapOnly: a.eapOnly };
+    }
     const password = await resolveSecret(a.password);
-    return {
-      method: { method: 'mschapv2', identity: a.identity ?? vpn.localId, password },
-      anchors: [loadTrustAnchor(readFileSync(vpn.ca!, 'utf8'))],
-      eapOnly: a.eapOnly,
-    };
+    return { method: { method: 'mschapv2', identity, password }, anchors, eapOnly: a.eapOnly };
+  }
+
+  private tlsOptions?: TlsEngineOptions;
+  private tlsEngine?: NodeTlsEngine;
+
+  /** EAP-TLS: the core's TLS bytes go through node:tls; its answer comes back as a command. */
+  private runTls(input: Uint8Array | null): void {
+    if (input === null || !this.tlsEngine) {
+      this.tlsEngine?.close();
+      this.tlsEngine = new NodeTlsEngine(this.tlsOptions!);
+    }
+    const engine = this.tlsEngine;
+    void engine.step(input).then((r) => {
+      if (this.tlsEngine !== engine) return;
+      if (r.done || r.error) {
+        this.tlsEngine = undefined;
+        setTimeout(() => engine.close(), 100).unref();
+      }
+      this.command({ type: 'eap-tls-output', ...r });
+    });
   }
 
   /** start() saw stop(): the sockets it opened meanwhile are closed, the result is stop()'s. */
@@ -428,6 +455,7 @@ export class VpnDriver {
         return;
       }
       case 'keylog-ike': return this.keylog?.write([ikeKeylogLine(e.keys)]);
+      case 'eap-tls': return this.runTls(e.input);
       case 'path':
         this.path = { local: e.local, remote: e.remote };
         return;
@@ -578,6 +606,7 @@ export class VpnDriver {
   private async teardown(result: VpnResult): Promise<void> {
     if (this.closedResult) return;
     this.closedResult = result;
+    this.tlsEngine?.close();
     this.timer.stop();
     // the core may still have a final transmit (the DELETE response) queued
     for (let t = this.core?.pollTransmit(); t; t = this.core?.pollTransmit()) this.udp?.send(t);

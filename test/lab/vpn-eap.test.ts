@@ -1,14 +1,16 @@
 /**
  * `homeward vpn up` with EAP (issue 20) against strongSwan 5.9: the gateway
- * signs with its ECDSA certificate, we answer with EAP-MSCHAPv2, the user
- * database either in strongSwan's own secrets or (eap-radius) in a real
- * FreeRADIUS server in the gateway's namespace on 127.0.0.1.
+ * signs with its ECDSA certificate, we answer with EAP-MSCHAPv2 (the user
+ * database either in strongSwan's own secrets or, via eap-radius, in a real
+ * FreeRADIUS server in the gateway's namespace on 127.0.0.1) or EAP-TLS
+ * (TLS 1.2 through node:tls, our certificate from the lab CA).
  *
  *   client 192.0.2.2 ── 192.0.2.1 gw (charon + FreeRADIUS) 10.10.0.1 ── lan ── 10.10.0.10 intranet
  *
  * Connections on the gateway, chosen by our IKE identity:
  *   mn@example      remote auth = eap-mschapv2 (secrets: EAP user "alice")
  *   radius@example  remote auth = eap-radius   (FreeRADIUS users file: "bob")
+ *   tls@example     remote auth = eap-tls      (client certificate from the lab CA)
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -57,7 +59,7 @@ function swanctlConf(gwCert: string): string {
   }
 `;
   return `connections {
-${conn('eap-local', 'mn@example', 'eap-mschapv2')}${conn('eap-radius', 'radius@example', 'eap-radius')}}
+${conn('eap-local', 'mn@example', 'eap-mschapv2')}${conn('eap-radius', 'radius@example', 'eap-radius')}${conn('eap-tls', 'tls@example', 'eap-tls')}}
 pools {
   tia {
     addrs = 10.10.100.0/24
@@ -77,21 +79,26 @@ describe.skipIf(!avail.ok)('vpn up with EAP-MSCHAPv2 against strongSwan (local a
   let gw: StrongSwan;
   let radius: FreeRadius | undefined;
   let pki: Pki;
+  let otherPki: Pki;
   let dir: string;
 
   beforeAll(async () => {
     lab = await createVpnLab();
     dir = lab.tempDir('client');
-    pki = await makePki(lab.tempDir('pki'), { gatewayId: 'gw.example', gatewayKeyType: 'ecdsa' });
+    pki = await makePki(lab.tempDir('pki'), { gatewayId: 'gw.example', gatewayKeyType: 'ecdsa', clients: [{ id: 'tls@example', keyType: 'ecdsa' }] });
+    otherPki = await makePki(lab.tempDir('pki-other'), { gatewayId: 'gw.example', clients: [{ id: 'tls@example', keyType: 'ecdsa' }] });
     radius = await startFreeRadius(lab, 'gw', { users: { bob: BOB_PW }, clientSecret: RADIUS_SECRET });
     gw = await startStrongSwan(lab, 'gw', {
       swanctlConf: swanctlConf(certFileName(pki.gateway)),
       extraFiles: swanctlFiles(pki, 'gateway'),
       conf: {
-        plugins: [...DEFAULT_PLUGINS, 'eap-radius'],
+        plugins: [...DEFAULT_PLUGINS, 'eap-radius', 'eap-tls'],
         logLevels: { default: 1, ike: 2, cfg: 2 },
         charonExtra: [
           'plugins {',
+          '  eap-tls {',
+          '    fragment_size = 400',
+          '  }',
           '  eap-radius {',
           '    servers {',
           '      lab {',
@@ -110,13 +117,13 @@ describe.skipIf(!avail.ok)('vpn up with EAP-MSCHAPv2 against strongSwan (local a
     await lab?.destroy();
   });
 
-  function profile(name: string, ikeId: string, identity: string, password: unknown): string {
+  function profile(name: string, ikeId: string, identity: string, password: unknown, eap?: Json): string {
     const path = join(dir, `profile-${name}.json`);
     writeFileSync(path, JSON.stringify({
       homeAddress: '10.10.0.77', homeAgent: '10.10.0.2',
       vpn: {
         gateway: '192.0.2.1', localId: ikeId, remoteId: 'gw.example', ca: pki.ca.cert,
-        auth: { eap: { method: 'mschapv2', identity, password } },
+        auth: { eap: eap ?? { method: 'mschapv2', identity, password } },
         remoteTs: ['10.10.0.0/16'], retransmitBaseMs: 500, retransmitTries: 2,
       },
     }));
@@ -197,6 +204,43 @@ describe.skipIf(!avail.ok)('vpn up with EAP-MSCHAPv2 against strongSwan (local a
     const err = events(p.stdout()).find((e) => e.type === 'error');
     expect(err, p.stdout()).toMatchObject({ code: 'EAP_UNKNOWN_USER' });
     expect(String(err!.message)).toMatch(/refused the EAP identity "nobody"/);
+    expect(info.code).toBe(1);
+  }, 30_000);
+
+  it('EAP-TLS (TLS 1.2 in node:tls; the gateway fragments at 400 bytes, we acknowledge): established, ping, tshark decodes it', async () => {
+    const ent = pki.clients.get('tls@example')!;
+    const keylog = join(dir, 'keys-tls.txt');
+    const cap = await capture(lab, 'gw', 'eth0', { filter: 'udp port 500 or udp port 4500' });
+    const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--keylog', keylog,
+      '--profile', profile('tls', 'tls@example', 'tls@example', undefined, { method: 'tls', identity: 'tls@example', cert: ent.cert, key: ent.key })]);
+    await p.waitFor(/"state":"established"|"type":"error"/, 30_000, 'stdout');
+    const evs = events(p.stdout());
+    const est = evs.find((e) => e.type === 'ike-sa' && e.state === 'established');
+    expect(est, p.stdout() + p.stderr() + gw.logs().slice(-5000)).toBeDefined();
+    expect(evs.find((e) => e.type === 'eap')).toMatchObject({ state: 'success', method: 'EAP-TLS' });
+    const ping = await lab.exec('client', 'ping', ['-c', '2', '-i', '0.2', '-W', '2', '-I', String(est!.tia), '10.10.0.10']);
+    expect(ping.code).toBe(0);
+    await p.stop(8000);
+    expect((await p.exited).code).toBe(0);
+    const table = readFileSync(keylog, 'utf8').split('\n').filter((l) => l.startsWith('ikev2_decryption_table: ')).map((l) => l.slice(24));
+    const d = await dissect(await cap.stop(), { prefs: table.map((l) => `uat:ikev2_decryption_table:${l}`), fields: ['eap.code', 'eap.type', 'eap.tls.flags'] });
+    expect(d.malformed).toEqual([]);
+    expect(d.expertErrors).toEqual([]);
+    const eapMsgs = d.packets.flatMap((pk) => (pk.fields['eap.code'] ?? []).map((c, i) => `${c}/${pk.fields['eap.type']?.[i] ?? '-'}`));
+    // Start, the server's first flight in ≥ 2 fragments (M flag 0x40), its Finished; our ClientHello, ACKs, our flight, the final ACK
+    expect(eapMsgs.filter((m) => m === '1/13').length, eapMsgs.join(' ')).toBeGreaterThanOrEqual(4);
+    expect(eapMsgs.filter((m) => m === '2/13').length).toBeGreaterThanOrEqual(4);
+    const flags = d.packets.flatMap((pk) => pk.fields['eap.tls.flags'] ?? []).map((f) => Number(f));
+    expect(flags.some((f) => (f & 0x40) !== 0), `EAP-TLS flags seen: ${flags.join(',')}`).toBe(true);
+    expect(eapMsgs).toContain('3/-');
+  }, 60_000);
+
+  it('EAP-TLS with a client certificate the gateway does not trust: EAP_CERT_REJECTED, exit 1', async () => {
+    const ent = otherPki.clients.get('tls@example')!;
+    const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json',
+      '--profile', profile('tls-bad', 'tls@example', 'tls@example', undefined, { method: 'tls', identity: 'tls@example', cert: ent.cert, key: ent.key })]);
+    const info = await p.exited;
+    expect(events(p.stdout()).find((e) => e.type === 'error'), p.stdout() + gw.logs().slice(-3000)).toMatchObject({ code: 'EAP_CERT_REJECTED' });
     expect(info.code).toBe(1);
   }, 30_000);
 

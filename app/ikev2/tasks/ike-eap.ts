@@ -19,10 +19,14 @@
  *
  * The other IKE_AUTH tasks (mobike, config, child-create) add their payloads
  * to the first request and read the last response: this task answers 'more'
- * until the final AUTH verifies.
+ * until the final AUTH verifies. EAP-TLS: TLS bytes go out as an `eap-tls`
+ * effect and the task answers 'wait' until the driver's engine answers with
+ * the `eap-tls-output` command (engineResult).
  */
 import { concatBytes, equalBytes } from '../../base/bytes.ts';
 import { EapPeer } from '../../eap/eap-peer.ts';
+import type { EapStep } from '../../eap/eap-peer.ts';
+import type { TlsEngineResult } from '../../eap/eap-tls.ts';
 import { AuthMethod, CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import type { CertPayload } from '../../wire/ikev2/payloads/cert.ts';
@@ -89,7 +93,20 @@ export class IkeEapAuthTask implements Task {
       sa.fail(code, err ? `the gateway ended EAP with ${code}` : 'IKE_AUTH response without an EAP payload during EAP');
       return 'failed';
     }
-    const step = this.peer!.process(eapPayload.message);
+    return this.afterStep(this.peer!.process(eapPayload.message), sa);
+  }
+
+  /** The driver's TLS engine answered (EAP-TLS): its bytes go out in the next IKE_AUTH request. */
+  engineResult(r: TlsEngineResult, sa: SaContext): TaskResult {
+    if (!this.peer || this.round === 'auth') return 'failed';
+    return this.afterStep(this.peer.engineResult(r), sa);
+  }
+
+  private afterStep(step: EapStep, sa: SaContext): TaskResult {
+    if (step.kind === 'engine') {
+      sa.effect({ type: 'eap-tls', input: step.input });
+      return 'wait';
+    }
     if (step.kind === 'failed') {
       sa.event({ type: 'eap', state: 'failed', method: this.peer!.methodName, code: step.code, messages: this.peer!.trace });
       sa.fail(step.code, step.message);

@@ -95,7 +95,7 @@ describe.skipIf(!avail.ok)('MOBIKE on an EAP-MSCHAPv2 IKE SA', () => {
   });
 
   it('A→B and B→A keep a 20 ms ping alive on the same EAP-authenticated IKE_SA', async () => {
-    expect(events(vpn).find((e) => e.type === 'eap')).toMatchObject({ state: 'success', method: 'EAP-MSCHAPv2' });
+    expect(events(vpn).find((e) => e.type === 'log' && e.msg === 'EAP-MSCHAPv2 sign-in succeeded')).toBeDefined();
     const [sa0] = await gw.listSas();
     expect(sa0, 'one IKE_SA at the gateway').toBeDefined();
     const spis = { i: sa0!.spiI, r: sa0!.spiR };

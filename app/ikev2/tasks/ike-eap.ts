@@ -108,14 +108,15 @@ export class IkeEapAuthTask implements Task {
       return 'wait';
     }
     if (step.kind === 'failed') {
-      sa.event({ type: 'eap', state: 'failed', method: this.peer!.methodName, code: step.code, messages: this.peer!.trace });
+      // a log line, not an event type of its own: the engine's snapshot knows a fixed set of event types
+      sa.event({ type: 'log', level: 'warn', msg: `${this.peer!.methodName} sign-in failed`, ctx_method: this.peer!.methodName, ctx_code: step.code, ctx_messages: this.peer!.trace });
       sa.fail(step.code, step.message);
       return 'failed';
     }
     if (step.kind === 'success') {
       this.msk = step.msk;
       this.round = 'auth';
-      sa.event({ type: 'eap', state: 'success', method: this.peer!.methodName, messages: this.peer!.trace });
+      sa.event({ type: 'log', level: 'info', msg: `${this.peer!.methodName} sign-in succeeded`, ctx_method: this.peer!.methodName, ctx_messages: this.peer!.trace });
       return 'more';
     }
     this.eapOut = step.message;

@@ -29,17 +29,16 @@ import type { EapStep } from '../../eap/eap-peer.ts';
 import type { TlsEngineResult } from '../../eap/eap-tls.ts';
 import { AuthMethod, CertEncoding, ExchangeType, NotifyType, PayloadType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
-import type { CertPayload } from '../../wire/ikev2/payloads/cert.ts';
 import type { EapPayload } from '../../wire/ikev2/payloads/eap.ts';
 import { encodeIdBody } from '../../wire/ikev2/payloads/id.ts';
 import type { IdPayload } from '../../wire/ikev2/payloads/id.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
-import { SUPPORTED_SIGNATURE_HASHES, certReqFor, idFromString, idToString, verifyPeerAuth, verifyPeerCertificate } from '../cert-auth.ts';
+import { certReqFor, idFromString, idToString } from '../cert-auth.ts';
 import { prf, pskAuth } from '../crypto-adapter.ts';
 import { errorNotify, findNotify, first, notifyName } from '../notifies.ts';
 import type { InboundMessage } from '../session.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
-import { idFor } from './ike-auth.ts';
+import { idFor, verifyGatewaySignature } from './ike-auth.ts';
 
 type Round = 'first' | 'eap' | 'auth';
 
@@ -54,7 +53,6 @@ export class IkeEapAuthTask implements Task {
   private ourSigned?: Uint8Array;
   /** the IDr of the gateway's first response (its final AUTH covers it) */
   private idr?: IdPayload;
-  private byCertificate = false;
 
   build(out: Payload[], sa: SaContext): void {
     const s = sa.session;
@@ -126,7 +124,6 @@ export class IkeEapAuthTask implements Task {
 
   /** IDr, and the gateway's certificate and signature unless it took up EAP-only. */
   private processFirst(msg: InboundMessage, sa: SaContext): boolean {
-    const s = sa.session;
     const eap = sa.config.eap!;
     const idr = first(msg.payloads, PayloadType.IDr);
     const auth = first(msg.payloads, PayloadType.AUTH);
@@ -147,27 +144,7 @@ export class IkeEapAuthTask implements Task {
       sa.event({ type: 'log', level: 'info', msg: `EAP-only authentication (RFC 5998): the gateway ${idToString(idr)} is authenticated by the EAP method and the MSK` });
       return true;
     }
-    const certs = msg.payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT && p.encoding === CertEncoding.X509Signature);
-    if (certs.length === 0) {
-      sa.fail('AUTHENTICATION_FAILED', 'the gateway sent no X.509 certificate');
-      return false;
-    }
-    const checked = verifyPeerCertificate({
-      endEntityDer: certs[0]!.data, intermediatesDer: certs.slice(1).map((c) => c.data), anchors: eap.anchors,
-      claimedId: { idType: idr.idType, data: idr.data }, remoteId: idFromString(sa.config.remoteId),
-      nowMs: sa.now + (sa.config.wallOffsetMs ?? 0),
-    });
-    if (!checked.ok) {
-      sa.fail('AUTHENTICATION_FAILED', checked.reason);
-      return false;
-    }
-    const signed = concatBytes(sa.init.responseBytes!, sa.init.ni, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
-    const v = verifyPeerAuth({ method: auth.method, data: auth.data }, certs[0]!.data, signed, [...SUPPORTED_SIGNATURE_HASHES]);
-    if (!v.ok) {
-      sa.fail('AUTHENTICATION_FAILED', `the gateway's AUTH signature: ${v.reason}`);
-      return false;
-    }
-    this.byCertificate = true;
+    if (!verifyGatewaySignature(msg, sa, eap.anchors, idr, auth)) return false;
     return true;
   }
 

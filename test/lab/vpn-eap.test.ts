@@ -11,6 +11,7 @@
  *   mn@example      remote auth = eap-mschapv2 (secrets: EAP user "alice")
  *   radius@example  remote auth = eap-radius   (FreeRADIUS users file: "bob")
  *   tls@example     remote auth = eap-tls      (client certificate from the lab CA)
+ *   md5@example     remote auth = eap-md5      (a method we do not speak: we Nak, it ends EAP)
  */
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -59,7 +60,7 @@ function swanctlConf(gwCert: string): string {
   }
 `;
   return `connections {
-${conn('eap-local', 'mn@example', 'eap-mschapv2')}${conn('eap-radius', 'radius@example', 'eap-radius')}${conn('eap-tls', 'tls@example', 'eap-tls')}}
+${conn('eap-local', 'mn@example', 'eap-mschapv2')}${conn('eap-radius', 'radius@example', 'eap-radius')}${conn('eap-tls', 'tls@example', 'eap-tls')}${conn('eap-md5', 'md5@example', 'eap-md5')}}
 pools {
   tia {
     addrs = 10.10.100.0/24
@@ -92,7 +93,7 @@ describe.skipIf(!avail.ok)('vpn up with EAP-MSCHAPv2 against strongSwan (local a
       swanctlConf: swanctlConf(certFileName(pki.gateway)),
       extraFiles: swanctlFiles(pki, 'gateway'),
       conf: {
-        plugins: [...DEFAULT_PLUGINS, 'eap-radius', 'eap-tls'],
+        plugins: [...DEFAULT_PLUGINS, 'eap-radius', 'eap-tls', 'eap-md5'],
         logLevels: { default: 1, ike: 2, cfg: 2 },
         charonExtra: [
           'plugins {',
@@ -242,6 +243,15 @@ describe.skipIf(!avail.ok)('vpn up with EAP-MSCHAPv2 against strongSwan (local a
       '--profile', profile('tls-bad', 'tls@example', 'tls@example', undefined, { method: 'tls', identity: 'tls@example', cert: ent.cert, key: ent.key })]);
     const info = await p.exited;
     expect(events(p.stdout()).find((e) => e.type === 'error'), p.stdout() + gw.logs().slice(-3000)).toMatchObject({ code: 'EAP_CERT_REJECTED' });
+    expect(info.code).toBe(1);
+  }, 30_000);
+
+  it('a gateway that only offers EAP-MD5: we Nak with MSCHAPv2, it ends EAP → EAP_METHOD_NOT_OFFERED, exit 1', async () => {
+    const p = lab.spawn('client', process.execPath, [BIN, 'vpn', 'up', '--json', '--profile', profile('md5', 'md5@example', 'alice', ALICE_PW)]);
+    const info = await p.exited;
+    const err = events(p.stdout()).find((e) => e.type === 'error');
+    expect(err, p.stdout() + gw.logs().slice(-3000)).toMatchObject({ code: 'EAP_METHOD_NOT_OFFERED' });
+    expect(String(err!.message)).toMatch(/does not offer EAP-MSCHAPv2 \(it offered Md5Challenge\)/);
     expect(info.code).toBe(1);
   }, 30_000);
 

@@ -78,7 +78,9 @@ export async function vpnUp(argv: string[]): Promise<number> {
     out({ type: 'stopped', ...(result.error ? { code: result.error.code } : {}), espIn: driver.counters.espIn, espOut: driver.counters.espOut });
     return result.error ? 1 : 0;
   } catch (e) {
-    const code = (e as Error).name === 'CredentialError' || (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'CREDENTIALS_INVALID' : 'INTERNAL';
+    const name = (e as Error).name;
+    const code = name === 'SecretError' ? 'SECRET_UNAVAILABLE'
+      : name === 'CredentialError' || (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'CREDENTIALS_INVALID' : 'INTERNAL';
     out({ type: 'error', code, message: (e as Error).message, fatal: true });
     await driver.stop().catch(() => undefined);
     return 1;

@@ -9,6 +9,8 @@
  */
 import { hexToBytes, utf8 } from '../base/bytes.ts';
 import { isIPv4, parsePrefix, type Prefix } from '../base/ipv4.ts';
+import { parseEapAuth } from './auth.ts';
+import type { EapAuth } from './auth.ts';
 
 export class ProfileError extends Error {
   constructor(readonly field: string, problem: string) {
@@ -19,7 +21,9 @@ export class ProfileError extends Error {
 
 export type VpnAuth =
   | { kind: 'psk'; psk: Uint8Array }
-  | { kind: 'cert'; cert: string; key: string };
+  | { kind: 'cert'; cert: string; key: string }
+  /** EAP (issue 20), parsed in app/config/auth.ts */
+  | { kind: 'eap'; eap: EapAuth };
 
 export interface VpnProfile {
   gateway: string; // (fixed)
@@ -169,7 +173,10 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
     'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds']);
   const a = obj(o.auth, 'vpn.auth');
   let auth: VpnAuth;
-  if (a.psk !== undefined) {
+  if (a.eap !== undefined) {
+    knownKeys(a, 'vpn.auth', ['eap']);
+    auth = { kind: 'eap', eap: parseEapAuth(a.eap, 'vpn.auth.eap') };
+  } else if (a.psk !== undefined) {
     knownKeys(a, 'vpn.auth', ['psk']);
     auth = { kind: 'psk', psk: parseSecret(str(a, 'psk', 'vpn.auth', true), 'vpn.auth.psk') };
     if (auth.psk.length === 0) throw new ProfileError('vpn.auth.psk', 'must not be empty');
@@ -177,10 +184,11 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
     knownKeys(a, 'vpn.auth', ['cert', 'key']);
     auth = { kind: 'cert', cert: str(a, 'cert', 'vpn.auth', true), key: str(a, 'key', 'vpn.auth', true) };
   } else {
-    throw new ProfileError('vpn.auth', 'must be { "psk": … } or { "cert": path, "key": path }');
+    throw new ProfileError('vpn.auth', 'must be { "psk": … }, { "cert": path, "key": path } or { "eap": { "method": … } }');
   }
   const ca = str(o, 'ca', 'vpn', false);
   if (auth.kind === 'cert' && ca === undefined) throw new ProfileError('vpn.ca', 'is required with certificate authentication');
+  if (auth.kind === 'eap' && ca === undefined) throw new ProfileError('vpn.ca', 'is required with EAP (the gateway authenticates with its certificate)');
   const ike = str(o, 'ike', 'vpn', false) ?? 'aes256gcm16-prfsha256-x25519';
   const esp = str(o, 'esp', 'vpn', false) ?? 'aes256gcm16';
   validateProposal(ike, 'vpn.ike');

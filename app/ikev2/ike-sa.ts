@@ -31,6 +31,7 @@ import { TaskManager } from './task-manager.ts';
 import { ChildCreateTask } from './tasks/child-create.ts';
 import { ChildDeleteTask } from './tasks/child-rekey.ts';
 import { IkeAuthTask } from './tasks/ike-auth.ts';
+import { IkeEapAuthTask } from './tasks/ike-eap.ts';
 import { IkeConfigTask } from './tasks/ike-config.ts';
 import { IkeDeleteTask } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
@@ -90,6 +91,7 @@ export class IkeSa implements SaContext {
       case 'rekey-ike': return this.queueIfEstablished([new IkeRekeyTask()], [new IkeRekeyDeleteTask()]);
       case 'roam': return this.handleRoam(cmd.localAddr, cmd.addresses, cmd.eventAt ?? now);
       case 'addresses': return this.handleAddresses(cmd.addresses);
+      case 'eap-tls-output': return this.manager.resumeWaiting((t) => (t instanceof IkeEapAuthTask ? t.engineResult(cmd, this) : 'failed'));
     }
   }
 
@@ -237,7 +239,8 @@ export class IkeSa implements SaContext {
     this.state = 'connecting';
     this.event({ type: 'ike-sa', state: 'connecting', gateway: this.config.gateway, local: this.config.localAddr });
     this.manager.queue([new IkeInitTask(this.config.ike), new IkeNatdTask()]);
-    this.manager.queue([new IkeAuthTask(), new IkeMobikeTask('auth'), new IkeConfigTask(), new ChildCreateTask(this.config.esp)]);
+    const auth = this.config.eap ? new IkeEapAuthTask() : new IkeAuthTask();
+    this.manager.queue([auth, new IkeMobikeTask('auth'), new IkeConfigTask(), new ChildCreateTask(this.config.esp)]);
     this.manager.initiate();
   }
 

@@ -42,7 +42,7 @@ import { respondCreateChild } from './tasks/child-rekey.ts';
 import { respondInformational } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
 import { candidatePaths, mobikePath, pathKey, respondMobike } from './tasks/ike-mobike.ts';
-import type { Path, Task } from './task.ts';
+import type { Path, Task, TaskResult } from './task.ts';
 import type { Datagram } from './types.ts';
 
 const NON_ESP_MARKER = new Uint8Array(4);
@@ -54,6 +54,10 @@ type TimerKey = 'retransmit' | 'dpd' | 'keepalive' | 'rekey';
 export class TaskManager {
   private readonly pending: Task[][] = [];
   private active?: Task[];
+  /** Index in `active` of the task that asked for another round ('more'); processing resumes there. */
+  private resumeAt = 0;
+  /** The task at resumeAt answered 'wait': the next request waits for resumeWaiting(). */
+  private waiting = false;
   private activeSession?: Session;
   private readonly timers = new TimerTable<TimerKey>();
   private lastInbound: Instant = 0;
@@ -119,15 +123,18 @@ export class TaskManager {
     if (!s) return this.initiate();
     this.active = group;
     this.activeSession = s;
+    this.resumeAt = 0;
+    this.waiting = false;
     this.probedPairs.clear();
     this.sendRequest(group, s);
   }
 
-  private sendRequest(group: Task[], s: Session): void {
+  /** `builders`: the tasks that add payloads (all of the group, or the one continuing a multi-round exchange). */
+  private sendRequest(group: Task[], s: Session, builders: Task[] = group): void {
     const sa = this.sa;
     const exchange = group[0]!.exchange;
     const payloads: Payload[] = [];
-    for (const t of group) t.build(payloads, sa);
+    for (const t of builders) t.build(payloads, sa);
     const messageId = exchange === ExchangeType.IkeSaInit ? 0 : s.nextRequestId;
     const bytes = exchange === ExchangeType.IkeSaInit
       ? plainMessage(s, exchange, messageId, false, payloads)
@@ -371,15 +378,29 @@ export class TaskManager {
     const sa = this.sa;
     const group = this.active!;
     let retry = false;
-    for (const t of group) {
+    for (let i = this.resumeAt; i < group.length; i++) {
+      const t = group[i]!;
       const r = t.process(msg, sa);
       if (sa.state === 'closed' || r === 'failed') return;
+      if (r === 'wait') {
+        this.resumeAt = i;
+        this.waiting = true;
+        session.nextRequestId = Math.max(session.nextRequestId, msg.header.messageId + 1);
+        return;
+      }
+      if (r === 'more') {
+        // another round of this exchange (EAP in IKE_AUTH): same group, next Message ID, only t builds
+        this.resumeAt = i;
+        session.nextRequestId = Math.max(session.nextRequestId, msg.header.messageId + 1);
+        return this.sendRequest(group, session, [t]);
+      }
       if (r === 'retry') {
         retry = true;
         break;
       }
     }
     this.active = undefined;
+    this.resumeAt = 0;
     if (retry) {
       session.spiR = new Uint8Array(8);
       session.suite = undefined;
@@ -395,6 +416,18 @@ export class TaskManager {
       if (sa.natLocal) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
     }
     this.initiate();
+  }
+
+  /** The driver answered a waiting task (EAP-TLS engine): `run` gives its verdict; 'more' sends its next request. */
+  resumeWaiting(run: (t: Task) => TaskResult): void {
+    const group = this.active;
+    const s = this.activeSession;
+    if (!this.waiting || !group || !s || this.sa.state === 'closed') return;
+    const t = group[this.resumeAt]!;
+    const r = run(t);
+    if ((this.sa.state as string) === 'closed' || r === 'failed' || r === 'wait') return;
+    this.waiting = false;
+    this.sendRequest(group, s, [t]);
   }
 
   private handleRequest(session: Session, header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): void {

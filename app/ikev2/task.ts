@@ -8,7 +8,13 @@
  *   build(out, sa)         add our payloads to the request
  *   process(msg, sa)       read the response: 'done' | 'retry' (send the
  *                          exchange again, e.g. COOKIE) | 'failed' (sa.fail
- *                          has been called with the notify's name)
+ *                          has been called with the notify's name) | 'more'
+ *                          (another round of the same exchange: EAP inside
+ *                          IKE_AUTH, RFC 7296 §2.16 — only this task builds
+ *                          the next request; the tasks after it in the group
+ *                          process only the round it answers 'done' to) |
+ *                          'wait' (like 'more', but the next request waits
+ *                          for the driver: EAP-TLS's engine, resumeWaiting)
  *
  * Responder halves (gateway-initiated INFORMATIONAL / CREATE_CHILD_SA) are
  * `Responder` functions: they read the request and return the response's
@@ -22,7 +28,7 @@ import type { InboundMessage, Session } from './session.ts';
 import type { MobikeState } from './tasks/ike-mobike.ts';
 import type { ChildSaInfo, Effect, Endpoint, IkeEventJson, IkeSaConfig } from './types.ts';
 
-export type TaskResult = 'done' | 'retry' | 'failed';
+export type TaskResult = 'done' | 'retry' | 'failed' | 'more' | 'wait';
 
 export interface Task {
   readonly name: string;

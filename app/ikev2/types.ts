@@ -8,6 +8,8 @@
  * driver needs it to install ESP SAs); events never do.
  */
 import type { Prefix } from '../base/ipv4.ts';
+import type { EapMethodConfig } from '../eap/eap-peer.ts';
+import type { TlsEngineResult } from '../eap/eap-tls.ts';
 import type { LocalCredential, TrustAnchor } from './cert-auth.ts';
 import type { CipherSuite } from './crypto-adapter.ts';
 
@@ -35,7 +37,9 @@ export type Command =
   /** MOBIKE: our address towards the gateway is now localAddr (addresses: all our usable ones); eventAt: when the kernel said so. */
   | { type: 'roam'; localAddr: string; addresses?: string[]; eventAt?: number }
   /** MOBIKE: our usable addresses changed (announced as ADDITIONAL_IP4_ADDRESS). */
-  | { type: 'addresses'; addresses: string[] };
+  | { type: 'addresses'; addresses: string[] }
+  /** EAP-TLS: the driver's TLS engine answered the last `eap-tls` effect (carries the MSK when done) */
+  | ({ type: 'eap-tls-output' } & TlsEngineResult);
 
 /** A traffic selector range as the engine uses it. */
 export interface TsRange {
@@ -88,6 +92,8 @@ export type Effect =
   /** IKE and ESP now use this path; encap = ESP in UDP (always, here); natLocal = send keepalives. */
   | { type: 'path'; local: Endpoint; remote: Endpoint; encap: boolean; natLocal: boolean; natRemote: boolean }
   | { type: 'keylog-ike'; keys: IkeKeyLog }
+  /** EAP-TLS: feed these TLS bytes to the engine (null: start a handshake), answer with `eap-tls-output` */
+  | { type: 'eap-tls'; input: Uint8Array | null }
   | { type: 'event'; event: IkeEventJson }
   /** The IKE SA is gone: error set when it failed (code named after the IKEv2 notify). */
   | { type: 'closed'; error?: { code: string; message: string } };
@@ -105,6 +111,13 @@ export interface IkeSaConfig {
   psk: Uint8Array;
   /** Certificate authentication instead of the PSK (RFC 7296 §2.15, RFC 7427). */
   cert?: { credential: LocalCredential; anchors: TrustAnchor[] };
+  /**
+   * EAP instead of our own AUTH (RFC 7296 §2.16): the gateway signs with its
+   * certificate (checked against `anchors`), we answer with EAP and then an
+   * AUTH keyed with the EAP MSK. eapOnly: offer RFC 5998 (the gateway may
+   * then skip its certificate; only mutual methods are used).
+   */
+  eap?: { method: EapMethodConfig; anchors: TrustAnchor[]; eapOnly: boolean };
   /** Wall-clock ms = now + wallOffsetMs (certificate validity checks only). */
   wallOffsetMs?: number;
   /** strongSwan proposal strings. */

@@ -40,6 +40,9 @@ import type { TunDevice } from './tun-device.ts';
 import { openUdpTransport } from './udp-transport.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import { NetMonitor } from './net-monitor.ts';
+import { resolveSecret } from './secrets.ts';
+import { NodeTlsEngine } from './eap-tls-engine.ts';
+import type { TlsEngineOptions } from './eap-tls-engine.ts';
 
 export interface VpnDriverOptions {
   profile: Profile;
@@ -201,6 +204,7 @@ export class VpnDriver {
       credential: loadLocalCredential({ certPem: readFileSync(vpn.auth.cert, 'utf8'), keyPem: readFileSync(vpn.auth.key, 'utf8') }),
       anchors: [loadTrustAnchor(readFileSync(vpn.ca!, 'utf8'))],
     } : undefined;
+    const eap = await this.eapConfig();
     const route = await this.net.getRoute(vpn.gateway);
     const localAddr = route.prefsrc;
     if (!localAddr) throw new Error(`no local address towards ${vpn.gateway}`);
@@ -217,7 +221,8 @@ export class VpnDriver {
     this.config = {
       gateway: vpn.gateway, localAddr, ikePort: this.udp.ikePort, nattPort: this.udp.nattPort, remotePort: vpn.port,
       localId: vpn.localId, remoteId: vpn.remoteId, psk: vpn.auth.kind === 'psk' ? vpn.auth.psk : new Uint8Array(0),
-      ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
+      ...(cert ? { cert, wallOffsetMs: Date.now() - monotonicNow() } : {}),
+      ...(eap ? { eap, wallOffsetMs: Date.now() - monotonicNow() } : {}), ike: vpn.ike, esp: vpn.esp, remoteTs: vpn.remoteTs,
       requestDns: vpn.requestDns, retransmitBaseMs: vpn.retransmitBaseMs, retransmitTries: vpn.retransmitTries,
       dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
       ...(vpn.noNatsAllowed ? { noNatsAllowed: true } : {}), ...(additionalAddrs.length > 1 ? { additionalAddrs } : {}),
@@ -228,6 +233,45 @@ export class VpnDriver {
     this.connect();
     if (this.opts.monitor && vpn.mobike) await this.startMonitor();
     return this.done;
+  }
+
+  /** vpn.auth.eap → the core's EAP settings; stored secrets are looked up now (app/io/secrets.ts). */
+  private async eapConfig(): Promise<IkeSaConfig['eap']> {
+    const vpn = this.opts.profile.vpn!;
+    if (vpn.auth.kind !== 'eap') return undefined;
+    const a = vpn.auth.eap;
+    const caPem = readFileSync(vpn.ca!, 'utf8');
+    const anchors = [loadTrustAnchor(caPem)];
+    const identity = a.identity ?? vpn.localId;
+    if (a.method === 'tls') {
+      const keyPem = typeof a.key === 'string' ? readFileSync(a.key, 'utf8') : await resolveSecret(a.key);
+      const certPem = readFileSync(a.cert, 'utf8');
+      loadLocalCredential({ certPem, keyPem }); // the same checks as certificate authentication: parses, matches, not encrypted
+      this.tlsOptions = { certPem, keyPem, caPem, serverName: vpn.remoteId };
+      return { method: { method: 'tls', identity }, anchors, eapOnly: a.eapOnly };
+    }
+    const password = await resolveSecret(a.password);
+    return { method: { method: 'mschapv2', identity, password }, anchors, eapOnly: a.eapOnly };
+  }
+
+  private tlsOptions?: TlsEngineOptions;
+  private tlsEngine?: NodeTlsEngine;
+
+  /** EAP-TLS: the core's TLS bytes go through node:tls; its answer comes back as a command. */
+  private runTls(input: Uint8Array | null): void {
+    if (input === null || !this.tlsEngine) {
+      this.tlsEngine?.close();
+      this.tlsEngine = new NodeTlsEngine(this.tlsOptions!);
+    }
+    const engine = this.tlsEngine;
+    void engine.step(input).then((r) => {
+      if (this.tlsEngine !== engine) return;
+      if (r.done || r.error) {
+        this.tlsEngine = undefined;
+        setTimeout(() => engine.close(), 100).unref();
+      }
+      this.command({ type: 'eap-tls-output', ...r });
+    });
   }
 
   /** start() saw stop(): the sockets it opened meanwhile are closed, the result is stop()'s. */
@@ -413,6 +457,7 @@ export class VpnDriver {
         return;
       }
       case 'keylog-ike': return this.keylog?.write([ikeKeylogLine(e.keys)]);
+      case 'eap-tls': return this.runTls(e.input);
       case 'path':
         this.path = { local: e.local, remote: e.remote };
         return;
@@ -564,6 +609,7 @@ export class VpnDriver {
   private async teardown(result: VpnResult): Promise<void> {
     if (this.closedResult) return;
     this.closedResult = result;
+    this.tlsEngine?.close();
     this.timer.stop();
     // the core may still have a final transmit (the DELETE response) queued
     for (let t = this.core?.pollTransmit(); t; t = this.core?.pollTransmit()) this.udp?.send(t);

@@ -13,7 +13,7 @@
  * be written as exchange diagrams.
  */
 import { sha256 } from '@noble/hashes/sha2.js';
-import { concatBytes, equalBytes } from '../../app/base/bytes.ts';
+import { Writer, bytesToHex, concatBytes, equalBytes, fromUtf8, utf8 } from '../../app/base/bytes.ts';
 import { ipv4ToBytes } from '../../app/base/ipv4.ts';
 import { createDh, natdHash, prf, pskAuth } from '../../app/ikev2/crypto-adapter.ts';
 import type { Random } from '../../app/ikev2/crypto-adapter.ts';
@@ -35,6 +35,8 @@ import { encodeIdBody } from '../../app/wire/ikev2/payloads/id.ts';
 import { additionalIp4Notify, cookieNotify, decodeNoNatsAllowedData, invalidKeNotify, natDetectionNotify } from '../../app/wire/ikev2/payloads/notify-data.ts';
 import { makeNotify } from '../../app/wire/ikev2/payloads/notify.ts';
 import { ManualClock } from './manual-clock.ts';
+import { EapCode, EapType, decodeEap, encodeEap } from '../../app/eap/eap-message.ts';
+import { generateAuthenticatorResponse, generateNtResponse, mschapv2Msk } from '../../app/eap/mschapv2-crypto.ts';
 
 /** Deterministic bytes: SHA-256 in counter mode over a seed. */
 export function seededRandom(seed: string): Random {
@@ -85,6 +87,11 @@ export interface ResponderOptions {
   badCookie2?: boolean;
   /** INTERNAL_DNS_DOMAIN values (RFC 8598) in the CP reply, raw */
   dnsDomains?: string[];
+  /**
+   * EAP-only (RFC 5998) with EAP-MSCHAPv2 instead of the PSK: the responder has no certificate, so it
+   * insists on N(EAP_ONLY_AUTHENTICATION); users: EAP identity → password.
+   */
+  eap?: { users: Record<string, string>; forgeAuthenticatorResponse?: boolean; ignoreMissingEapOnly?: boolean };
 }
 
 export interface WireRecord {
@@ -274,7 +281,59 @@ export class MiniResponder {
   }
 
 
+  /** EAP-only IKE_AUTH state: the first request's payloads, our EAP state, the MSK */
+  private eapState?: { first: Payload[]; idi: Payload; step: number; user?: string; challenge: Uint8Array; msk?: Uint8Array; ok?: boolean };
+  /** EAP messages the responder saw from the client, by name (for asserts) */
+  readonly eapSeen: string[] = [];
+
+  private eapAuth(payloads: Payload[]): Payload[] {
+    const s = this.session!;
+    const users = this.opts.eap!.users;
+    const idr = idFor('gw.example', PayloadType.IDr);
+    const eapOut = (code: EapCode, id: number, type?: number, data?: Uint8Array): Payload =>
+      ({ type: PayloadType.EAP, message: encodeEap(type === undefined ? { code: code as EapCode.Success, id } : { code: code as EapCode.Request, id, type, data: data! }) });
+    const ms = (op: number, body: Uint8Array): Uint8Array => new Writer().u8(op).u8(0x31).u16(4 + body.length).bytes(body).finish();
+    if (!this.eapState) {
+      const offered = findNotify(payloads, NotifyType.EapOnlyAuthentication) !== undefined || this.opts.eap!.ignoreMissingEapOnly === true;
+      if (first(payloads, PayloadType.AUTH) || !offered) return [makeNotify(NotifyType.AuthenticationFailed)];
+      this.eapState = { first: payloads, idi: first(payloads, PayloadType.IDi)!, step: 1, challenge: Uint8Array.from({ length: 16 }, (_, i) => 0x70 + i) };
+      return [idr, eapOut(EapCode.Request, 1, EapType.Identity, new Uint8Array(0))];
+    }
+    const st = this.eapState;
+    const auth = first(payloads, PayloadType.AUTH);
+    if (auth) {
+      const signedI = concatBytes(this.initRequest!, this.nr!, prf(s.suite!.prf, s.keys!.skPi, encodeIdBody(st.idi as never)));
+      if (!st.msk || !equalBytes(pskAuth(s.suite!.prf, st.msk, signedI), auth.data)) return [makeNotify(NotifyType.AuthenticationFailed)];
+      const signedR = concatBytes(this.initResponse!, this.ni!, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
+      const rest = this.childAnswer(st.first);
+      return [{ type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, st.msk, signedR) }, ...rest];
+    }
+    const e = decodeEap(first(payloads, PayloadType.EAP)!.message);
+    this.eapSeen.push('data' in e ? `${EapCode[e.code]}/${EapType[e.type] ?? e.type}` : EapCode[e.code]);
+    if (!('data' in e)) return [eapOut(EapCode.Failure, 9)];
+    if (e.type === EapType.Identity) {
+      st.user = fromUtf8(e.data);
+      if (users[st.user] === undefined) return [eapOut(EapCode.Failure, 2)];
+      return [eapOut(EapCode.Request, 2, EapType.MsChapV2, ms(1, concatBytes(Uint8Array.of(16), st.challenge, utf8('gw'))))];
+    }
+    if (e.type === EapType.MsChapV2 && e.data[0] === 2) {
+      const peerChallenge = e.data.subarray(5, 21);
+      const nt = e.data.subarray(29, 53);
+      const pw = users[st.user!]!;
+      st.ok = bytesToHex(generateNtResponse(st.challenge, peerChallenge, st.user!, pw)) === bytesToHex(nt);
+      if (!st.ok) return [eapOut(EapCode.Request, 3, EapType.MsChapV2, ms(4, utf8('E=691 R=0 C=00 V=3 M=bad')))];
+      st.msk = mschapv2Msk(pw, nt);
+      const sr = this.opts.eap!.forgeAuthenticatorResponse ? `S=${'1'.repeat(40)}` : generateAuthenticatorResponse(pw, nt, peerChallenge, st.challenge, st.user!);
+      return [eapOut(EapCode.Request, 3, EapType.MsChapV2, ms(3, utf8(`${sr} M=ok`)))];
+    }
+    return [eapOut(st.ok ? EapCode.Success : EapCode.Failure, 4)];
+  }
+
   private auth(payloads: Payload[]): Payload[] {
+    if (this.opts.eap) {
+      this.authRequests++;
+      return this.eapAuth(payloads);
+    }
     this.authRequests++;
     const s = this.session!;
     const idi = first(payloads, PayloadType.IDi)!;
@@ -284,6 +343,12 @@ export class MiniResponder {
     if (!equalBytes(pskAuth(s.suite!.prf, psk, signedI), auth.data)) return [makeNotify(NotifyType.AuthenticationFailed)];
     const idr = idFor('gw.example', PayloadType.IDr);
     const signedR = concatBytes(this.initResponse!, this.ni!, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
+    return [idr, { type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, psk, signedR) }, ...this.childAnswer(payloads)];
+  }
+
+  /** IKE_AUTH's MOBIKE, CP, SA and TS answer to the request that carried SA/TS. */
+  private childAnswer(payloads: Payload[]): Payload[] {
+    const s = this.session!;
     const sa = first(payloads, PayloadType.SA)!;
     const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), sa.proposals, ProtocolId.ESP)!;
     const esp = espSuiteOf(chosen.transforms)!;
@@ -294,8 +359,6 @@ export class MiniResponder {
     if (mobike.length > 0) this.clientAddrs = peerAddressList(payloads) ?? [];
     return [
       ...mobike,
-      idr,
-      { type: PayloadType.AUTH, method: AuthMethod.SharedKeyMic, data: pskAuth(s.suite!.prf, psk, signedR) },
       { type: PayloadType.CP, cfgType: CfgType.Reply, attributes: [
         { kind: 'ip4', type: CfgAttr.InternalIp4Address, address: this.opts.tia ?? '10.10.100.1' },
         { kind: 'ip4', type: CfgAttr.InternalIp4Dns, address: '10.10.0.53' },

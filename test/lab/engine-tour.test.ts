@@ -11,7 +11,8 @@
  * (the MN's side of the NAT) hold no packet with the home address and
  * nothing from the MN but IKE, ESP-in-UDP, NAT keepalives and the direct
  * detection request to the i-HA (no agent solicitation); the settled modes
- * of the whole run are exactly c, mc, mc, f, mc, c.
+ * of the whole run are exactly c, mc, mc, f, mc, c. The VPN signs in with
+ * EAP-MSCHAPv2 against a gateway with an ECDSA certificate (issue 20).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -51,7 +52,8 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
 
   beforeAll(async () => {
     // the FA's advertisements outlast its restart in the last case, so the node sees a reboot, not a lost agent
-    L = await createEngineLab({ tour: true, faAdvertisementLifetime: 10 });
+    // the VPN signs in with EAP-MSCHAPv2 (issue 20: "the tour test runs once with EAP"); PSK is covered by engine-roam and the vpn-* files
+    L = await createEngineLab({ tour: true, faAdvertisementLifetime: 10, eap: true });
     lab = L.lab;
   }, 120_000);
 
@@ -101,6 +103,7 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
     // the i-HA proved T2 trusted and waits detection.agentWaitMs for the FA's answer)
     const all = events(mn).filter(settled).map((e) => String(e.mode));
     console.log(`[engine-tour] settled modes: ${all.join(', ')}`);
+    expect(events(mn).some((e) => e.type === 'log' && e.msg === 'EAP-MSCHAPv2 sign-in succeeded'), 'the VPN signed in with EAP').toBe(true);
     expect(all.join(',')).toBe('c,mc,mc,f,mc,c');
     const [u1, u2, t2] = reached;
     // U1 → U2 is a MOBIKE move: the same TIA (so the same binding at the HA), an UPDATE_SA_ADDRESSES to the NATed address

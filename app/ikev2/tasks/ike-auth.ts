@@ -25,6 +25,7 @@ import type { AuthPayload } from '../../wire/ikev2/payloads/auth.ts';
 import type { CertPayload } from '../../wire/ikev2/payloads/cert.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
 import { SUPPORTED_SIGNATURE_HASHES, certReqFor, idFromString, signAuth, verifyPeerAuth, verifyPeerCertificate } from '../cert-auth.ts';
+import type { TrustAnchor } from '../cert-auth.ts';
 import { prf, pskAuth } from '../crypto-adapter.ts';
 import { errorNotify, findNotify, first, notifyName } from '../notifies.ts';
 import type { InboundMessage } from '../session.ts';
@@ -99,29 +100,39 @@ export class IkeAuthTask implements Task {
 
   /** The gateway's certificate (chain, validity, identity), then its signature over its SignedOctets. */
   private processCert(msg: InboundMessage, sa: SaContext, idr: IdPayload, auth: AuthPayload): TaskResult {
-    const s = sa.session;
-    const cert = sa.config.cert!;
-    const certs = msg.payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT && p.encoding === CertEncoding.X509Signature);
-    if (certs.length === 0) {
-      sa.fail('AUTHENTICATION_FAILED', 'the gateway sent no X.509 certificate');
-      return 'failed';
-    }
-    const checked = verifyPeerCertificate({
-      endEntityDer: certs[0]!.data, intermediatesDer: certs.slice(1).map((c) => c.data), anchors: cert.anchors,
-      claimedId: { idType: idr.idType, data: idr.data }, remoteId: idFromString(sa.config.remoteId),
-      nowMs: sa.now + (sa.config.wallOffsetMs ?? 0),
-    });
-    if (!checked.ok) {
-      sa.fail('AUTHENTICATION_FAILED', checked.reason);
-      return 'failed';
-    }
-    const signed = concatBytes(sa.init.responseBytes!, sa.init.ni, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
-    const v = verifyPeerAuth({ method: auth.method, data: auth.data }, certs[0]!.data, signed, [...SUPPORTED_SIGNATURE_HASHES]);
-    if (!v.ok) {
-      sa.fail('AUTHENTICATION_FAILED', `the gateway's AUTH signature: ${v.reason}`);
-      return 'failed';
-    }
+    if (!verifyGatewaySignature(msg, sa, sa.config.cert!.anchors, idr, auth)) return 'failed';
     sa.peerMobike = findNotify(msg.payloads, NotifyType.MobikeSupported) !== undefined;
     return 'done';
   }
+}
+
+/**
+ * The gateway's certificate (chain to `anchors`, validity, the identity it
+ * claims in IDr and the one we expect), then its AUTH signature over its
+ * SignedOctets. Calls sa.fail and returns false on any problem. Shared by
+ * certificate authentication and EAP (tasks/ike-eap.ts).
+ */
+export function verifyGatewaySignature(msg: InboundMessage, sa: SaContext, anchors: TrustAnchor[], idr: IdPayload, auth: AuthPayload): boolean {
+  const s = sa.session;
+  const certs = msg.payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT && p.encoding === CertEncoding.X509Signature);
+  if (certs.length === 0) {
+    sa.fail('AUTHENTICATION_FAILED', 'the gateway sent no X.509 certificate');
+    return false;
+  }
+  const checked = verifyPeerCertificate({
+    endEntityDer: certs[0]!.data, intermediatesDer: certs.slice(1).map((c) => c.data), anchors,
+    claimedId: { idType: idr.idType, data: idr.data }, remoteId: idFromString(sa.config.remoteId),
+    nowMs: sa.now + (sa.config.wallOffsetMs ?? 0),
+  });
+  if (!checked.ok) {
+    sa.fail('AUTHENTICATION_FAILED', checked.reason);
+    return false;
+  }
+  const signed = concatBytes(sa.init.responseBytes!, sa.init.ni, prf(s.suite!.prf, s.keys!.skPr, encodeIdBody(idr)));
+  const v = verifyPeerAuth({ method: auth.method, data: auth.data }, certs[0]!.data, signed, [...SUPPORTED_SIGNATURE_HASHES]);
+  if (!v.ok) {
+    sa.fail('AUTHENTICATION_FAILED', `the gateway's AUTH signature: ${v.reason}`);
+    return false;
+  }
+  return true;
 }

@@ -226,6 +226,7 @@ export enum NotifyType {
   UpdateSaAddresses = 16400,
   Cookie2 = 16401,
   NoNatsAllowed = 16402,
+  EapOnlyAuthentication = 16417,
   SignatureHashAlgorithms = 16431,
 }
 

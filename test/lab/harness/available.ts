@@ -14,7 +14,7 @@ import { CHARON } from './strongswan.ts';
 /** The interpreter that has python3-scapy (a pyenv shim on PATH may not). */
 export const PYTHON = '/usr/bin/python3';
 
-export type LabNeed = 'strongswan' | 'tcpdump' | 'tshark' | 'scapy' | 'openssl' | 'iptables';
+export type LabNeed = 'strongswan' | 'tcpdump' | 'tshark' | 'scapy' | 'openssl' | 'iptables' | 'freeradius';
 
 export interface LabAvailability {
   ok: boolean;
@@ -76,6 +76,7 @@ function missingTool(n: LabNeed): string | undefined {
     case 'scapy': return tryRun(PYTHON, ['-c', 'import scapy.contrib.ikev2'], 'python3-scapy');
     case 'openssl': return tryRun('openssl', ['version'], 'openssl');
     case 'iptables': return tryRun('iptables', ['-V'], 'iptables');
+    case 'freeradius': return onPath('freeradius') ? undefined : 'freeradius missing (install freeradius)';
   }
 }
 

@@ -8,3 +8,4 @@ export { labAvailable, skipLine, PYTHON, type LabAvailability, type LabNeed } fr
 export { sweepStale, liveRunIds, pidAlive, deferSignalTeardown } from './registry.ts';
 export { leftovers, isClean, type Leftovers } from './leftovers.ts';
 export { makePki, swanctlFiles, certFileName, type Pki, type PkiEntity, type PkiOptions, type KeyType } from './pki.ts';
+export { startFreeRadius, type FreeRadius, type FreeRadiusOptions } from './freeradius.ts';

@@ -163,7 +163,8 @@ async function waitForVici(proc: LabProcess, swanctl: (a: readonly string[]) => 
  * localAddr may list several addresses ("192.0.2.1, 203.0.113.1"); ikeOptions
  * and childOptions are extra swanctl lines ("mobike = yes", "rekey_time = 10s").
  * Authentication: `psk`, or `cert` (the gateway's certificate file in
- * x509/, clients authenticated by certificate, any identity unless remoteId).
+ * x509/, clients authenticated by certificate, any identity unless remoteId),
+ * or `cert` with `eap` (clients sign in with EAP-MSCHAPv2 against eap.users).
  */
 export function roadWarriorResponder(o: {
   localAddr: string;
@@ -171,6 +172,8 @@ export function roadWarriorResponder(o: {
   childOptions?: string[];
   psk?: string;
   cert?: string;
+  /** with cert: the client signs in with EAP-MSCHAPv2 (EAP user name → password) */
+  eap?: { users: Record<string, string> };
   localId?: string;
   remoteId?: string;
   pool?: string;
@@ -183,10 +186,17 @@ export function roadWarriorResponder(o: {
   const local = o.cert !== undefined
     ? `      auth = pubkey\n      certs = ${o.cert}\n      id = ${localId}\n`
     : `      auth = psk\n      id = ${localId}\n`;
-  const remote = o.cert !== undefined
+  if (o.eap !== undefined && o.cert === undefined) throw new Error('roadWarriorResponder: eap needs the gateway cert');
+  const remote = o.eap !== undefined
+    ? `      auth = eap-mschapv2\n      id = ${o.remoteId ?? '%any'}\n      eap_id = %any\n`
+    : o.cert !== undefined
     ? `      auth = pubkey\n      id = ${o.remoteId ?? '%any'}\n`
     : `      auth = psk\n      id = ${o.remoteId ?? 'mn@example'}\n`;
-  const secrets = o.psk === undefined ? '' : `secrets {
+  const q = (v: string): string => `"${v.replace(/["\\]/g, '\\$&')}"`;
+  const eapSecrets = o.eap === undefined ? '' : `secrets {
+${Object.entries(o.eap.users).map(([u, pw], i) => `  eap-${i} {\n    id = ${u}\n    secret = ${q(pw)}\n  }\n`).join('')}}
+`;
+  const secrets = o.psk === undefined ? eapSecrets : `secrets {
   ike-1 {
     id-1 = ${o.remoteId ?? 'mn@example'}
     id-2 = ${localId}

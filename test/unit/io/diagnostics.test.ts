@@ -93,3 +93,24 @@ describe('diagnostics export', () => {
     expect(tar.subarray(512, 1212).toString('latin1')).toBe(body);
   });
 });
+
+describe('diagnostics export with an EAP profile (issue 20)', () => {
+  it('the EAP password is in no file of the archive, the EAP identity and method stay', () => {
+    const password = 'Eap-Diag-Pw-93c1';
+    const eapProfile = {
+      homeAddress: '10.10.0.50', homeAgent: '10.10.0.1',
+      vpn: { gateway: '198.51.100.1', localId: 'alice@example.com', remoteId: 'gw.example.com', ca: '/etc/ca.pem',
+        auth: { eap: { method: 'mschapv2', identity: 'alice', password } } },
+    };
+    const events: { at: number; event: EngineEvent }[] = [
+      { at: 1000, event: { type: 'log', level: 'debug', msg: `typed ${password} by mistake` } },
+    ];
+    const snapshot = events.reduce((s, e) => applyEvent(s, e.event, e.at), emptySnapshot());
+    const { data } = buildDiagnostics({ snapshot, events, profile: eapProfile, now: 0, version: '0.1.0', platform: 'linux', logLines: [`pw=${password}`] });
+    const files = unpack(data);
+    const all = [...files.values()].join('\n');
+    for (const s of [password, Buffer.from(password).toString('hex'), Buffer.from(password).toString('base64')]) expect(all, s).not.toContain(s);
+    const prof = JSON.parse([...files.entries()].find(([k]) => k.endsWith('profile.json'))![1]);
+    expect(prof).toMatchObject({ vpn: { auth: { eap: { method: 'mschapv2', identity: 'alice', password: '<redacted>' } } } });
+  });
+});

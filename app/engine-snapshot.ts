@@ -216,6 +216,9 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
       return { ...s, captivePortal: event.state === 'detected' && event.url ? { url: event.url, iface: event.iface ?? null, at: nowMs } : null };
     case 'error':
       return { ...s, lastError: { code: event.code, message: event.message, field: event.field ?? null, fatal: event.fatal ?? false, at: nowMs } };
+    default:
+      // an event type this reducer does not know (a newer engine, a driver's own): the snapshot stays as it was
+      return s;
   }
 }
 

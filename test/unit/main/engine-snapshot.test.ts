@@ -76,3 +76,14 @@ describe('applyEvent', () => {
     expect(s.lastError).toMatchObject({ field: 'mnHaAuth.key', fatal: true });
   });
 });
+
+describe('applyEvent: events it does not know', () => {
+  it('an unknown event type leaves the snapshot as it was (and the next mode event still folds)', () => {
+    const s0 = applyEvent(emptySnapshot(), { type: 'mode', mode: 'c', trusted: true, coa: '10.2.0.100', hoa: '10.1.0.50' }, 1);
+    const s1 = applyEvent(s0, { type: 'eap', method: 'mschapv2' } as unknown as EngineEvent, 2);
+    expect(s1).toBeDefined();
+    expect(s1.mode).toBe('c');
+    const s2 = applyEvent(s1, { type: 'mode', mode: 'mc', trusted: false, coa: '10.10.100.1', hoa: '10.1.0.50' }, 3);
+    expect(s2.mode).toBe('mc');
+  });
+});

@@ -17,6 +17,7 @@ import type { EngineEvent, Policy } from '../events.ts';
 import { startControlServer, type ControlServer } from '../io/control-socket.ts';
 import { Engine } from '../io/engine.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
+import { humanLine } from './human.ts';
 import { CliError, eachOption, loadProfile } from './main.ts';
 import { RENDERER_DIST } from './ui.ts';
 
@@ -67,7 +68,8 @@ export async function run(argv: string[]): Promise<number> {
   const profile = await loadProfile(args.profile);
   const emit = (o: Record<string, unknown>): void => {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
-    else process.stdout.write(`${Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}\n`);
+    if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
+    else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
   };
   const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy });
   engine.onEvent((e: EngineEvent) => emit(e as unknown as Record<string, unknown>));

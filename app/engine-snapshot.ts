@@ -260,6 +260,25 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
   }
 }
 
+/** Readable names of the engine's drop counters (CountersEvent.dropped), for the UI and the diagnostics archive. */
+const COUNTER_NAMES: Record<string, string> = {
+  blocked: 'dropped while blocked (fail closed)',
+  overflow: 'dropped: hold queue full while detecting',
+  stale: 'dropped: held too long while detecting',
+  held: 'held while the network was checked',
+  noBinding: 'dropped: no Mobile IP binding yet',
+  malformed: 'dropped: malformed tunnelled packets',
+  wrongSource: 'dropped: tunnelled from an unexpected source',
+  tunWrite: 'dropped: the TUN device was full',
+  'esp-auth': 'ESP packets failing authentication',
+  replay: 'replayed ESP packets',
+  'invalid-spi': 'ESP packets for an unknown SA',
+};
+
+export function counterLabel(key: string): string {
+  return COUNTER_NAMES[key] ?? key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').toLowerCase();
+}
+
 /**
  * What a UI needs from an engine, wherever it runs: in-process, behind the
  * control socket (app/io/control-socket.ts) or a test's scripted fake.

@@ -11,7 +11,7 @@ Usage:
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
   homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
-  homeward ui --control <path> [--port <n>] [--json]   serve the UI for a running engine
+  homeward ui --control <path> [--port <n>] [--profile <file>] [--json]   serve the UI for a running engine
   homeward demo move <T1|U1|U2|T2> [--socket <path>]  move the demo's laptop (npm run demo -- --manual)
   homeward --help | --version
   homeward <command> --help                  that command's options
@@ -82,7 +82,7 @@ Options:
 
 Needs CAP_NET_ADMIN and CAP_NET_RAW (root, or setcap).`,
 
-  ui: `Usage: homeward ui --control <path> [--port <n>] [--json]
+  ui: `Usage: homeward ui --control <path> [--port <n>] [--profile <file>] [--json]
 
 Serves the desktop UI to a browser for an engine that is already running
 (the homeward service, or the demo's engine), through its control socket.
@@ -92,6 +92,7 @@ engine goes away.
 Options:
   --control <path>  the engine's control socket (required; the service's is /run/homeward/control.sock)
   --port <n>        listen on this port (default: any free port)
+  --profile <file>  the engine's profile, put in the diagnostics archive with its secrets removed
   --json            print {"type":"ui","url":…} instead of text`,
 
   'demo move': `Usage: homeward demo move <T1|U1|U2|T2> [--socket <path>] [--json]

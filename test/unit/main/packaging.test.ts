@@ -155,7 +155,7 @@ describe('npm run dist -- --dir (stub Electron, offline)', () => {
     const vars = { executable: 'homeward-desktop', sanitizedProductName: 'Homeward' };
     const install = substitute(readFileSync(join(ROOT, 'build/linux/after-install.sh'), 'utf8'), vars);
     const remove = substitute(readFileSync(join(ROOT, 'build/linux/after-remove.sh'), 'utf8'), vars);
-    for (const [name, text] of [['after-install', install], ['after-remove', remove]]) {
+    for (const [name, text] of [['after-install', install], ['after-remove', remove]] as const) {
       const f = join(dir, `${name}.sh`);
       writeFileSync(f, text);
       expect(spawnSync('sh', ['-n', f]).status, `${name} parses`).toBe(0);

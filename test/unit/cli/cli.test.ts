@@ -3,7 +3,7 @@
  * errors on stderr, unknown flags refused, sentences without --json, and
  * `profile check` refusing each bad profile of the issue with the field named.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -144,5 +144,20 @@ describe('output without --json reads as sentences', () => {
     expect(humanLine({ type: 'mode', mode: 'mc', trusted: false, coa: '10.200.0.9', hoa: '10.10.0.50' })).toBe('mode mc: outside: Mobile IP through the VPN, care-of 10.200.0.9');
     expect(humanLine({ type: 'error', code: 'AUTHENTICATION_FAILED', message: 'the gateway refused our PSK' })).toBe('error AUTHENTICATION_FAILED: the gateway refused our PSK');
     expect(humanLine({ type: 'stopped', stats: { rx: 1 } })).toBe('stopped: stats={"rx":1}');
+  });
+});
+
+describe('right after scripts/setup.sh, homeward run --ui has a renderer to serve', () => {
+  it('setup builds the renderer and the compiled engine after npm ci, and npm ci builds the engine too', () => {
+    const root = join(import.meta.dirname, '../../..');
+    const setup = readFileSync(join(root, 'scripts/setup.sh'), 'utf8').split('\n').filter((l) => !l.trim().startsWith('#'));
+    const ci = setup.findIndex((l) => /^npm ci\b/.test(l.trim()));
+    const build = setup.findIndex((l) => l.trim() === 'npm run build');
+    expect(ci).toBeGreaterThanOrEqual(0);
+    expect(build).toBeGreaterThan(ci);
+    const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.build).toMatch(/vite build/);
+    expect(scripts.build).toMatch(/build-engine\.mjs/);
+    expect(scripts.prepare).toMatch(/build-engine\.mjs/);
   });
 });

@@ -76,7 +76,11 @@ export function startDesktop(deps: DesktopDeps): Desktop {
   let model: TrayModel | null = null;
   let lastMode: Mode | null = deps.engine.snapshot().mode;
   const refreshTray = (s: EngineSnapshot): void => {
-    if (deps.tray) model = applyTray({ ...deps.tray, onAction: (a) => void desktop.handleTrayAction(a) }, buildTrayModel(s, deps.settings.get()), model);
+    const running = deps.engineStatus?.current().running ?? true;
+    // a tray action the engine refuses becomes a notification, never an unhandled rejection
+    const onAction = (a: TrayAction): void => void desktop.handleTrayAction(a)
+      .catch((e: unknown) => deps.notify({ title: 'Homeward could not do that', body: e instanceof Error ? e.message : String(e) }));
+    if (deps.tray) model = applyTray({ ...deps.tray, onAction }, buildTrayModel(s, deps.settings.get(), running), model);
   };
   const ipc = wireIpc(deps, () => {
     ipc.settings.notifyChanged(deps.settings.get());

@@ -2,8 +2,8 @@
  * Issue 22 against the real engine, through the demo (`npm run demo --
  * --manual`): Debian's Chromium downloads the diagnostics archive from the
  * demo's UI and finds none of the run's secrets in it; then the engine process
- * is killed and the page must say "Engine not running" within 2 s; the demo
- * still removes everything.
+ * is killed and the page must say "Engine not running" within 2 s; a SIGHUP
+ * (the terminal closed) still makes the demo remove everything.
  *
  * The engine is found by the control socket path on its command line, killed by its pid;
  * the secrets are read from the profile it was started with.
@@ -106,8 +106,11 @@ describe.skipIf(!ready)('the UI against the real engine: diagnostics without sec
     expect(ms).toBeLessThan(2000);
     expect(await page.textContent('[data-testid="mode-label"]')).toBe('Engine not running');
 
-    demo.kill('SIGINT');
-    await new Promise<number | null>((r) => demo.once('exit', r));
+    // a closed terminal (SIGHUP) must tear the demo down like Ctrl-C
+    demo.kill('SIGHUP');
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((r) => demo.once('exit', (code, signal) => r({ code, signal })));
+    expect(exit.signal, out.slice(-2000)).toBeNull();
+    expect(out).toMatch(/stopping: deregistering/);
     expect(out).toMatch(/left behind: nothing/);
   }, 180_000);
 });

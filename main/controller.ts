@@ -28,7 +28,7 @@ export interface DesktopDeps {
   tray: Omit<TrayAdapterDeps, 'onAction'> | null;
   notify: (n: ModeNotification) => void;
   settings: SettingsStore;
-  profile: { get(): ProfileDocument; save(json: string): ProfileSaveResult; import(): Promise<ProfileDocument | null> };
+  profile: { get(): ProfileDocument | Promise<ProfileDocument>; save(json: string): ProfileSaveResult | Promise<ProfileSaveResult>; import(): Promise<ProfileDocument | null> };
   exportDiagnostics: () => Promise<{ path: string }>;
   /** whether the engine runs (the supervised control-socket connection); absent: always running (hosted) */
   engineStatus?: { current(): EngineStatus; onChange(cb: (s: EngineStatus) => void): () => void };

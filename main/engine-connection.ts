@@ -45,6 +45,8 @@ export interface SupervisedEngine extends EngineConnection {
   onStatus(cb: (s: EngineStatus) => void): () => void;
   /** Try to attach now (after the user started the engine), instead of at the next retry. */
   retryNow(): Promise<void>;
+  /** The live control client (its profile calls), or null while the engine is gone. */
+  remote(): ControlClient | null;
 }
 
 export interface SuperviseOptions {
@@ -131,6 +133,7 @@ export function supervise(opts: SuperviseOptions): SupervisedEngine {
       client = null;
     },
     status: () => status,
+    remote: () => client,
     onStatus: (cb) => { statusListeners.add(cb); return () => { statusListeners.delete(cb); }; },
     retryNow: async () => {
       if (timer !== null) { clearTimer(timer); timer = null; }

@@ -14,9 +14,10 @@
  * navigation or new windows, CSP on every response, preload = main/preload.ts
  * (bundled to one CommonJS file for the sandbox, see electron-builder.yml).
  */
-import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, safeStorage, session, Tray } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, session, Tray } from 'electron';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildDiagnostics, recordEvents, runtimeVersions } from '../app/io/diagnostics.ts';
@@ -26,7 +27,8 @@ import { supervise } from './engine-connection.ts';
 import { engineStartCommand, SERVICE_UNIT } from './engine-start.ts';
 import { ownRenderer } from './ipc/helpers.ts';
 import { DEFAULT_SETTINGS, type AppSettings } from './ipc/schema.ts';
-import { ProfileStore } from './profile-store.ts';
+import { pkexecInstallArgs, sharedProfile } from './shared-profile.ts';
+import { checkProfile } from '../app/cli/profile-check.ts';
 import type { MenuTemplateItem, TrayIcon } from './tray.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -83,10 +85,17 @@ async function main(): Promise<void> {
     await engine.retryNow();
   };
   const settings = settingsStore(join(app.getPath('userData'), 'settings.json'));
-  const profiles = new ProfileStore(join(app.getPath('userData'), 'profile.json'), {
-    available: () => safeStorage.isEncryptionAvailable(),
-    seal: (s) => safeStorage.encryptString(s),
-    unseal: (b) => safeStorage.decryptString(b),
+  // one profile, the service's (/etc/homeward/profile.json), through its control socket
+  const profiles = sharedProfile({
+    remote: () => engine.remote(),
+    check: checkProfile,
+    readText: (file) => readFile(file, 'utf8'),
+    install: (file) => new Promise<void>((ok, ko) => {
+      const { cmd, args } = pkexecInstallArgs(file);
+      const child = spawn(cmd, args, { stdio: 'ignore' });
+      child.once('error', (e) => ko(new Error(`${cmd} failed: ${e.message}`)));
+      child.once('exit', (code) => (code === 0 ? ok() : ko(new Error(`installing the profile was refused or failed (pkexec exit ${code})`))));
+    }),
   });
   let win: BrowserWindow | null = null;
   const showWindow = (): void => {
@@ -95,11 +104,15 @@ async function main(): Promise<void> {
     win.focus();
   };
   const recorder = recordEvents(engine);
-  const diagnostics = () => buildDiagnostics({
-    snapshot: engine.snapshot(), events: recorder.events(), now: Date.now(), version: app.getVersion(), platform: process.platform,
-    versions: runtimeVersions(),
-    profile: (() => { try { return profiles.load(); } catch { return undefined; } })(),
-  });
+  // the profile as the service shows it: already redacted (the archive scrubs again anyway)
+  const diagnostics = async () => {
+    const doc = await profiles.get().catch(() => null);
+    return buildDiagnostics({
+      snapshot: engine.snapshot(), events: recorder.events(), now: Date.now(), version: app.getVersion(), platform: process.platform,
+      versions: runtimeVersions(),
+      ...(doc && doc.path ? { profile: JSON.parse(doc.json) as unknown } : {}),
+    });
+  };
   const desktop = startDesktop({
     engine, ipcMain, settings,
     targets: () => BrowserWindow.getAllWindows().map((w) => w.webContents),
@@ -117,22 +130,20 @@ async function main(): Promise<void> {
         const r = await dialog.showOpenDialog({ filters: [{ name: 'Homeward profile', extensions: ['json'] }], properties: ['openFile'] });
         const file = r.filePaths[0];
         if (r.canceled || !file) return null;
-        const saved = profiles.save(readFileSync(file, 'utf8'));
-        if (!saved.ok) throw new Error(`${saved.field}: ${saved.message}`);
-        return profiles.get();
+        return profiles.importFile(file);
       },
     },
     engineStatus: { current: () => engine.status(), onChange: (cb) => engine.onStatus(cb) },
     startEngine,
     exportDiagnostics: async () => {
-      const { name, data } = diagnostics();
+      const { name, data } = await diagnostics();
       const r = await dialog.showSaveDialog({ defaultPath: join(app.getPath('downloads'), name) });
       if (r.canceled || !r.filePath) throw new Error('export cancelled');
       writeFileSync(r.filePath, data, { mode: 0o600 });
       return { path: r.filePath };
     },
     copyDiagnostics: async () => {
-      const { name, data } = diagnostics();
+      const { name, data } = await diagnostics();
       const path = join(app.getPath('downloads'), name);
       writeFileSync(path, data, { mode: 0o600 });
       clipboard.writeText(path);

@@ -17,9 +17,11 @@ import type { EngineEvent, Policy } from '../events.ts';
 import { startControlServer, type ControlServer } from '../io/control-socket.ts';
 import { diagnosticsProvider, profileFromFile } from '../io/diagnostics.ts';
 import { Engine } from '../io/engine.ts';
+import { fileProfile } from '../io/profile-file.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
 import { humanLine } from './human.ts';
 import { CliError, eachOption, loadProfile } from './main.ts';
+import { checkProfile } from './profile-check.ts';
 import { RENDERER_DIST } from './ui.ts';
 
 export interface RunArgs {
@@ -91,7 +93,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (args.control) {
       const gid = args.controlGroup === undefined ? undefined : resolveGroup(args.controlGroup, readFileSync('/etc/group', 'utf8'));
-      control = await startControlServer({ path: args.control, engine, ...(gid === undefined ? {} : { gid }) });
+      // the desktop app shows and edits this very profile through the socket (applied at the next start)
+      control = await startControlServer({ path: args.control, engine, profile: fileProfile(args.profile, checkProfile), ...(gid === undefined ? {} : { gid }) });
       emit({ type: 'control', path: control.path });
     }
   } catch (e) {

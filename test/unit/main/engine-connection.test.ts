@@ -23,6 +23,8 @@ function fakeClient(engine: ScriptedEngine): ControlClient & { die(reason: strin
     onEvent: (cb: Parameters<ScriptedEngine['onEvent']>[0]) => engine.onEvent(cb),
     command: (cmd: Parameters<ScriptedEngine['command']>[0]) => engine.command(cmd),
     onClose: (cb: (r: string) => void) => { closers.add(cb); return () => { closers.delete(cb); }; },
+    profileGet: async () => ({ path: '/etc/homeward/profile.json', json: '{}', secretsStored: false }),
+    profileSave: async () => ({ ok: true as const, path: '/etc/homeward/profile.json' }),
     close: () => { c.closedByUs = true; },
     die: (reason: string) => { for (const cl of closers) cl(reason); },
   };

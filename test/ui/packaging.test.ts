@@ -19,9 +19,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunArgs } from '../../../app/cli/run.ts';
+import { parseRunArgs } from '../../app/cli/run.ts';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
+const ROOT = resolve(import.meta.dirname, '../..');
 const PREFIX = '/opt/Homeward';
 const require = createRequire(import.meta.url);
 

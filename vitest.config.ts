@@ -38,6 +38,8 @@ export default defineConfig({
           testTimeout: 60_000,
           hookTimeout: 120_000,
           pool: 'forks',
+          // one file at a time: the UI test and the packaging test both rebuild renderer/dist
+          fileParallelism: false,
           sequence: { groupOrder: 2 },
         },
       },

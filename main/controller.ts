@@ -11,7 +11,7 @@ import type { EngineSnapshot } from '../app/engine-snapshot.ts';
 import type { EngineEvent, Mode } from '../app/events.ts';
 import type { EngineConnection } from './engine-connection.ts';
 import { createIpcMain, type IpcMainLike, type WebContentsLike } from './ipc/helpers.ts';
-import { ipcSchema, type AppSettings, type ProfileDocument, type ProfileSaveResult } from './ipc/schema.ts';
+import { ipcSchema, type AppSettings, type EngineStatus, type ProfileDocument, type ProfileSaveResult } from './ipc/schema.ts';
 import { modeNotification, type ModeNotification } from './mode-text.ts';
 import { applyTray, buildTrayModel, type TrayAction, type TrayAdapterDeps, type TrayModel } from './tray.ts';
 
@@ -28,8 +28,12 @@ export interface DesktopDeps {
   tray: Omit<TrayAdapterDeps, 'onAction'> | null;
   notify: (n: ModeNotification) => void;
   settings: SettingsStore;
-  profile: { get(): ProfileDocument; save(json: string): ProfileSaveResult; import(): Promise<ProfileDocument | null> };
+  profile: { get(): ProfileDocument | Promise<ProfileDocument>; save(json: string): ProfileSaveResult | Promise<ProfileSaveResult>; import(): Promise<ProfileDocument | null> };
   exportDiagnostics: () => Promise<{ path: string }>;
+  /** whether the engine runs (the supervised control-socket connection); absent: always running (hosted) */
+  engineStatus?: { current(): EngineStatus; onChange(cb: (s: EngineStatus) => void): () => void };
+  /** "Start the engine…": the service or the bundle through pkexec (main/engine-start.ts) */
+  startEngine?: () => Promise<void>;
   copyDiagnostics: () => Promise<void>;
   showWindow: () => void;
   quit: () => void;
@@ -45,8 +49,16 @@ export interface Desktop {
 
 function wireIpc(deps: DesktopDeps, settingsChanged: () => void): ReturnType<typeof createIpcMain<typeof ipcSchema>> {
   const ipc = createIpcMain(ipcSchema, deps.ipcMain, { targets: deps.targets, ...(deps.trustSender ? { trustSender: deps.trustSender } : {}) });
-  ipc.engine.handleSnapshot(() => deps.engine.snapshot());
+  ipc.engine.handleSnapshot(() => {
+    const st = deps.engineStatus?.current();
+    if (st && !st.running) throw new Error(st.reason ?? 'the engine is not running');
+    return deps.engine.snapshot();
+  });
   ipc.engine.handleCommand((c) => deps.engine.command(c));
+  ipc.engine.handleStart(async () => {
+    if (!deps.startEngine) throw new Error('this app cannot start the engine: start the homeward service');
+    await deps.startEngine();
+  });
   ipc.profile.handleGet(() => deps.profile.get());
   ipc.profile.handleSave(({ json }) => deps.profile.save(json));
   ipc.profile.handleImport(() => deps.profile.import());
@@ -64,7 +76,11 @@ export function startDesktop(deps: DesktopDeps): Desktop {
   let model: TrayModel | null = null;
   let lastMode: Mode | null = deps.engine.snapshot().mode;
   const refreshTray = (s: EngineSnapshot): void => {
-    if (deps.tray) model = applyTray({ ...deps.tray, onAction: (a) => void desktop.handleTrayAction(a) }, buildTrayModel(s, deps.settings.get()), model);
+    const running = deps.engineStatus?.current().running ?? true;
+    // a tray action the engine refuses becomes a notification, never an unhandled rejection
+    const onAction = (a: TrayAction): void => void desktop.handleTrayAction(a)
+      .catch((e: unknown) => deps.notify({ title: 'Homeward could not do that', body: e instanceof Error ? e.message : String(e) }));
+    if (deps.tray) model = applyTray({ ...deps.tray, onAction }, buildTrayModel(s, deps.settings.get(), running), model);
   };
   const ipc = wireIpc(deps, () => {
     ipc.settings.notifyChanged(deps.settings.get());
@@ -81,6 +97,11 @@ export function startDesktop(deps: DesktopDeps): Desktop {
     refreshTray(s);
   };
   const unsubscribe = deps.engine.onEvent(onEvent);
+  const offStatus = deps.engineStatus?.onChange((st) => {
+    ipc.engine.notifyStatus(st);
+    if (!st.running) deps.notify({ title: 'Homeward engine not running', body: st.reason ?? 'The engine stopped.' });
+    refreshTray(deps.engine.snapshot());
+  });
   refreshTray(deps.engine.snapshot());
 
   const desktop: Desktop = {
@@ -108,7 +129,7 @@ export function startDesktop(deps: DesktopDeps): Desktop {
       }
     },
     trayModel: () => model,
-    dispose: () => unsubscribe(),
+    dispose: () => { unsubscribe(); offStatus?.(); },
   };
   return desktop;
 }

@@ -54,7 +54,22 @@ export function trayTooltip(s: EngineSnapshot): string {
   return lines.join('\n');
 }
 
-export function buildTrayModel(s: EngineSnapshot, settings: AppSettings): TrayModel {
+/** `engineRunning` false: the service is gone — the tray says so and offers only what still works. */
+export function buildTrayModel(s: EngineSnapshot, settings: AppSettings, engineRunning = true): TrayModel {
+  if (!engineRunning) {
+    return {
+      icon: 'error',
+      tooltip: 'Homeward — engine not running\nYour traffic is not moved or protected; open Homeward to start it.',
+      items: [
+        { kind: 'label', label: 'Engine not running' },
+        { kind: 'separator' },
+        { kind: 'action', action: 'open-window', label: 'Open Homeward', enabled: true },
+        { kind: 'action', action: 'copy-diagnostics', label: 'Copy diagnostics', enabled: true },
+        { kind: 'separator' },
+        { kind: 'action', action: 'quit', label: 'Quit', enabled: true },
+      ],
+    };
+  }
   const active = s.connected;
   return {
     icon: trayIcon(s),

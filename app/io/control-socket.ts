@@ -17,6 +17,7 @@
  * must not be world-writable unless sticky. The client refuses a socket not
  * owned by root or by the user itself (Mullvad checks the same).
  */
+import type { ProfileEndpoint, SharedProfileDocument, SharedProfileSaveResult } from './profile-file.ts';
 import { chmodSync, chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -36,7 +37,7 @@ export class ControlSocketError extends Error {
 }
 
 /** Parses one request line into a command; throws ControlSocketError with the reason. */
-export function parseRequest(line: string): { id: number | string | null; cmd: EngineCommand | { cmd: 'subscribe' } } {
+export function parseRequest(line: string): { id: number | string | null; cmd: EngineCommand | { cmd: 'subscribe' } | ProfileRequest } {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -49,6 +50,11 @@ export function parseRequest(line: string): { id: number | string | null; cmd: E
   switch (o.cmd) {
     case 'snapshot': case 'subscribe': case 'connect': case 'disconnect': case 're-detect':
       return { id, cmd: { cmd: o.cmd } };
+    case 'profile-get':
+      return { id, cmd: { cmd: 'profile-get' } };
+    case 'profile-save':
+      if (typeof o.json !== 'string') throw new ControlSocketError('profile-save needs "json": the profile text');
+      return { id, cmd: { cmd: 'profile-save', json: o.json } };
     case 'set-policy':
       if (typeof o.policy !== 'string' || !POLICIES.includes(o.policy)) throw new ControlSocketError('set-policy needs "policy": "automatic" or "always-vpn"');
       return { id, cmd: { cmd: 'set-policy', policy: o.policy as 'automatic' | 'always-vpn' } };
@@ -89,6 +95,8 @@ export interface ControlServerOptions {
   engine: EngineSource;
   /** group allowed to connect (socket becomes 0660); default: owner only (0600) */
   gid?: number;
+  /** serve the engine's profile file (profile-get / profile-save) */
+  profile?: ProfileEndpoint;
 }
 
 export interface ControlServer {
@@ -107,7 +115,10 @@ function removeStale(path: string): void {
   unlinkSync(path);
 }
 
-function serveClient(sock: Socket, engine: EngineSource): void {
+/** The shared profile (app/io/profile-file.ts), for the desktop app to show and edit through the service. */
+type ProfileRequest = { cmd: 'profile-get' } | { cmd: 'profile-save'; json: string };
+
+function serveClient(sock: Socket, engine: EngineSource, profile?: ProfileEndpoint): void {
   let unsubscribe: (() => void) | null = null;
   const send = (o: unknown): void => {
     if (!sock.destroyed) sock.write(`${JSON.stringify(o)}\n`);
@@ -124,6 +135,12 @@ function serveClient(sock: Socket, engine: EngineSource): void {
     }
     const { id, cmd } = req;
     if (cmd.cmd === 'snapshot') return send({ id, type: 'success', value: engine.snapshot() });
+    if (cmd.cmd === 'profile-get' || cmd.cmd === 'profile-save') {
+      if (!profile) return send({ id, type: 'error', error: 'this engine does not serve its profile' });
+      const done = cmd.cmd === 'profile-get' ? profile.get() : profile.save(cmd.json);
+      void done.then((value) => send({ id, type: 'success', value }), (e: unknown) => send({ id, type: 'error', error: e instanceof Error ? e.message : String(e) }));
+      return;
+    }
     if (cmd.cmd === 'subscribe') {
       unsubscribe?.();
       send({ id, type: 'success', value: engine.snapshot() });
@@ -148,7 +165,7 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
   const server: Server = createServer((sock) => {
     clients.add(sock);
     sock.on('close', () => clients.delete(sock));
-    serveClient(sock, opts.engine);
+    serveClient(sock, opts.engine, opts.profile);
   });
   // The socket is bound inside listen(); a tight umask makes it private from its first instant.
   const oldMask = process.umask(0o777 & ~mode);
@@ -176,6 +193,9 @@ export async function startControlServer(opts: ControlServerOptions): Promise<Co
 
 export interface ControlClient extends EngineSource {
   onClose(cb: (reason: string) => void): () => void;
+  /** the engine's profile, secrets redacted (when the engine serves it) */
+  profileGet(): Promise<SharedProfileDocument>;
+  profileSave(json: string): Promise<SharedProfileSaveResult>;
   close(): void;
 }
 
@@ -232,6 +252,8 @@ export async function connectControlSocket(path: string, opts: { now?: () => num
       await request(c);
     },
     onClose: (cb) => { closers.add(cb); return () => { closers.delete(cb); }; },
+    profileGet: async () => (await request({ cmd: 'profile-get' })) as SharedProfileDocument,
+    profileSave: async (json) => (await request({ cmd: 'profile-save', json })) as SharedProfileSaveResult,
     close: () => sock.destroy(),
   };
 }

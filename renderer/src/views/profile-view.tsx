@@ -22,8 +22,9 @@ export function ProfileView({ transport }: { transport: Transport }) {
   const [text, setText] = useState('{}');
   const [jsonError, setJsonError] = useState<string | null>(null);
   const [status, setStatus] = useState<string | null>(null);
+  const [docPath, setDocPath] = useState<string | null>(null);
   useEffect(() => {
-    void transport.profile?.get().then((d) => { setText(d.json); setDraft(JSON.parse(d.json) as Json); });
+    void transport.profile?.get().then((d) => { setText(d.json); setDraft(JSON.parse(d.json) as Json); setDocPath(d.path); });
   }, [transport]);
   const error = useMemo(() => validateDraft(draft), [draft]);
   const fieldError = (path: string) => (error && (error.field === path || error.field.startsWith(`${path}[`)) ? error.message : null);
@@ -37,7 +38,10 @@ export function ProfileView({ transport }: { transport: Transport }) {
   const onImport = (file: File | undefined) => void file?.text().then(onText);
   const onSave = () => {
     if (!transport.profile) return;
-    void transport.profile.save(text).then((r) => setStatus(r.ok ? `Saved to ${r.path}` : `Not saved: ${r.field} ${r.message}`));
+    void transport.profile.save(text).then(
+      (r) => setStatus(r.ok ? `Saved to ${r.path}; the engine uses it from its next start.` : `Not saved: ${r.field} ${r.message}`),
+      (e: unknown) => setStatus(`Not saved: ${e instanceof Error ? e.message : String(e)}`),
+    );
   };
 
   return (
@@ -45,7 +49,7 @@ export function ProfileView({ transport }: { transport: Transport }) {
       <div className="view-head">
         <div>
           <h1>Profile</h1>
-          <p className="muted">Secrets are kept in the operating system's keystore, never in the profile file.</p>
+          <p className="muted">The profile the Homeward service runs with{docPath ? <> (<code>{docPath}</code>)</> : ''}. Secrets are never shown here: leave “&lt;redacted&gt;” to keep one, type a new value to replace it.</p>
         </div>
         <div className="button-row">
           <label className="btn">Import…<input type="file" accept="application/json,.json" hidden onChange={(e) => onImport(e.target.files?.[0])} /></label>

@@ -85,4 +85,13 @@ describe('mode notifications', () => {
     expect(modeNotification(null, 'offline', true)).toBeNull();
     expect(modeNotification('c', 'mc', false)).toBeNull();
   });
+
+  it('with the engine gone: an error icon, says so, and offers only what still works', () => {
+    const m = buildTrayModel(snap('mc'), DEFAULT_SETTINGS, false);
+    expect(m.icon).toBe('error');
+    expect(m.tooltip).toMatch(/^Homeward — engine not running/);
+    expect(m.items[0]).toEqual({ kind: 'label', label: 'Engine not running' });
+    const actions = m.items.flatMap((i) => ('action' in i ? [i.action] : []));
+    expect(actions).toEqual(['open-window', 'copy-diagnostics', 'quit']);
+  });
 });

@@ -14,7 +14,7 @@
  * navigation or new windows, CSP on every response, preload = main/preload.ts
  * (bundled to one CommonJS file for the sandbox, see electron-builder.yml).
  */
-import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, session, Tray } from 'electron';
+import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, session, shell, Tray } from 'electron';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -25,7 +25,7 @@ import { startDesktop } from './controller.ts';
 import { DEFAULT_CONTROL_SOCKET } from '../app/io/control-socket.ts';
 import { supervise } from './engine-connection.ts';
 import { engineStartCommand, SERVICE_UNIT } from './engine-start.ts';
-import { ownRenderer } from './ipc/helpers.ts';
+import { mayOpenExternally, ownRenderer } from './ipc/helpers.ts';
 import { DEFAULT_SETTINGS, type AppSettings } from './ipc/schema.ts';
 import { pkexecInstallArgs, sharedProfile } from './shared-profile.ts';
 import { checkProfile } from '../app/cli/profile-check.ts';
@@ -49,7 +49,8 @@ function settingsStore(file: string): { get(): AppSettings; set(p: Partial<AppSe
   };
 }
 
-function createWindow(): BrowserWindow {
+/** The one page the renderer may open outside the app: the captive portal's login page the engine reported. */
+function createWindow(portalUrl: () => string | undefined): BrowserWindow {
   const win = new BrowserWindow({
     width: 1120, height: 760, minWidth: 800, minHeight: 600, show: false, title: 'Homeward',
     webPreferences: {
@@ -58,7 +59,10 @@ function createWindow(): BrowserWindow {
     },
   });
   win.webContents.on('will-navigate', (e) => e.preventDefault());
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (mayOpenExternally(url, portalUrl())) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
   void win.loadFile(RENDERER);
   return win;
 }
@@ -99,7 +103,7 @@ async function main(): Promise<void> {
   });
   let win: BrowserWindow | null = null;
   const showWindow = (): void => {
-    if (!win || win.isDestroyed()) win = createWindow();
+    if (!win || win.isDestroyed()) win = createWindow(() => engine.snapshot().captivePortal?.url);
     win.show();
     win.focus();
   };

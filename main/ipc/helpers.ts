@@ -147,3 +147,18 @@ export function createIpcRenderer<S extends Schema>(schema: S, ipcRenderer: IpcR
   }
   return api as RendererApi<S>;
 }
+
+/**
+ * window.open from the renderer is denied, except the captive portal's login
+ * page the engine reported (issue 19), which goes to the system browser: only
+ * that exact URL, and only http(s).
+ */
+export function mayOpenExternally(url: string, portalUrl: string | undefined): boolean {
+  if (portalUrl === undefined || url !== portalUrl) return false;
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}

@@ -188,6 +188,30 @@ describe('the UI never lies about the tunnel', () => {
     await expect.poll(() => banner.count()).toBe(0);
   });
 
+  it('a captive portal: says the network wants a sign-in, opens the login page, and goes away once the portal lets us through', async () => {
+    await page.goto(server.url);
+    await page.waitForSelector('[data-testid="hero"]');
+    // a login page on the UI server's own origin: the test never leaves the machine
+    const login = `${server.origin}/portal-login?from=hotel`;
+    engine.emit({ type: 'captive-portal', state: 'detected', url: login, iface: 'wlan0' });
+    const banner = page.locator('[data-testid="captive-portal"]');
+    await banner.waitFor({ timeout: 2000 });
+    expect(await banner.textContent()).toContain('sign in');
+    expect(await banner.textContent()).toContain(login);
+    const [popup] = await Promise.all([context.waitForEvent('page'), page.click('[data-testid="open-login"]')]);
+    expect(popup.url()).toBe(login);
+    await popup.close();
+    engine.emit({ type: 'captive-portal', state: 'cleared', iface: 'wlan0' });
+    await expect.poll(() => banner.count()).toBe(0);
+  });
+
+  it('shows which resolver answers intranet names', async () => {
+    engine.emit({ type: 'dns', servers: ['10.1.0.10'], domains: ['corp.example'], via: 'resolv.conf' });
+    await expect.poll(() => page.textContent('[data-testid="dns"]')).toBe('10.1.0.10 for corp.example');
+    engine.emit({ type: 'dns', servers: [], domains: [], via: 'resolv.conf' });
+    await expect.poll(() => page.textContent('[data-testid="dns"]')).toBe('the network\'s own resolver');
+  });
+
   it('announces mode changes in an aria-live region, in words', async () => {
     const live = page.locator('[data-testid="announce"]');
     expect(await live.getAttribute('aria-live')).toBe('polite');

@@ -51,6 +51,24 @@ function Hero({ s, transport }: { s: EngineSnapshot; transport: Transport }) {
   );
 }
 
+/**
+ * A captive portal holds the network (issue 19): nothing is sent in clear meanwhile, so the
+ * user has to sign in; the login page opens in the system browser (Electron: main hands it to
+ * the OS, only this URL) or a new tab (browser UI). The VPN comes back by itself after the login.
+ */
+function PortalBanner({ portal }: { portal: NonNullable<EngineSnapshot['captivePortal']> }) {
+  return (
+    <section className="banner banner-warn portal-banner" role="alert" data-testid="captive-portal">
+      <div>
+        <strong>This network wants you to sign in first.</strong>{' '}
+        Your traffic stays on hold — nothing leaves unprotected — and the VPN connects by itself as soon as you are signed in.
+        <div className="caption mono">{portal.url}</div>
+      </div>
+      <button className="btn btn-primary" data-testid="open-login" onClick={() => { window.open(portal.url, '_blank', 'noopener,noreferrer'); }}>Open login page</button>
+    </section>
+  );
+}
+
 export function StatusView({ transport }: { transport: Transport }) {
   const s = useEngine((st) => st.snapshot);
   const now = useNow();
@@ -63,6 +81,7 @@ export function StatusView({ transport }: { transport: Transport }) {
   return (
     <div className="view" data-testid="status-view">
       <Hero s={s} transport={transport} />
+      {s.captivePortal && <PortalBanner portal={s.captivePortal} />}
       <div className="grid">
         <Card title="Addresses">
           <dl className="fields">
@@ -71,6 +90,8 @@ export function StatusView({ transport }: { transport: Transport }) {
             <Field label="VPN inner address" value={s.tia} mono testId="tia" hint="the tunnel inner address (TIA) the VPN gateway gave this device" />
             <Field label="VPN gateway" value={s.gateway} mono />
             <Field label="Home agent" value={s.homeAgent} mono hint="the internal home agent (i-HA) that keeps your home address" />
+            <Field label="Intranet names" testId="dns" value={s.dns ? `${s.dns.servers.join(', ')}${s.dns.domains.length ? ` for ${s.dns.domains.join(', ')}` : ''}` : 'the network\'s own resolver'}
+              hint={s.dns ? `set through ${s.dns.via === 'resolved' ? 'systemd-resolved' : '/etc/resolv.conf'}; these names never go to the network's resolver` : 'no intranet DNS servers known'} />
           </dl>
         </Card>
         <Card title="Mobile IP binding" aside={reg && <Pill tone={reg.state === 'accepted' ? 'good' : reg.state === 'denied' ? 'bad' : 'warn'}>{reg.state}</Pill>}>

@@ -173,3 +173,15 @@ describe('tray and notifications through the controller', () => {
     expect(calls).toEqual(['show', 'copy', 'quit']);
   });
 });
+
+describe('mayOpenExternally (captive-portal login page)', () => {
+  it('only the exact URL the engine reported, only http(s)', async () => {
+    const { mayOpenExternally } = await import('../../../main/ipc/helpers.ts');
+    const portal = 'http://198.51.100.1:8080/login?from=hotel';
+    expect(mayOpenExternally(portal, portal)).toBe(true);
+    expect(mayOpenExternally(portal, undefined)).toBe(false);
+    expect(mayOpenExternally('http://evil.example/', portal)).toBe(false);
+    expect(mayOpenExternally('file:///etc/passwd', 'file:///etc/passwd')).toBe(false);
+    expect(mayOpenExternally('javascript:alert(1)', 'javascript:alert(1)')).toBe(false);
+  });
+});

@@ -133,7 +133,7 @@ export class Engine implements EngineSource {
       hoa: p.homeAddress, homeAgent: p.homeAgent,
       detectionTimeoutMs: p.detection.timeoutMs, detectionRetransmits: p.detection.retransmits,
       tMonitorMs: p.detection.tMonitorSeconds * 1000, keepVpnInside: p.detection.keepVpnInside,
-      agentWaitMs: p.detection.agentWaitMs, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
+      holdUntilDecided: p.detection.holdUntilDecided, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
     }, monotonicNow());
     const mipTun = opts.mipTun ?? 'hwmip0';
     this.mip = new MipDriver({

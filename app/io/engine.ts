@@ -26,6 +26,7 @@
  * Every input and effect runs in order on one promise chain.
  */
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import type { Profile } from '../config/profile.ts';
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
@@ -57,6 +58,14 @@ const PREF_FROM_TIA = 991;
 const PREF_TIA_UNREACHABLE = 992;
 const VPN_TUNS = ['hwvpn0', 'hwvpn1'];
 const VPN_STOP_MS = 1500;
+/**
+ * IKE and MOBIKE requests (new IKE SA, UPDATE_SA_ADDRESSES) are first
+ * retransmitted after this long, then backed off by 2: a first message lost
+ * on a fresh link must not cost a whole profile base interval (docs/MOBILITY.md).
+ */
+export const IKE_FIRST_RETRANSMIT_MS = 200;
+/** tries added to the profile's so that the total retransmission budget stays about as long */
+const IKE_EXTRA_TRIES = 2;
 
 export interface EngineOptions {
   profile: Profile;
@@ -122,6 +131,12 @@ export class Engine implements EngineSource {
   private vpn?: VpnHandle;
   private vpnUp?: { tia: string; dev: string };
   private pending?: { kind: 'direct' | 'vpn'; attempt: number };
+  /**
+   * The detection request of RFC 5266 §3.4 on its own registration client and
+   * socket (from the link's address), so that it runs beside a registration
+   * through the VPN instead of replacing it. Closed at its first result.
+   */
+  private probe?: { attempt: number; coa: string; source: string; core: RegistrationCoreLike; sock: dgram.Socket; timer: DriverTimer };
   private linkRule?: string;
   private tiaRule?: string;
   private connected = false;
@@ -214,6 +229,7 @@ export class Engine implements EngineSource {
     this.stopped = true;
     if (this.countersTimer) clearInterval(this.countersTimer);
     this.monitor.close();
+    this.stopProbe();
     this.timer.stop();
     this.discoveryTimer.stop();
     this.icmp?.sock.close();
@@ -255,6 +271,7 @@ export class Engine implements EngineSource {
         else for (const pkt of this.gate.release(now)) this.mip.sendOut(pkt);
         return;
       case 'register-direct': {
+        if (e.detect && !e.via) return this.startProbe(e.attempt, e.coa, this.link?.addr ?? e.coa);
         this.pending = { kind: 'direct', attempt: e.attempt };
         const source = e.via ? this.opts.profile.homeAddress : this.link?.addr ?? e.coa;
         this.mip.register({ coa: e.coa, source, ...(e.via ? { via: e.via.addr } : {}) });
@@ -300,6 +317,8 @@ export class Engine implements EngineSource {
   // inputs from the drivers
   private async onLink(link: Link | null): Promise<void> {
     this.link = link;
+    // a detection request from an address we no longer use can prove nothing about the new link
+    if (this.probe && this.probe.source !== link?.addr) this.stopProbe();
     await this.setLinkRule(link);
     if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
     this.watchAgents(link);
@@ -374,6 +393,70 @@ export class Engine implements EngineSource {
     this.faRule = { iface: fa.iface, fa: fa.addr };
   }
 
+  // the detection request (RFC 5266 §3.4) on its own registration client
+  private startProbe(attempt: number, coa: string, source: string): void {
+    this.stopProbe();
+    if (this.stopped) return;
+    const core = (this.opts.core ?? engineCore)(this.opts.profile, { localPort: 0 });
+    const sock = dgram.createSocket('udp4');
+    const probe = {
+      attempt, coa, source, core, sock,
+      timer: new DriverTimer(() => void this.enqueue(() => {
+        if (this.probe !== probe) return;
+        core.handleTimeout(monotonicNow(), Date.now());
+        this.drainProbe();
+      })),
+    };
+    this.probe = probe;
+    sock.on('error', (err) => void this.enqueue(() => {
+      if (this.probe !== probe) return;
+      this.publish({ type: 'log', level: 'warn', msg: `detection request from ${source}: ${err.message}` });
+    }));
+    sock.on('message', (m, r) => void this.enqueue(() => {
+      if (this.probe !== probe) return;
+      core.handleDatagram(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), { address: r.address, port: r.port }, monotonicNow(), Date.now());
+      this.drainProbe();
+    }));
+    sock.bind(0, source); // node queues the first send until the bind completes
+    core.handleCommand({ type: 'register', coa }, monotonicNow(), Date.now());
+    this.drainProbe();
+  }
+
+  private drainProbe(): void {
+    const p = this.probe;
+    if (!p) return;
+    for (let t = p.core.pollTransmit(); t; t = p.core.pollTransmit()) {
+      if (!t.keepalive) p.sock.send(t.bytes, t.to.port, t.to.address);
+    }
+    for (let e = p.core.pollEvent(); e; e = p.core.pollEvent()) {
+      if (e.type !== 'registration') continue;
+      const result = registrationResult(e);
+      if (!result) continue;
+      this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
+      this.stopProbe();
+      if (result.status === 'accepted' && result.tnc) {
+        // the HA's binding now points at the link: the driver's client takes it over (and refreshes it) from here
+        this.pending = { kind: 'direct', attempt: p.attempt };
+        this.mip.register({ coa: p.coa, source: p.source });
+      }
+      this.input({ kind: 'direct-registration', attempt: p.attempt, result });
+      return;
+    }
+    p.timer.arm(p.core.nextTimeout());
+  }
+
+  private stopProbe(): void {
+    const p = this.probe;
+    if (!p) return;
+    this.probe = undefined;
+    p.timer.stop();
+    try {
+      p.sock.close();
+    } catch {
+      // already closed
+    }
+  }
+
   private onMipEvent(e: CoreEvent, p: { kind: 'direct' | 'vpn'; attempt: number } | undefined): void {
     if (e.type === 'registration') {
       this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
@@ -397,8 +480,15 @@ export class Engine implements EngineSource {
     const dev = VPN_TUNS.find((d) => d !== old?.dev) ?? VPN_TUNS[0]!;
     const handle: VpnHandle = { dev, stopping: false, driver: undefined as unknown as VpnDriver };
     handle.driver = new VpnDriver({
-      // the controller decides about reconnecting (vpn down → detect again)
-      profile: { ...profile, vpn: { ...profile.vpn, reconnect: false } }, tunName: dev, stopTimeoutMs: VPN_STOP_MS,
+      // the controller decides about reconnecting (vpn down → detect again); a lost first message costs 200 ms
+      profile: {
+        ...profile,
+        vpn: {
+          ...profile.vpn, reconnect: false, retransmitBaseMs: Math.min(profile.vpn.retransmitBaseMs, IKE_FIRST_RETRANSMIT_MS),
+          retransmitTries: profile.vpn.retransmitTries + IKE_EXTRA_TRIES,
+        },
+      },
+      tunName: dev, stopTimeoutMs: VPN_STOP_MS,
       emit: (ev) => void this.enqueue(() => this.onVpnEvent(handle, ev as unknown as EngineEvent)),
       onReady: (info) => this.enqueue(() => this.onVpnReady(handle, info)),
     });

@@ -1,11 +1,16 @@
 /**
  * Turns kernel address/link/route changes into typed link events.
  *
- * `ip -o monitor link address route` streams notifications; each burst is
- * debounced (app/net/link-select.ts: ≤ 30 ms after the last notification,
- * never more than 100 ms after the first), then the kernel's view is read
- * once (`ip -j -4 addr`, `ip -j -4 route`) and the primary link chosen. A
- * handler is called only when the link really changed.
+ * `ip -o monitor link address route` streams notifications. By default the
+ * first notification of a burst reads the kernel's view at once (`ip -j -4
+ * addr`, `ip -j -4 route`) and chooses the primary link — a handover starts
+ * on the first notification of the change that matters (the default route
+ * or the address in use going away or appearing), not after a quiet window;
+ * notifications that arrive during that read cause exactly one more read
+ * after it, so the last state of a burst is never missed. With `quietMs` /
+ * `maxDelayMs` above 0 a burst is debounced instead (app/net/link-select.ts).
+ * A handler is called only when the link really changed (or, with
+ * `everyBurst`, after every read).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -18,7 +23,9 @@ const run = promisify(execFile);
 export interface NetMonitorOptions {
   /** interfaces never to treat as an access link (our TUN) */
   exclude?: string[];
+  /** debounce a burst: wait this long after its last notification (default 0: read at the first) */
   quietMs?: number;
+  /** …but never longer than this after its first (default 0) */
   maxDelayMs?: number;
   /** safety net: re-read the kernel's view this often even without notifications (0: never) */
   pollMs?: number;
@@ -64,7 +71,7 @@ export class NetMonitor {
   private closed = false;
 
   constructor(private readonly onLink: (link: Link | null, eventAtMs: number) => void, opts: NetMonitorOptions = {}) {
-    this.debouncer = new Debouncer(opts.quietMs ?? 30, opts.maxDelayMs ?? 100);
+    this.debouncer = new Debouncer(opts.quietMs ?? 0, opts.maxDelayMs ?? 0);
     this.exclude = new Set(opts.exclude ?? []);
     this.pollMs = opts.pollMs ?? 5000;
     this.everyBurst = opts.everyBurst === true;
@@ -101,6 +108,9 @@ export class NetMonitor {
 
   private notify(): void {
     const now = performance.now();
+    if (this.closed) return;
+    // no debounce: read now; a read already running reads once more when it is done
+    if (this.debouncer.quietMs === 0 && this.debouncer.maxDelayMs === 0) return void this.read(now);
     this.arm(this.debouncer.event(now), now);
   }
 

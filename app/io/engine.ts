@@ -138,6 +138,8 @@ export class Engine implements EngineSource {
    */
   private probe?: { attempt: number; coa: string; source: string; core: RegistrationCoreLike; sock: dgram.Socket; timer: DriverTimer };
   private linkRule?: string;
+  /** settles when the policy rules of the current link are in place */
+  private linkReady: Promise<void> = Promise.resolve();
   private tiaRule?: string;
   private connected = false;
   private stopped = false;
@@ -319,10 +321,16 @@ export class Engine implements EngineSource {
     this.link = link;
     // a detection request from an address we no longer use can prove nothing about the new link
     if (this.probe && this.probe.source !== link?.addr) this.stopProbe();
-    await this.setLinkRule(link);
-    if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+    // the routing rules are rewritten while the handover already runs: the MOBIKE update does not
+    // need them, and the detection request waits for them (linkReady) so that it leaves on the link
+    const ready = (async () => {
+      await this.setLinkRule(link);
+      if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+    })();
+    this.linkReady = ready.catch(() => undefined);
     this.watchAgents(link);
     this.input({ kind: 'link', link });
+    await ready;
   }
 
   // agent discovery (RFC 5944 §2.4) on the access link
@@ -418,8 +426,14 @@ export class Engine implements EngineSource {
       this.drainProbe();
     }));
     sock.bind(0, source); // node queues the first send until the bind completes
-    core.handleCommand({ type: 'register', coa }, monotonicNow(), Date.now());
-    this.drainProbe();
+    // the first request leaves once the link's rule (pref 990) keeps it off the VPN
+    void this.linkReady.then(() => {
+      if (this.probe !== probe) return;
+      core.handleCommand({ type: 'register', coa }, monotonicNow(), Date.now());
+      // only transmits can come out of a request just sent; results go through the chain
+      for (let t = core.pollTransmit(); t; t = core.pollTransmit()) if (!t.keepalive) sock.send(t.bytes, t.to.port, t.to.address);
+      void this.enqueue(() => this.drainProbe());
+    });
   }
 
   private drainProbe(): void {

@@ -23,6 +23,8 @@
  * Agent discovery (RFC 5944 §2.4): a raw ICMP socket pinned to the access
  * link feeds advertisements to app/mip4/agent-discovery.ts, solicits on a
  * link change, and turns its agent-up / agent-lost into `agent` inputs.
+ * The detection request of RFC 5266 §3.4 runs on a registration client of
+ * its own (startProbe) beside a registration through the VPN.
  * Every input and effect runs in order on one promise chain.
  */
 import { execFile } from 'node:child_process';

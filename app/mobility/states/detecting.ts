@@ -48,8 +48,9 @@ export class DetectingState implements MobilityState {
   /** the registration of the TIA through the VPN sent from here, while the i-HA is asked (0: none in flight) */
   private vpnAttempt = 0;
   private vpnRegFailed = false;
-  /** home-address traffic already flows through the VPN (mc) while trust is decided */
+  /** home-address traffic already flows through the VPN (mc) while trust is decided — with this TIA */
   private flowing = false;
+  private flowTia?: string;
 
   constructor(readonly reason: string, readonly trigger: HandoverTrigger = 'link') {}
 
@@ -102,7 +103,10 @@ export class DetectingState implements MobilityState {
       case 'vpn':
         if (input.event === 'up') {
           this.vpnFailed = false;
-          return this.decide(ctx, now);
+          if (!this.flowing || input.tia === this.flowTia) return this.decide(ctx, now);
+          // a new IKE SA with another TIA: the binding still points at the old one, hold until it is registered
+          this.flowing = false;
+          return this.decide(ctx, now, hold(ctx, now, 'vpn-lost'));
         }
         this.vpnFailed = true;
         this.vpnAttempt = 0;
@@ -161,6 +165,7 @@ export class DetectingState implements MobilityState {
       if (tia && !ctx.cfg.holdUntilDecided && !this.flowing) {
         if (ctx.boundCoa === tia) {
           this.flowing = true;
+          this.flowTia = tia;
           effects.push({ kind: 'data-path', mode: 'mc', coa: tia }, ...release(ctx, 'mc', now, 'deciding'));
         } else if (this.vpnAttempt === 0 && !this.vpnRegFailed) {
           effects.push(this.registerVpn(ctx, tia));

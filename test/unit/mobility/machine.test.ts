@@ -361,3 +361,21 @@ describe('mobility controller: offline', () => {
     expect(delays).toEqual([1000, 2000, 4000, 8000]);
   });
 });
+
+describe('mobility controller: a new TIA while traffic flows through the VPN during detection', () => {
+  it('holds again and registers the new TIA before traffic flows on', () => {
+    const r = outsideMc();
+    apply(r, 'link(B)');
+    apply(r, 'vpn(up)');
+    expect(releasedTo(r)).toEqual(['mc']);
+    r.mark();
+    apply(r, 'vpn(up, new-tia)');
+    expect(r.since().map((e) => (e.kind === 'traffic' ? e.action : e.kind))).toEqual(['hold', 'register-vpn']);
+    expect(r.since().find((e) => e.kind === 'register-vpn')).toMatchObject({ tia: '10.10.100.9' });
+    apply(r, 'vpnreg(accepted)');
+    expect(releasedTo(r)).toEqual(['mc']);
+    apply(r, 'timer(detect)');
+    expect(r.m.stateName).toBe('outside-mc');
+    expect(r.since().filter((e) => e.kind === 'event' && e.event.type === 'mode').map((e) => e.kind === 'event' && e.event.type === 'mode' && e.event.coa)).toEqual(['10.10.100.9']);
+  });
+});

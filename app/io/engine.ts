@@ -68,6 +68,9 @@ const VPN_STOP_MS = 1500;
 export const IKE_FIRST_RETRANSMIT_MS = 200;
 /** tries added to the profile's so that the total retransmission budget stays about as long */
 const IKE_EXTRA_TRIES = 2;
+/** a MOBIKE move that fails before it could send (no route to the gateway yet) is tried again: 25, 50, 100, 200 ms */
+const ROAM_RETRIES = 4;
+const ROAM_RETRY_MS = 25;
 
 export interface EngineOptions {
   profile: Profile;
@@ -87,6 +90,8 @@ interface VpnHandle {
   tia?: string;
   /** our address on the SA's current path */
   local?: string;
+  /** the address a MOBIKE move was last asked for, until the gateway confirms it */
+  target?: string;
 }
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
@@ -525,9 +530,26 @@ export class Engine implements EngineSource {
     if (!h || h.stopping || !h.tia) return this.startVpn('vpn-move');
     // already there (a re-detection on the same link): nothing to update, the SA is up as it is
     const tia = h.tia;
-    if (h.local === local) return void this.enqueue(() => this.input({ kind: 'vpn', event: 'up', tia, local }));
+    // (not when a move elsewhere is still unanswered: the SA's path is then that one, not this)
+    if (h.local === local && (h.target === undefined || h.target === local)) return void this.enqueue(() => this.input({ kind: 'vpn', event: 'up', tia, local }));
+    h.target = local;
+    this.roam(h, local, eventAt, 0);
+  }
+
+  /**
+   * One MOBIKE move; a failure while the new link is still being set up (no
+   * route to the gateway yet) is tried again shortly, on the same SA, before
+   * the fallback to a new IKE SA — which costs a new TIA and registration.
+   */
+  private roam(h: VpnHandle, local: string, eventAt: number, tries: number): void {
     h.driver.roam(local, eventAt).catch((err: Error) => this.enqueue(() => {
-      if (this.vpn !== h || h.stopping) return;
+      if (this.vpn !== h || h.stopping || this.link?.addr !== local) return;
+      if (tries < ROAM_RETRIES) {
+        setTimeout(() => void this.enqueue(() => {
+          if (this.vpn === h && !h.stopping && this.link?.addr === local) this.roam(h, local, eventAt, tries + 1);
+        }), ROAM_RETRY_MS * 2 ** tries).unref();
+        return;
+      }
       this.publish({ type: 'log', level: 'warn', msg: `MOBIKE move to ${local} failed (${err.message}): new IKE SA` });
       this.startVpn('vpn-move');
     }));
@@ -538,6 +560,9 @@ export class Engine implements EngineSource {
     // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA
     if (ev.type === 'mobike-update' && this.vpn === h && !h.stopping && h.tia) {
       h.local = ev.to;
+      if (h.target === ev.to) h.target = undefined;
+      // an answer for an address we have left already confirms nothing about the current link
+      if (this.link?.addr !== ev.to) return;
       this.input({ kind: 'vpn', event: 'up', tia: h.tia, local: ev.to });
     }
   }

@@ -147,6 +147,8 @@ export class Engine implements EngineSource {
   private linkRule?: string;
   /** settles when the policy rules of the current link are in place */
   private linkReady: Promise<void> = Promise.resolve();
+  /** the queue of policy-rule changes (setLinkRule, setFaRule) */
+  private rules: Promise<void> = Promise.resolve();
   private tiaRule?: string;
   private connected = false;
   private stopped = false;
@@ -225,7 +227,7 @@ export class Engine implements EngineSource {
     this.countersTimer.unref();
     const link = await this.monitor.start();
     await this.enqueue(async () => {
-      await this.onLink(link);
+      this.onLink(link);
       if (this.opts.policy === 'always-vpn') this.input({ kind: 'command', command: { cmd: 'set-policy', policy: 'always-vpn' } });
       this.connected = true;
       this.input({ kind: 'command', command: { cmd: 'connect' } });
@@ -244,6 +246,7 @@ export class Engine implements EngineSource {
     this.icmp?.sock.close();
     this.icmp = undefined;
     await this.chain.catch(() => undefined);
+    await this.rules;
     await this.mip.stop();
     const vpn = this.vpn;
     this.vpn = undefined;
@@ -302,7 +305,7 @@ export class Engine implements EngineSource {
       }
       case 'data-path': {
         const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
-        void this.enqueue(() => this.setFaRule(fa ?? null));
+        void this.rulesDo(() => this.setFaRule(fa ?? null));
         if (e.mode === 'mc') this.mip.setDataPath(this.vpnUp ? { device: this.vpnUp.dev } : undefined);
         else if (e.mode === 'f') this.mip.setDataPath(fa ? { device: fa.iface, direct: true } : undefined);
         else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
@@ -324,20 +327,25 @@ export class Engine implements EngineSource {
   }
 
   // inputs from the drivers
-  private async onLink(link: Link | null): Promise<void> {
+  private onLink(link: Link | null): void {
     this.link = link;
     // a detection request from an address we no longer use can prove nothing about the new link
     if (this.probe && this.probe.source !== link?.addr) this.stopProbe();
-    // the routing rules are rewritten while the handover already runs: the MOBIKE update does not
-    // need them, and the detection request waits for them (linkReady) so that it leaves on the link
-    const ready = (async () => {
+    // the routing rules are rewritten on their own queue while the handover already runs: the MOBIKE
+    // update and its answer do not wait for them; the detection request does (linkReady), so that it
+    // leaves on the link
+    this.linkReady = this.rulesDo(async () => {
       await this.setLinkRule(link);
       if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
-    })();
-    this.linkReady = ready.catch(() => undefined);
+    });
     this.watchAgents(link);
     this.input({ kind: 'link', link });
-    await ready;
+  }
+
+  /** Policy-rule changes run one after the other, beside the main chain; a failure is published. */
+  private rulesDo(op: () => Promise<void>): Promise<void> {
+    this.rules = this.rules.then(op).catch((e: unknown) => this.publish({ type: 'error', code: 'ENGINE', message: (e as Error).message }));
+    return this.rules;
   }
 
   // agent discovery (RFC 5944 §2.4) on the access link

@@ -335,6 +335,8 @@ export class Engine implements EngineSource {
     // update and its answer do not wait for them; the detection request does (linkReady), so that it
     // leaves on the link
     this.linkReady = this.rulesDo(async () => {
+      // a newer link is queued behind this one already: its own step rewrites the rules, skip this one
+      if (this.link !== link) return;
       await this.setLinkRule(link);
       if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
     });

@@ -24,12 +24,27 @@ export interface ModeEvent {
 
 export type Policy = 'automatic' | 'always-vpn';
 
+/** What started a handover. */
+export type HandoverTrigger = 'link' | 'vpn-lost' | 'registration-lost' | 'agent' | 'user' | 'policy' | 'retry';
+
+/**
+ * What the node knew of the network when traffic flowed again: `deciding`
+ * = the i-HA has not answered yet and traffic flows through the VPN.
+ */
+export type HandoverTrust = 'trusted' | 'untrusted' | 'deciding';
+
+/** One per move: emitted when user traffic flows again after being held. */
 export interface HandoverEvent {
   type: 'handover';
+  /** the mode traffic last flowed in */
   from: Mode;
+  /** the mode traffic flows in again (mc while trust is still being decided) */
   to: Mode;
-  /** time without user traffic, from the network event until traffic flows again */
+  /** time user traffic could not flow: from the hold (the network event) to the first packet released */
   gapMs: number;
+  /** always set by the mobility controller (optional only for older recordings) */
+  trigger?: HandoverTrigger;
+  trust?: HandoverTrust;
 }
 
 export interface IkeSaEvent {

@@ -61,8 +61,10 @@ export interface DetectionProfile {
   retransmits: number; // (fixed)
   tMonitorSeconds: number;
   keepVpnInside: boolean;
-  /** trusted link, no foreign agent heard yet: solicit and wait this long before mode c */
+  /** accepted for older profiles; no longer delays traffic (mode c at once, f when an FA advertises) */
   agentWaitMs: number;
+  /** strict RFC 5266 §3.4: hold all user traffic until the i-HA decided trust (default false: protected traffic flows through the VPN meanwhile) */
+  holdUntilDecided: boolean;
 }
 
 /** Intranet DNS (issue 19): used inside (c/f); outside, the gateway's servers come first. */
@@ -311,7 +313,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
   const mo = o.mip === undefined ? {} : obj(o.mip, 'mip');
   knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds', 'replayProtection']);
   const d = o.detection === undefined ? {} : obj(o.detection, 'detection');
-  knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside', 'agentWaitMs']);
+  knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside', 'agentWaitMs', 'holdUntilDecided']);
   if (o.failClosed !== undefined && o.failClosed !== true) {
     throw new ProfileError('failClosed', 'can only be true: Homeward never sends user traffic in clear while detecting');
   }
@@ -333,8 +335,9 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
       timeoutMs: num(d, 'timeoutMs', 'detection', 1000, 50, 60000),
       retransmits: num(d, 'retransmits', 'detection', 2, 0, 10),
       tMonitorSeconds: num(d, 'tMonitorSeconds', 'detection', 60, 5, 3600),
-      keepVpnInside: bool(d, 'keepVpnInside', 'detection', false),
+      keepVpnInside: bool(d, 'keepVpnInside', 'detection', true),
       agentWaitMs: num(d, 'agentWaitMs', 'detection', 300, 0, 5000),
+      holdUntilDecided: bool(d, 'holdUntilDecided', 'detection', false),
     },
     dns: parseDns(o.dns),
     captivePortal: parseCaptivePortal(o.captivePortal),

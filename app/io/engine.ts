@@ -23,9 +23,12 @@
  * Agent discovery (RFC 5944 §2.4): a raw ICMP socket pinned to the access
  * link feeds advertisements to app/mip4/agent-discovery.ts, solicits on a
  * link change, and turns its agent-up / agent-lost into `agent` inputs.
+ * The detection request of RFC 5266 §3.4 runs on a registration client of
+ * its own (startProbe) beside a registration through the VPN.
  * Every input and effect runs in order on one promise chain.
  */
 import { execFile } from 'node:child_process';
+import dgram from 'node:dgram';
 import { promisify } from 'node:util';
 import type { Profile } from '../config/profile.ts';
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
@@ -58,6 +61,17 @@ const PREF_FROM_TIA = 991;
 const PREF_TIA_UNREACHABLE = 992;
 const VPN_TUNS = ['hwvpn0', 'hwvpn1'];
 const VPN_STOP_MS = 1500;
+/**
+ * IKE and MOBIKE requests (new IKE SA, UPDATE_SA_ADDRESSES) are first
+ * retransmitted after this long, then backed off by 2: a first message lost
+ * on a fresh link must not cost a whole profile base interval (docs/MOBILITY.md).
+ */
+export const IKE_FIRST_RETRANSMIT_MS = 200;
+/** tries added to the profile's so that the total retransmission budget stays about as long */
+const IKE_EXTRA_TRIES = 2;
+/** a MOBIKE move that fails before it could send (no route to the gateway yet) is tried again: 25, 50, 100, 200 ms */
+const ROAM_RETRIES = 4;
+const ROAM_RETRY_MS = 25;
 
 export interface EngineOptions {
   profile: Profile;
@@ -81,6 +95,8 @@ interface VpnHandle {
   tia?: string;
   /** our address on the SA's current path */
   local?: string;
+  /** the address a MOBIKE move was last asked for, until the gateway confirms it */
+  target?: string;
 }
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
@@ -127,7 +143,17 @@ export class Engine implements EngineSource {
   private vpn?: VpnHandle;
   private vpnUp?: { tia: string; dev: string };
   private pending?: { kind: 'direct' | 'vpn'; attempt: number };
+  /**
+   * The detection request of RFC 5266 §3.4 on its own registration client and
+   * socket (from the link's address), so that it runs beside a registration
+   * through the VPN instead of replacing it. Closed at its first result.
+   */
+  private probe?: { attempt: number; coa: string; source: string; core: RegistrationCoreLike; sock: dgram.Socket; timer: DriverTimer };
   private linkRule?: string;
+  /** settles when the policy rules of the current link are in place */
+  private linkReady: Promise<void> = Promise.resolve();
+  /** the queue of policy-rule changes (setLinkRule, setFaRule) */
+  private rules: Promise<void> = Promise.resolve();
   private tiaRule?: string;
   private connected = false;
   private stopped = false;
@@ -140,7 +166,7 @@ export class Engine implements EngineSource {
       hoa: p.homeAddress, homeAgent: p.homeAgent,
       detectionTimeoutMs: p.detection.timeoutMs, detectionRetransmits: p.detection.retransmits,
       tMonitorMs: p.detection.tMonitorSeconds * 1000, keepVpnInside: p.detection.keepVpnInside,
-      agentWaitMs: p.detection.agentWaitMs, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
+      holdUntilDecided: p.detection.holdUntilDecided, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
     }, monotonicNow());
     const mipTun = opts.mipTun ?? 'hwmip0';
     this.mip = new MipDriver({
@@ -220,7 +246,7 @@ export class Engine implements EngineSource {
     this.countersTimer.unref();
     const link = await this.monitor.start();
     await this.enqueue(async () => {
-      await this.onLink(link);
+      this.onLink(link);
       if (this.opts.policy === 'always-vpn') this.input({ kind: 'command', command: { cmd: 'set-policy', policy: 'always-vpn' } });
       this.connected = true;
       this.input({ kind: 'command', command: { cmd: 'connect' } });
@@ -233,11 +259,13 @@ export class Engine implements EngineSource {
     this.stopped = true;
     if (this.countersTimer) clearInterval(this.countersTimer);
     this.monitor.close();
+    this.stopProbe();
     this.timer.stop();
     this.discoveryTimer.stop();
     this.icmp?.sock.close();
     this.icmp = undefined;
     await this.chain.catch(() => undefined);
+    await this.rules;
     await this.mip.stop();
     const vpn = this.vpn;
     this.vpn = undefined;
@@ -275,6 +303,7 @@ export class Engine implements EngineSource {
         else for (const pkt of this.gate.release(now)) this.mip.sendOut(pkt);
         return;
       case 'register-direct': {
+        if (e.detect && !e.via) return this.startProbe(e.attempt, e.coa, this.link?.addr ?? e.coa);
         this.pending = { kind: 'direct', attempt: e.attempt };
         const source = e.via ? this.opts.profile.homeAddress : this.link?.addr ?? e.coa;
         this.mip.register({ coa: e.coa, source, ...(e.via ? { via: e.via.addr } : {}) });
@@ -296,7 +325,7 @@ export class Engine implements EngineSource {
       }
       case 'data-path': {
         const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
-        void this.enqueue(() => this.setFaRule(fa ?? null));
+        void this.rulesDo(() => this.setFaRule(fa ?? null));
         if (e.mode === 'mc') this.mip.setDataPath(this.vpnUp ? { device: this.vpnUp.dev } : undefined);
         else if (e.mode === 'f') this.mip.setDataPath(fa ? { device: fa.iface, direct: true } : undefined);
         else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
@@ -319,13 +348,28 @@ export class Engine implements EngineSource {
   }
 
   // inputs from the drivers
-  private async onLink(link: Link | null): Promise<void> {
+  private onLink(link: Link | null): void {
     this.link = link;
     this.access.linkChanged(link ? { iface: link.iface, addr: link.addr } : null);
-    await this.setLinkRule(link);
-    if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+    // a detection request from an address we no longer use can prove nothing about the new link
+    if (this.probe && this.probe.source !== link?.addr) this.stopProbe();
+    // the routing rules are rewritten on their own queue while the handover already runs: the MOBIKE
+    // update and its answer do not wait for them; the detection request does (linkReady), so that it
+    // leaves on the link
+    this.linkReady = this.rulesDo(async () => {
+      // a newer link is queued behind this one already: its own step rewrites the rules, skip this one
+      if (this.link !== link) return;
+      await this.setLinkRule(link);
+      if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+    });
     this.watchAgents(link);
     this.input({ kind: 'link', link });
+  }
+
+  /** Policy-rule changes run one after the other, beside the main chain; a failure is published. */
+  private rulesDo(op: () => Promise<void>): Promise<void> {
+    this.rules = this.rules.then(op).catch((e: unknown) => this.publish({ type: 'error', code: 'ENGINE', message: (e as Error).message }));
+    return this.rules;
   }
 
   // agent discovery (RFC 5944 §2.4) on the access link
@@ -396,6 +440,76 @@ export class Engine implements EngineSource {
     this.faRule = { iface: fa.iface, fa: fa.addr };
   }
 
+  // the detection request (RFC 5266 §3.4) on its own registration client
+  private startProbe(attempt: number, coa: string, source: string): void {
+    this.stopProbe();
+    if (this.stopped) return;
+    const core = (this.opts.core ?? engineCore)(this.opts.profile, { localPort: 0 });
+    const sock = dgram.createSocket('udp4');
+    const probe = {
+      attempt, coa, source, core, sock,
+      timer: new DriverTimer(() => void this.enqueue(() => {
+        if (this.probe !== probe) return;
+        core.handleTimeout(monotonicNow(), Date.now());
+        this.drainProbe();
+      })),
+    };
+    this.probe = probe;
+    sock.on('error', (err) => void this.enqueue(() => {
+      if (this.probe !== probe) return;
+      this.publish({ type: 'log', level: 'warn', msg: `detection request from ${source}: ${err.message}` });
+    }));
+    sock.on('message', (m, r) => void this.enqueue(() => {
+      if (this.probe !== probe) return;
+      core.handleDatagram(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), { address: r.address, port: r.port }, monotonicNow(), Date.now());
+      this.drainProbe();
+    }));
+    sock.bind(0, source); // node queues the first send until the bind completes
+    // the first request leaves once the link's rule (pref 990) keeps it off the VPN
+    void this.linkReady.then(() => {
+      if (this.probe !== probe) return;
+      core.handleCommand({ type: 'register', coa }, monotonicNow(), Date.now());
+      // only transmits can come out of a request just sent; results go through the chain
+      for (let t = core.pollTransmit(); t; t = core.pollTransmit()) if (!t.keepalive) sock.send(t.bytes, t.to.port, t.to.address);
+      void this.enqueue(() => this.drainProbe());
+    });
+  }
+
+  private drainProbe(): void {
+    const p = this.probe;
+    if (!p) return;
+    for (let t = p.core.pollTransmit(); t; t = p.core.pollTransmit()) {
+      if (!t.keepalive) p.sock.send(t.bytes, t.to.port, t.to.address);
+    }
+    for (let e = p.core.pollEvent(); e; e = p.core.pollEvent()) {
+      if (e.type !== 'registration') continue;
+      const result = registrationResult(e);
+      if (!result) continue;
+      this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
+      this.stopProbe();
+      if (result.status === 'accepted' && result.tnc) {
+        // the HA's binding now points at the link: the driver's client takes it over (and refreshes it) from here
+        this.pending = { kind: 'direct', attempt: p.attempt };
+        this.mip.register({ coa: p.coa, source: p.source });
+      }
+      this.input({ kind: 'direct-registration', attempt: p.attempt, result });
+      return;
+    }
+    p.timer.arm(p.core.nextTimeout());
+  }
+
+  private stopProbe(): void {
+    const p = this.probe;
+    if (!p) return;
+    this.probe = undefined;
+    p.timer.stop();
+    try {
+      p.sock.close();
+    } catch {
+      // already closed
+    }
+  }
+
   private onMipEvent(e: CoreEvent, p: { kind: 'direct' | 'vpn'; attempt: number } | undefined): void {
     if (e.type === 'registration') {
       this.publish({ ...(e as unknown as EngineEvent & { type: 'registration' }), homeAgent: this.opts.profile.homeAgent });
@@ -419,8 +533,15 @@ export class Engine implements EngineSource {
     const dev = VPN_TUNS.find((d) => d !== old?.dev) ?? VPN_TUNS[0]!;
     const handle: VpnHandle = { dev, stopping: false, driver: undefined as unknown as VpnDriver };
     handle.driver = new VpnDriver({
-      // the controller decides about reconnecting (vpn down → detect again)
-      profile: { ...profile, vpn: { ...profile.vpn, reconnect: false } }, tunName: dev, stopTimeoutMs: VPN_STOP_MS,
+      // the controller decides about reconnecting (vpn down → detect again); a lost first message costs 200 ms
+      profile: {
+        ...profile,
+        vpn: {
+          ...profile.vpn, reconnect: false, retransmitBaseMs: Math.min(profile.vpn.retransmitBaseMs, IKE_FIRST_RETRANSMIT_MS),
+          retransmitTries: profile.vpn.retransmitTries + IKE_EXTRA_TRIES,
+        },
+      },
+      tunName: dev, stopTimeoutMs: VPN_STOP_MS,
       emit: (ev) => void this.enqueue(() => this.onVpnEvent(handle, ev as unknown as EngineEvent)),
       onReady: (info) => this.enqueue(() => this.onVpnReady(handle, info)),
     });
@@ -441,9 +562,26 @@ export class Engine implements EngineSource {
     if (!h || h.stopping || !h.tia) return this.startVpn('vpn-move');
     // already there (a re-detection on the same link): nothing to update, the SA is up as it is
     const tia = h.tia;
-    if (h.local === local) return void this.enqueue(() => this.input({ kind: 'vpn', event: 'up', tia, local }));
+    // (not when a move elsewhere is still unanswered: the SA's path is then that one, not this)
+    if (h.local === local && (h.target === undefined || h.target === local)) return void this.enqueue(() => this.input({ kind: 'vpn', event: 'up', tia, local }));
+    h.target = local;
+    this.roam(h, local, eventAt, 0);
+  }
+
+  /**
+   * One MOBIKE move; a failure while the new link is still being set up (no
+   * route to the gateway yet) is tried again shortly, on the same SA, before
+   * the fallback to a new IKE SA — which costs a new TIA and registration.
+   */
+  private roam(h: VpnHandle, local: string, eventAt: number, tries: number): void {
     h.driver.roam(local, eventAt).catch((err: Error) => this.enqueue(() => {
-      if (this.vpn !== h || h.stopping) return;
+      if (this.vpn !== h || h.stopping || this.link?.addr !== local) return;
+      if (tries < ROAM_RETRIES) {
+        setTimeout(() => void this.enqueue(() => {
+          if (this.vpn === h && !h.stopping && this.link?.addr === local) this.roam(h, local, eventAt, tries + 1);
+        }), ROAM_RETRY_MS * 2 ** tries).unref();
+        return;
+      }
       this.publish({ type: 'log', level: 'warn', msg: `MOBIKE move to ${local} failed (${err.message}): new IKE SA` });
       this.startVpn('vpn-move');
     }));
@@ -454,6 +592,9 @@ export class Engine implements EngineSource {
     // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA
     if (ev.type === 'mobike-update' && this.vpn === h && !h.stopping && h.tia) {
       h.local = ev.to;
+      if (h.target === ev.to) h.target = undefined;
+      // an answer for an address we have left already confirms nothing about the current link
+      if (this.link?.addr !== ev.to) return;
       this.access.vpnReady(undefined);
       this.input({ kind: 'vpn', event: 'up', tia: h.tia, local: ev.to });
     }

@@ -1,11 +1,16 @@
 /**
  * Turns kernel address/link/route changes into typed link events.
  *
- * `ip -o monitor link address route` streams notifications; each burst is
- * debounced (app/net/link-select.ts: ≤ 30 ms after the last notification,
- * never more than 100 ms after the first), then the kernel's view is read
- * once (`ip -j -4 addr`, `ip -j -4 route`) and the primary link chosen. A
- * handler is called only when the link really changed.
+ * `ip -o monitor link address route` streams notifications. By default the
+ * first notification of a burst reads the kernel's view at once (`ip -j -4
+ * addr`, `ip -j -4 route`) and chooses the primary link — a handover starts
+ * on the first notification of the change that matters (the default route
+ * or the address in use going away or appearing), not after a quiet window;
+ * notifications that arrive during that read cause exactly one more read
+ * after it, so the last state of a burst is never missed. With `quietMs` /
+ * `maxDelayMs` above 0 a burst is debounced instead (app/net/link-select.ts).
+ * A handler is called only when the link or its default route really
+ * changed (or, with `everyBurst`, after every read).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
@@ -18,7 +23,9 @@ const run = promisify(execFile);
 export interface NetMonitorOptions {
   /** interfaces never to treat as an access link (our TUN) */
   exclude?: string[];
+  /** debounce a burst: wait this long after its last notification (default 0: read at the first) */
   quietMs?: number;
+  /** …but never longer than this after its first (default 0) */
   maxDelayMs?: number;
   /** safety net: re-read the kernel's view this often even without notifications (0: never) */
   pollMs?: number;
@@ -46,8 +53,21 @@ function hasSocket(pid: number): boolean {
 }
 
 export async function readPrimaryLink(exclude: ReadonlySet<string>): Promise<Link | null> {
+  return (await readPrimaryPath(exclude)).link;
+}
+
+/**
+ * The primary link and its default route's gateway ('' without one). Read at
+ * the first notification, a link can show up before its default route (the
+ * interface came up with its address, the route follows a moment later):
+ * the gateway tells the two reads apart, so the handler hears of the route too.
+ */
+async function readPrimaryPath(exclude: ReadonlySet<string>): Promise<{ link: Link | null; gateway: string }> {
   const [a, r] = await Promise.all([run('ip', ['-j', '-4', 'addr', 'show']), run('ip', ['-j', '-4', 'route', 'show'])]);
-  return selectPrimaryLink(JSON.parse(a.stdout || '[]') as IpAddrInfo[], JSON.parse(r.stdout || '[]') as IpRouteInfo[], exclude);
+  const routes = JSON.parse(r.stdout || '[]') as IpRouteInfo[];
+  const link = selectPrimaryLink(JSON.parse(a.stdout || '[]') as IpAddrInfo[], routes, exclude);
+  const def = link ? routes.find((x) => x.dst === 'default' && x.dev === link.iface) : undefined;
+  return { link, gateway: def ? def.gateway ?? 'direct' : '' };
 }
 
 export class NetMonitor {
@@ -57,6 +77,8 @@ export class NetMonitor {
   private readonly pollMs: number;
   private readonly everyBurst: boolean;
   private current: Link | null = null;
+  /** the current link's default gateway as last reported ('' none) */
+  private gateway = '';
   private readonly debouncer: Debouncer;
   private readonly exclude: Set<string>;
   private reading = false;
@@ -64,7 +86,7 @@ export class NetMonitor {
   private closed = false;
 
   constructor(private readonly onLink: (link: Link | null, eventAtMs: number) => void, opts: NetMonitorOptions = {}) {
-    this.debouncer = new Debouncer(opts.quietMs ?? 30, opts.maxDelayMs ?? 100);
+    this.debouncer = new Debouncer(opts.quietMs ?? 0, opts.maxDelayMs ?? 0);
     this.exclude = new Set(opts.exclude ?? []);
     this.pollMs = opts.pollMs ?? 5000;
     this.everyBurst = opts.everyBurst === true;
@@ -91,7 +113,9 @@ export class NetMonitor {
     for (let i = 0; i < 200 && proc.pid !== undefined && proc.exitCode === null && !hasSocket(proc.pid); i++) {
       await new Promise((r) => setTimeout(r, 5));
     }
-    this.current = await readPrimaryLink(this.exclude);
+    const first = await readPrimaryPath(this.exclude);
+    this.current = first.link;
+    this.gateway = first.gateway;
     if (this.pollMs > 0) {
       this.poll = setInterval(() => void this.read(performance.now()), this.pollMs);
       this.poll.unref();
@@ -101,6 +125,9 @@ export class NetMonitor {
 
   private notify(): void {
     const now = performance.now();
+    if (this.closed) return;
+    // no debounce: read now; a read already running reads once more when it is done
+    if (this.debouncer.quietMs === 0 && this.debouncer.maxDelayMs === 0) return void this.read(now);
     this.arm(this.debouncer.event(now), now);
   }
 
@@ -127,9 +154,11 @@ export class NetMonitor {
     }
     this.reading = true;
     try {
-      const link = await readPrimaryLink(this.exclude);
-      if (!this.closed && (this.everyBurst || !sameLink(link, this.current))) {
+      const { link, gateway } = await readPrimaryPath(this.exclude);
+      // the same link with another default route (typically: its route arrived after it) is a change too
+      if (!this.closed && (this.everyBurst || !sameLink(link, this.current) || gateway !== this.gateway)) {
         this.current = link;
+        this.gateway = gateway;
         this.onLink(link, started);
       }
     } catch {

@@ -4,7 +4,7 @@
  * and the bookkeeping for detection, timers and handover gaps.
  */
 import { TimerTable, backoff, type Instant } from '../base/clock.ts';
-import type { Mode } from '../events.ts';
+import type { HandoverTrigger, HandoverTrust, Mode } from '../events.ts';
 import type { MobilityEffect } from './effects.ts';
 import type { ForeignAgent, Link } from './inputs.ts';
 
@@ -17,19 +17,24 @@ export interface MobilityConfig {
   detectionRetransmits: number;
   /** RFC 5265 T_MONITOR: inside, re-register at least this often. */
   tMonitorMs: number;
+  /**
+   * Keep the IKE SA up inside (RFC 5266 §3.4.2): it follows the laptop by
+   * MOBIKE, so leaving is one MOBIKE round trip instead of a new IKE SA.
+   */
   keepVpnInside: boolean;
   /**
-   * On a trusted link where no foreign agent is known yet, solicit and wait
-   * this long for an advertisement before settling on mode c (0: settle at once).
+   * The strict reading of RFC 5266 §3.4: hold all user traffic until the
+   * i-HA has decided trust. false (default): home-address traffic flows
+   * through the VPN as soon as the VPN path is confirmed on the new address.
    */
-  agentWaitMs: number;
+  holdUntilDecided: boolean;
   /** false when the profile has no `vpn` section: outside is then offline. */
   vpnConfigured: boolean;
   retryBaseMs: number;
   retryMaxMs: number;
 }
 
-export type TimerName = 'detect' | 'monitor' | 'retry' | 'agents';
+export type TimerName = 'detect' | 'monitor' | 'retry';
 
 export interface MobilityContext {
   readonly cfg: MobilityConfig;
@@ -46,6 +51,8 @@ export interface MobilityContext {
   lastSettled: Mode | null;
   /** when user traffic was last held (start of the current handover gap) */
   holdSince: Instant | null;
+  /** what started the current handover (set with holdSince) */
+  trigger: HandoverTrigger;
   /** consecutive offline retries, for back-off */
   retries: number;
   /** the care-of address of the binding the HA holds for us */
@@ -66,6 +73,7 @@ export function createContext(cfg: MobilityConfig): MobilityContext {
     timers: new TimerTable<TimerName>(),
     lastSettled: null,
     holdSince: null,
+    trigger: 'link',
     retries: 0,
     boundCoa: null,
     soliciting: null,
@@ -102,22 +110,33 @@ export function modeEvent(ctx: MobilityContext, mode: Mode, trusted: boolean, co
 }
 
 /** Hold user traffic and start a handover gap (if one is not already running). */
-export function hold(ctx: MobilityContext, now: Instant): MobilityEffect {
-  if (ctx.holdSince === null) ctx.holdSince = now;
+export function hold(ctx: MobilityContext, now: Instant, trigger: HandoverTrigger): MobilityEffect {
+  if (ctx.holdSince === null) {
+    ctx.holdSince = now;
+    ctx.trigger = trigger;
+  }
   return { kind: 'traffic', action: 'hold' };
 }
 
 /** Drop user traffic (fail closed); the gap, if any, keeps running. */
-export function drop(ctx: MobilityContext, now: Instant): MobilityEffect {
-  if (ctx.holdSince === null) ctx.holdSince = now;
+export function drop(ctx: MobilityContext, now: Instant, trigger: HandoverTrigger): MobilityEffect {
+  if (ctx.holdSince === null) {
+    ctx.holdSince = now;
+    ctx.trigger = trigger;
+  }
   return { kind: 'traffic', action: 'drop' };
 }
 
-/** Let traffic flow in a settled mode; emits the handover that ends the gap. */
-export function release(ctx: MobilityContext, mode: Extract<Mode, 'c' | 'f' | 'mc'>, now: Instant): MobilityEffect[] {
+/**
+ * Let traffic flow through `mode`; ends the handover gap with the one
+ * `handover` event of the move (none when nothing was held, or on the first
+ * connect). `trust` is what the node knows of the network at that moment:
+ * traffic may flow through the VPN while the i-HA is still being asked.
+ */
+export function release(ctx: MobilityContext, mode: Extract<Mode, 'c' | 'f' | 'mc'>, now: Instant, trust: HandoverTrust): MobilityEffect[] {
   const out: MobilityEffect[] = [{ kind: 'traffic', action: 'release' }];
   if (ctx.holdSince !== null && ctx.lastSettled !== null) {
-    out.push({ kind: 'event', event: { type: 'handover', from: ctx.lastSettled, to: mode, gapMs: now - ctx.holdSince } });
+    out.push({ kind: 'event', event: { type: 'handover', from: ctx.lastSettled, to: mode, gapMs: now - ctx.holdSince, trigger: ctx.trigger, trust } });
   }
   ctx.holdSince = null;
   ctx.lastSettled = mode;

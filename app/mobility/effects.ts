@@ -12,8 +12,13 @@ export type MobilityEffect =
    * `drop` discards it and keeps dropping (fail closed: nothing leaves in clear).
    */
   | { kind: 'traffic'; action: 'hold' | 'release' | 'drop' }
-  /** Send a Registration Request straight to the i-HA — never through the VPN. `via` = register through a foreign agent (mode f). */
-  | { kind: 'register-direct'; attempt: number; coa: string; via?: ForeignAgent; timeoutMs: number; retransmits: number }
+  /**
+   * Send a Registration Request straight to the i-HA — never through the VPN.
+   * `via` = register through a foreign agent (mode f). `detect` = the
+   * detection request of RFC 5266 §3.4: it runs beside a registration through
+   * the VPN (register-vpn) without cancelling it or being cancelled by it.
+   */
+  | { kind: 'register-direct'; attempt: number; coa: string; via?: ForeignAgent; timeoutMs: number; retransmits: number; detect?: true }
   /** Register through the VPN tunnel with the TIA as co-located care-of address (mode mc), reverse tunnelling on. */
   | { kind: 'register-vpn'; attempt: number; tia: string; timeoutMs: number; retransmits: number }
   /** Deregister the binding (lifetime 0) — on disconnect. */

@@ -9,7 +9,7 @@ import type { MobilityContext, TimerName } from './context.ts';
 import type { MobilityEffect } from './effects.ts';
 import type { MobilityInput } from './inputs.ts';
 
-export type StateName = 'disconnected' | 'offline' | 'detecting' | 'trusted-probing' | 'inside-c' | 'inside-f' | 'outside-connecting' | 'outside-mc' | 'blocked';
+export type StateName = 'disconnected' | 'offline' | 'detecting' | 'inside-c' | 'inside-f' | 'outside-connecting' | 'outside-mc' | 'blocked';
 
 export interface Transition {
   /** absent: stay in the current state */

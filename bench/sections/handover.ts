@@ -7,8 +7,17 @@
  * a new IKE SA), and Homeward's MOBIKE. Plus the plain lab RTT, and for
  * Homeward the other moves of issue 4: A↔behind-NAT (NAT appearing and
  * disappearing) and the gateway's primary address disappearing.
+ *
+ * Then the RFC 5266 moves of issue 16 with `homeward run` (the engine, the
+ * profile's defaults) in the tour lab of test/lab/fixtures/engine-lab.ts:
+ * a 10 ms ping from the home address to the intranet host, ROUNDS rounds of
+ * T1 → U1 → U2 (NAT) → U1 → T1 → T2 (FA) → T1, the longest reply gap per
+ * move, median and worst per kind of move, with strongSwan's own MOBIKE gap
+ * from the same run as the yardstick.
  */
+import { join } from 'node:path';
 import type { Lab } from '../../test/lab/harness/index.ts';
+import { createEngineLab, events, ROOT, TSX, type Json } from '../../test/lab/fixtures/engine-lab.ts';
 import { createBenchLab, GATEWAY, GATEWAY_2, LINK_A, LINK_B, LINK_C, moveClient, REMOTE_TS, type Access } from '../lab/topology.ts';
 import { sleep, startStrongswanClient, tryHomewardVpnUp, writeProfile } from '../lab/peers.ts';
 import { averageRtt, gapAround, parsePingD, repliesAfter } from '../lib/ping-gap.ts';
@@ -168,6 +177,104 @@ async function guarded(what: string, fn: () => Promise<Measured>): Promise<Measu
   }
 }
 
+/** One kind of move of the engine table: the moves of a round that belong to it, and the issue's target. */
+interface MoveKind {
+  key: string;
+  label: string;
+  targetMs: number;
+}
+
+const KINDS = {
+  tu: { key: 'handover.engine.trustedToUntrustedGapMs', label: 'move gap, trusted → untrusted (T1 → U1, c → mc)', targetMs: 150 },
+  uuNat: { key: 'handover.engine.untrustedToUntrustedNatGapMs', label: 'move gap, untrusted → untrusted into a NAT (U1 → U2, mc → mc)', targetMs: 50 },
+  uu: { key: 'handover.engine.untrustedToUntrustedGapMs', label: 'move gap, untrusted → untrusted, no NAT (U2 → U1, mc → mc)', targetMs: 50 },
+  ut: { key: 'handover.engine.untrustedToTrustedGapMs', label: 'move gap, untrusted → trusted (U1 → T1, mc → c)', targetMs: 50 },
+  tt: { key: 'handover.engine.trustedToTrustedGapMs', label: 'move gap, trusted → trusted (T1 → T2, c → f)', targetMs: 50 },
+} satisfies Record<string, MoveKind>;
+
+/** A round of the engine table: [network to move to, the settled mode expected there, the kind it measures]. */
+const ROUND: Array<['U1' | 'U2' | 'T1' | 'T2', string, keyof typeof KINDS | null]> = [
+  ['U1', 'mc', 'tu'], ['U2', 'mc', 'uuNat'], ['U1', 'mc', 'uu'], ['T1', 'c', 'ut'], ['T2', 'f', 'tt'], ['T1', 'c', null],
+];
+export const ROUNDS = Number(process.env.BENCH_MOVES ?? 10);
+const ENGINE_PING_MS = 10;
+
+/**
+ * `homeward run` through ROUNDS tours of the lab; per kind of move the longest
+ * gap in a 10 ms ping's replies (median, worst), and every handover event's gapMs.
+ */
+async function engineMoves(progress: Progress, yardstick: Measured): Promise<Figure[]> {
+  progress('handover: homeward run, the RFC 5266 moves …');
+  const L = await createEngineLab({ tour: true, faAdvertisementLifetime: 10 });
+  const gaps: Record<string, number[]> = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
+  const eventGaps: Record<string, number[]> = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
+  let failure: string | undefined;
+  const mn = L.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', L.profile, '--json'], { env: L.env, label: 'homeward-run' });
+  const ping = L.lab.spawn('mn', 'stdbuf', ['-oL', 'ping', '-n', '-D', '-i', String(ENGINE_PING_MS / 1000), '10.1.0.10'], { label: 'ping-hoa' });
+  const waitFor = async (from: number, pred: (e: Json) => boolean, ms: number): Promise<Json | undefined> => {
+    const end = Date.now() + ms;
+    while (Date.now() < end && mn.running) {
+      const e = events(mn).slice(from).find(pred);
+      if (e) return e;
+      await sleep(20);
+    }
+    return undefined;
+  };
+  const to = { U1: L.toU1, U2: L.toU2, T1: L.toT1, T2: L.toT2 };
+  try {
+    if (!(await waitFor(0, (e) => e.type === 'mode' && e.mode === 'c', 30_000))) throw new Error(`no mode c on T1: ${mn.stderr().slice(-300)}`);
+    await sleep(1000);
+    const moves: Array<{ at: number; kind: keyof typeof KINDS | null; n0: number }> = [];
+    for (let r = 0; r < ROUNDS && failure === undefined; r++) {
+      for (const [net, mode, kind] of ROUND) {
+        const n0 = events(mn).length;
+        const at = Date.now();
+        moves.push({ at, kind, n0 });
+        await to[net]();
+        if (!(await waitFor(n0, (e) => e.type === 'mode' && e.mode === mode, 20_000))) {
+          failure = `round ${r + 1}: no mode ${mode} on ${net}`;
+          break;
+        }
+        if (!(await waitFor(n0, (e) => e.type === 'handover' && e.to === mode, 5_000)) && mode !== 'mc') {
+          // a move whose traffic came back in mc while trust was decided has no handover to `mode`: fine
+        }
+        await sleep(1000);
+      }
+    }
+    await sleep(500);
+    const all = parsePingD(ping.stdout());
+    moves.forEach((m, i) => {
+      if (m.kind === null) return;
+      const next = moves[i + 1];
+      const g = gapAround(all, m.at, next?.at ?? Infinity, ENGINE_PING_MS);
+      if (g) gaps[m.kind]!.push(g.gapMs);
+      const hs = events(mn).slice(m.n0, next?.n0).filter((e) => e.type === 'handover');
+      // c → f: the gap of the c → f switch itself (the move T1 → T2 first lands in c, or straight in f)
+      const h = m.kind === 'tt' ? hs.find((e) => e.to === 'f') : hs[0];
+      if (h && typeof h.gapMs === 'number') eventGaps[m.kind]!.push(h.gapMs);
+    });
+  } catch (e) {
+    failure = (e as Error).message.split('\n')[0];
+  } finally {
+    await ping.stop(2000, 'SIGINT').catch(() => undefined);
+    await mn.stop(10_000).catch(() => undefined);
+    await L.lab.destroy();
+  }
+  const note = (k: keyof typeof KINDS): string => {
+    const xs = gaps[k]!;
+    const worst = xs.length ? Math.round(Math.max(...xs)) : NaN;
+    const ev = eventGaps[k]!.map(Math.round);
+    return `${ROUNDS} moves, ping -i 0.01 from the home address; worst ${worst} ms (target ≤ ${KINDS[k].targetMs}, none > 500); handover events' gapMs ${ev.join(' ')}; baseline: strongSwan's MOBIKE gap (A↔B) from this run`;
+  };
+  return (Object.keys(KINDS) as Array<keyof typeof KINDS>).map((k) => {
+    const xs = gaps[k]!;
+    const m = median(xs);
+    progress(`  ${KINDS[k].label}: gaps ${xs.map(Math.round).join(' ')} ms`);
+    const homeward: Measured = failure !== undefined && xs.length < ROUNDS ? missing(failure) : m === null ? missing('no move measured') : measured(m, { samples: xs.map((x) => Math.round(x * 10) / 10) });
+    return { key: KINDS[k].key, label: KINDS[k].label, unit: 'ms', homeward, baseline: yardstick, note: note(k) };
+  });
+}
+
 export async function handoverSection(progress: Progress): Promise<Figure[]> {
   const { lab } = await createBenchLab({ nat: true });
   try {
@@ -184,7 +291,10 @@ export async function handoverSection(progress: Progress): Promise<Figure[]> {
       return r.ab.gap;
     });
     const note = `ping -i 0.02 intranet → inner address, median of ${MOVES} moves (A↔B: address removed, new address + default route); no loss reads as ≈${PING_INTERVAL_MS} ms`;
+    const engine = await engineMoves(progress, swanMobike).catch((e: Error) =>
+      Object.values(KINDS).map((k): Figure => ({ key: k.key, label: k.label, unit: 'ms', homeward: missing(`engine moves failed: ${e.message.split('\n')[0] ?? ''}`), baseline: swanMobike })));
     return [
+      ...engine,
       { key: 'handover.labRttMs', label: 'lab RTT client ↔ gateway (plain ping)', unit: 'ms', baseline: rtt },
       { key: 'handover.mobikeGapMs', label: 'handover gap, MOBIKE', unit: 'ms', homeward: ours, baseline: swanMobike, note },
       { key: 'handover.mobikeRttMs', label: 'MOBIKE round trip (address event → gateway answer)', unit: 'ms', homeward: rttOurs, note: 'from the mobike-update events of homeward vpn up, median of the moves' },

@@ -11,8 +11,8 @@ export const CFG: MobilityConfig = {
   detectionTimeoutMs: 1000,
   detectionRetransmits: 2,
   tMonitorMs: 60_000,
-  keepVpnInside: false,
-  agentWaitMs: 300,
+  keepVpnInside: true,
+  holdUntilDecided: false,
   vpnConfigured: true,
   retryBaseMs: 1000,
   retryMaxMs: 60_000,
@@ -27,13 +27,19 @@ export class Rig {
   readonly clock = new ManualClock(0);
   readonly m: MobilityController;
   private effects: MobilityEffect[] = [];
+  /** the attempt of the last register-direct / register-vpn effect, across marks */
+  private last = { direct: 0, vpn: 0 };
   constructor(cfg: MobilityConfig = CFG) {
     this.m = new MobilityController(cfg, this.clock.now());
     this.drain();
   }
   drain(): MobilityEffect[] {
     const out: MobilityEffect[] = [];
-    for (let e = this.m.pollEffect(); e; e = this.m.pollEffect()) out.push(e);
+    for (let e = this.m.pollEffect(); e; e = this.m.pollEffect()) {
+      out.push(e);
+      if (e.kind === 'register-direct') this.last.direct = e.attempt;
+      if (e.kind === 'register-vpn') this.last.vpn = e.attempt;
+    }
     this.effects.push(...out);
     return out;
   }
@@ -50,18 +56,17 @@ export class Rig {
     this.drain();
   }
   /** fires a named timer by advancing the clock to exactly its deadline */
-  fire(timer: 'detect' | 'monitor' | 'retry' | 'agents'): void {
+  fire(timer: 'detect' | 'monitor' | 'retry'): void {
     const at = this.m.context.timers.get(timer);
     if (at === undefined) throw new Error(`timer ${timer} is not armed in ${this.m.stateName}`);
     this.clock.set(Math.max(at, this.clock.now()));
     this.m.handleTimeout(this.clock.now());
     this.drain();
   }
-  /** the attempt number of the last register effect emitted */
-  lastAttempt(): number {
-    const regs = this.effects.filter((e) => e.kind === 'register-direct' || e.kind === 'register-vpn');
-    const last = regs.at(-1);
-    return last && 'attempt' in last ? last.attempt : this.m.context.attempt;
+  /** the attempt number of the last register effect of that kind emitted */
+  lastAttempt(kind: 'direct' | 'vpn'): number {
+    this.drain();
+    return this.last[kind];
   }
 }
 
@@ -104,13 +109,13 @@ export function apply(r: Rig, spec: string): void {
     case 'link':
       return r.input({ kind: 'link', link: arg === 'none' ? null : arg === 'A' ? LINK_A : LINK_B });
     case 'direct': {
-      if (arg === 'stale') return r.input({ kind: 'direct-registration', attempt: r.lastAttempt() - 1, result: result('accepted tnc') });
+      if (arg === 'stale') return r.input({ kind: 'direct-registration', attempt: r.lastAttempt('direct') - 1, result: result('accepted tnc') });
       const res = result(arg);
       if (res.status === 'accepted') res.coa = ctx.link?.addr ?? '0.0.0.0';
-      return r.input({ kind: 'direct-registration', attempt: r.lastAttempt(), result: res });
+      return r.input({ kind: 'direct-registration', attempt: r.lastAttempt('direct'), result: res });
     }
     case 'vpnreg':
-      return r.input({ kind: 'vpn-registration', attempt: r.lastAttempt(), result: result(arg) });
+      return r.input({ kind: 'vpn-registration', attempt: r.lastAttempt('vpn'), result: result(arg) });
     case 'vpn':
       if (arg === 'down') return r.input({ kind: 'vpn', event: 'down', reason: 'test' });
       return r.input({ kind: 'vpn', event: 'up', tia: arg === 'up, new-tia' ? '10.10.100.9' : '10.10.100.1', local: ctx.link?.addr ?? '' });
@@ -118,7 +123,7 @@ export function apply(r: Rig, spec: string): void {
       if (arg === 'rebooted') return r.input({ kind: 'agent', iface: LINK_A.iface, fa: FA, rebooted: true });
       return r.input({ kind: 'agent', iface: LINK_A.iface, fa: arg === 'lost' ? null : FA });
     case 'timer':
-      return r.fire(arg as 'detect' | 'monitor' | 'retry' | 'agents');
+      return r.fire(arg as 'detect' | 'monitor' | 'retry');
     case 'cmd':
       if (arg === 'always-vpn') return r.input({ kind: 'command', command: { cmd: 'set-policy', policy: 'always-vpn' } });
       return r.input({ kind: 'command', command: { cmd: arg as 'connect' | 'disconnect' | 're-detect' } });

@@ -49,7 +49,9 @@ describe.skipIf(!avail.ok)('npm run demo -- --headless (lab)', () => {
     expect(summary!.moves.map((m) => [m.to, m.mode])).toEqual([['U1', 'mc'], ['U2', 'mc'], ['T2', 'f'], ['U1', 'mc'], ['T1', 'c']]);
     for (const m of summary!.moves) expect(typeof m.gapMs).toBe('number');
     const handovers = ev.filter((e) => e.type === 'handover').map((e) => `${String(e.from)}→${String(e.to)}`);
-    expect(handovers).toEqual(['c→mc', 'mc→mc', 'mc→f', 'f→mc', 'mc→c']);
+    // one handover per move (issue 16): on T1 traffic may come back through the warm VPN (mc) before the
+    // i-HA proves T1 trusted; on T2 the node may show c before the FA answers, then c → f is a second one
+    expect(handovers.join(',')).toMatch(/^c→mc,mc→mc,(mc→f|mc→c,c→f),f→mc,mc→(c|mc)$/);
 
     // progress in every phase: each report after a move shows more bytes echoed than the one before
     const received = ev.filter((e) => e.type === 'demo-stream').map((e) => Number(e.received));

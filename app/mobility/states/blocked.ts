@@ -20,7 +20,7 @@ export class BlockedState implements MobilityState {
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
     ctx.timers.set('retry', now + ctx.cfg.retryMaxMs);
-    return [drop(ctx, now), modeEvent(ctx, 'blocked', false, null, this.reason), { kind: 'event', event: { type: 'error', code: 'BLOCKED', message: this.reason } }];
+    return [drop(ctx, now, 'registration-lost'), modeEvent(ctx, 'blocked', false, null, this.reason), { kind: 'event', event: { type: 'error', code: 'BLOCKED', message: this.reason } }];
   }
 
   handle(input: MobilityInput, ctx: MobilityContext, now: Instant): Transition {
@@ -29,6 +29,6 @@ export class BlockedState implements MobilityState {
   }
 
   handleTimer(timer: TimerName, ctx: MobilityContext): Transition {
-    return timer === 'retry' ? redetect(ctx, 'retry after error') : stay();
+    return timer === 'retry' ? redetect(ctx, 'retry after error', 'retry') : stay();
   }
 }

@@ -5,6 +5,7 @@
  * A state handles its own cases first and falls back to this.
  */
 import type { Instant } from '../../base/clock.ts';
+import type { HandoverTrigger } from '../../events.ts';
 import type { MobilityContext } from '../context.ts';
 import type { MobilityInput } from '../inputs.ts';
 import { goTo, stay, type Transition } from '../state.ts';
@@ -26,25 +27,25 @@ export function observe(input: MobilityInput, ctx: MobilityContext): void {
 }
 
 /** Detect again from the current link, or go offline without one. */
-export function redetect(ctx: MobilityContext, reason: string): Transition {
-  return ctx.link ? goTo(new DetectingState(reason)) : goTo(new OfflineState('no network'));
+export function redetect(ctx: MobilityContext, reason: string, trigger: HandoverTrigger): Transition {
+  return ctx.link ? goTo(new DetectingState(reason, trigger)) : goTo(new OfflineState('no network', trigger));
 }
 
 export function handleCommon(input: MobilityInput, ctx: MobilityContext, _now: Instant): Transition {
   switch (input.kind) {
     case 'link':
-      return redetect(ctx, 'network changed');
+      return redetect(ctx, 'network changed', 'link');
     case 'command':
       switch (input.command.cmd) {
         case 'disconnect':
           return goTo(new DisconnectedState());
         case 'connect':
         case 're-detect':
-          return redetect(ctx, `user: ${input.command.cmd}`);
+          return redetect(ctx, `user: ${input.command.cmd}`, 'user');
         case 'set-policy':
           if (ctx.policy === input.command.policy) return stay();
           ctx.policy = input.command.policy;
-          return redetect(ctx, `policy: ${input.command.policy}`);
+          return redetect(ctx, `policy: ${input.command.policy}`, 'policy');
         case 'snapshot':
           return stay();
       }

@@ -2,31 +2,41 @@
  * DETECTING — RFC 5266 §3.4, §3.4.1 and §3.4.2. Entered on every change of
  * connectivity. At the same time:
  *   - a Registration Request straight to the i-HA (never through the VPN),
- *     with the profile's detection timeout and retransmissions;
+ *     with the profile's detection timeout and retransmissions (`detect`);
  *   - a MOBIKE update of the existing IKE SA from the new address, or a new
  *     IKE SA when there is none.
- * User traffic is held meanwhile (nothing leaves in clear).
+ * User traffic is held at first (nothing leaves in clear).
  *
- *   i-HA reply, MN-HA verified, with TNC ─────────────► INSIDE-F if an FA advertises here, else
- *                                                        TRUSTED-PROBING (solicit, wait for an FA), or
- *                                                        INSIDE-C at once when agentWaitMs is 0
- *   no such reply in the window, VPN up ──────────────► OUTSIDE-CONNECTING (register through the VPN)
- *   no such reply, VPN failed or not configured ──────► OFFLINE (retry with back-off)
+ * While the i-HA is being asked (the default; docs/MOBILITY.md "Traffic while
+ * trust is decided"): as soon as the VPN path is confirmed on the new address,
+ * home-address traffic flows through it — at once when the binding at the HA
+ * already points at the TIA (mode mc, e.g. a MOBIKE move between untrusted
+ * networks), otherwise after registering the TIA through the tunnel, sent in
+ * parallel with the direct request. Only IPsec-protected traffic flows;
+ * clear-text (mode c / f) waits for the i-HA's proof. With
+ * `holdUntilDecided` (the strict reading) nothing flows before the decision.
+ *
+ *   i-HA reply, MN-HA verified, with TNC ──► INSIDE-F if an FA advertises here, else INSIDE-C
+ *   no such reply in the window, VPN up ───► OUTSIDE-MC when traffic already flows through
+ *                                            the VPN, else OUTSIDE-CONNECTING
+ *   no such reply, VPN failed or absent ───► OFFLINE (retry with back-off)
  *
  * An accepted reply WITHOUT the TNC extension, a denial or a timeout only
  * means "not inside": it never makes the node trust the network.
  */
 import type { Instant } from '../../base/clock.ts';
-import { agentOnLink, detectionWindowMs, hold, modeEvent, nextAttempt, startSoliciting, stopSoliciting, type MobilityContext, type TimerName } from '../context.ts';
+import type { HandoverTrigger } from '../../events.ts';
+import { agentOnLink, detectionWindowMs, hold, modeEvent, nextAttempt, release, startSoliciting, stopSoliciting, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { MobilityInput } from '../inputs.ts';
 import { goTo, stay, type MobilityState, type Transition } from '../state.ts';
+import { BlockedState } from './blocked.ts';
 import { handleCommon } from './common.ts';
 import { InsideCState } from './inside-c.ts';
 import { InsideFState } from './inside-f.ts';
 import { OfflineState } from './offline.ts';
-import { OutsideConnectingState } from './outside-connecting.ts';
-import { TrustedProbingState } from './trusted-probing.ts';
+import { OutsideConnectingState, PERMANENT_DENIALS } from './outside-connecting.ts';
+import { OutsideMcState } from './outside-mc.ts';
 
 export class DetectingState implements MobilityState {
   readonly name = 'detecting';
@@ -35,21 +45,27 @@ export class DetectingState implements MobilityState {
   private notInside = false;
   private vpnFailed = false;
   private attempt = 0;
+  /** the registration of the TIA through the VPN sent from here, while the i-HA is asked (0: none in flight) */
+  private vpnAttempt = 0;
+  private vpnRegFailed = false;
+  /** home-address traffic already flows through the VPN (mc) while trust is decided — with this TIA */
+  private flowing = false;
+  private flowTia?: string;
 
-  constructor(readonly reason: string) {}
+  constructor(readonly reason: string, readonly trigger: HandoverTrigger = 'link') {}
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     const link = ctx.link!;
     ctx.timers.clear();
     this.attempt = nextAttempt(ctx);
     // not known to be trusted any more: no agent solicitation until the i-HA says so
-    const out: MobilityEffect[] = [hold(ctx, now), ...stopSoliciting(ctx), modeEvent(ctx, 'detecting', false, null, this.reason)];
+    const out: MobilityEffect[] = [hold(ctx, now, this.trigger), ...stopSoliciting(ctx), modeEvent(ctx, 'detecting', false, null, this.reason)];
     if (ctx.policy === 'always-vpn') {
       // Always VPN: the i-HA is not asked; decide as soon as the VPN answers.
       this.notInside = true;
     } else {
       const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
-      out.push({ kind: 'register-direct', attempt: this.attempt, coa: link.addr, timeoutMs, retransmits });
+      out.push({ kind: 'register-direct', attempt: this.attempt, coa: link.addr, timeoutMs, retransmits, detect: true });
     }
     if (!ctx.cfg.vpnConfigured) {
       this.vpnFailed = true;
@@ -57,6 +73,9 @@ export class DetectingState implements MobilityState {
       ctx.vpn = { ...ctx.vpn, state: 'moving' };
       out.push({ kind: 'vpn-move', local: link.addr });
     } else {
+      if (ctx.vpn.state === 'none' && ctx.cfg.keepVpnInside && (ctx.lastSettled === 'c' || ctx.lastSettled === 'f')) {
+        out.push({ kind: 'event', event: { type: 'log', level: 'warn', msg: 'no warm IKE SA to move (the VPN gateway was unreachable from inside): setting up a new IKE SA' } });
+      }
       ctx.vpn = { state: 'connecting', local: link.addr };
       out.push({ kind: 'vpn-connect', local: link.addr });
     }
@@ -75,28 +94,49 @@ export class DetectingState implements MobilityState {
           return this.inside(ctx);
         }
         this.notInside = true;
+        // the HA moved the binding to the link's address: traffic must not follow it there
         if (r.status === 'accepted') ctx.boundCoa = r.coa;
         const why = r.status === 'accepted' ? 'i-HA reply without TNC: not a trusted network' : r.status === 'denied' ? `i-HA denied: ${r.codeName}` : 'no reply from the i-HA';
         const log: MobilityEffect = { kind: 'event', event: { type: 'log', level: r.status === 'denied' ? 'warn' : 'info', msg: why } };
-        const t = this.decide(ctx);
-        return { ...t, effects: [log, ...t.effects] };
+        return this.decide(ctx, now, log);
       }
       case 'vpn':
-        if (input.event === 'down') this.vpnFailed = true;
-        else this.vpnFailed = false;
-        return this.decide(ctx);
+        if (input.event === 'up') {
+          this.vpnFailed = false;
+          if (!this.flowing || input.tia === this.flowTia) return this.decide(ctx, now);
+          // a new IKE SA with another TIA: the binding still points at the old one, hold until it is registered
+          this.flowing = false;
+          return this.decide(ctx, now, hold(ctx, now, 'vpn-lost'));
+        }
+        this.vpnFailed = true;
+        this.vpnAttempt = 0;
+        if (!this.flowing) return this.decide(ctx, now);
+        // the path the traffic took is gone: hold again (a new gap) until something is decided
+        this.flowing = false;
+        return this.decide(ctx, now, hold(ctx, now, 'vpn-lost'));
+      case 'vpn-registration': {
+        if (this.vpnAttempt === 0 || input.attempt !== this.vpnAttempt) return stay();
+        this.vpnAttempt = 0;
+        const r = input.result;
+        if (r.status === 'accepted') {
+          ctx.boundCoa = ctx.vpn.tia ?? r.coa;
+          return this.decide(ctx, now);
+        }
+        if (r.status === 'denied' && PERMANENT_DENIALS.has(r.code)) return goTo(new BlockedState(`home agent denied the registration: ${r.codeName}`));
+        this.vpnRegFailed = true;
+        return this.decide(ctx, now);
+      }
       case 'agent':
-      case 'vpn-registration':
         return stay();
       default:
         return handleCommon(input, ctx, now);
     }
   }
 
-  handleTimer(timer: TimerName, ctx: MobilityContext): Transition {
+  handleTimer(timer: TimerName, ctx: MobilityContext, now: Instant): Transition {
     if (timer !== 'detect') return stay();
     this.notInside = true;
-    return this.decide(ctx);
+    return this.decide(ctx, now);
   }
 
   private inside(ctx: MobilityContext): Transition {
@@ -105,17 +145,48 @@ export class DetectingState implements MobilityState {
       effects.push({ kind: 'vpn-disconnect' });
       ctx.vpn = { state: 'none' };
     }
+    // a registration through the VPN still in flight may yet move the binding to the TIA: register directly again
+    if (this.vpnAttempt !== 0) ctx.boundCoa = null;
     effects.push(...startSoliciting(ctx));
     const fa = agentOnLink(ctx);
-    const next = fa ? new InsideFState(fa) : ctx.cfg.agentWaitMs > 0 ? new TrustedProbingState() : new InsideCState();
+    // FA discovery runs beside mode c (RFC 5266 §3.2): settle on c now, move to f when an FA advertises
+    const next = fa ? new InsideFState(fa, this.flowing ? null : this.trigger) : new InsideCState();
     return goTo(next, ...effects);
   }
 
-  /** Outside or offline, once the i-HA has had its chance. */
-  private decide(ctx: MobilityContext): Transition {
-    if (!this.notInside) return stay();
-    if (ctx.vpn.state === 'up' && ctx.vpn.tia) return goTo(new OutsideConnectingState(ctx.vpn.tia));
-    if (this.vpnFailed) return goTo(new OfflineState(ctx.cfg.vpnConfigured ? 'neither the home agent nor the VPN gateway answered' : 'home agent unreachable and no VPN configured'));
-    return stay();
+  /**
+   * What the node can do now. While the i-HA is still asked (and not in
+   * strict mode), a confirmed VPN path lets protected traffic flow; once the
+   * i-HA has had its chance, outside or offline.
+   */
+  private decide(ctx: MobilityContext, now: Instant, ...effects: MobilityEffect[]): Transition {
+    const tia = ctx.vpn.state === 'up' ? ctx.vpn.tia : undefined;
+    if (!this.notInside) {
+      if (tia && !ctx.cfg.holdUntilDecided && !this.flowing) {
+        if (ctx.boundCoa === tia) {
+          this.flowing = true;
+          this.flowTia = tia;
+          effects.push({ kind: 'data-path', mode: 'mc', coa: tia }, ...release(ctx, 'mc', now, 'deciding'));
+        } else if (this.vpnAttempt === 0 && !this.vpnRegFailed) {
+          effects.push(this.registerVpn(ctx, tia));
+        }
+      }
+      return stay(...effects);
+    }
+    if (tia) {
+      if (this.flowing && ctx.boundCoa === tia) return goTo(new OutsideMcState(tia, true), ...effects);
+      if (this.vpnAttempt !== 0) return stay(...effects); // its answer decides
+      if (this.vpnRegFailed && ctx.boundCoa !== tia) return goTo(new OfflineState('home agent unreachable through the VPN'), ...effects);
+      if (ctx.boundCoa === tia && !ctx.cfg.holdUntilDecided) return goTo(new OutsideMcState(tia), ...effects);
+      return goTo(new OutsideConnectingState(tia), ...effects);
+    }
+    if (this.vpnFailed) return goTo(new OfflineState(ctx.cfg.vpnConfigured ? 'neither the home agent nor the VPN gateway answered' : 'home agent unreachable and no VPN configured'), ...effects);
+    return stay(...effects);
+  }
+
+  private registerVpn(ctx: MobilityContext, tia: string): MobilityEffect {
+    this.vpnAttempt = nextAttempt(ctx);
+    const { detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits } = ctx.cfg;
+    return { kind: 'register-vpn', attempt: this.vpnAttempt, tia, timeoutMs, retransmits };
   }
 }

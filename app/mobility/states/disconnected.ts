@@ -17,7 +17,7 @@ export class DisconnectedState implements MobilityState {
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
     ctx.attempt += 1; // late answers to anything in flight are ignored
-    const out: MobilityEffect[] = [drop(ctx, now), ...stopSoliciting(ctx)];
+    const out: MobilityEffect[] = [drop(ctx, now, 'user'), ...stopSoliciting(ctx)];
     if (ctx.boundCoa !== null) out.push({ kind: 'deregister' });
     if (ctx.vpn.state !== 'none') out.push({ kind: 'vpn-disconnect' });
     ctx.boundCoa = null;
@@ -29,7 +29,7 @@ export class DisconnectedState implements MobilityState {
   }
 
   handle(input: MobilityInput, ctx: MobilityContext): Transition {
-    if (input.kind === 'command' && input.command.cmd === 'connect') return redetect(ctx, 'user: connect');
+    if (input.kind === 'command' && input.command.cmd === 'connect') return redetect(ctx, 'user: connect', 'user');
     if (input.kind === 'command' && input.command.cmd === 'set-policy') ctx.policy = input.command.policy;
     return stay();
   }

@@ -1,7 +1,12 @@
 /**
  * INSIDE-C — on a trusted subnet, mode c: co-located care-of address, Mobile
- * IP only, no VPN for data. RFC 5265 T_MONITOR: re-register with the
- * i-HA at least every T_MONITOR; if that fails, stop plaintext and detect again.
+ * IP only, no VPN for data. Entered as soon as the i-HA proved the network
+ * trusted: foreign agent discovery runs beside it (RFC 5266 §3.2), and an
+ * agent advertising here moves the node to f. RFC 5265 T_MONITOR:
+ * re-register with the i-HA at least every T_MONITOR; if that fails, stop
+ * plaintext and detect again. The IKE SA may stay up (warm) meanwhile,
+ * following the laptop by MOBIKE; losing it here only means a new IKE SA
+ * when the laptop leaves.
  */
 import type { Instant } from '../../base/clock.ts';
 import { directRegistration, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
@@ -21,7 +26,14 @@ export class InsideCState implements MobilityState {
     this.attempt = ctx.attempt;
     const coa = ctx.link!.addr;
     ctx.timers.set('monitor', now + ctx.cfg.tMonitorMs);
-    return [{ kind: 'data-path', mode: 'c', coa }, ...release(ctx, 'c', now), modeEvent(ctx, 'c', true, coa)];
+    const out: MobilityEffect[] = [{ kind: 'data-path', mode: 'c', coa }, ...release(ctx, 'c', now, 'trusted'), modeEvent(ctx, 'c', true, coa)];
+    if (ctx.boundCoa !== coa) {
+      // a registration through the VPN raced the detection request: point the binding back here
+      const reg = directRegistration(ctx, now, coa);
+      this.attempt = reg.attempt;
+      out.push(reg);
+    }
+    return out;
   }
 
   handle(input: MobilityInput, ctx: MobilityContext, now: Instant): Transition {
@@ -29,17 +41,22 @@ export class InsideCState implements MobilityState {
       case 'direct-registration': {
         if (input.attempt !== this.attempt) return stay();
         if (input.result.status === 'accepted' && input.result.tnc) {
+          ctx.boundCoa = input.result.coa;
           ctx.timers.stop('detect');
           ctx.timers.set('monitor', now + ctx.cfg.tMonitorMs);
           return stay();
         }
-        return redetect(ctx, 'i-HA re-registration failed');
+        return redetect(ctx, 'i-HA re-registration failed', 'registration-lost');
       }
       case 'agent': {
         const fa = ctx.link && input.iface === ctx.link.iface && input.fa && !ctx.faRefused.has(input.iface) ? input.fa : undefined;
-        return fa ? goTo(new InsideFState(fa)) : stay();
+        return fa ? goTo(new InsideFState(fa, 'agent')) : stay();
       }
       case 'vpn':
+        if (input.event === 'down' && ctx.cfg.keepVpnInside) {
+          return stay({ kind: 'event', event: { type: 'log', level: 'warn', msg: `warm IKE SA lost inside (${input.reason}): a new IKE SA will be set up on leaving` } });
+        }
+        return stay();
       case 'vpn-registration':
         return stay();
       default:
@@ -53,7 +70,7 @@ export class InsideCState implements MobilityState {
       this.attempt = reg.attempt;
       return stay(reg);
     }
-    if (timer === 'detect') return redetect(ctx, 'no reply to the T_MONITOR re-registration');
+    if (timer === 'detect') return redetect(ctx, 'no reply to the T_MONITOR re-registration', 'registration-lost');
     return stay();
   }
 }

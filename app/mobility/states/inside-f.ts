@@ -8,6 +8,7 @@
  * once.
  */
 import type { Instant } from '../../base/clock.ts';
+import type { HandoverTrigger } from '../../events.ts';
 import { directRegistration, hold, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { ForeignAgent, MobilityInput } from '../inputs.ts';
@@ -20,7 +21,12 @@ export class InsideFState implements MobilityState {
   private attempt = 0;
   private registered = false;
 
-  constructor(readonly fa: ForeignAgent) {}
+  /**
+   * `trigger`: hold traffic while registering through the FA (a move c → f,
+   * or the end of a detection); null: traffic keeps flowing where it flows
+   * (through the VPN while trust was decided) until the FA relays the reply.
+   */
+  constructor(readonly fa: ForeignAgent, readonly trigger: HandoverTrigger | null) {}
 
   private register(ctx: MobilityContext, now: Instant): MobilityEffect {
     const reg = directRegistration(ctx, now, this.fa.coa, this.fa);
@@ -30,12 +36,12 @@ export class InsideFState implements MobilityState {
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
-    return [hold(ctx, now), this.register(ctx, now)];
+    return [...(this.trigger ? [hold(ctx, now, this.trigger)] : []), this.register(ctx, now)];
   }
 
   private failed(ctx: MobilityContext, why: string): Transition {
     if (!this.registered) ctx.faRefused.add(this.fa.iface);
-    return redetect(ctx, why);
+    return redetect(ctx, why, 'registration-lost');
   }
 
   handle(input: MobilityInput, ctx: MobilityContext, now: Instant): Transition {
@@ -49,11 +55,11 @@ export class InsideFState implements MobilityState {
         ctx.boundCoa = r.coa;
         if (this.registered) return stay();
         this.registered = true;
-        return stay({ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now), modeEvent(ctx, 'f', true, this.fa.coa));
+        return stay({ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now, 'trusted'), modeEvent(ctx, 'f', true, this.fa.coa));
       }
       case 'agent':
         if (input.iface !== this.fa.iface) return stay();
-        if (input.fa === null) return redetect(ctx, 'foreign agent lost');
+        if (input.fa === null) return redetect(ctx, 'foreign agent lost', 'agent');
         // our FA restarted and lost its visitor entry: register through it again now, not at the next refresh
         if (input.rebooted && input.fa.addr === this.fa.addr) return stay(this.register(ctx, now));
         return stay();

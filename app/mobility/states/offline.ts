@@ -4,6 +4,7 @@
  * exponential back-off; a new link retries at once.
  */
 import type { Instant } from '../../base/clock.ts';
+import type { HandoverTrigger } from '../../events.ts';
 import { drop, modeEvent, retryDelayMs, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { MobilityInput } from '../inputs.ts';
@@ -14,11 +15,11 @@ export class OfflineState implements MobilityState {
   readonly name = 'offline';
   readonly mode = 'offline';
 
-  constructor(readonly reason: string) {}
+  constructor(readonly reason: string, readonly trigger: HandoverTrigger = 'link') {}
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
-    const out: MobilityEffect[] = [drop(ctx, now)];
+    const out: MobilityEffect[] = [drop(ctx, now, this.trigger)];
     if (ctx.link) {
       ctx.timers.set('retry', now + retryDelayMs(ctx));
       ctx.retries += 1;
@@ -33,6 +34,6 @@ export class OfflineState implements MobilityState {
   }
 
   handleTimer(timer: TimerName, ctx: MobilityContext): Transition {
-    return timer === 'retry' ? redetect(ctx, 'retry') : stay();
+    return timer === 'retry' ? redetect(ctx, 'retry', 'retry') : stay();
   }
 }

@@ -38,14 +38,14 @@ export class OutsideConnectingState implements MobilityState {
         if (input.attempt !== this.attempt) return stay();
         const r = input.result;
         if (r.status === 'accepted') {
-          ctx.boundCoa = r.coa;
+          ctx.boundCoa = this.tia;
           return goTo(new OutsideMcState(this.tia));
         }
         if (r.status === 'denied' && PERMANENT_DENIALS.has(r.code)) return goTo(new BlockedState(`home agent denied the registration: ${r.codeName}`));
         return goTo(new OfflineState(r.status === 'denied' ? `home agent denied the registration: ${r.codeName}` : 'home agent unreachable through the VPN'));
       }
       case 'vpn':
-        if (input.event === 'down') return redetect(ctx, `VPN lost: ${input.reason}`);
+        if (input.event === 'down') return redetect(ctx, `VPN lost: ${input.reason}`, 'vpn-lost');
         return input.tia !== this.tia ? goTo(new OutsideConnectingState(input.tia)) : stay();
       case 'agent':
       case 'direct-registration':

@@ -15,21 +15,23 @@ export class OutsideMcState implements MobilityState {
   readonly name = 'outside-mc';
   readonly mode = 'mc';
 
-  constructor(readonly tia: string) {}
+  /** `flowing`: traffic already flows through the VPN (released while trust was decided) */
+  constructor(readonly tia: string, readonly flowing = false) {}
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
-    return [{ kind: 'data-path', mode: 'mc', coa: this.tia }, ...release(ctx, 'mc', now), modeEvent(ctx, 'mc', false, this.tia)];
+    const path: MobilityEffect[] = this.flowing ? [] : [{ kind: 'data-path', mode: 'mc', coa: this.tia }, ...release(ctx, 'mc', now, 'untrusted')];
+    return [...path, modeEvent(ctx, 'mc', false, this.tia)];
   }
 
   handle(input: MobilityInput, ctx: MobilityContext, now: Instant): Transition {
     switch (input.kind) {
       case 'vpn':
-        if (input.event === 'down') return redetect(ctx, `VPN lost: ${input.reason}`);
+        if (input.event === 'down') return redetect(ctx, `VPN lost: ${input.reason}`, 'vpn-lost');
         return input.tia !== this.tia ? goTo(new OutsideConnectingState(input.tia)) : stay();
       case 'vpn-registration':
         // re-registrations run inside the registration core; only a failure matters here
-        return input.result.status === 'accepted' ? stay() : redetect(ctx, 'binding through the VPN lost');
+        return input.result.status === 'accepted' ? stay() : redetect(ctx, 'binding through the VPN lost', 'registration-lost');
       case 'agent':
       case 'direct-registration':
         return stay();

@@ -1,20 +1,55 @@
 import { describe, expect, it } from 'vitest';
-import type { ModeEvent } from '../../../app/events.ts';
+import type { HandoverEvent, ModeEvent } from '../../../app/events.ts';
+import type { MobilityEffect } from '../../../app/mobility/effects.ts';
 import { CFG, Rig, apply } from '../../harness/mobility-rig.ts';
 
 const modes = (r: Rig) =>
   r.since().flatMap((e) => (e.kind === 'event' && e.event.type === 'mode' ? [(e.event as ModeEvent).mode] : []));
+const handovers = (r: Rig) =>
+  r.since().flatMap((e) => (e.kind === 'event' && e.event.type === 'handover' ? [e.event as HandoverEvent] : []));
+const released = (r: Rig) => r.since().some((e) => e.kind === 'traffic' && e.action === 'release');
+/** the data path each release of traffic went to, in order */
+const releasedTo = (r: Rig) => {
+  let path = 'none';
+  const out: string[] = [];
+  for (const e of r.since()) {
+    if (e.kind === 'data-path') path = e.mode;
+    if (e.kind === 'traffic' && e.action === 'release') out.push(path);
+  }
+  return out;
+};
+const logs = (r: Rig) => r.since().flatMap((e) => (e.kind === 'event' && e.event.type === 'log' ? [e.event.msg] : []));
+const kinds = (r: Rig) => r.since().map((e: MobilityEffect) => e.kind);
 
-describe('mobility controller', () => {
-  it('gives the i-HA exactly timeoutMs × (retransmits + 1) from the profile, even when the VPN answers first', () => {
+/** T1 with the IKE SA kept up inside, then marked */
+function warmInside(cfg = CFG): Rig {
+  const r = new Rig(cfg);
+  for (const s of ['link(A)', 'cmd(connect)', 'vpn(up)', 'direct(accepted, tnc)', 'direct(accepted, tnc)']) apply(r, s);
+  expect(r.m.stateName).toBe('inside-c');
+  r.mark();
+  return r;
+}
+
+/** settled in mc on U1, then marked */
+function outsideMc(cfg = CFG): Rig {
+  const r = new Rig(cfg);
+  for (const s of ['link(A)', 'cmd(connect)', 'vpn(up)', 'timer(detect)', 'vpnreg(accepted)']) apply(r, s);
+  expect(r.m.stateName).toBe('outside-mc');
+  r.mark();
+  return r;
+}
+
+describe('mobility controller: the i-HA keeps its window', () => {
+  it('strict mode: exactly timeoutMs × (retransmits + 1) from the profile before deciding, even when the VPN answers first', () => {
     for (const [timeoutMs, retransmits] of [[1000, 2], [250, 0], [700, 4]] as const) {
-      const r = new Rig({ ...CFG, detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits });
+      const r = new Rig({ ...CFG, holdUntilDecided: true, detectionTimeoutMs: timeoutMs, detectionRetransmits: retransmits });
       apply(r, 'link(A)');
       apply(r, 'cmd(connect)');
       const reg = r.since().find((e) => e.kind === 'register-direct');
-      expect(reg).toMatchObject({ timeoutMs, retransmits });
+      expect(reg).toMatchObject({ timeoutMs, retransmits, detect: true });
       apply(r, 'vpn(up)');
       expect(r.m.stateName).toBe('detecting');
+      expect(kinds(r)).not.toContain('register-vpn');
       const window = timeoutMs * (retransmits + 1);
       r.m.handleTimeout(window - 1);
       expect(r.m.stateName).toBe('detecting');
@@ -23,93 +58,178 @@ describe('mobility controller', () => {
     }
   });
 
-  it('a late TNC reply inside the window still wins over a VPN that answered first', () => {
+  it('default: traffic flows through the VPN meanwhile, and the i-HA still gets its whole window', () => {
     const r = new Rig();
     apply(r, 'link(A)');
     apply(r, 'cmd(connect)');
     apply(r, 'vpn(up)');
-    r.clock.advance(2999);
-    apply(r, 'direct(accepted, tnc)');
-    expect(r.m.stateName).toBe('trusted-probing');
-    apply(r, 'timer(agents)');
+    expect(kinds(r)).toContain('register-vpn');
+    apply(r, 'vpnreg(accepted)');
+    expect(r.m.stateName).toBe('detecting');
+    expect(releasedTo(r)).toEqual(['mc']);
+    r.m.handleTimeout(2999);
+    expect(r.m.stateName).toBe('detecting');
+    r.m.handleTimeout(3000);
+    expect(r.m.stateName).toBe('outside-mc');
+  });
+});
+
+describe('mobility controller: protected traffic flows while trust is decided', () => {
+  it('VPN confirmed before the i-HA times out: traffic through the VPN, then c when the TNC reply arrives late', () => {
+    const r = warmInside();
+    r.clock.advance(10_000);
+    apply(r, 'link(B)'); // T1 → T2, both trusted; the warm SA moves by MOBIKE
+    expect(kinds(r)).toContain('vpn-move');
+    expect(released(r)).toBe(false);
+    r.clock.advance(30);
+    apply(r, 'vpn(up)'); // MOBIKE answered; the binding is at T1's address: register the TIA through the tunnel at once
+    const vpnReg = r.since().find((e) => e.kind === 'register-vpn');
+    expect(vpnReg).toMatchObject({ tia: '10.10.100.1' });
+    expect(released(r)).toBe(false);
+    r.clock.advance(5);
+    apply(r, 'vpnreg(accepted)');
+    expect(releasedTo(r)).toEqual(['mc']);
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'c', to: 'mc', gapMs: 35, trigger: 'link', trust: 'deciding' }]);
+    expect(modes(r)).toEqual(['detecting']); // the UI still says detecting: trust is not decided
+    expect(r.m.stateName).toBe('detecting');
+    r.mark();
+    r.clock.advance(2000);
+    apply(r, 'direct(accepted, tnc)'); // late, but inside the window
     expect(r.m.stateName).toBe('inside-c');
+    expect(modes(r)).toEqual(['c']);
+    expect(r.since().filter((e) => e.kind === 'data-path').map((e) => e.kind === 'data-path' && e.mode)).toEqual(['c']);
+    expect(handovers(r)).toEqual([]); // one handover per move: traffic never stopped again
   });
 
-  it('measures the handover gap from the network change to the release of traffic', () => {
-    const r = new Rig();
-    apply(r, 'link(A)');
-    apply(r, 'cmd(connect)');
+  it('TNC before the VPN: c at once, and a VPN answer afterwards changes nothing', () => {
+    const r = warmInside();
+    apply(r, 'link(B)');
+    r.clock.advance(3);
     apply(r, 'direct(accepted, tnc)');
-    apply(r, 'timer(agents)');
+    expect(r.m.stateName).toBe('inside-c');
+    expect(releasedTo(r)).toEqual(['c']);
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'c', to: 'c', gapMs: 3, trigger: 'link', trust: 'trusted' }]);
     r.mark();
+    apply(r, 'vpn(up)');
+    expect(r.m.stateName).toBe('inside-c');
+    expect(r.since()).toEqual([]);
+  });
+
+  it('an i-HA reply without TNC never releases clear traffic; the TIA is registered (again) through the VPN', () => {
+    // the i-HA answers before the VPN: not inside, and the binding now points at the link's address
+    const a = outsideMc();
+    apply(a, 'link(B)');
+    apply(a, 'direct(accepted, no-tnc)');
+    apply(a, 'vpn(up)');
+    expect(a.m.stateName).toBe('outside-connecting');
+    expect(kinds(a)).toContain('register-vpn');
+    expect(released(a)).toBe(false);
+    apply(a, 'vpnreg(accepted)');
+    expect(a.m.stateName).toBe('outside-mc');
+    expect(releasedTo(a)).toEqual(['mc']);
+    expect(handovers(a)).toMatchObject([{ from: 'mc', to: 'mc', trust: 'untrusted' }]);
+    // the VPN answers first: traffic flows through it; the reply without TNC then moved the binding: register again
+    const b = outsideMc();
+    apply(b, 'link(B)');
+    apply(b, 'vpn(up)');
+    expect(releasedTo(b)).toEqual(['mc']);
+    b.mark();
+    apply(b, 'direct(accepted, no-tnc)');
+    expect(b.m.stateName).toBe('outside-connecting');
+    expect(kinds(b)).toContain('register-vpn');
+    apply(b, 'vpnreg(accepted)');
+    expect(b.m.stateName).toBe('outside-mc');
+    expect(b.since().some((e) => e.kind === 'data-path' && e.mode !== 'mc')).toBe(false);
+    expect(modes(b)).toEqual(['mc']);
+  });
+
+  it('never trusts a network from a reply without TNC or from a denial', () => {
+    for (const reply of ['direct(accepted, no-tnc)', 'direct(denied 131)', 'direct(timeout)', 'direct(stale)']) {
+      const r = new Rig();
+      apply(r, 'link(A)');
+      apply(r, 'cmd(connect)');
+      apply(r, reply);
+      apply(r, 'vpn(up)');
+      // a stale reply proves nothing either way: the i-HA keeps its whole window, the TIA goes through the VPN meanwhile
+      if (reply === 'direct(stale)') {
+        expect(r.m.stateName).toBe('detecting');
+        apply(r, 'timer(detect)');
+        expect(r.m.stateName).toBe('detecting');
+      } else {
+        expect(r.m.stateName, reply).toBe('outside-connecting');
+        expect(released(r), reply).toBe(false);
+      }
+      apply(r, 'vpnreg(accepted)');
+      expect(r.m.stateName, reply).toBe('outside-mc');
+      expect(releasedTo(r), reply).toEqual(['mc']);
+      expect(r.since().some((e) => e.kind === 'agent-solicit'), reply).toBe(false);
+    }
+  });
+
+  it('untrusted → untrusted: MOBIKE keeps the TIA, so traffic flows on the MOBIKE answer without a new registration', () => {
+    const r = outsideMc();
+    r.clock.advance(1000);
+    apply(r, 'link(B)');
+    r.clock.advance(12);
+    apply(r, 'vpn(up)');
+    expect(kinds(r)).not.toContain('register-vpn');
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'mc', to: 'mc', gapMs: 12, trigger: 'link', trust: 'deciding' }]);
+    r.mark();
+    apply(r, 'timer(detect)');
+    expect(r.m.stateName).toBe('outside-mc');
+    expect(r.since().map((e) => e.kind)).toEqual(['event']);
+    expect(modes(r)).toEqual(['mc']);
+  });
+
+  it('strict mode: nothing flows before the decision, then the whole window is the gap', () => {
+    const r = outsideMc({ ...CFG, holdUntilDecided: true });
     r.clock.advance(10_000);
     apply(r, 'link(B)');
-    r.clock.advance(400);
+    r.clock.advance(40);
     apply(r, 'vpn(up)');
+    r.clock.advance(2000);
+    r.m.handleTimeout(r.clock.now());
+    expect(released(r)).toBe(false);
+    expect(r.since().some((e) => e.kind === 'data-path')).toBe(false);
     apply(r, 'timer(detect)'); // 3000 ms after the change
+    expect(released(r)).toBe(false);
+    expect(r.m.stateName).toBe('outside-connecting');
     r.clock.advance(120);
     apply(r, 'vpnreg(accepted)');
-    const h = r.since().find((e) => e.kind === 'event' && e.event.type === 'handover');
-    expect(h).toEqual({ kind: 'event', event: { type: 'handover', from: 'c', to: 'mc', gapMs: 3120 } });
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'mc', to: 'mc', gapMs: 3120, trigger: 'link', trust: 'untrusted' }]);
   });
 
-  it('walks the RFC 5266 tour T1 → U1 → U2 → T2(FA) → U1 → T1 as c, mc, mc, f, mc, c', () => {
+  it('the VPN lost while traffic flows through it during detection holds traffic again', () => {
+    const r = outsideMc();
+    apply(r, 'link(B)');
+    apply(r, 'vpn(up)');
+    expect(released(r)).toBe(true);
+    r.mark();
+    apply(r, 'vpn(down)');
+    expect(r.since().map((e) => (e.kind === 'traffic' ? e.action : e.kind))).toEqual(['hold']);
+    apply(r, 'timer(detect)');
+    expect(r.m.stateName).toBe('offline');
+  });
+});
+
+describe('mobility controller: inside', () => {
+  it('settles on c at once on a trusted link and moves to f when a foreign agent advertises', () => {
     const r = new Rig();
-    const settled: string[] = [];
-    const take = () => {
-      settled.push(...modes(r).filter((m) => m === 'c' || m === 'f' || m === 'mc'));
-      r.mark();
-    };
-    const solicits = () => r.since().filter((e) => e.kind === 'agent-solicit').map((e) => (e.kind === 'agent-solicit' && e.active ? 'on' : 'off'));
-    // T1: the i-HA answers with TNC; no FA answers the solicitation within agentWaitMs
     apply(r, 'link(A)');
     apply(r, 'cmd(connect)');
-    expect(solicits()).toEqual([]);
     apply(r, 'direct(accepted, tnc)');
-    expect(solicits()).toEqual(['on']);
-    expect(modes(r)).toEqual(['offline', 'detecting']);
-    r.clock.advance(CFG.agentWaitMs);
-    r.m.handleTimeout(r.clock.now());
-    take();
-    // U1: only the gateway answers; solicitation is turned off and stays off
-    apply(r, 'link(B)');
-    expect(solicits()).toEqual(['off']);
-    apply(r, 'vpn(up)');
-    apply(r, 'timer(detect)');
-    apply(r, 'vpnreg(accepted)');
-    take();
-    // U2 (behind a NAT): MOBIKE moves the SA, the TIA stays
-    r.input({ kind: 'link', link: { iface: 'wlan1', addr: '100.64.0.7' } });
-    expect(r.since().some((e) => e.kind === 'vpn-move')).toBe(true);
-    apply(r, 'vpn(up)');
-    apply(r, 'timer(detect)');
-    apply(r, 'vpnreg(accepted)');
-    expect(solicits()).toEqual([]);
-    take();
-    // T2 with a foreign agent: the gateway is unreachable from there; the FA answers the solicitation
-    apply(r, 'link(A)');
-    apply(r, 'vpn(down)');
-    apply(r, 'direct(accepted, tnc)');
-    expect(solicits()).toEqual(['on']);
+    expect(r.m.stateName).toBe('inside-c');
+    expect(r.since().some((e) => e.kind === 'agent-solicit' && e.active)).toBe(true);
+    r.mark();
+    r.clock.advance(500);
     apply(r, 'agent(fa)');
+    r.clock.advance(4);
     apply(r, 'direct(accepted, tnc)');
-    take();
-    // U1 again: a new IKE SA (the old one was lost), same TIA from the pool
-    apply(r, 'link(B)');
-    apply(r, 'vpn(up)');
-    apply(r, 'timer(detect)');
-    apply(r, 'vpnreg(accepted)');
-    take();
-    // T1 again (no FA there)
-    apply(r, 'agent(lost)');
-    r.input({ kind: 'link', link: { iface: 'eth1', addr: '10.20.0.5' } });
-    apply(r, 'direct(accepted, tnc)');
-    apply(r, 'timer(agents)');
-    take();
-    expect(settled).toEqual(['c', 'mc', 'mc', 'f', 'mc', 'c']);
+    expect(r.m.stateName).toBe('inside-f');
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'c', to: 'f', gapMs: 4, trigger: 'agent', trust: 'trusted' }]);
   });
 
-  it('an agent heard on an untrusted link is never used, and a late one on a trusted link still moves c to f', () => {
+  it('an agent heard on an untrusted link is never used', () => {
     const r = new Rig();
     apply(r, 'link(A)');
     apply(r, 'cmd(connect)');
@@ -121,34 +241,110 @@ describe('mobility controller', () => {
     expect(r.m.stateName).toBe('outside-mc');
     expect(r.since().some((e) => e.kind === 'register-direct' && e.via)).toBe(false);
     expect(r.since().some((e) => e.kind === 'agent-solicit')).toBe(false);
-
-    const t = new Rig();
-    apply(t, 'link(A)');
-    apply(t, 'cmd(connect)');
-    apply(t, 'direct(accepted, tnc)');
-    apply(t, 'timer(agents)');
-    expect(t.m.stateName).toBe('inside-c');
-    apply(t, 'agent(fa)');
-    expect(t.m.stateName).toBe('inside-f');
   });
 
-  it('never trusts a network from a reply without TNC or from a denial', () => {
-    for (const reply of ['direct(accepted, no-tnc)', 'direct(denied 131)', 'direct(timeout)', 'direct(stale)']) {
-      const r = new Rig();
-      apply(r, 'link(A)');
-      apply(r, 'cmd(connect)');
-      apply(r, reply);
-      apply(r, 'vpn(up)');
-      // a stale reply proves nothing either way: the i-HA keeps its whole window
-      if (reply === 'direct(stale)') {
-        expect(r.m.stateName).toBe('detecting');
-        apply(r, 'timer(detect)');
-      }
-      expect(r.m.stateName, reply).toBe('outside-connecting');
-      expect(r.since().some((e) => e.kind === 'traffic' && e.action === 'release'), reply).toBe(false);
-    }
+  it('keeps the IKE SA warm inside: leaving is a MOBIKE move, not a new IKE SA', () => {
+    const r = warmInside();
+    expect(r.m.context.vpn.state).toBe('up');
+    apply(r, 'link(B)');
+    expect(kinds(r)).toContain('vpn-move');
+    expect(kinds(r)).not.toContain('vpn-connect');
+    const cold = new Rig({ ...CFG, keepVpnInside: false });
+    for (const s of ['link(A)', 'cmd(connect)', 'vpn(up)', 'direct(accepted, tnc)']) apply(cold, s);
+    expect(kinds(cold)).toContain('vpn-disconnect');
+    cold.mark();
+    apply(cold, 'link(B)');
+    expect(kinds(cold)).toContain('vpn-connect');
   });
 
+  it('MOBIKE failing on a warm SA inside: trust still settles c, and leaving says so and sets up a new IKE SA', () => {
+    const r = warmInside();
+    apply(r, 'link(B)'); // T1 → T2: MOBIKE from T2, where the gateway cannot be reached
+    expect(kinds(r)).toContain('vpn-move');
+    apply(r, 'vpn(down)');
+    expect(r.m.stateName).toBe('detecting');
+    expect(released(r)).toBe(false); // nothing in clear before the i-HA's proof
+    apply(r, 'direct(accepted, tnc)');
+    expect(r.m.stateName).toBe('inside-c');
+    expect(releasedTo(r)).toEqual(['c']);
+    r.mark();
+    r.input({ kind: 'link', link: { iface: 'wlan1', addr: '100.64.0.7' } }); // leaving
+    expect(kinds(r)).toContain('vpn-connect');
+    expect(kinds(r)).not.toContain('vpn-move');
+    expect(logs(r).some((m) => /no warm IKE SA/.test(m))).toBe(true);
+  });
+
+  it('the warm SA lost while inside is reported and does not disturb mode c', () => {
+    const r = warmInside();
+    apply(r, 'vpn(down)');
+    expect(r.m.stateName).toBe('inside-c');
+    expect(logs(r)).toEqual([expect.stringMatching(/warm IKE SA lost inside/)]);
+    expect(r.since().some((e) => e.kind === 'traffic')).toBe(false);
+  });
+});
+
+describe('mobility controller: the tour and the handover events', () => {
+  it('walks the RFC 5266 tour T1 → U1 → U2 → T2(FA) → U1 → T1: c, mc, mc, f, mc, c, one handover per move', () => {
+    const r = new Rig();
+    const settled: string[] = [];
+    const hs: HandoverEvent[] = [];
+    const take = () => {
+      settled.push(...modes(r).filter((m) => m === 'c' || m === 'f' || m === 'mc'));
+      hs.push(...handovers(r));
+      r.mark();
+    };
+    const solicits = () => r.since().filter((e) => e.kind === 'agent-solicit').map((e) => (e.kind === 'agent-solicit' && e.active ? 'on' : 'off'));
+    // T1: the i-HA answers with TNC; c at once, solicitation on
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    expect(solicits()).toEqual([]);
+    apply(r, 'vpn(up)'); // the IKE SA comes up beside it and is kept warm
+    apply(r, 'direct(accepted, tnc)');
+    expect(solicits()).toEqual(['on']);
+    apply(r, 'direct(accepted, tnc)');
+    take();
+    // U1: MOBIKE moves the warm SA; the TIA is registered through it at once
+    apply(r, 'link(B)');
+    expect(solicits()).toEqual(['off']);
+    apply(r, 'vpn(up)');
+    apply(r, 'vpnreg(accepted)');
+    apply(r, 'timer(detect)');
+    take();
+    // U2 (behind a NAT): MOBIKE moves the SA, the TIA stays: traffic flows on the MOBIKE answer
+    r.input({ kind: 'link', link: { iface: 'wlan1', addr: '100.64.0.7' } });
+    expect(r.since().some((e) => e.kind === 'vpn-move')).toBe(true);
+    apply(r, 'vpn(up)');
+    apply(r, 'timer(detect)');
+    expect(solicits()).toEqual([]);
+    take();
+    // T2 with a foreign agent: the gateway is unreachable from there; c at once, f when the FA answers
+    apply(r, 'link(A)');
+    apply(r, 'vpn(down)');
+    apply(r, 'direct(accepted, tnc)');
+    expect(solicits()).toEqual(['on']);
+    apply(r, 'agent(fa)');
+    apply(r, 'direct(accepted, tnc)');
+    take();
+    // U1 again: a new IKE SA (the old one was lost), same TIA from the pool
+    apply(r, 'link(B)');
+    apply(r, 'vpn(up)');
+    apply(r, 'vpnreg(accepted)');
+    apply(r, 'timer(detect)');
+    take();
+    // T1 again (no FA there): the SA moves by MOBIKE; traffic through it until the i-HA proves T1 trusted
+    apply(r, 'agent(lost)');
+    r.input({ kind: 'link', link: { iface: 'eth1', addr: '10.20.0.5' } });
+    apply(r, 'vpn(up)');
+    apply(r, 'direct(accepted, tnc)');
+    take();
+    expect(settled).toEqual(['c', 'mc', 'mc', 'c', 'f', 'mc', 'c']);
+    expect(hs.map((h) => `${h.from}→${h.to}:${h.trust}`)).toEqual([
+      'c→mc:deciding', 'mc→mc:deciding', 'mc→c:trusted', 'c→f:trusted', 'f→mc:deciding', 'mc→mc:deciding',
+    ]);
+  });
+});
+
+describe('mobility controller: offline', () => {
   it('offline retries back off exponentially and a new link retries at once', () => {
     const r = new Rig();
     apply(r, 'link(A)');
@@ -163,5 +359,23 @@ describe('mobility controller', () => {
       expect(r.m.stateName).toBe('detecting');
     }
     expect(delays).toEqual([1000, 2000, 4000, 8000]);
+  });
+});
+
+describe('mobility controller: a new TIA while traffic flows through the VPN during detection', () => {
+  it('holds again and registers the new TIA before traffic flows on', () => {
+    const r = outsideMc();
+    apply(r, 'link(B)');
+    apply(r, 'vpn(up)');
+    expect(releasedTo(r)).toEqual(['mc']);
+    r.mark();
+    apply(r, 'vpn(up, new-tia)');
+    expect(r.since().map((e) => (e.kind === 'traffic' ? e.action : e.kind))).toEqual(['hold', 'register-vpn']);
+    expect(r.since().find((e) => e.kind === 'register-vpn')).toMatchObject({ tia: '10.10.100.9' });
+    apply(r, 'vpnreg(accepted)');
+    expect(releasedTo(r)).toEqual(['mc']);
+    apply(r, 'timer(detect)');
+    expect(r.m.stateName).toBe('outside-mc');
+    expect(r.since().filter((e) => e.kind === 'event' && e.event.type === 'mode').map((e) => e.kind === 'event' && e.event.type === 'mode' && e.event.coa)).toEqual(['10.10.100.9']);
   });
 });

@@ -9,23 +9,30 @@ import type { MobilityConfig } from '../../../app/mobility/context.ts';
 import { CFG, Rig, apply, shortName } from '../../harness/mobility-rig.ts';
 
 /** Input sequences that lead from a fresh controller to each "from" situation. */
+const WARM_INSIDE = ['link(A)', 'cmd(connect)', 'vpn(up)', 'direct(accepted, tnc)', 'direct(accepted, tnc)'];
+const OUTSIDE_MC = ['link(A)', 'cmd(connect)', 'vpn(up)', 'timer(detect)', 'vpnreg(accepted)'];
 const SETUPS: Record<string, { cfg?: Partial<MobilityConfig>; steps: string[] }> = {
   disconnected: { steps: ['link(A)'] },
   'disconnected (no link)': { steps: [] },
   detecting: { steps: ['link(A)', 'cmd(connect)'] },
   'detecting (vpn up)': { steps: ['link(A)', 'cmd(connect)', 'vpn(up)'] },
+  'detecting (strict, vpn up)': { cfg: { holdUntilDecided: true }, steps: ['link(A)', 'cmd(connect)', 'vpn(up)'] },
+  'detecting (cold)': { cfg: { keepVpnInside: false }, steps: ['link(A)', 'cmd(connect)'] },
   'detecting (fa)': { steps: ['link(A)', 'cmd(connect)', 'agent(fa)'] },
   'detecting (not inside)': { steps: ['link(A)', 'cmd(connect)', 'timer(detect)'] },
   'detecting (no vpn configured)': { cfg: { vpnConfigured: false }, steps: ['link(A)', 'cmd(connect)'] },
-  'detecting (no agent wait)': { cfg: { agentWaitMs: 0 }, steps: ['link(A)', 'cmd(connect)'] },
-  'trusted-probing': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)'] },
-  'inside-c': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)', 'timer(agents)'] },
-  'inside-c (refreshing)': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)', 'timer(agents)', 'timer(monitor)'] },
+  'detecting (flowing)': { steps: [...OUTSIDE_MC, 'link(B)', 'vpn(up)'] },
+  'detecting (from mc)': { steps: [...OUTSIDE_MC, 'link(B)'] },
+  'detecting (move out)': { steps: [...WARM_INSIDE, 'link(B)'] },
+  'inside-c': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)'] },
+  'inside-c (warm)': { steps: WARM_INSIDE },
+  'inside-c (gateway lost)': { steps: [...WARM_INSIDE, 'vpn(down)'] },
+  'inside-c (refreshing)': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)', 'timer(monitor)'] },
   'inside-f (registering)': { steps: ['link(A)', 'cmd(connect)', 'agent(fa)', 'direct(accepted, tnc)'] },
   'inside-f': { steps: ['link(A)', 'cmd(connect)', 'agent(fa)', 'direct(accepted, tnc)', 'direct(accepted, tnc)'] },
-  'outside-connecting': { steps: ['link(A)', 'cmd(connect)', 'vpn(up)', 'timer(detect)'] },
-  'outside-connecting (was c)': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)', 'timer(agents)', 'link(B)', 'vpn(up)', 'timer(detect)'] },
-  'outside-mc': { steps: ['link(A)', 'cmd(connect)', 'vpn(up)', 'timer(detect)', 'vpnreg(accepted)'] },
+  'outside-connecting': { steps: ['link(A)', 'cmd(connect)', 'timer(detect)', 'vpn(up)'] },
+  'outside-connecting (was c)': { steps: ['link(A)', 'cmd(connect)', 'direct(accepted, tnc)', 'link(B)', 'timer(detect)', 'vpn(up)'] },
+  'outside-mc': { steps: OUTSIDE_MC },
   offline: { steps: ['link(A)', 'cmd(connect)', 'vpn(down)', 'timer(detect)'] },
   blocked: { steps: ['link(A)', 'cmd(connect)', 'vpn(up)', 'timer(detect)', 'vpnreg(denied 131)'] },
 };

@@ -100,7 +100,7 @@ const INTERESTING_U16 = [0, 1, 3, 4, 5, 7, 8, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0
 const INTERESTING_U32 = [0, 1, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff];
 
 /** Positions are fractions of the sample's length, so one mutation fits every sample. */
-const pos = fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true });
+const pos = fc.noBias(fc.integer({ min: 0, max: 0xffff })).map((n) => n / 0x10000);
 
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ op: fc.constant('flip' as const), at: pos, bit: fc.integer({ min: 0, max: 7 }) }) },
@@ -185,7 +185,7 @@ export function fuzzDecoder<T>(t: DecoderTarget<T>): Tally {
   // the genuine samples decode, and (canonical codecs) re-encode byte for byte
   t.genuine.forEach((g, i) => {
     const v = t.decode(g);
-    if (t.encode && !t.notByteExact?.has(i)) expect(t.encode(v), `${t.name}: genuine sample ${i} re-encodes`).toEqual(g);
+    if (t.encode && v !== undefined && !t.notByteExact?.has(i)) expect(t.encode(v), `${t.name}: genuine sample ${i} re-encodes`).toEqual(g);
   });
   assertFast(fc.property(inputs(t), (bytes) => {
     tally.runs++;
@@ -200,7 +200,7 @@ export function fuzzDecoder<T>(t: DecoderTarget<T>): Tally {
       throw e;
     }
     tally.accepted++;
-    if (t.encode) {
+    if (t.encode && v !== undefined) {
       const once = t.encode(v);
       const twice = t.encode(t.decode(once));
       if (!equalBytes(once, twice)) throw new Error(`${t.name}: re-encoding is not a fixed point: ${bytesToHex(once)} then ${bytesToHex(twice)}`);

@@ -3,10 +3,10 @@
  *
  * Two sizes, one set of properties:
  *   npm test       a fixed seed and a bounded number of runs per target
- *   npm run fuzz   HOMEWARD_FUZZ_RUNS (≥ 1 M per decoder, ≥ 100 k per core
- *                  handler: cores run a tenth of it) and a random seed,
- *                  printed; HOMEWARD_FUZZ_SEED replays one
- *                  (test/unit/fuzz/run.mjs sets both from --runs / --seed).
+ *   npm run fuzz   HOMEWARD_FUZZ_RUNS per decoder (1 M), HOMEWARD_FUZZ_CORE_RUNS
+ *                  per core handler (100 k) and a random seed, printed;
+ *                  HOMEWARD_FUZZ_SEED replays one (test/unit/fuzz/run.mjs
+ *                  sets them from --runs / --core-runs / --seed).
  *
  * Inputs are random bytes and mutations of genuine encodings (bit flips,
  * byte edits, length-field edits, truncation, insertion, deletion,
@@ -18,16 +18,17 @@ import { afterAll, expect } from 'vitest';
 import { bytesToHex, DecodeError, equalBytes } from '../../../app/base/bytes.ts';
 
 /** Bounded default: a few thousand runs per decoder. */
-const DEFAULT_RUNS = 2500;
+const DEFAULT_RUNS = 3000;
 
 export const FUZZ_RUNS = Number(process.env['HOMEWARD_FUZZ_RUNS'] ?? DEFAULT_RUNS);
-/** Core handlers are slower (crypto, state) and run a tenth as many inputs. */
-export const CORE_RUNS = Math.max(200, Math.floor(FUZZ_RUNS / 10));
+/** Core handlers are slower (crypto, state): a tenth as many inputs unless HOMEWARD_FUZZ_CORE_RUNS says. */
+export const CORE_RUNS = Number(process.env['HOMEWARD_FUZZ_CORE_RUNS'] ?? Math.max(300, Math.floor(FUZZ_RUNS / 10)));
 export const FUZZ_SEED = process.env['HOMEWARD_FUZZ_SEED'] !== undefined ? Number(process.env['HOMEWARD_FUZZ_SEED']) : 0x5eed_f022;
 /** Generous per-test timeout: proportional to the run count. */
-export const FUZZ_TIMEOUT_MS = Math.max(60_000, FUZZ_RUNS * 2);
+export const FUZZ_TIMEOUT_MS = Math.max(60_000, FUZZ_RUNS * 2, CORE_RUNS * 20);
 
 if (!Number.isSafeInteger(FUZZ_RUNS) || FUZZ_RUNS < 1) throw new Error(`HOMEWARD_FUZZ_RUNS must be a positive integer, got ${process.env['HOMEWARD_FUZZ_RUNS']}`);
+if (!Number.isSafeInteger(CORE_RUNS) || CORE_RUNS < 1) throw new Error(`HOMEWARD_FUZZ_CORE_RUNS must be a positive integer, got ${process.env['HOMEWARD_FUZZ_CORE_RUNS']}`);
 if (!Number.isSafeInteger(FUZZ_SEED)) throw new Error(`HOMEWARD_FUZZ_SEED must be an integer, got ${process.env['HOMEWARD_FUZZ_SEED']}`);
 
 export interface TargetSummary {
@@ -44,7 +45,7 @@ afterAll(() => {
   const w = Math.max(...summaries.map((s) => s.target.length));
   const lines = summaries.map((s) => `  ${s.target.padEnd(w)}  runs ${String(s.runs).padStart(9)}  typed-rejections ${String(s.rejected).padStart(9)}  accepted ${String(s.accepted).padStart(9)}`);
   const total = summaries.reduce((n, s) => n + s.runs, 0);
-  process.stdout.write(`\nfuzz summary (seed ${FUZZ_SEED}, ${summaries.length} targets, ${total} inputs, 0 untyped exceptions)\n${lines.join('\n')}\n`);
+  process.stdout.write(`\nfuzz summary (seed ${FUZZ_SEED}): ${summaries.length} targets passed, ${total} inputs, no untyped exception\n${lines.join('\n')}\n`);
 });
 
 /** Counts one target's outcomes; record() adds it to the file's summary. */
@@ -77,9 +78,10 @@ export function assertFast<T>(prop: fc.IProperty<T>, numRuns: number): void {
     Error.stackTraceLimit = limit;
   }
   if (details.failed) {
+    // stateless properties fail again here, with a stack; stateful ones (cores) may not, so the first error is kept as the cause
     const replay = { ...fcParams(numRuns), ...(details.counterexamplePath ? { path: details.counterexamplePath } : {}) };
     fc.assert(prop, replay);
-    throw new Error(fc.defaultReportMessage(details) ?? 'property failed');
+    throw new Error(`${fc.defaultReportMessage(details) ?? 'property failed'}\ncaused by: ${String(details.errorInstance)}`, { cause: details.errorInstance });
   }
 }
 

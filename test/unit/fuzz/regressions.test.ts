@@ -2,6 +2,7 @@
  * Every input the fuzzers found crashing something, replayed: the hex
  * vectors in test/vectors/fuzz/*.json, each file naming its target.
  *   decoder:<name>        the decoder returns a value or throws a DecodeError
+ *                         (with expect 'reject': throws a DecodeError)
  *   ike-sa-awaiting-init  a fresh initiator waiting for the IKE_SA_INIT
  *                         response drops and counts it, stays in connecting,
  *                         and the genuine response is accepted afterwards
@@ -19,7 +20,8 @@ import { drain, droppedTotal, genuineInitResponse, NOW, path500, pendingInitiato
 interface VectorFile {
   about: string;
   target: string;
-  vectors: { name: string; hex: string }[];
+  /** expect 'reject': the decoder must throw a DecodeError (default: a value or a DecodeError) */
+  vectors: { name: string; hex: string; expect?: 'reject' }[];
 }
 
 const DIR = join(import.meta.dirname, '../../vectors/fuzz');
@@ -33,10 +35,14 @@ const DECODERS: Record<string, (b: Uint8Array) => unknown> = {
   'mip4 agent advertisement': decodeAgentAdvertisement,
 };
 
-function replay(target: string, bytes: Uint8Array): void {
+function replay(target: string, bytes: Uint8Array, want?: 'reject'): void {
   if (target.startsWith('decoder:')) {
     const decode = DECODERS[target.slice('decoder:'.length)];
     if (!decode) throw new Error(`no replayer for ${target}`);
+    if (want === 'reject') {
+      expect(() => decode(bytes)).toThrow(DecodeError);
+      return;
+    }
     try {
       decode(bytes);
     } catch (e) {
@@ -66,7 +72,7 @@ describe('fuzz regressions (test/vectors/fuzz)', () => {
   for (const f of files) {
     const vf = JSON.parse(readFileSync(join(DIR, f), 'utf8')) as VectorFile;
     for (const v of vf.vectors) {
-      it(`${f}: ${v.name}`, () => replay(vf.target, hexToBytes(v.hex)));
+      it(`${f}: ${v.name}`, () => replay(vf.target, hexToBytes(v.hex), v.expect));
     }
   }
 });

@@ -9,9 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { concatBytes, equalBytes } from '../../../app/base/bytes.ts';
-import { IkeSa } from '../../../app/ikev2/ike-sa.ts';
-import { sealMessage, type Session } from '../../../app/ikev2/session.ts';
+import { equalBytes } from '../../../app/base/bytes.ts';
+import { openMessage, sealMessage, type Session } from '../../../app/ikev2/session.ts';
 import { AgentDiscovery } from '../../../app/mip4/agent-discovery.ts';
 import { RegistrationClient, type RegistrationConfig } from '../../../app/mip4/registration.ts';
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../app/wire/ikev2/constants.ts';
@@ -27,7 +26,7 @@ import { decodeRegistrationRequest } from '../../../app/wire/mip4/registration-r
 import { encodeTunnelData } from '../../../app/wire/mip4/tunnel-data.ts';
 import { IkePair, seededRandom } from '../../harness/ike-pair.ts';
 import { assertFast, CORE_RUNS, FUZZ_TIMEOUT_MS, inputs, mutate, Tally } from './kit.ts';
-import { drain, droppedTotal, genuineInitResponse, NOW, path500, pendingInitiator } from './rigs.ts';
+import { authWaitingInitiator, drain, onPath, droppedTotal, genuineAuthResponse, genuineInitResponse, NOW, path500, pendingInitiator } from './rigs.ts';
 import { PAYLOADS } from './samples.ts';
 
 // ── payload-level edits of a genuine message (decoded, edited, re-encoded) ──
@@ -105,6 +104,39 @@ describe('fuzz: IKE SA handleDatagram (app/ikev2/ike-sa.ts)', () => {
     expect(checks).toBeGreaterThan(0);
   }, FUZZ_TIMEOUT_MS);
 
+  it('waiting for the IKE_AUTH response: forged and authentic-but-hostile responses never throw; the genuine one still completes it', () => {
+    const { bytes: genuine, pair } = genuineAuthResponse();
+    const probe = authWaitingInitiator();
+    const opened = openMessage(probe.session, genuine);
+    if (!opened.ok) throw new Error(`cannot open the genuine IKE_AUTH response: ${opened.reason}`);
+    const inner = opened.msg.payloads;
+    const gw = pair.responder.session!;
+    const random = seededRandom('fuzz-auth');
+    const arb = fc.oneof(
+      { weight: 1, arbitrary: inputs({ genuine: [genuine], maxRandomLength: 200 }) },
+      { weight: 3, arbitrary: editsArb.map((edits) => sealMessage(gw, ExchangeType.IkeAuth, 1, true, applyEdits(inner, edits), random)) },
+    );
+    const tally = new Tally('core ike-sa awaiting IKE_AUTH');
+    let sa = authWaitingInitiator();
+    const completes = (): void => {
+      sa.handleDatagram(onPath(sa, genuine), NOW + 2);
+      expect(sa.state).toBe('established');
+      sa = authWaitingInitiator();
+    };
+    assertFast(fc.property(arb, (bytes) => {
+      tally.runs++;
+      const before = droppedTotal(sa);
+      sa.handleDatagram(onPath(sa, bytes), NOW + 2);
+      drain(sa);
+      if (droppedTotal(sa) > before) tally.rejected++;
+      else tally.accepted++;
+      if (sa.state !== 'connecting' || !sa.session.outstanding) sa = authWaitingInitiator(); // established or failed: start again
+      else if (tally.runs % 250 === 0) completes();
+    }), Math.max(300, Math.floor(CORE_RUNS / 4)));
+    tally.record();
+    completes();
+  }, FUZZ_TIMEOUT_MS);
+
   it('established: forged and authentic-but-hostile requests and responses never throw; the SA keeps answering', () => {
     let pair = established();
     let session = pair.sa.session;
@@ -131,7 +163,7 @@ describe('fuzz: IKE SA handleDatagram (app/ikev2/ike-sa.ts)', () => {
       // a genuine request from the gateway (an empty INFORMATIONAL, i.e. a liveness check) is still answered
       const s = pair.sa.session;
       const req = sealMessage(gw(), ExchangeType.Informational, s.peerNextId, false, [], random);
-      pair.sa.handleDatagram(datagram(pair, req), pair.clock.now());
+      pair.sa.handleDatagram(onPath(pair.sa, req), pair.clock.now());
       expect(drain(pair.sa)).toBe(true);
     };
     assertFast(fc.property(arb, (x) => {
@@ -156,7 +188,7 @@ describe('fuzz: IKE SA handleDatagram (app/ikev2/ike-sa.ts)', () => {
           : [];
         bytes = sealMessage(gw(), out.exchange, out.messageId, true, applyEdits(base, x.edits), random);
       }
-      sa.handleDatagram(datagram(pair, bytes), pair.clock.now());
+      sa.handleDatagram(onPath(pair.sa, bytes), pair.clock.now());
       drain(sa);
       if (droppedTotal(sa) > before) tally.rejected++;
       else tally.accepted++;
@@ -178,13 +210,6 @@ function established(): IkePair {
   return pair;
 }
 
-function datagram(pair: IkePair, bytes: Uint8Array): Parameters<IkeSa['handleDatagram']>[0] {
-  const natt = pair.sa.path.natt;
-  return {
-    bytes: natt ? concatBytes(new Uint8Array(4), bytes) : bytes,
-    local: { addr: pair.sa.path.local.addr, port: natt ? 4500 : 500 }, remote: { addr: pair.sa.path.remote.addr, port: natt ? 4500 : 500 },
-  };
-}
 
 // ── MIP registration client with a request pending ──
 

@@ -7,7 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decodeMessage } from '../../../app/wire/ikev2/message.ts';
-import { newSession, plainMessage } from '../../../app/ikev2/session.ts';
+import { newSession, openMessage, plainMessage, sealMessage } from '../../../app/ikev2/session.ts';
+import { tsPayload } from '../../../app/ikev2/tasks/child-create.ts';
 import { parseProposals } from '../../../app/ikev2/proposal-string.ts';
 const MAX_COOKIE_RETRIES = 3;
 import type { Effect } from '../../../app/ikev2/types.ts';
@@ -15,7 +16,7 @@ import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../.
 import { makeNotify } from '../../../app/wire/ikev2/payloads/notify.ts';
 import type { Payload } from '../../../app/wire/ikev2/payload.ts';
 import { cookieNotify } from '../../../app/wire/ikev2/payloads/notify-data.ts';
-import { GATEWAY, IkePair, MiniResponder, clientConfig } from '../../harness/ike-pair.ts';
+import { GATEWAY, IkePair, MiniResponder, clientConfig, seededRandom } from '../../harness/ike-pair.ts';
 
 function closed(pair: IkePair): Extract<Effect, { type: 'closed' }> | undefined {
   return pair.effects.find((e): e is Extract<Effect, { type: 'closed' }> => e?.type === 'closed');
@@ -167,5 +168,54 @@ describe('IKE SA: an unusable KE from the authenticated peer fails the rekey cle
     expect(pair.effects.filter((e) => e?.type === 'install-child-sa').length).toBe(installedBefore);
     const answer = r.responses.at(-1)!;
     expect(answer.flatMap((p) => (p.type === PayloadType.Notify ? [p.notifyType] : []))).toEqual([NotifyType.NoProposalChosen]);
+  });
+});
+
+/** Rewrites the gateway's next CREATE_CHILD_SA response (opened and resealed with the responder's keys). */
+function tamperNextCreateChildResponse(pair: IkePair, edit: (payloads: Payload[]) => Payload[]): void {
+  let done = false;
+  pair.filter = (dir, bytes) => {
+    if (done || dir !== '<--') return true;
+    const m = decodeMessage(bytes);
+    if (m.header.exchangeType !== ExchangeType.CreateChildSa || !m.header.response) return true;
+    const r = pair.responder;
+    for (const s of [r.session, r.oldSession]) {
+      if (!s) continue;
+      const opened = openMessage({ ...s, weInitiated: !s.weInitiated }, bytes);
+      if (!opened.ok) continue;
+      done = true;
+      return sealMessage(s, ExchangeType.CreateChildSa, m.header.messageId, true, edit(opened.msg.payloads), seededRandom('tamper'));
+    }
+    return true;
+  };
+}
+
+describe('IKE SA: our own rekeys meet an unusable answer from the authenticated gateway', () => {
+  it('Child SA rekey answered with TSr 0.0.0.0/0: nothing installed, the half the gateway made is deleted, the old child stays', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const [old] = pair.effects.flatMap((e) => (e?.type === 'install-child-sa' ? [e.child] : []));
+    tamperNextCreateChildResponse(pair, (ps) => ps.map((p) => (p.type === PayloadType.TSr ? tsPayload(PayloadType.TSr, [{ start: '0.0.0.0', end: '255.255.255.255' }]) : p)));
+    expect(() => pair.command({ type: 'rekey-child' })).not.toThrow();
+    expect(pair.sa.state).toBe('established');
+    expect(pair.effects.filter((e) => e?.type === 'install-child-sa')).toHaveLength(1);
+    expect(pair.sa.children).toEqual([old]);
+    // INFORMATIONAL{ D(ESP, the new SA's inbound SPI) }, not the old child's
+    const del = pair.responder.requestsSeen.at(-1)!.find((p) => p.type === PayloadType.Delete);
+    expect(del).toMatchObject({ protocol: ProtocolId.ESP });
+    const spi = (del as { spis: Uint8Array[] }).spis[0]!;
+    expect(new DataView(spi.buffer, spi.byteOffset, 4).getUint32(0)).not.toBe(old!.spiIn);
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', msg: expect.stringContaining('not within what we proposed') }));
+  });
+
+  it('IKE SA rekey answered with an all-zero X25519 KE: the old IKE SA carries on, nothing thrown', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const before = pair.sa.session;
+    tamperNextCreateChildResponse(pair, (ps) => ps.map((p) => (p.type === PayloadType.KE ? { ...p, data: new Uint8Array(32) } : p)));
+    expect(() => pair.command({ type: 'rekey-ike' })).not.toThrow();
+    expect(pair.sa.state).toBe('established');
+    expect(pair.sa.session).toBe(before);
+    expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'log', level: 'warn', msg: expect.stringContaining('IKE SA rekey failed') }));
   });
 });

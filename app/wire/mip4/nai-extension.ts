@@ -10,7 +10,7 @@
  *   The NAI bytes (RFC 4282), no NUL terminator. It precedes MN-HA so that
  *   the MN-HA authenticator covers it.
  */
-import { DecodeError, fromUtf8, utf8 } from '../../base/bytes.ts';
+import { DecodeError, utf8 } from '../../base/bytes.ts';
 import { ExtensionType } from './constants.ts';
 import { encodeTlv, type RawExtension } from './extensions.ts';
 
@@ -25,7 +25,20 @@ export function encodeNaiExtension(e: NaiExtension): Uint8Array {
   return encodeTlv(ExtensionType.Nai, b);
 }
 
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * An NAI is UTF-8 (RFC 7542 §2.2): bytes that are not are a malformed
+ * extension, not an identity to be rewritten with U+FFFD (which could no
+ * longer be sent back: 86 bad bytes grow past the 255-byte Length).
+ */
 export function decodeNaiExtension(raw: RawExtension): NaiExtension {
   if (raw.data.length === 0) throw new DecodeError('NAI extension is empty', raw.offset);
-  return { kind: 'nai', nai: fromUtf8(raw.data) };
+  let nai: string;
+  try {
+    nai = STRICT_UTF8.decode(raw.data);
+  } catch {
+    throw new DecodeError('NAI extension is not UTF-8', raw.offset);
+  }
+  return { kind: 'nai', nai };
 }

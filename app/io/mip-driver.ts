@@ -197,7 +197,8 @@ export class MipDriver {
   private timer?: NodeJS.Timeout;
   private watch?: NodeJS.Timeout;
   private coa?: string;
-  private bound: { coa: string; udpTunnel: boolean; format: TunnelFormat } | undefined;
+  /** `device`: the CLI's mode c only, the device the CoA lived on when the binding was accepted */
+  private bound: { coa: string; udpTunnel: boolean; format: TunnelFormat; device?: string | undefined } | undefined;
   private stopped = false;
   private deregistered?: () => void;
   private readonly unverifiedCodes = new Set<number>();
@@ -451,7 +452,8 @@ export class MipDriver {
   private handleEvent(e: CoreEvent): void {
     if (e.type === 'registration' && e.state === 'accepted') {
       const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
-      this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true, format };
+      const coa = e.coa ?? this.coa ?? '';
+      this.bound = { coa, udpTunnel: e.udpTunnel === true, format, ...(this.opts.manual ? {} : { device: deviceOf(coa) }) };
     }
     // fail closed once the HA has no binding for us; a timed-out re-registration keeps the old one until it expires
     if (e.type === 'registration' && (e.state === 'denied' || e.state === 'expired')) this.bound = undefined;
@@ -539,7 +541,7 @@ export class MipDriver {
   private expectedPath(): { ha: string; coa: string; device: string } | undefined {
     const b = this.bound;
     if (!b) return undefined;
-    const device = this.opts.manual ? this.pinned?.device : deviceOf(b.coa);
+    const device = this.opts.manual ? this.pinned?.device : b.device;
     return device === undefined ? { ha: this.ha, coa: b.coa, device: '' } : { ha: this.ha, coa: b.coa, device };
   }
 

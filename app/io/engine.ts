@@ -220,7 +220,7 @@ export class Engine implements EngineSource {
     const m = this.mip.stats;
     return {
       type: 'counters', tunIn: t.txPackets, tunOut: t.rxPackets, bytesIn: t.txBytes, bytesOut: t.rxBytes,
-      dropped: { blocked: g.droppedBlocked, overflow: g.droppedOverflow, stale: g.droppedStale, noBinding: m.droppedNoBinding, malformed: m.droppedMalformed, wrongSource: m.droppedWrongSource, tunWrite: t.txDropped },
+      dropped: { blocked: g.droppedBlocked, overflow: g.droppedOverflow, stale: g.droppedStale, noBinding: m.droppedNoBinding, malformed: m.droppedMalformed, wrongSource: m.droppedWrongSource, wrongPath: m.droppedWrongPath, tunWrite: t.txDropped },
     };
   }
 

@@ -22,6 +22,7 @@
  */
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import { encodeFragmentationNeeded } from '../wire/ip/icmp.ts';
@@ -31,7 +32,8 @@ import {
 } from '../mip4/tunnel-format.ts';
 import { openTun } from './native-tun.ts';
 import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
-import { openRawSocket, type RawSocket } from './raw-socket.ts';
+import { checkTunnelPath, outerAddresses, worthReporting, type Arrival, type PathRefusal } from '../mip4/tunnel-path.ts';
+import { bindSocketToDevice, openRawSocket, openUdpSocketFd, type RawSocket } from './raw-socket.ts';
 import type { TunDevice, TunStats } from './tun-device.ts';
 
 export const MIP_PORT = 434;
@@ -122,12 +124,34 @@ export interface MipDriverStats {
   droppedWrongSource: number;
   /** tunnelled packets in another format than the binding's (RFC 3519 §3.3: a Next Header mismatch is dropped) */
   droppedWrongFormat: number;
+  /**
+   * tunnelled packets that did not travel the binding's path (app/mip4/tunnel-path.ts):
+   * outer destination not our care-of address, arrived on another device, or no binding
+   */
+  droppedWrongPath: number;
   keepalivesSent: number;
 }
 
 const nowMs = () => performance.now();
 
 /** A device's MTU from sysfs; undefined when it cannot be read. */
+function deviceIndex(dev: string): number | undefined {
+  try {
+    const v = Number(readFileSync(`/sys/class/net/${dev}/ifindex`, 'utf8').trim());
+    return Number.isInteger(v) && v > 0 ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The device an address of ours lives on, or undefined. */
+function deviceOf(addr: string): string | undefined {
+  for (const [name, list] of Object.entries(networkInterfaces())) {
+    if (list?.some((a) => a.family === 'IPv4' && a.address === addr)) return name;
+  }
+  return undefined;
+}
+
 function deviceMtu(dev: string): number | undefined {
   try {
     const v = Number(readFileSync(`/sys/class/net/${dev}/mtu`, 'utf8').trim());
@@ -162,7 +186,7 @@ export function sourceAddressTowards(dst: string): Promise<string | undefined> {
 }
 
 export class MipDriver {
-  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongFormat: 0, keepalivesSent: 0 };
+  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongFormat: 0, droppedWrongPath: 0, keepalivesSent: 0 };
   private tun?: TunDevice;
   private readonly net = new NetConfig();
   private udp?: dgram.Socket;
@@ -173,12 +197,18 @@ export class MipDriver {
   private timer?: NodeJS.Timeout;
   private watch?: NodeJS.Timeout;
   private coa?: string;
-  private bound: { coa: string; udpTunnel: boolean; format: TunnelFormat } | undefined;
+  /** `device`: the CLI's mode c only, the device the CoA lived on when the binding was accepted */
+  private bound: { coa: string; udpTunnel: boolean; format: TunnelFormat; device?: string | undefined } | undefined;
   private stopped = false;
   private deregistered?: () => void;
   private readonly unverifiedCodes = new Set<number>();
   /** engine mode: registration sockets by source address (the co-located CoA or the TIA) */
   private readonly sockets = new Map<string, dgram.Socket>();
+  /** engine mode: the descriptor and device (SO_BINDTODEVICE) of each registration socket that has one */
+  private readonly socketDevices = new Map<string, { fd: number; device: string | undefined }>();
+  /** the device tunnelled packets must arrive on, by name and (cached) ifindex */
+  private arrivalDevice?: { name: string; ifindex: number | undefined; resolvedAt: number };
+  private readonly dropCounts = new Map<string, number>();
   /** engine mode: the send-only raw socket pinned to the data path's device */
   private pinned?: { device: string; direct: boolean; raw: RawSocket; mtu?: number };
   /** engine mode: the foreign agent our requests go through (mode f): its replies are accepted too */
@@ -225,11 +255,12 @@ export class MipDriver {
     this.udp.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
     await new Promise<void>((res) => this.udp!.bind(0, res));
     // sends every format (IP_HDRINCL: the header says the protocol); receives protocol 4
-    this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
-    this.raw.onPacket((pkt) => this.handleRawIn(pkt, 'ip-in-ip'));
+    // IP_PKTINFO: each packet says which device it arrived on (checked against the binding's path)
+    this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true, pktinfo: true });
+    this.raw.onPacket((pkt, ifindex) => this.handleRawIn(pkt, ifindex, 'ip-in-ip'));
     for (const f of ['gre', 'minimal'] as const) {
-      const s = openRawSocket(TUNNEL_PROTOCOL[f]);
-      s.onPacket((pkt) => this.handleRawIn(pkt, f));
+      const s = openRawSocket(TUNNEL_PROTOCOL[f], { pktinfo: true });
+      s.onPacket((pkt, ifindex) => this.handleRawIn(pkt, ifindex, f));
       this.rawIn.push(s);
     }
     this.core = this.opts.core(p, { localPort: this.udp.address().port });
@@ -252,8 +283,10 @@ export class MipDriver {
       if (addr !== loc.source) {
         s.close();
         this.sockets.delete(addr);
+        this.socketDevices.delete(addr);
       }
     }
+    this.rebindSocket(loc.source, loc.via !== undefined);
     const cmd = { coa: loc.coa, ...(loc.via ? { via: loc.via } : {}) };
     this.core.handleCommand({ type: this.coa === undefined ? 'register' : 'move', ...cmd } as CoreCommand, nowMs(), Date.now());
     this.coa = loc.coa;
@@ -289,17 +322,51 @@ export class MipDriver {
 
   private source?: string;
 
+  /**
+   * The registration socket of `source` receives only on the device that
+   * address lives on (SO_BINDTODEVICE; RFC 3519 tunnel data arrives on it
+   * too). Re-applied on every register(): the VPN's TUN may have been
+   * re-created. Mode f (`via`): the source is the home address, the requests
+   * go to the FA on the link: no device binding.
+   */
+  private rebindSocket(source: string, via: boolean): void {
+    const sd = this.socketDevices.get(source);
+    if (!sd) return;
+    const device = via ? undefined : deviceOf(source);
+    try {
+      bindSocketToDevice(sd.fd, device ?? '');
+      sd.device = device;
+    } catch (e) {
+      sd.device = undefined;
+      this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `cannot bind ${source}'s socket to ${device ?? 'no device'}: ${(e as Error).message}` });
+    }
+  }
+
   private socketFor(source: string): dgram.Socket {
     let s = this.sockets.get(source);
     if (s) return s;
     const sock = dgram.createSocket('udp4');
     sock.on('error', (e) => {
       this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: `${source}: ${e.message}` });
-      if (this.sockets.get(source) === sock) this.sockets.delete(source);
+      if (this.sockets.get(source) === sock) {
+        this.sockets.delete(source);
+        this.socketDevices.delete(source);
+      }
       sock.close();
     });
-    sock.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
-    sock.bind(0, source); // sends are queued by node until the bind completes
+    sock.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r, source));
+    const device = this.via === undefined ? deviceOf(source) : undefined;
+    let fd: number | undefined;
+    try {
+      fd = openUdpSocketFd(source, device);
+    } catch {
+      fd = undefined; // not (yet) our address, no device binding allowed: node's own bind reports it
+    }
+    if (fd === undefined) sock.bind(0, source); // sends are queued by node until the bind completes
+    else {
+      sock.bind({ fd });
+      this.socketDevices.set(source, { fd, device });
+    }
     this.sockets.set(source, sock);
     s = sock;
     return s;
@@ -323,14 +390,24 @@ export class MipDriver {
   }
 
   // 3. registration
-  private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo): void {
+  /** `local`: engine mode's registration socket it arrived on (its bound address); undefined: the unbound socket */
+  private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo, local?: string): void {
+    try {
+      this.receiveUdp(msg, from, local);
+    } catch (e) {
+      // a guard, not a path: every step below counts what it refuses; an escape is a bug, reported once per message
+      this.countDrop('droppedMalformed', 'malformed', `registration socket: ${(e as Error).message}`);
+    }
+  }
+
+  private receiveUdp(msg: Uint8Array, from: dgram.RemoteInfo, local: string | undefined): void {
     // the HA, or (mode f) the foreign agent relaying its reply — the core still checks the MN-HA authenticator
     const relayed = this.via !== undefined && from.address === this.via && msg[0] === 3;
     if ((from.address !== this.ha && !relayed) || from.port !== MIP_PORT) {
       this.stats.droppedWrongSource++;
       return;
     }
-    if (msg[0] === 4) this.handleTunnelData(msg);
+    if (msg[0] === 4) this.handleTunnelData(msg, from.address, local);
     else {
       const before = this.droppedForAuth();
       this.core.handleDatagram(msg, { address: from.address, port: from.port }, nowMs(), Date.now());
@@ -375,7 +452,8 @@ export class MipDriver {
   private handleEvent(e: CoreEvent): void {
     if (e.type === 'registration' && e.state === 'accepted') {
       const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
-      this.bound = { coa: e.coa ?? this.coa ?? '', udpTunnel: e.udpTunnel === true, format };
+      const coa = e.coa ?? this.coa ?? '';
+      this.bound = { coa, udpTunnel: e.udpTunnel === true, format, ...(this.opts.manual ? {} : { device: deviceOf(coa) }) };
     }
     // fail closed once the HA has no binding for us; a timed-out re-registration keeps the old one until it expires
     if (e.type === 'registration' && (e.state === 'denied' || e.state === 'expired')) this.bound = undefined;
@@ -455,19 +533,76 @@ export class MipDriver {
     return d.ok;
   }
 
-  private handleTunnelData(msg: Uint8Array): void {
+  /**
+   * The path tunnelled packets must have taken: from the HA, to the accepted
+   * binding's care-of address, arriving on the data path's device (engine
+   * mode; the CLI's mode c: the device the CoA lives on).
+   */
+  private expectedPath(): { ha: string; coa: string; device: string } | undefined {
+    const b = this.bound;
+    if (!b) return undefined;
+    const device = this.opts.manual ? this.pinned?.device : b.device;
+    return device === undefined ? { ha: this.ha, coa: b.coa, device: '' } : { ha: this.ha, coa: b.coa, device };
+  }
+
+  /** The data path device's ifindex; re-read when it does not match (at most once a second: the TUN may be new). */
+  private expectedIfindex(name: string, arrived: number): number | undefined {
+    let a = this.arrivalDevice;
+    const now = nowMs();
+    if (!a || a.name !== name || (a.ifindex !== arrived && now - a.resolvedAt >= 1000)) {
+      a = { name, ifindex: deviceIndex(name), resolvedAt: now };
+      this.arrivalDevice = a;
+    }
+    return a.ifindex;
+  }
+
+  /** Counts a refused packet; the 1st, 10th, 100th… of each reason is reported (a flood stays a few events). */
+  private countDrop(counter: 'droppedWrongPath' | 'droppedWrongSource' | 'droppedMalformed', reason: PathRefusal | 'malformed', detail: string): void {
+    this.stats[counter]++;
+    const n = (this.dropCounts.get(reason) ?? 0) + 1;
+    this.dropCounts.set(reason, n);
+    if (worthReporting(n)) this.opts.onEvent({ type: 'warning', code: 'TUNNEL_DROPPED', reason, count: n, message: `dropped a tunnelled packet (${reason}: ${detail}); ${n} so far` });
+  }
+
+  /** true when the verdict lets it through; the refusal is counted otherwise */
+  private pathOk(arrival: Arrival | undefined, path: ReturnType<MipDriver['expectedPath']>, device: number | string | undefined, detail: () => string): boolean {
+    const v = checkTunnelPath(arrival, path && { ...path, device });
+    if (v.ok) return true;
+    const counter = v.reason === 'wrong-source' ? 'droppedWrongSource' : v.reason === 'malformed' ? 'droppedMalformed' : 'droppedWrongPath';
+    this.countDrop(counter, v.reason, detail());
+    return false;
+  }
+
+  private handleTunnelData(msg: Uint8Array, from: string, local: string | undefined): void {
+    // engine mode: the socket's bound address is the outer destination, its SO_BINDTODEVICE the arrival device;
+    // the CLI's single socket (0.0.0.0, no device) keeps the source check of receiveUdp only
+    if (this.opts.manual) {
+      const path = this.expectedPath();
+      const arrivedOn = local === undefined ? undefined : this.socketDevices.get(local)?.device;
+      const arrival = { src: from, dst: local ?? '0.0.0.0', device: arrivedOn };
+      if (!this.pathOk(arrival, path, path?.device, () => `UDP tunnel data from ${from} to ${local ?? '?'} on ${arrivedOn ?? 'no device'}`)) return;
+    }
     const d = decapsulateUdp(msg, this.bound?.format ?? 'ip-in-ip');
     if (!this.opened(d)) return;
     if (this.core.handleKeepaliveReply?.(d.inner, nowMs())) return;
     this.deliver(d.inner);
   }
 
-  /** A packet from the raw socket for `format`'s protocol (4, 47, 55). */
-  private handleRawIn(pkt: Uint8Array, format: TunnelFormat): void {
-    if (pkt.length >= 16 && `${pkt[12]}.${pkt[13]}.${pkt[14]}.${pkt[15]}` !== this.ha) {
-      this.stats.droppedWrongSource++;
-      return;
+  /** A packet from the raw socket for `format`'s protocol (4, 47, 55), arrived on device `ifindex`. */
+  private handleRawIn(pkt: Uint8Array, ifindex: number, format: TunnelFormat): void {
+    try {
+      this.receiveRaw(pkt, ifindex, format);
+    } catch (e) {
+      this.countDrop('droppedMalformed', 'malformed', `protocol ${TUNNEL_PROTOCOL[format]}: ${(e as Error).message}`);
     }
+  }
+
+  private receiveRaw(pkt: Uint8Array, ifindex: number, format: TunnelFormat): void {
+    const outer = outerAddresses(pkt);
+    const path = this.expectedPath();
+    const expected = path?.device ? this.expectedIfindex(path.device, ifindex) : undefined;
+    const arrival = outer && { ...outer, device: ifindex };
+    if (!this.pathOk(arrival, path, expected, () => `protocol ${TUNNEL_PROTOCOL[format]} from ${outer?.src ?? '?'} to ${outer?.dst ?? '?'} on ifindex ${ifindex}, expected ${path?.coa ?? 'no binding'} on ${path?.device || 'no device'}`)) return;
     if ((this.bound?.format ?? 'ip-in-ip') !== format) {
       this.stats.droppedWrongFormat++;
       return;
@@ -512,6 +647,7 @@ export class MipDriver {
     this.udp?.close();
     for (const s of this.sockets.values()) s.close();
     this.sockets.clear();
+    this.socketDevices.clear();
     await this.tun?.close();
   }
 }

@@ -16,12 +16,14 @@ export interface RawSocketOptions {
   device?: string;
   ttl?: number;
   multicastTtl?: number;
+  /** IP_PKTINFO: each packet comes with the index of the device it arrived on. */
+  pktinfo?: boolean;
 }
 
 export interface RawSocket {
   readonly protocol: number;
-  /** One handler; packets are whole IPv4 datagrams. */
-  onPacket(handler: (pkt: Uint8Array) => void): void;
+  /** One handler; packets are whole IPv4 datagrams; `ifindex` is the arrival device with `pktinfo` (0 otherwise). */
+  onPacket(handler: (pkt: Uint8Array, ifindex: number) => void): void;
   /** false when the packet was dropped (and counted): no buffer space, too big, or no route right now. */
   send(payload: Uint8Array, dst: string): boolean;
   joinMulticast(group: string, ifaddr: string): void;
@@ -30,19 +32,42 @@ export interface RawSocket {
 }
 
 interface NativeRawSocket {
-  start(cb: (pkt: Buffer) => void): void;
+  start(cb: (pkt: Buffer, ifindex: number) => void): void;
   send(payload: Uint8Array, dst: string): number;
   joinMulticast(group: string, ifaddr: string): void;
   close(): void;
 }
 
 type NativeCtor = new (protocol: number, opts?: RawSocketOptions) => NativeRawSocket;
+interface NativeAddon {
+  RawSocket: NativeCtor;
+  udpSocket(address: string, device?: string): number;
+  bindToDevice(fd: number, device: string): void;
+}
 
-let ctor: NativeCtor | undefined;
+let addon: NativeAddon | undefined;
+
+function loadAddon(): NativeAddon {
+  addon ??= loadRawSocketAddon() as NativeAddon;
+  return addon;
+}
 
 function loadNative(): NativeCtor {
-  ctor ??= (loadRawSocketAddon() as { RawSocket: NativeCtor }).RawSocket;
-  return ctor;
+  return loadAddon().RawSocket;
+}
+
+/**
+ * A UDP socket descriptor bound to `address`:0 and, when given, to `device`
+ * (SO_BINDTODEVICE: it then receives only what arrives on that device) — for
+ * node's `dgram` `bind({ fd })`, which has no device binding of its own.
+ */
+export function openUdpSocketFd(address: string, device?: string): number {
+  return device === undefined ? loadAddon().udpSocket(address) : loadAddon().udpSocket(address, device);
+}
+
+/** Moves a descriptor from openUdpSocketFd to another device ("" removes the binding). */
+export function bindSocketToDevice(fd: number, device: string): void {
+  loadAddon().bindToDevice(fd, device);
 }
 
 export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): RawSocket {
@@ -57,9 +82,9 @@ export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): Ra
     onPacket(handler) {
       if (started) throw new Error('RawSocket.onPacket: a handler is already registered');
       started = true;
-      sock.start((pkt) => {
+      sock.start((pkt, ifindex) => {
         stats.rxPackets++;
-        handler(new Uint8Array(pkt.buffer, pkt.byteOffset, pkt.byteLength));
+        handler(new Uint8Array(pkt.buffer, pkt.byteOffset, pkt.byteLength), ifindex);
       });
     },
     send(payload, dst) {

@@ -6,8 +6,14 @@
 // With a raw socket open for protocol 4 the kernel hands incoming IP-in-IP
 // packets to it instead of answering "protocol unreachable".
 //
-//   new RawSocket(protocol, { hdrincl?, device?, ttl?, multicastTtl? })
-//   start(onPacket(packet: Buffer))   every received datagram, IPv4 header included
+//   new RawSocket(protocol, { hdrincl?, device?, ttl?, multicastTtl?, pktinfo? })
+//   start(onPacket(packet: Buffer, ifindex: number))
+//                                     every received datagram, IPv4 header included; with
+//                                     pktinfo the index of the device it arrived on (IP_PKTINFO),
+//                                     0 otherwise
+//   udpSocket(address, device?) -> fd an IPv4 UDP socket bound to address:0 (and to the device,
+//                                     SO_BINDTODEVICE) for node's dgram bind({ fd })
+//   bindToDevice(fd, device)          SO_BINDTODEVICE on such a socket ("" unbinds)
 //   send(payload, dst) -> bytes sent  (with hdrincl the payload is the whole packet)
 //   joinMulticast(group, ifaddr)      e.g. 224.0.0.2 for solicitations
 //   close()                           idempotent
@@ -29,6 +35,7 @@
 #include <netinet/ip.h>
 #include <string>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace {
@@ -97,6 +104,10 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       std::string dev = opts.Get("device").As<Napi::String>().Utf8Value();
       if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), dev.size()) < 0) return Fail(env, "setsockopt(SO_BINDTODEVICE)");
     }
+    if (opts.Has("pktinfo") && opts.Get("pktinfo").ToBoolean().Value()) {
+      int one = 1;
+      if (setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) return Fail(env, "setsockopt(IP_PKTINFO)");
+    }
     if (opts.Has("ttl") && opts.Get("ttl").IsNumber()) {
       int ttl = opts.Get("ttl").As<Napi::Number>().Int32Value();
       if (setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl) < 0) return Fail(env, "setsockopt(IP_TTL)");
@@ -150,10 +161,25 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     if (self == nullptr || self->fd_ < 0 || status < 0 || !(events & UV_READABLE)) return;
     Napi::HandleScope scope(self->env_);
     for (int i = 0; i < kMaxBatch && self->fd_ >= 0; i++) {
-      ssize_t n = recv(self->fd_, self->buf_, sizeof self->buf_, 0);
+      iovec iov{self->buf_, sizeof self->buf_};
+      alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in_pktinfo))];
+      msghdr msg{};
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control;
+      msg.msg_controllen = sizeof control;
+      ssize_t n = recvmsg(self->fd_, &msg, 0);
       if (n < 0) break;  // EAGAIN or a transient error: wait for the next readiness
+      int ifindex = 0;  // the arrival device, when IP_PKTINFO is on
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+          in_pktinfo info;
+          std::memcpy(&info, CMSG_DATA(c), sizeof info);
+          ifindex = info.ipi_ifindex;
+        }
+      }
       Napi::Buffer<uint8_t> pkt = Napi::Buffer<uint8_t>::Copy(self->env_, self->buf_, static_cast<size_t>(n));
-      self->on_packet_.Call({pkt});
+      self->on_packet_.Call({pkt, Napi::Number::New(self->env_, ifindex)});
       if (self->env_.IsExceptionPending()) {
         // Surface the JS exception as an uncaught error rather than losing it.
         Napi::Error e = self->env_.GetAndClearPendingException();
@@ -239,7 +265,56 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   uint8_t buf_[kMaxPacket];
 };
 
+// udpSocket(address, device?) -> fd: for dgram's bind({ fd }), which cannot bind to a device itself
+Napi::Value UdpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  if (info.Length() < 1 || !info[0].IsString() || !ParseIPv4(info[0].As<Napi::String>().Utf8Value(), &addr.sin_addr)) {
+    Napi::TypeError::New(env, "udpSocket(address: dotted IPv4, device?: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    Napi::Error::New(env, ErrnoMessage("socket(AF_INET, SOCK_DGRAM)", errno)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info.Length() > 1 && info[1].IsString()) {
+    std::string dev = info[1].As<Napi::String>().Utf8Value();
+    if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), dev.size()) < 0) {
+      int err = errno;
+      close(fd);
+      Napi::Error::New(env, ErrnoMessage("setsockopt(SO_BINDTODEVICE)", err)).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0) {
+    int err = errno;
+    close(fd);
+    Napi::Error::New(env, ErrnoMessage("bind", err)).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, fd);
+}
+
+// bindToDevice(fd, device): SO_BINDTODEVICE on a socket we opened ("" removes the binding)
+Napi::Value BindToDevice(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsString()) {
+    Napi::TypeError::New(env, "bindToDevice(fd: number, device: string)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string dev = info[1].As<Napi::String>().Utf8Value();
+  if (setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, dev.c_str(), dev.size()) < 0) {
+    Napi::Error::New(env, ErrnoMessage("setsockopt(SO_BINDTODEVICE)", errno)).ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("udpSocket", Napi::Function::New(env, UdpSocket));
+  exports.Set("bindToDevice", Napi::Function::New(env, BindToDevice));
   return RawSocket::Init(env, exports);
 }
 

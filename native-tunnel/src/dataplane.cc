@@ -37,6 +37,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -333,8 +334,14 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     }
     tsfn_ = Napi::ThreadSafeFunction::New(env, on_event_.Value(), "homeward_dataplane", 0, 1, this);
     running_ = true;
-    rx_ = std::thread([this] { RxLoop(); });
-    tx_ = std::thread([this] { TxLoop(); });
+    rx_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "hw-esp-rx");  // named for perf and top
+      RxLoop();
+    });
+    tx_ = std::thread([this] {
+      pthread_setname_np(pthread_self(), "hw-esp-tx");
+      TxLoop();
+    });
   }
 
   ~Dataplane() override { Shutdown(); }

@@ -23,6 +23,7 @@ import { handoverSection } from './sections/handover.ts';
 import { memorySection } from './sections/memory.ts';
 import type { Progress, Section } from './sections/section.ts';
 import { throughputSection } from './sections/throughput.ts';
+import { throughputMcSection } from './sections/throughput-mc.ts';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 const PARTIAL = new URL('file:///tmp/homeward-bench-results.partial.json');
@@ -32,12 +33,13 @@ const END_MARK = '<!-- bench-table:end -->';
 
 const SECTIONS: Section[] = [
   { name: 'throughput', run: throughputSection },
+  { name: 'throughput-mc', run: throughputMcSection },
   { name: 'handover', run: handoverSection },
   { name: 'detection', run: detectionSection },
   { name: 'memory', run: memorySection },
   { name: 'esp', run: espSection },
 ];
-const LAB_SECTIONS = new Set(['throughput', 'handover', 'detection', 'memory']);
+const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory']);
 
 const t0 = Date.now();
 const progress: Progress = (line) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
@@ -98,7 +100,7 @@ async function main(): Promise<void> {
   const results = buildResults({ figures, sections: outcomes, startedAt: started, finishedAt: new Date(), machine: machine(), raw });
   const table = formatTable(figures);
   process.stdout.write(`${table}\n\n`);
-  for (const key of ['throughputRatio', 'encapRatio', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
+  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
     const why = results.reasons[key];
     process.stdout.write(`${key}: ${String(results[key])}${why ? ` (${why})` : ''}\n`);
   }

@@ -12,7 +12,7 @@
  * ages up. The reducer never mutates its input; histories are bounded.
  */
 import type {
-  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
+  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
 } from './events.ts';
 
 // Implementation
@@ -72,10 +72,29 @@ export interface HandoverRecord {
   to: Mode;
   gapMs: number;
   at: number;
-  /** care-of address before and after, when the mode events told us */
+  /** care-of address in the settled mode before and after, when the mode events told us */
   fromCoa: string | null;
   toCoa: string | null;
+  /** what started the move: the reason of the `detecting` mode event ("link change", …) */
+  trigger: string | null;
+  /** how the new network's trust was decided, once the settled mode event is in */
+  trust: TrustDecision | null;
 }
+
+/**
+ * How trust was decided for a settled mode: the home agent's authenticated
+ * reply carried TNC (inside), it did not (outside), or the Always VPN
+ * policy chose the VPN without asking.
+ */
+export type TrustDecision = 'home-agent-tnc' | 'no-tnc' | 'always-vpn';
+
+export function trustDecision(mode: Mode, policy: Policy): TrustDecision | null {
+  if (mode === 'c' || mode === 'f') return 'home-agent-tnc';
+  if (mode === 'mc') return policy === 'always-vpn' ? 'always-vpn' : 'no-tnc';
+  return null;
+}
+
+const SETTLED: readonly Mode[] = ['c', 'f', 'mc'];
 
 export interface LogRecord {
   level: LogEvent['level'];
@@ -106,6 +125,11 @@ export interface EngineSnapshot {
   liveness: { state: 'ok' | 'failed'; silentMs: number | null; at: number } | null;
   counters: CountersInfo;
   handovers: HandoverRecord[];
+  /** the last settled mode (c/f/mc) and its care-of address, and the one before (handover records use them) */
+  settled: { mode: Mode; coa: string | null } | null;
+  prevSettled: { mode: Mode; coa: string | null } | null;
+  /** reason of the last `detecting` mode event: the trigger of the move in progress */
+  pendingTrigger: string | null;
   log: LogRecord[];
   lastError: { code: string; message: string; field: string | null; fatal: boolean; at: number } | null;
   uiUrl: string | null;
@@ -118,7 +142,7 @@ export function emptySnapshot(): EngineSnapshot {
     hoa: null, coa: null, prevCoa: null, tia: null, gateway: null, homeAgent: null,
     registration: null, ikeSa: null, childSas: [], liveness: null,
     counters: { tunIn: 0, tunOut: 0, bytesIn: 0, bytesOut: 0, dropped: {}, at: null },
-    handovers: [], log: [], lastError: null, uiUrl: null, updatedAt: null,
+    handovers: [], settled: null, prevSettled: null, pendingTrigger: null, log: [], lastError: null, uiUrl: null, updatedAt: null,
   };
 }
 
@@ -174,28 +198,53 @@ function applyCounters(s: EngineSnapshot, e: CountersEvent, now: number): Engine
   return { ...s, counters: { tunIn: e.tunIn, tunOut: e.tunOut, bytesIn: e.bytesIn, bytesOut: e.bytesOut, dropped: { ...e.dropped }, at: now } };
 }
 
+/** A settled mode event: remember it, and complete the handover that the engine reported just before it. */
+function applySettled(s: EngineSnapshot, mode: Mode, coa: string | null, policy: Policy): EngineSnapshot {
+  const same = s.settled !== null && s.settled.mode === mode && s.settled.coa === coa;
+  const next: EngineSnapshot = same ? s : { ...s, prevSettled: s.settled, settled: { mode, coa } };
+  const last = next.handovers[next.handovers.length - 1];
+  if (last && last.to === mode && last.trust === null) {
+    const handovers = next.handovers.slice(0, -1);
+    handovers.push({ ...last, toCoa: coa, trust: trustDecision(mode, policy) });
+    return { ...next, handovers };
+  }
+  return next;
+}
+
+function applyHandover(s: EngineSnapshot, e: HandoverEvent, now: number): EngineSnapshot {
+  // the real engine reports the handover just before the settled mode event; a recording may have it just after
+  const after = s.mode === e.to && s.settled !== null && s.settled.mode === e.to;
+  const rec: HandoverRecord = after
+    ? { from: e.from, to: e.to, gapMs: e.gapMs, at: now, fromCoa: s.prevSettled?.coa ?? null, toCoa: s.settled!.coa, trigger: s.pendingTrigger, trust: trustDecision(e.to, s.policy) }
+    : { from: e.from, to: e.to, gapMs: e.gapMs, at: now, fromCoa: s.settled?.coa ?? null, toCoa: null, trigger: s.pendingTrigger, trust: null };
+  return { ...s, handovers: keepLast(s.handovers, rec, MAX_HANDOVERS) };
+}
+
 /** Folds one event into the snapshot. Pure: returns a new object, the input is untouched. */
 export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: number): EngineSnapshot {
   const s: EngineSnapshot = { ...snapshot, updatedAt: nowMs };
   switch (event.type) {
-    case 'mode':
-      return {
+    case 'mode': {
+      const next: EngineSnapshot = {
         ...s, mode: event.mode, trusted: event.trusted, hoa: event.hoa, coa: event.coa,
         prevCoa: event.coa !== snapshot.coa && snapshot.coa !== null ? snapshot.coa : snapshot.prevCoa,
         reason: event.reason ?? null, policy: event.policy ?? s.policy,
         connected: event.connected ?? (event.mode !== 'offline' || s.connected),
         modeSince: event.mode === snapshot.mode ? snapshot.modeSince ?? nowMs : nowMs,
+        pendingTrigger: event.mode === 'detecting' ? event.reason ?? s.pendingTrigger : s.pendingTrigger,
       };
-    case 'handover': {
-      const rec: HandoverRecord = { from: event.from, to: event.to, gapMs: event.gapMs, at: nowMs, fromCoa: s.prevCoa, toCoa: s.coa };
-      return { ...s, handovers: keepLast(s.handovers, rec, MAX_HANDOVERS) };
+      return SETTLED.includes(event.mode) ? applySettled(next, event.mode, event.coa, next.policy) : next;
     }
+    case 'handover': return applyHandover(s, event, nowMs);
     case 'ike-sa': return applyIkeSa(s, event, nowMs);
     case 'child-sa': return applyChildSa(s, event, nowMs);
     case 'mobike-update': {
       if (!s.ikeSa) return s;
       const lastMobike = { from: event.from, to: event.to, ms: event.ms, at: nowMs };
-      return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal: event.nat ?? s.ikeSa.natLocal } };
+      // the IKE layer reports natLocal/natRemote (app/ikev2/tasks/ike-mobike.ts); `nat` is the older name
+      const natLocal = event.natLocal ?? event.nat ?? s.ikeSa.natLocal;
+      const natRemote = event.natRemote ?? s.ikeSa.natRemote;
+      return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal, natRemote } };
     }
     case 'liveness':
       return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs } };
@@ -209,6 +258,25 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
     case 'error':
       return { ...s, lastError: { code: event.code, message: event.message, field: event.field ?? null, fatal: event.fatal ?? false, at: nowMs } };
   }
+}
+
+/** Readable names of the engine's drop counters (CountersEvent.dropped), for the UI and the diagnostics archive. */
+const COUNTER_NAMES: Record<string, string> = {
+  blocked: 'dropped while blocked (fail closed)',
+  overflow: 'dropped: hold queue full while detecting',
+  stale: 'dropped: held too long while detecting',
+  held: 'held while the network was checked',
+  noBinding: 'dropped: no Mobile IP binding yet',
+  malformed: 'dropped: malformed tunnelled packets',
+  wrongSource: 'dropped: tunnelled from an unexpected source',
+  tunWrite: 'dropped: the TUN device was full',
+  'esp-auth': 'ESP packets failing authentication',
+  replay: 'replayed ESP packets',
+  'invalid-spi': 'ESP packets for an unknown SA',
+};
+
+export function counterLabel(key: string): string {
+  return COUNTER_NAMES[key] ?? key.replace(/([a-z])([A-Z])/g, '$1 $2').replace(/[-_]/g, ' ').toLowerCase();
 }
 
 /**

@@ -62,6 +62,11 @@ export interface MobikeUpdateEvent {
   to: string;
   /** from the address event to the gateway's answer */
   ms: number;
+  /** we are behind a NAT on the new path (what app/ikev2 reports) */
+  natLocal?: boolean;
+  /** the gateway is behind a NAT */
+  natRemote?: boolean;
+  /** older name of natLocal */
   nat?: boolean;
 }
 

@@ -1,8 +1,41 @@
 #!/usr/bin/env node
-// `npx homeward …`: runs the TypeScript CLI through tsx's loader, so the lab,
-// the tests and users run the very same sources.
-import { register } from 'tsx/esm/api';
+// `npx homeward …`. Runs the compiled engine (dist/engine/homeward.mjs, built
+// by scripts/build-engine.mjs during `npm ci` and scripts/setup.sh) when it is
+// there and no source it was built from has changed since; otherwise the
+// TypeScript sources through tsx's loader, so an edit is never hidden behind a
+// stale bundle. HOMEWARD_FROM_SOURCE=1 forces the sources.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
-const { main } = await import('../app/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** The bundle's entry when it is current, else null. Exported for the tests. */
+export function freshBundle(dir = join(root, 'dist', 'engine'), base = root) {
+  if (process.env.HOMEWARD_FROM_SOURCE === '1') return null;
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  } catch {
+    return null;
+  }
+  if (typeof manifest.builtAt !== 'number' || !Array.isArray(manifest.inputs)) return null;
+  for (const input of manifest.inputs) {
+    // a source that is gone cannot run through tsx either (an installed copy ships no sources)
+    const st = statSync(join(base, input), { throwIfNoEntry: false });
+    if (st && st.mtimeMs > manifest.builtAt) return null;
+  }
+  return join(dir, manifest.entry ?? 'homeward.mjs');
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === (await import('node:fs')).realpathSync(process.argv[1])) {
+  const bundle = freshBundle();
+  if (bundle) {
+    await import(pathToFileURL(bundle).href);
+  } else {
+    const { register } = await import('tsx/esm/api');
+    register();
+    const { main } = await import('../app/cli/main.ts');
+    process.exitCode = await main(process.argv.slice(2));
+  }
+}

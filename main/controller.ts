@@ -11,7 +11,7 @@ import type { EngineSnapshot } from '../app/engine-snapshot.ts';
 import type { EngineEvent, Mode } from '../app/events.ts';
 import type { EngineConnection } from './engine-connection.ts';
 import { createIpcMain, type IpcMainLike, type WebContentsLike } from './ipc/helpers.ts';
-import { ipcSchema, type AppSettings, type ProfileDocument, type ProfileSaveResult } from './ipc/schema.ts';
+import { ipcSchema, type AppSettings, type EngineStatus, type ProfileDocument, type ProfileSaveResult } from './ipc/schema.ts';
 import { modeNotification, type ModeNotification } from './mode-text.ts';
 import { applyTray, buildTrayModel, type TrayAction, type TrayAdapterDeps, type TrayModel } from './tray.ts';
 
@@ -30,6 +30,10 @@ export interface DesktopDeps {
   settings: SettingsStore;
   profile: { get(): ProfileDocument; save(json: string): ProfileSaveResult; import(): Promise<ProfileDocument | null> };
   exportDiagnostics: () => Promise<{ path: string }>;
+  /** whether the engine runs (the supervised control-socket connection); absent: always running (hosted) */
+  engineStatus?: { current(): EngineStatus; onChange(cb: (s: EngineStatus) => void): () => void };
+  /** "Start the engine…": the service or the bundle through pkexec (main/engine-start.ts) */
+  startEngine?: () => Promise<void>;
   copyDiagnostics: () => Promise<void>;
   showWindow: () => void;
   quit: () => void;
@@ -45,8 +49,16 @@ export interface Desktop {
 
 function wireIpc(deps: DesktopDeps, settingsChanged: () => void): ReturnType<typeof createIpcMain<typeof ipcSchema>> {
   const ipc = createIpcMain(ipcSchema, deps.ipcMain, { targets: deps.targets, ...(deps.trustSender ? { trustSender: deps.trustSender } : {}) });
-  ipc.engine.handleSnapshot(() => deps.engine.snapshot());
+  ipc.engine.handleSnapshot(() => {
+    const st = deps.engineStatus?.current();
+    if (st && !st.running) throw new Error(st.reason ?? 'the engine is not running');
+    return deps.engine.snapshot();
+  });
   ipc.engine.handleCommand((c) => deps.engine.command(c));
+  ipc.engine.handleStart(async () => {
+    if (!deps.startEngine) throw new Error('this app cannot start the engine: start the homeward service');
+    await deps.startEngine();
+  });
   ipc.profile.handleGet(() => deps.profile.get());
   ipc.profile.handleSave(({ json }) => deps.profile.save(json));
   ipc.profile.handleImport(() => deps.profile.import());
@@ -81,6 +93,11 @@ export function startDesktop(deps: DesktopDeps): Desktop {
     refreshTray(s);
   };
   const unsubscribe = deps.engine.onEvent(onEvent);
+  const offStatus = deps.engineStatus?.onChange((st) => {
+    ipc.engine.notifyStatus(st);
+    if (!st.running) deps.notify({ title: 'Homeward engine not running', body: st.reason ?? 'The engine stopped.' });
+    refreshTray(deps.engine.snapshot());
+  });
   refreshTray(deps.engine.snapshot());
 
   const desktop: Desktop = {
@@ -108,7 +125,7 @@ export function startDesktop(deps: DesktopDeps): Desktop {
       }
     },
     trayModel: () => model,
-    dispose: () => unsubscribe(),
+    dispose: () => { unsubscribe(); offStatus?.(); },
   };
   return desktop;
 }

@@ -15,12 +15,15 @@
  * (bundled to one CommonJS file for the sandbox, see electron-builder.yml).
  */
 import { app, BrowserWindow, clipboard, dialog, ipcMain, Menu, Notification, safeStorage, session, Tray } from 'electron';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildDiagnostics } from '../app/io/diagnostics.ts';
+import { buildDiagnostics, recordEvents, runtimeVersions } from '../app/io/diagnostics.ts';
 import { startDesktop } from './controller.ts';
-import { attachToRunner } from './engine-connection.ts';
+import { DEFAULT_CONTROL_SOCKET } from '../app/io/control-socket.ts';
+import { supervise } from './engine-connection.ts';
+import { engineStartCommand, SERVICE_UNIT } from './engine-start.ts';
 import { ownRenderer } from './ipc/helpers.ts';
 import { DEFAULT_SETTINGS, type AppSettings } from './ipc/schema.ts';
 import { ProfileStore } from './profile-store.ts';
@@ -46,7 +49,7 @@ function settingsStore(file: string): { get(): AppSettings; set(p: Partial<AppSe
 
 function createWindow(): BrowserWindow {
   const win = new BrowserWindow({
-    width: 1120, height: 760, minWidth: 860, minHeight: 560, show: false, title: 'Homeward',
+    width: 1120, height: 760, minWidth: 800, minHeight: 600, show: false, title: 'Homeward',
     webPreferences: {
       preload: join(here, 'preload.cjs'), contextIsolation: true, sandbox: true, nodeIntegration: false,
       webviewTag: false, spellcheck: false,
@@ -63,7 +66,22 @@ async function main(): Promise<void> {
   await app.whenReady();
   session.defaultSession.webRequest.onHeadersReceived((d, cb) => cb({ responseHeaders: { ...d.responseHeaders, 'Content-Security-Policy': [CSP] } }));
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
-  const engine = await attachToRunner(process.env.HOMEWARD_CONTROL_SOCKET);
+  // never fails: with no service the window opens anyway, greyed out, saying so and offering to start it
+  const socketPath = process.env.HOMEWARD_CONTROL_SOCKET ?? DEFAULT_CONTROL_SOCKET;
+  const engine = supervise({ path: socketPath });
+  const startEngine = async (): Promise<void> => {
+    const bundle = app.isPackaged
+      ? join(process.resourcesPath, 'app.asar.unpacked', 'dist', 'engine', 'homeward.mjs')
+      : join(here, '..', 'dist', 'engine', 'homeward.mjs');
+    const { cmd, args } = engineStartCommand({ unitInstalled: existsSync(SERVICE_UNIT), execPath: process.execPath, bundle, socket: socketPath });
+    await new Promise<void>((ok, ko) => {
+      const child = spawn(cmd, args, { stdio: 'ignore', detached: !existsSync(SERVICE_UNIT) });
+      child.once('error', (e) => ko(new Error(`${cmd} failed: ${e.message} (is polkit installed?)`)));
+      if (existsSync(SERVICE_UNIT)) child.once('exit', (code) => (code === 0 ? ok() : ko(new Error(`pkexec systemctl start homeward.service exited ${code}`))));
+      else { child.unref(); child.once('spawn', () => ok()); }
+    });
+    await engine.retryNow();
+  };
   const settings = settingsStore(join(app.getPath('userData'), 'settings.json'));
   const profiles = new ProfileStore(join(app.getPath('userData'), 'profile.json'), {
     available: () => safeStorage.isEncryptionAvailable(),
@@ -76,8 +94,10 @@ async function main(): Promise<void> {
     win.show();
     win.focus();
   };
+  const recorder = recordEvents(engine);
   const diagnostics = () => buildDiagnostics({
-    snapshot: engine.snapshot(), events: [], now: Date.now(), version: app.getVersion(), platform: process.platform,
+    snapshot: engine.snapshot(), events: recorder.events(), now: Date.now(), version: app.getVersion(), platform: process.platform,
+    versions: runtimeVersions(),
     profile: (() => { try { return profiles.load(); } catch { return undefined; } })(),
   });
   const desktop = startDesktop({
@@ -102,6 +122,8 @@ async function main(): Promise<void> {
         return profiles.get();
       },
     },
+    engineStatus: { current: () => engine.status(), onChange: (cb) => engine.onStatus(cb) },
+    startEngine,
     exportDiagnostics: async () => {
       const { name, data } = diagnostics();
       const r = await dialog.showSaveDialog({ defaultPath: join(app.getPath('downloads'), name) });
@@ -118,7 +140,6 @@ async function main(): Promise<void> {
     showWindow,
     quit: () => app.quit(),
   });
-  engine.onClose((reason) => new Notification({ title: 'Homeward engine stopped', body: reason }).show());
   app.on('window-all-closed', () => undefined); // keep running in the tray
   app.on('before-quit', () => { desktop.dispose(); engine.close(); });
   if (!settings.get().startMinimized) showWindow();

@@ -31,3 +31,76 @@ export function modeNotification(prev: Mode | null, next: Mode, enabled: boolean
   if (prev === null && next === 'offline') return null;
   return { title: modeLabel(next), body: modeMeaning(next) };
 }
+
+/** What a person reads first; the mode letters (c, f, mc) are only the detail line. */
+export interface StatusWords {
+  /** "Office network", "Protected by VPN", "Checking this network…", "Disconnected by you", "VPN forced by policy", … */
+  title: string;
+  /** one sentence on what it means for the user's traffic */
+  meaning: string;
+  /** the trust line: how this network is treated */
+  trust: { label: string; tone: 'good' | 'info' | 'warn' | 'bad' | 'neutral' };
+  /** a short word for the badge */
+  short: string;
+  /** the technical detail: mode letters and their name */
+  detail: string;
+}
+
+export interface StatusInput { mode: Mode; trusted: boolean; policy: 'automatic' | 'always-vpn'; connected: boolean }
+
+export function statusWords(s: StatusInput, engineRunning = true): StatusWords {
+  const detail = `mode ${s.mode}: ${modeLabel(s.mode)}`;
+  if (!engineRunning) {
+    return {
+      title: 'Engine not running', short: 'Off', detail: 'no engine',
+      meaning: 'Homeward is not moving or protecting your traffic. What you see is the last known state.',
+      trust: { label: 'Unknown', tone: 'neutral' },
+    };
+  }
+  switch (s.mode) {
+    case 'c': case 'f':
+      return {
+        title: 'Office network', short: 'Office', detail,
+        meaning: s.mode === 'f'
+          ? 'You are on a trusted enterprise network; a relay on this network carries your traffic home. No VPN is needed.'
+          : 'You are on a trusted enterprise network. No VPN is needed; your sessions keep their address.',
+        trust: { label: 'Trusted network', tone: 'good' },
+      };
+    case 'mc':
+      return s.policy === 'always-vpn'
+        ? {
+          title: 'VPN forced by policy', short: 'VPN', detail,
+          meaning: 'Always VPN is on: your traffic goes through the encrypted tunnel on every network, trusted or not.',
+          trust: { label: 'Not checked (Always VPN)', tone: 'info' },
+        }
+        : {
+          title: 'Protected by VPN', short: 'VPN', detail,
+          meaning: 'This network is not trusted, so your traffic goes through the encrypted tunnel to the enterprise.',
+          trust: { label: 'Untrusted network', tone: 'info' },
+        };
+    case 'detecting':
+      return {
+        title: 'Checking this network…', short: '…', detail,
+        meaning: 'Your traffic waits (nothing is sent in clear) until Homeward knows whether this network is trusted.',
+        trust: { label: 'Checking…', tone: 'warn' },
+      };
+    case 'offline':
+      return s.connected
+        ? {
+          title: 'No network', short: 'Offline', detail,
+          meaning: 'There is no path to the enterprise right now. Nothing is sent in clear; Homeward reconnects when a network appears.',
+          trust: { label: 'No network', tone: 'neutral' },
+        }
+        : {
+          title: 'Disconnected by you', short: 'Off', detail,
+          meaning: 'Homeward is switched off until you press Connect.',
+          trust: { label: 'Not connected', tone: 'neutral' },
+        };
+    case 'blocked':
+      return {
+        title: 'Blocked by the home agent', short: '!', detail,
+        meaning: 'The enterprise refused this device, so traffic is stopped until it accepts a registration. See Diagnostics.',
+        trust: { label: 'Refused', tone: 'bad' },
+      };
+  }
+}

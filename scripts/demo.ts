@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { DEMO_NETWORKS, DEMO_SOCKET, isDemoNetwork, type DemoNetwork } from '../app/cli/demo-move.ts';
 import { RENDERER_DIST } from '../app/cli/ui.ts';
 import { connectControlSocket, type ControlClient } from '../app/io/control-socket.ts';
+import { diagnosticsProvider, profileFromFile } from '../app/io/diagnostics.ts';
 import { startUiServer, type UiServer } from '../app/io/ui-server.ts';
 import { deferSignalTeardown, labAvailable, pidAlive, type LabProcess } from '../test/lab/harness/index.ts';
 import { createEngineLab, HOA, ROOT, TSX, type EngineLab, type Json } from '../test/lab/fixtures/engine-lab.ts';
@@ -244,12 +245,18 @@ export async function demo(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // a closed terminal (SIGHUP) tears down like Ctrl-C; writes to the gone terminal must not abort the teardown
+  process.on('SIGHUP', () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    onSignal();
+  });
 
   const key = randomBytes(16).toString('hex');
   const psk = randomBytes(24).toString('base64url');
   let L: EngineLab | undefined;
   let client: ControlClient | undefined;
   let ui: UiServer | undefined;
+  let diagnostics: ReturnType<typeof diagnosticsProvider> | undefined;
   let demoSock: Server | undefined;
   const moves: MoveResult[] = [];
   const stream: StreamState = { sent: 0, received: 0, ok: true };
@@ -312,7 +319,8 @@ export async function demo(argv: string[]): Promise<number> {
 
     if (!args.headless) {
       client = await connectControlSocket(control);
-      ui = await startUiServer({ engine: client, root: RENDERER_DIST, ...(args.port === undefined ? {} : { port: args.port }) });
+      diagnostics = diagnosticsProvider({ engine: client, profile: profileFromFile(L.profile) });
+      ui = await startUiServer({ engine: client, root: RENDERER_DIST, diagnostics: diagnostics.build, ...(args.port === undefined ? {} : { port: args.port }) });
       out.banner(`\n  UI:  ${ui.url}\n       open it in a browser on this machine (the token in the URL is the key)\n`);
     }
     demoSock = await listenDemoSocket(args.socket, move);
@@ -354,6 +362,7 @@ export async function demo(argv: string[]): Promise<number> {
     failure = (e as Error).message;
   } finally {
     await ui?.close().catch(() => undefined);
+    diagnostics?.stop();
     client?.close();
     demoSock?.close();
     if (demoSock) rmSync(args.socket, { force: true });

@@ -22,3 +22,6 @@ if ((${#missing[@]})); then
 fi
 
 npm ci --no-audit --no-fund
+# the compiled engine (also built by npm ci's prepare), the renderer `homeward run --ui`
+# and `homeward ui` serve, and the Electron main bundle: all of `npm run build`
+npm run build

@@ -19,10 +19,19 @@ export function isDemoNetwork(v: string): v is DemoNetwork {
 }
 
 export async function demoMove(argv: string[], json: boolean): Promise<number> {
-  const si = argv.indexOf('--socket');
-  const path = si >= 0 ? argv[si + 1] : DEMO_SOCKET;
-  if (!path) throw new CliError('--socket needs a path', 'USAGE');
-  const to = argv.filter((_, i) => i !== si && i !== si + 1 || si < 0).find((a) => !a.startsWith('--'));
+  let path = DEMO_SOCKET;
+  let to: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--json') continue;
+    if (a === '--socket') {
+      const v = argv[++i];
+      if (v === undefined) throw new CliError('--socket needs a path', 'USAGE');
+      path = v;
+    } else if (a.startsWith('-')) throw new CliError(`demo move: unknown option ${a}`, 'USAGE');
+    else if (to !== undefined) throw new CliError(`demo move takes one network, got ${to} and ${a}`, 'USAGE');
+    else to = a;
+  }
   if (!to || !isDemoNetwork(to)) throw new CliError(`demo move needs one of ${DEMO_NETWORKS.join(', ')}, got ${to ?? 'nothing'}`, 'USAGE');
   const reply = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const sock = createConnection(path);

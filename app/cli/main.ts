@@ -4,21 +4,12 @@
  * keep them stable, extend them freely.
  */
 import { readFile } from 'node:fs/promises';
-import { ProfileError, parseProfile, type Profile } from '../config/profile.ts';
+import { ProfileError, type Profile } from '../config/profile.ts';
+import { COMMAND_HELP, USAGE, commandOf } from './help.ts';
 
-export const USAGE = `homeward — RFC 5266 mobile node (Mobile IPv4 + IKEv2/MOBIKE)
+export { USAGE } from './help.ts';
 
-Usage:
-  homeward profile check <file>              validate a profile; names the bad field
-  homeward vpn up --profile <file> [--json] [--keylog <file>]
-  homeward mip register --profile <file> [--json]
-  homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
-  homeward ui --control <path> [--port <n>] [--json]   serve the UI for a running engine
-  homeward demo move <T1|U1|U2|T2> [--socket <path>]  move the demo's laptop (npm run demo -- --manual)
-  homeward --help | --version
-
-Profile fields are documented in docs/PROFILE.md.`;
-
+/** Loads and checks a profile: schema, proposals and the files it names (app/cli/profile-check.ts). */
 export async function loadProfile(path: string): Promise<Profile> {
   let text: string;
   try {
@@ -32,7 +23,8 @@ export async function loadProfile(path: string): Promise<Profile> {
   } catch (e) {
     throw new CliError(`profile ${path} is not valid JSON: ${(e as Error).message}`, 'PROFILE_INVALID');
   }
-  return parseProfile(json);
+  const { checkProfile } = await import('./profile-check.ts');
+  return checkProfile(json);
 }
 
 export class CliError extends Error {
@@ -53,11 +45,41 @@ export function eachOption(argv: string[], on: (flag: string, value: () => strin
   }
 }
 
+/** The hint for a missing privilege: both capabilities the engine needs, and two ways to get them. */
+export const NO_PRIVILEGE_HINT =
+  'the engine needs CAP_NET_ADMIN (TUN devices, addresses, routes) and CAP_NET_RAW (raw sockets): ' +
+  'run it as root, or grant both with `sudo setcap cap_net_admin,cap_net_raw+ep "$(command -v node)"`';
+
+/** True when an error says a privilege was missing (EPERM/EACCES from the kernel or a tool). */
+export function isPrivilegeError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  const msg = e instanceof Error ? e.message : String(e);
+  return code === 'EPERM' || code === 'EACCES' || /Operation not permitted|needs CAP_NET_(ADMIN|RAW)/i.test(msg);
+}
+
+/** Options taken by profile check (the only subcommand parsed here). */
+function parseProfileCheck(argv: string[]): string {
+  let file: string | undefined;
+  for (const a of argv) {
+    if (a === '--json') continue;
+    if (a.startsWith('-')) throw new CliError(`profile check: unknown option ${a}`, 'USAGE');
+    if (file !== undefined) throw new CliError(`profile check takes one file, got ${file} and ${a}`, 'USAGE');
+    file = a;
+  }
+  if (file === undefined) throw new CliError('profile check needs a file: homeward profile check <file>', 'USAGE');
+  return file;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const emit = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
   try {
-    if (argv.length === 0 || argv.includes('--help') || argv.includes('-h')) {
+    const command = commandOf(argv);
+    if (argv.includes('--help') || argv.includes('-h')) {
+      process.stdout.write(`${command ? COMMAND_HELP[command] : USAGE}\n`);
+      return 0;
+    }
+    if (argv.length === 0) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
@@ -65,38 +87,41 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write('homeward 0.1.0\n');
       return 0;
     }
-    if (argv[0] === 'profile' && argv[1] === 'check' && argv[2]) {
-      const p = await loadProfile(argv[2]);
+    if (command === 'profile check') {
+      const file = parseProfileCheck(argv.slice(2));
+      const p = await loadProfile(file);
       if (json) emit({ type: 'profile', valid: true, vpn: p.vpn !== undefined, mip: p.mnHaAuth !== undefined });
-      else process.stdout.write(`${argv[2]}: valid\n`);
+      else process.stdout.write(`${file}: valid (home address ${p.homeAddress}, home agent ${p.homeAgent}${p.vpn ? `, VPN gateway ${p.vpn.gateway}` : ', no VPN'})\n`);
       return 0;
     }
-    if (argv[0] === 'vpn' && argv[1] === 'up') {
+    if (command === 'vpn up') {
       const { vpnUp } = await import('./vpn.ts');
       return await vpnUp(argv.slice(2));
     }
-    if (argv[0] === 'run') {
+    if (command === 'run') {
       const { run } = await import('./run.ts');
       return await run(argv.slice(1));
     }
-    if (argv[0] === 'ui') {
+    if (command === 'ui') {
       const { ui } = await import('./ui.ts');
       return await ui(argv.slice(1));
     }
-    if (argv[0] === 'demo' && argv[1] === 'move') {
+    if (command === 'demo move') {
       const { demoMove } = await import('./demo-move.ts');
       return await demoMove(argv.slice(2), json);
     }
-    if (argv[0] === 'mip' && argv[1] === 'register') {
+    if (command === 'mip register') {
       const { mipRegister } = await import('./mip.ts');
       return await mipRegister(argv.slice(2));
     }
-    throw new CliError(`unknown command: ${argv.join(' ')}\n\n${USAGE}`, 'USAGE');
+    throw new CliError(`unknown command: ${argv.join(' ')} (see homeward --help)`, 'USAGE');
   } catch (e) {
-    const code = e instanceof ProfileError ? 'PROFILE_INVALID' : e instanceof CliError ? e.code : 'INTERNAL';
+    const code = e instanceof ProfileError ? 'PROFILE_INVALID' : e instanceof CliError ? e.code : isPrivilegeError(e) ? 'NO_PRIVILEGE' : 'INTERNAL';
     const field = e instanceof ProfileError ? e.field : undefined;
-    if (json) emit({ type: 'error', code, message: (e as Error).message, ...(field ? { field } : {}) });
-    else process.stderr.write(`homeward: ${(e as Error).message}\n`);
+    const message = code === 'NO_PRIVILEGE' ? `${(e as Error).message}\n  ${NO_PRIVILEGE_HINT}` : e instanceof Error ? e.message : String(e);
+    // people read stderr; with --json the same error is also an event on stdout for programs
+    process.stderr.write(`homeward: ${message}\n`);
+    if (json) emit({ type: 'error', code, message, ...(field ? { field } : {}) });
     return code === 'USAGE' ? 64 : 1;
   }
 }

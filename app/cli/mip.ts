@@ -15,6 +15,7 @@
 import { isIPv4, parsePrefix } from '../base/ipv4.ts';
 import { MipDriver, type CoreFactory } from '../io/mip-driver.ts';
 import { replyCodeName } from '../wire/mip4/constants.ts';
+import { humanLine } from './human.ts';
 import { CliError, loadProfile } from './main.ts';
 
 export interface MipArgs {
@@ -61,29 +62,23 @@ export function errorCodeName(codeName: string | undefined, code: number): strin
 }
 
 /**
- * The registration client (app/mip4/registration.ts) is loaded lazily so that
- * the rest of the CLI works without it; a missing module is a clear error.
+ * The registration client (app/mip4/registration.ts), loaded when the command
+ * runs. A static specifier, so the compiled engine (scripts/build-engine.mjs)
+ * carries it too.
  */
 async function loadCore(): Promise<CoreFactory> {
-  const path = '../mip4/registration.ts';
-  let mod: Record<string, unknown>;
-  try {
-    mod = (await import(path)) as Record<string, unknown>;
-  } catch (e) {
-    throw new CliError(`the Mobile IPv4 registration client is not available (${(e as Error).message})`, 'MIP_CORE_MISSING');
-  }
-  const factory = mod.createRegistrationCore;
-  if (typeof factory !== 'function') throw new CliError('app/mip4/registration.ts has no createRegistrationCore()', 'MIP_CORE_MISSING');
-  return factory as CoreFactory;
+  const mod = await import('../mip4/registration.ts');
+  return mod.createRegistrationCore as CoreFactory;
 }
 
 export async function mipRegister(argv: string[], core?: CoreFactory): Promise<number> {
   const args = parseMipArgs(argv);
   const profile = await loadProfile(args.profile);
   const routes = args.routes.length > 0 ? args.routes : (profile.vpn?.remoteTs ?? []).map((p) => `${p.addr}/${p.len}`);
-  const emit = (o: Record<string, unknown>) => {
+  const emit = (o: Record<string, unknown>): void => {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
-    else process.stdout.write(`${Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}\n`);
+    if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
+    else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
   };
   const driver = new MipDriver({
     core: core ?? (await loadCore()),

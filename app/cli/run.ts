@@ -15,8 +15,10 @@
 import { readFileSync } from 'node:fs';
 import type { EngineEvent, Policy } from '../events.ts';
 import { startControlServer, type ControlServer } from '../io/control-socket.ts';
+import { diagnosticsProvider, profileFromFile } from '../io/diagnostics.ts';
 import { Engine } from '../io/engine.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
+import { humanLine } from './human.ts';
 import { CliError, eachOption, loadProfile } from './main.ts';
 import { RENDERER_DIST } from './ui.ts';
 
@@ -67,9 +69,12 @@ export async function run(argv: string[]): Promise<number> {
   const profile = await loadProfile(args.profile);
   const emit = (o: Record<string, unknown>): void => {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
-    else process.stdout.write(`${Object.entries(o).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}\n`);
+    if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
+    else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
   };
   const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy });
+  // the UI's "Export diagnostics": events from the start, the profile with its secrets scrubbed
+  const diagnostics = diagnosticsProvider({ engine, profile: profileFromFile(args.profile) });
   engine.onEvent((e: EngineEvent) => emit(e as unknown as Record<string, unknown>));
   let ui: UiServer | undefined;
   let control: ControlServer | undefined;
@@ -80,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await engine.start();
     if (args.ui) {
-      ui = await startUiServer({ engine, root: RENDERER_DIST });
+      ui = await startUiServer({ engine, root: RENDERER_DIST, diagnostics: diagnostics.build });
       // through the engine's stream so the snapshot knows the URL too
       emit({ type: 'ui', url: ui.url });
     }

@@ -1,5 +1,5 @@
 /**
- * `homeward ui --control <path> [--port <n>] [--json]`
+ * `homeward ui --control <path> [--port <n>] [--profile <file>] [--json]`
  *
  * Serves the renderer to a browser for an engine that is already running
  * (a system service, or the demo's engine inside its namespace), talking to
@@ -10,6 +10,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connectControlSocket } from '../io/control-socket.ts';
+import { diagnosticsProvider, profileFromFile } from '../io/diagnostics.ts';
 import { startUiServer } from '../io/ui-server.ts';
 import { CliError, eachOption } from './main.ts';
 
@@ -19,14 +20,18 @@ export interface UiArgs {
   control: string;
   port?: number;
   json: boolean;
+  /** the engine's profile, for the diagnostics archive (secrets scrubbed) */
+  profile?: string;
 }
 
 export function parseUiArgs(argv: string[]): UiArgs {
   let control: string | undefined;
   let port: number | undefined;
   let json = false;
+  let profile: string | undefined;
   eachOption(argv, (a, value) => {
     if (a === '--json') json = true;
+    else if (a === '--profile') profile = value();
     else if (a === '--control') control = value();
     else if (a === '--port') {
       const v = value();
@@ -35,7 +40,7 @@ export function parseUiArgs(argv: string[]): UiArgs {
     } else throw new CliError(`ui: unknown option ${a}`, 'USAGE');
   });
   if (!control) throw new CliError('ui needs --control <path> (the running engine\'s control socket)', 'USAGE');
-  return { control, json, ...(port === undefined ? {} : { port }) };
+  return { control, json, ...(port === undefined ? {} : { port }), ...(profile === undefined ? {} : { profile }) };
 }
 
 export async function ui(argv: string[]): Promise<number> {
@@ -46,7 +51,8 @@ export async function ui(argv: string[]): Promise<number> {
   } catch (e) {
     throw new CliError(`cannot reach the engine at ${args.control}: ${(e as Error).message} (is \`homeward run --control ${args.control}\` running?)`, 'CONTROL_UNREACHABLE');
   }
-  const server = await startUiServer({ engine: client, root: RENDERER_DIST, ...(args.port === undefined ? {} : { port: args.port }) });
+  const diagnostics = diagnosticsProvider({ engine: client, ...(args.profile ? { profile: profileFromFile(args.profile) } : {}) });
+  const server = await startUiServer({ engine: client, root: RENDERER_DIST, diagnostics: diagnostics.build, ...(args.port === undefined ? {} : { port: args.port }) });
   const line = { type: 'ui', url: server.url };
   process.stdout.write(args.json ? `${JSON.stringify(line)}\n` : `Homeward UI: ${server.url}\n`);
   const ended = await new Promise<string>((res) => {
@@ -55,6 +61,7 @@ export async function ui(argv: string[]): Promise<number> {
     client.onClose(() => res('engine'));
   });
   await server.close();
+  diagnostics.stop();
   client.close();
   if (ended === 'engine') {
     process.stderr.write('homeward ui: the engine closed its control socket\n');

@@ -8,24 +8,32 @@
  * failed (the error event names the IKEv2 notify), 64 for usage errors.
  */
 import { readFile } from 'node:fs/promises';
-import { ProfileError, parseProfile } from '../config/profile.ts';
+import { ProfileError } from '../config/profile.ts';
 import type { Profile } from '../config/profile.ts';
-import { ProposalStringError, parseProposals } from '../ikev2/proposal-string.ts';
 import type { IkeEventJson } from '../ikev2/types.ts';
 import { VpnDriver } from '../io/vpn-driver.ts';
+import { humanLine } from './human.ts';
+import { CliError, eachOption } from './main.ts';
+import { checkProfile } from './profile-check.ts';
 
-export function validateProposal(proposal: string, field: string): void {
-  try {
-    parseProposals(field.endsWith('esp') ? 'esp' : 'ike', proposal);
-  } catch (e) {
-    if (e instanceof ProposalStringError) throw new ProfileError(field, e.message);
-    throw e;
-  }
+export { validateProposal } from './profile-check.ts';
+
+export interface VpnArgs {
+  profile: string;
+  json: boolean;
+  keylog?: string;
 }
 
-function option(argv: string[], name: string): string | undefined {
-  const i = argv.indexOf(name);
-  return i >= 0 ? argv[i + 1] : undefined;
+export function parseVpnArgs(argv: string[]): VpnArgs {
+  const out: VpnArgs = { profile: '', json: false };
+  eachOption(argv, (a, value) => {
+    if (a === '--json') out.json = true;
+    else if (a === '--profile') out.profile = value();
+    else if (a === '--keylog') out.keylog = value();
+    else throw new CliError(`vpn up: unknown option ${a}`, 'USAGE');
+  });
+  if (!out.profile) throw new CliError('vpn up needs --profile <file>', 'USAGE');
+  return out;
 }
 
 async function loadVpnProfile(path: string): Promise<Profile> {
@@ -38,31 +46,30 @@ async function loadVpnProfile(path: string): Promise<Profile> {
   } catch (e) {
     throw new ProfileError('(file)', `${path} is not valid JSON: ${(e as Error).message}`);
   }
-  const p = parseProfile(json, { validateProposal });
+  const p = await checkProfile(json);
   if (!p.vpn) throw new ProfileError('vpn', 'is required for `vpn up`');
   return p;
 }
 
 export async function vpnUp(argv: string[]): Promise<number> {
-  const json = argv.includes('--json');
+  const args = parseVpnArgs(argv);
+  const json = args.json;
+  // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
   const out = (e: IkeEventJson): void => {
+    const o = e as unknown as Record<string, unknown>;
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
-    else process.stdout.write(`${Object.entries(e).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(',') : String(v)}`).join(' ')}\n`);
+    if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
+    else if (!json) process.stdout.write(`${humanLine(o)}\n`);
   };
-  const profilePath = option(argv, '--profile');
-  if (!profilePath) {
-    out({ type: 'error', code: 'USAGE', message: 'vpn up needs --profile <file>' });
-    return 64;
-  }
   let profile: Profile;
   try {
-    profile = await loadVpnProfile(profilePath);
+    profile = await loadVpnProfile(args.profile);
   } catch (e) {
     if (!(e instanceof ProfileError)) throw e;
     out({ type: 'error', code: 'PROFILE_INVALID', message: e.message, field: e.field });
     return 1;
   }
-  const keylog = option(argv, '--keylog');
+  const keylog = args.keylog;
   // standalone: the driver watches the links itself and roams with MOBIKE ({"type":"mobike-update","from","to","ms"})
   const driver = new VpnDriver({ profile, emit: out, monitor: true, ...(keylog ? { keylog } : {}) });
   let stopping = false;

@@ -124,8 +124,20 @@ function oneOf<T extends string>(o: Json, key: string, path: string, allowed: re
   return v as T;
 }
 
+/**
+ * Secret format checks (issue 22), kept apart from the parsing: a value
+ * written like a C hex literal ("0x00112233…") is almost always meant as a
+ * hex key, and taking it as text would silently use the wrong key.
+ */
+export function checkSecretFormat(v: string, field: string): void {
+  if (/^0[xX][0-9a-fA-F]{2,}$/.test(v)) {
+    throw new ProfileError(field, `looks like a hex key ("0x…") but would be taken as text; write it as "hex:${v.slice(2)}"`);
+  }
+}
+
 /** A secret is "hex:<hex digits>" or a plain UTF-8 string. */
 export function parseSecret(v: string, field: string): Uint8Array {
+  checkSecretFormat(v, field);
   if (v.startsWith('hex:')) {
     try {
       return hexToBytes(v.slice(4));

@@ -6,6 +6,9 @@
  *     snapshot.json     the EngineSnapshot (log lines and error texts redacted)
  *     events.jsonl      recent EngineEvents, one per line (redacted)
  *     log.txt           human-readable log (redacted)
+ *     timeline.txt      every handover: when, from → to, gap, care-of, trigger, trust
+ *     counters.txt      traffic and drop counters with readable names
+ *     versions.txt      Homeward, Node/Electron, OS
  *     profile.json      the profile with every secret replaced by "<redacted>"
  *
  * Redaction, in order: the exact secret values found in the profile (and their
@@ -14,8 +17,10 @@
  * The tar (POSIX ustar) is written here with node:zlib; no dependency.
  */
 import { gzipSync } from 'node:zlib';
+import { readFileSync } from 'node:fs';
+import { release, type as osType } from 'node:os';
 import { redactProfileJson } from '../config/profile.ts';
-import type { EngineSnapshot } from '../engine-snapshot.ts';
+import { counterLabel, type EngineSnapshot, type EngineSource, type HandoverRecord } from '../engine-snapshot.ts';
 import type { EngineEvent } from '../events.ts';
 
 export interface TarEntry { name: string; data: Uint8Array | string; mtimeSec?: number }
@@ -123,6 +128,43 @@ export interface DiagnosticsInput {
   now: number;
   version?: string;
   platform?: string;
+  /** component → version, e.g. { node: "20.19.0", electron: "45.4.1", kernel: "6.1.0" } */
+  versions?: Record<string, string>;
+}
+
+const TRUST_WORDS: Record<NonNullable<HandoverRecord['trust']>, string> = {
+  'home-agent-tnc': 'trusted: the home agent answered with TNC',
+  'no-tnc': 'untrusted: no trusted answer from the home agent',
+  'always-vpn': 'VPN forced by the Always VPN policy',
+};
+
+function gapText(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
+}
+
+function timelineText(handovers: readonly HandoverRecord[], iso: (ms: number) => string): string {
+  if (handovers.length === 0) return 'no handovers\n';
+  return handovers.map((h) => [
+    iso(h.at), `${h.from} → ${h.to}`, `gap ${gapText(h.gapMs)}`, `care-of ${h.fromCoa ?? '—'} → ${h.toCoa ?? '—'}`,
+    `trigger: ${h.trigger ?? 'unknown'}`, h.trust ? TRUST_WORDS[h.trust] : 'trust: not settled',
+  ].join('  ')).join('\n') + '\n';
+}
+
+function countersText(s: EngineSnapshot): string {
+  const c = s.counters;
+  const lines = [
+    `tunnel packets in        ${c.tunIn}`, `tunnel packets out       ${c.tunOut}`,
+    `bytes in                 ${c.bytesIn}`, `bytes out                ${c.bytesOut}`,
+    ...Object.entries(c.dropped).map(([k, v]) => `${counterLabel(k)}: ${v}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+/** Version lines: Homeward's, the runtime's and the OS's. */
+export function runtimeVersions(): Record<string, string> {
+  const v: Record<string, string> = { node: process.versions.node, os: `${osType()} ${release()}` };
+  if (process.versions.electron) v.electron = process.versions.electron;
+  return v;
 }
 
 export function buildDiagnostics(input: DiagnosticsInput): { name: string; data: Uint8Array } {
@@ -137,7 +179,9 @@ export function buildDiagnostics(input: DiagnosticsInput): { name: string; data:
     `version ${input.version ?? 'unknown'}, platform ${input.platform ?? 'unknown'}`,
     `mode ${input.snapshot.mode}, trusted ${input.snapshot.trusted}, policy ${input.snapshot.policy}`,
     '', 'snapshot.json  engine state when exported', 'events.jsonl   recent events, oldest first',
-    'log.txt        log lines', 'profile.json   profile, secrets replaced by <redacted>',
+    'log.txt        log lines', 'timeline.txt   handovers with gap, care-of, trigger, trust',
+    'counters.txt   counters with readable names', 'versions.txt   versions',
+    'profile.json   profile, secrets replaced by <redacted>',
     '', 'Secrets (PSKs, private keys, MN-HA keys) are removed before writing.', '',
   ].join('\n');
   const mtimeSec = Math.floor(input.now / 1000);
@@ -146,9 +190,60 @@ export function buildDiagnostics(input: DiagnosticsInput): { name: string; data:
     { name: `${dir}/snapshot.json`, data: `${JSON.stringify(redactDeep(input.snapshot, secrets), null, 2)}\n`, mtimeSec },
     { name: `${dir}/events.jsonl`, data: input.events.map((e) => JSON.stringify(redactDeep({ at: iso(e.at), ...e.event }, secrets))).join('\n') + '\n', mtimeSec },
     { name: `${dir}/log.txt`, data: `${log}\n`, mtimeSec },
+    { name: `${dir}/timeline.txt`, data: redactText(timelineText(input.snapshot.handovers, iso), secrets), mtimeSec },
+    { name: `${dir}/counters.txt`, data: countersText(input.snapshot), mtimeSec },
+    {
+      name: `${dir}/versions.txt`, mtimeSec,
+      data: `${Object.entries({ homeward: input.version ?? 'unknown', platform: input.platform ?? 'unknown', ...input.versions }).map(([k, v]) => `${k} ${v}`).join('\n')}\n`,
+    },
   ];
   if (input.profile !== undefined) {
     entries.push({ name: `${dir}/profile.json`, data: `${JSON.stringify(redactDeep(redactProfileJson(input.profile), secrets), null, 2)}\n`, mtimeSec });
   }
   return { name: `${dir}.tar.gz`, data: writeTarGz(entries) };
+}
+
+/** Keeps the engine's recent events, with the wall-clock time each was seen, for the archive. */
+export function recordEvents(engine: EngineSource, max = 2000): { events(): { at: number; event: EngineEvent }[]; stop(): void } {
+  const list: { at: number; event: EngineEvent }[] = [];
+  const stop = engine.onEvent((event) => {
+    list.push({ at: Date.now(), event });
+    if (list.length > max) list.splice(0, list.length - max);
+  });
+  return { events: () => list.slice(), stop };
+}
+
+export interface DiagnosticsProviderOptions {
+  engine: EngineSource;
+  /** the raw profile JSON (secrets included: they are what gets scrubbed), when this process can read it */
+  profile?: () => unknown;
+  version?: string;
+}
+
+/**
+ * The `diagnostics` function the UI server (app/io/ui-server.ts) and the
+ * desktop app call: every entry point (run --ui, ui, the demo, Electron)
+ * builds the same archive this way.
+ */
+export function diagnosticsProvider(opts: DiagnosticsProviderOptions): { build: () => Promise<{ name: string; data: Uint8Array }>; stop(): void } {
+  const recorder = recordEvents(opts.engine);
+  return {
+    build: async () => {
+      let profile: unknown;
+      try { profile = opts.profile?.(); } catch { profile = undefined; }
+      return buildDiagnostics({
+        snapshot: opts.engine.snapshot(), events: recorder.events(), now: Date.now(),
+        version: opts.version ?? HOMEWARD_VERSION, platform: process.platform, versions: runtimeVersions(),
+        ...(profile === undefined ? {} : { profile }),
+      });
+    },
+    stop: recorder.stop,
+  };
+}
+
+export const HOMEWARD_VERSION = '0.1.0';
+
+/** Reads a profile file's JSON for the archive (secrets are scrubbed by buildDiagnostics). */
+export function profileFromFile(path: string): () => unknown {
+  return () => JSON.parse(readFileSync(path, 'utf8')) as unknown;
 }

@@ -128,11 +128,26 @@ async function serveStatic(res: ServerResponse, root: string, pathname: string, 
   res.end(data);
 }
 
-function serveEvents(req: IncomingMessage, res: ServerResponse, engine: EngineSource): void {
+/** An engine behind a connection that can go away (the control socket's client). */
+interface ClosableSource { onClose?(cb: (reason: string) => void): () => void }
+
+/**
+ * The event stream. Besides the snapshot and the events, an `engine` event
+ * {"running":false,"reason":…} tells the page at once when the engine behind
+ * a control socket has gone (the page greys out and says so); when this
+ * process is the engine, its death closes the stream, which the page sees too.
+ */
+function serveEvents(req: IncomingMessage, res: ServerResponse, engine: EngineSource, gone: () => string | null): void {
   res.writeHead(200, { 'Content-Type': 'text/event-stream', Connection: 'keep-alive' });
+  const engineState = (reason: string | null): void => {
+    res.write(`event: engine\ndata: ${JSON.stringify({ running: reason === null, reason })}\n\n`);
+  };
   res.write(`event: snapshot\ndata: ${JSON.stringify(engine.snapshot())}\n\n`);
   const unsubscribe = engine.onEvent((e) => res.write(`data: ${JSON.stringify(e)}\n\n`));
-  req.on('close', unsubscribe);
+  const already = gone();
+  if (already !== null) engineState(already);
+  const offClose = (engine as ClosableSource).onClose?.((reason) => engineState(reason || 'the engine closed its control socket'));
+  req.on('close', () => { unsubscribe(); offClose?.(); });
 }
 
 async function serveCommand(req: IncomingMessage, res: ServerResponse, engine: EngineSource): Promise<void> {
@@ -159,6 +174,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   let host = '';
   let origin = '';
   const sockets = new Set<Socket>();
+  let engineGone: string | null = null;
+  (opts.engine as ClosableSource).onClose?.((reason) => { engineGone = reason || 'the engine closed its control socket'; });
   const server: Server = createServer((req, res) => {
     baseHeaders(res);
     const why = refusal(req, host, origin, tokenBuf);
@@ -170,7 +187,7 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       else res.destroy();
     };
     if (route === 'GET /api/snapshot') return reply(res, 200, JSON.stringify(opts.engine.snapshot()), 'application/json');
-    if (route === 'GET /api/events') return serveEvents(req, res, opts.engine);
+    if (route === 'GET /api/events') return serveEvents(req, res, opts.engine, () => engineGone);
     if (route === 'POST /api/command') return void serveCommand(req, res, opts.engine).catch(fail);
     if (route === 'GET /api/diagnostics' && opts.diagnostics) {
       return void opts.diagnostics().then(({ name, data }) => {

@@ -42,11 +42,18 @@ export type ProfileSaveResult =
   | { ok: true; path: string }
   | { ok: false; field: string; message: string };
 
+/** Whether main is attached to a running engine, and if not, why. */
+export interface EngineStatus { running: boolean; reason: string | null }
+
 export const ipcSchema = {
   engine: {
     snapshot: invoke<void, EngineSnapshot>(),
     event: notifyRenderer<EngineEvent>(),
     command: invoke<EngineCommand, void>(),
+    /** the engine came or went (no service, socket closed, reattached) */
+    status: notifyRenderer<EngineStatus>(),
+    /** start the engine: the system service, or the bundle through pkexec */
+    start: invoke<void, void>(),
   },
   profile: {
     get: invoke<void, ProfileDocument>(),

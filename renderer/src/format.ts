@@ -1,5 +1,5 @@
 /** Pure presentation helpers: numbers and times as people read them. */
-import type { LogRecord } from '../../app/engine-snapshot.ts';
+import type { LogRecord, TrustDecision } from '../../app/engine-snapshot.ts';
 import type { Mode } from '../../app/events.ts';
 
 export function modeCode(mode: Mode): string {
@@ -45,8 +45,25 @@ export function formatDuration(ms: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
 }
 
+/** A handover gap as people read it: whole milliseconds under a second, then seconds. */
 export function formatGap(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+  const r = Math.round(ms);
+  return r < 1000 ? `${r} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+}
+
+/** "1 move", "3 moves". */
+export function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+/** How trust was decided for a move, in words. */
+export function trustText(t: TrustDecision | null): string {
+  switch (t) {
+    case 'home-agent-tnc': return 'Trusted: the home agent answered with TNC';
+    case 'no-tnc': return 'Untrusted: no trusted answer from the home agent';
+    case 'always-vpn': return 'VPN forced by the Always VPN policy';
+    case null: return 'Trust not settled';
+  }
 }
 
 export function formatClock(ms: number): string {

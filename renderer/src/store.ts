@@ -10,15 +10,17 @@ import type { EngineEvent } from '../../app/events.ts';
 
 export interface EngineState {
   snapshot: EngineSnapshot;
-  /** the transport is delivering (false: showing the last known state) */
+  /** the engine is running and the transport is delivering (false: showing the last known state, greyed out) */
   live: boolean;
+  /** why it is not live, in words */
+  linkReason: string | null;
   /** has a first snapshot arrived */
   ready: boolean;
   /** last command error, shown as a banner */
   commandError: string | null;
   setSnapshot(s: EngineSnapshot): void;
   ingest(e: EngineEvent, nowMs: number): void;
-  setLive(live: boolean): void;
+  setLive(live: boolean, reason?: string | null): void;
   setCommandError(msg: string | null): void;
 }
 
@@ -26,11 +28,12 @@ export function createEngineStore() {
   return createStore<EngineState>()((set) => ({
     snapshot: emptySnapshot(),
     live: false,
+    linkReason: null,
     ready: false,
     commandError: null,
     setSnapshot: (snapshot) => set({ snapshot, ready: true }),
     ingest: (e, nowMs) => set((st) => ({ snapshot: applyEvent(st.snapshot, e, nowMs) })),
-    setLive: (live) => set({ live }),
+    setLive: (live, reason = null) => set({ live, linkReason: live ? null : reason }),
     setCommandError: (commandError) => set({ commandError }),
   }));
 }

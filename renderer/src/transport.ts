@@ -13,10 +13,14 @@ import type { HomewardApi } from '../../main/preload-api.ts';
 
 export interface Transport {
   kind: 'electron' | 'browser';
-  /** Subscribes: `onSnapshot` on (re)connect, `onEvent` for each event, `onLink` for connection health. */
-  subscribe(h: { onSnapshot(s: EngineSnapshot): void; onEvent(e: EngineEvent): void; onLink(up: boolean): void }): () => void;
+  /** Subscribes: `onSnapshot` on (re)connect, `onEvent` for each event, `onLink` for the engine's health (with the reason when down). */
+  subscribe(h: { onSnapshot(s: EngineSnapshot): void; onEvent(e: EngineEvent): void; onLink(up: boolean, reason?: string): void }): () => void;
+  /** Rejects with a message a person can read when the engine refused or could not be reached. */
   command(c: EngineCommand): Promise<void>;
+  /** Saves the archive; resolves to what to tell the user, rejects with why it failed. */
   exportDiagnostics(): Promise<string>;
+  /** Starts the engine (the desktop app, through pkexec), when this transport can. */
+  startEngine?: () => Promise<void>;
   /** null when profiles cannot be saved from here (browser against the runner) */
   profile: { get(): Promise<ProfileDocument>; save(json: string): Promise<ProfileSaveResult> } | null;
 }
@@ -30,11 +34,18 @@ function electronTransport(api: HomewardApi): Transport {
     kind: 'electron',
     subscribe(h) {
       const off = api.engine.listenEvent(h.onEvent);
-      api.engine.snapshot().then((s) => { h.onSnapshot(s); h.onLink(true); }, () => h.onLink(false));
-      return off;
+      const offStatus = api.engine.listenStatus((st) => {
+        if (!st.running) return h.onLink(false, st.reason ?? 'the engine is not running');
+        api.engine.snapshot().then((s) => { h.onSnapshot(s); h.onLink(true); }, (e: unknown) => h.onLink(false, errorText(e)));
+      });
+      api.engine.snapshot().then((s) => { h.onSnapshot(s); h.onLink(true); }, (e: unknown) => h.onLink(false, errorText(e)));
+      return () => { off(); offStatus(); };
     },
-    command: (c) => api.engine.command(c),
-    exportDiagnostics: async () => (await api.diagnostics.export()).path,
+    command: async (c) => {
+      try { await api.engine.command(c); } catch (e) { throw new Error(errorText(e), { cause: e }); }
+    },
+    exportDiagnostics: async () => `Saved to ${(await api.diagnostics.export()).path}`,
+    startEngine: () => api.engine.start(),
     profile: { get: () => api.profile.get(), save: (json) => api.profile.save({ json }) },
   };
 }
@@ -46,23 +57,49 @@ function browserTransport(token: string): Transport {
     subscribe(h) {
       const es = new EventSource(`/api/events?token=${encodeURIComponent(token)}`);
       es.addEventListener('snapshot', (m) => { h.onSnapshot(JSON.parse((m as MessageEvent<string>).data) as EngineSnapshot); h.onLink(true); });
+      es.addEventListener('engine', (m) => {
+        const st = JSON.parse((m as MessageEvent<string>).data) as { running: boolean; reason: string | null };
+        h.onLink(st.running, st.reason ?? undefined);
+      });
       es.onmessage = (m: MessageEvent<string>) => h.onEvent(JSON.parse(m.data) as EngineEvent);
-      es.onerror = () => h.onLink(false);
+      // the server is the engine (run --ui) or ends with it (homeward ui): a lost stream means the engine is gone
+      es.onerror = () => h.onLink(false, 'the connection to the engine was lost');
       return () => es.close();
     },
     async command(c) {
-      const r = await fetch('/api/command', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(c) });
+      let r: Response;
+      try {
+        r = await fetch('/api/command', { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(c) });
+      } catch {
+        throw new Error('the engine is not reachable');
+      }
       if (!r.ok) throw new Error(((await r.json().catch(() => ({}))) as { error?: string }).error ?? `HTTP ${r.status}`);
     },
     async exportDiagnostics() {
+      let r: Response;
+      try {
+        r = await fetch(`/api/diagnostics?token=${encodeURIComponent(token)}`, { headers });
+      } catch {
+        throw new Error('the engine is not reachable');
+      }
+      if (!r.ok) throw new Error(`${r.status === 404 ? 'this server cannot build diagnostics' : `HTTP ${r.status}`}: ${(await r.text().catch(() => '')).trim()}`);
+      const name = /filename="([^"]+)"/.exec(r.headers.get('content-disposition') ?? '')?.[1] ?? 'homeward-diagnostics.tar.gz';
+      const url = URL.createObjectURL(await r.blob());
       const a = document.createElement('a');
-      a.href = `/api/diagnostics?token=${encodeURIComponent(token)}`;
-      a.download = '';
+      a.href = url;
+      a.download = name;
       a.click();
-      return 'downloaded by the browser';
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      return `Saved ${name} to your downloads`;
     },
     profile: null,
   };
+}
+
+function errorText(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  // Electron prefixes errors thrown in main: "Error invoking remote method 'engine-command': Error: …"
+  return msg.replace(/^Error invoking remote method '[^']+': (Error: )?/, '');
 }
 
 export function chooseTransport(): Transport {

@@ -79,7 +79,7 @@ export function roamingScript(): { label: string; events: EngineEvent[] }[] {
       { type: 'counters', tunIn: 2210, tunOut: 1904, bytesIn: 2_811_000, bytesOut: 733_500, dropped: { held: 11, 'esp-auth': 0, replay: 1 } },
     ] },
     { label: 'move between untrusted networks (MOBIKE)', events: [
-      { type: 'mobike-update', from: '192.0.2.77', to: '203.0.113.40', ms: 96, nat: true },
+      { type: 'mobike-update', from: '192.0.2.77', to: '203.0.113.40', ms: 96, natLocal: true, natRemote: false },
       { type: 'liveness', state: 'ok', gateway: GW, silentMs: 0 },
       { type: 'log', level: 'debug', msg: 'UPDATE_SA_ADDRESSES answered in 96 ms', ctx: { component: 'ikev2' } },
     ] },

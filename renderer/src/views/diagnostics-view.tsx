@@ -1,4 +1,6 @@
 import { useState } from 'react';
+import { counterLabel } from '../../../app/engine-snapshot.ts';
+import { statusWords } from '../../../main/mode-text.ts';
 import { Card, Field, Pill } from '../components.tsx';
 import { filterLog, formatClock, formatCount, formatDuration, formatGap } from '../format.ts';
 import { uiStore, useEngine, useUi } from '../store.ts';
@@ -36,11 +38,18 @@ function LogPanel() {
 
 export function DiagnosticsView({ transport }: { transport: Transport }) {
   const s = useEngine((st) => st.snapshot);
-  const [exported, setExported] = useState<string | null>(null);
+  const [exported, setExported] = useState<{ ok: boolean; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
   const sa = s.ikeSa;
   const reg = s.registration;
   const drops = Object.entries(s.counters.dropped).sort((a, b) => b[1] - a[1]);
-  const doExport = () => void transport.exportDiagnostics().then((p) => setExported(p), (e: unknown) => setExported(`failed: ${String(e)}`));
+  const doExport = () => {
+    setBusy(true);
+    setExported(null);
+    void transport.exportDiagnostics()
+      .then((text) => setExported({ ok: true, text }), (e: unknown) => setExported({ ok: false, text: `Export failed: ${e instanceof Error ? e.message : String(e)}` }))
+      .finally(() => setBusy(false));
+  };
   return (
     <div className="view" data-testid="diagnostics-view">
       <div className="view-head">
@@ -49,8 +58,8 @@ export function DiagnosticsView({ transport }: { transport: Transport }) {
           <p className="muted">What IT needs to see. Exported bundles never contain pre-shared keys, private keys or MN-HA keys.</p>
         </div>
         <div className="button-row">
-          <button className="btn btn-primary" onClick={doExport}>Export diagnostics</button>
-          {exported && <span className="caption">{exported}</span>}
+          <button className="btn btn-primary" onClick={doExport} disabled={busy}>{busy ? 'Exporting…' : 'Export diagnostics'}</button>
+          <span className={exported?.ok === false ? 'export-failed' : 'caption'} role="status" aria-live="polite" data-testid="export-result" data-ok={exported?.ok}>{exported?.text}</span>
         </div>
       </div>
       {s.lastError && (
@@ -79,7 +88,7 @@ export function DiagnosticsView({ transport }: { transport: Transport }) {
               <Field label="Home agent" value={s.homeAgent} mono />
               <Field label="Care-of address" value={reg.coa} mono />
               <Field label="Lifetime granted" value={reg.lifetime !== null ? `${reg.lifetime} s` : null} />
-              <Field label="Trusted (TNC)" value={reg.tnc ? 'yes' : 'no'} />
+              <Field label="Trusted network" value={reg.tnc ? 'yes — the home agent answered with TNC' : 'no'} />
               <Field label="Encapsulation" value={reg.udpTunnel ? 'UDP tunnelling (RFC 3519)' : 'IP-in-IP'} />
               {reg.code !== null && <Field label="Reply code" value={`${reg.code}${reg.codeName ? ` ${reg.codeName}` : ''}`} mono />}
             </dl>
@@ -101,14 +110,14 @@ export function DiagnosticsView({ transport }: { transport: Transport }) {
           </dl>
           {drops.length === 0 ? <p className="caption">Nothing held or dropped.</p> : (
             <table className="table"><thead><tr><th>Held or dropped</th><th className="num">Packets</th></tr></thead>
-              <tbody>{drops.map(([k, v]) => <tr key={k}><td>{k}</td><td className="num mono">{formatCount(v)}</td></tr>)}</tbody>
+              <tbody>{drops.map(([k, v]) => <tr key={k}><td title={k}>{counterLabel(k)}</td><td className="num mono">{formatCount(v)}</td></tr>)}</tbody>
             </table>
           )}
         </Card>
         <Card title="Engine">
           <dl className="fields">
             <Field label="Policy" value={s.policy === 'automatic' ? 'Automatic (trusted network detection)' : 'Always VPN'} />
-            <Field label="Mode" value={s.mode} mono />
+            <Field label="Mode" value={`${statusWords(s).title} (${s.mode})`} />
             <Field label="Last update" value={s.updatedAt !== null ? formatClock(s.updatedAt) : null} mono />
           </dl>
         </Card>

@@ -1,37 +1,50 @@
 import type { EngineSnapshot } from '../../../app/engine-snapshot.ts';
-import { modeLabel, modeMeaning } from '../../../main/mode-text.ts';
+import type { EngineCommand } from '../../../app/events.ts';
+import { modeMeaning, statusWords } from '../../../main/mode-text.ts';
 import { Card, Field, Meter, Pill, useNow } from '../components.tsx';
-import { formatBytes, formatCount, formatDuration, formatGap, lifetimeLeft, modeCode, modeTone } from '../format.ts';
-import { useEngine, uiStore } from '../store.ts';
+import { formatBytes, formatCount, formatDuration, formatGap, lifetimeLeft, modeTone } from '../format.ts';
+import { engineStore, useEngine, uiStore } from '../store.ts';
 import type { Transport } from '../transport.ts';
 import { HandoverRow } from './timeline-view.tsx';
 
+/** Runs a command; a refusal or an unreachable engine is shown (banner), never swallowed. */
+export function useCommand(transport: Transport): (c: EngineCommand, what: string) => () => void {
+  return (c, what) => () => {
+    engineStore.getState().setCommandError(null);
+    void transport.command(c).catch((e: unknown) => engineStore.getState().setCommandError(`Could not ${what}: ${e instanceof Error ? e.message : String(e)}`));
+  };
+}
+
 function Hero({ s, transport }: { s: EngineSnapshot; transport: Transport }) {
   const now = useNow();
-  const run = (c: Parameters<Transport['command']>[0]) => () => void transport.command(c).catch(() => undefined);
-  const tone = modeTone(s.mode);
+  const live = useEngine((st) => st.live);
+  const run = useCommand(transport);
+  const words = statusWords(s, live);
+  const tone = live ? modeTone(s.mode) : 'down';
   return (
-    <section className={`hero tone-${tone}`} data-testid="hero">
-      <div className="hero-badge" data-testid="mode-badge" data-mode={s.mode}>{modeCode(s.mode)}</div>
+    <section className={`hero tone-${tone}`} data-testid="hero" aria-label="Connection status">
+      <div className="hero-badge" data-testid="mode-badge" data-mode={s.mode} data-live={live} aria-hidden>{words.short}</div>
       <div className="hero-text">
         <div className="hero-kicker">
-          {s.trusted ? <Pill tone="good" testId="trust">Trusted network</Pill> : <Pill tone={s.mode === 'offline' ? 'neutral' : 'info'} testId="trust">Untrusted network</Pill>}
-          {s.modeSince !== null && <span className="muted">for {formatDuration(now - s.modeSince)}</span>}
+          <Pill tone={words.trust.tone} testId="trust">{words.trust.label}</Pill>
+          {live && s.modeSince !== null && <span className="muted">for {formatDuration(now - s.modeSince)}</span>}
         </div>
-        <h1 data-testid="mode-label">{modeLabel(s.mode)}</h1>
-        <p className="hero-meaning">{modeMeaning(s.mode)}</p>
-        {s.reason && <p className="hero-reason">Why: {s.reason}</p>}
+        <h1 data-testid="mode-label">{words.title}</h1>
+        <p className="hero-meaning">{words.meaning}</p>
+        <p className="hero-reason" data-testid="mode-detail">
+          <span title={modeMeaning(s.mode)}>Detail: {words.detail}</span>{s.reason && <> · why: {s.reason}</>}
+        </p>
       </div>
       <div className="hero-actions">
         <div className="segmented" role="radiogroup" aria-label="Policy">
-          <button role="radio" aria-checked={s.policy === 'automatic'} className={s.policy === 'automatic' ? 'on' : ''} onClick={run({ cmd: 'set-policy', policy: 'automatic' })}>Automatic</button>
-          <button role="radio" aria-checked={s.policy === 'always-vpn'} className={s.policy === 'always-vpn' ? 'on' : ''} onClick={run({ cmd: 'set-policy', policy: 'always-vpn' })}>Always VPN</button>
+          <button role="radio" aria-checked={s.policy === 'automatic'} className={s.policy === 'automatic' ? 'on' : ''} disabled={!live} onClick={run({ cmd: 'set-policy', policy: 'automatic' }, 'switch to Automatic')}>Automatic</button>
+          <button role="radio" aria-checked={s.policy === 'always-vpn'} className={s.policy === 'always-vpn' ? 'on' : ''} disabled={!live} onClick={run({ cmd: 'set-policy', policy: 'always-vpn' }, 'switch to Always VPN')}>Always VPN</button>
         </div>
         <div className="button-row">
           {s.connected
-            ? <button className="btn" onClick={run({ cmd: 'disconnect' })}>Disconnect</button>
-            : <button className="btn btn-primary" onClick={run({ cmd: 'connect' })}>Connect</button>}
-          <button className="btn" onClick={run({ cmd: 're-detect' })} disabled={!s.connected}>Re-detect now</button>
+            ? <button className="btn" disabled={!live} onClick={run({ cmd: 'disconnect' }, 'disconnect')}>Disconnect</button>
+            : <button className="btn btn-primary" disabled={!live} onClick={run({ cmd: 'connect' }, 'connect')}>Connect</button>}
+          <button className="btn" onClick={run({ cmd: 're-detect' }, 'check the network again')} disabled={!live || !s.connected}>Re-detect now</button>
         </div>
       </div>
     </section>
@@ -54,10 +67,10 @@ export function StatusView({ transport }: { transport: Transport }) {
         <Card title="Addresses">
           <dl className="fields">
             <Field label="Home address" value={s.hoa} mono testId="hoa" />
-            <Field label="Care-of address" value={s.coa} mono testId="coa" />
-            <Field label="Tunnel inner address (TIA)" value={s.tia} mono testId="tia" />
+            <Field label="Current address (care-of)" value={s.coa} mono testId="coa" hint="the address this device is reached at on the current network" />
+            <Field label="VPN inner address" value={s.tia} mono testId="tia" hint="the tunnel inner address (TIA) the VPN gateway gave this device" />
             <Field label="VPN gateway" value={s.gateway} mono />
-            <Field label="Home agent (i-HA)" value={s.homeAgent} mono />
+            <Field label="Home agent" value={s.homeAgent} mono hint="the internal home agent (i-HA) that keeps your home address" />
           </dl>
         </Card>
         <Card title="Mobile IP binding" aside={reg && <Pill tone={reg.state === 'accepted' ? 'good' : reg.state === 'denied' ? 'bad' : 'warn'}>{reg.state}</Pill>}>
@@ -79,7 +92,7 @@ export function StatusView({ transport }: { transport: Transport }) {
               <div className="big-number" data-testid="sa-age">{formatDuration(now - sa.establishedAt)}</div>
               <div className="caption">IKE SA age · {sa.ike ?? 'suite unknown'}</div>
               <dl className="fields compact">
-                <Field label="NAT" value={sa.natLocal || sa.natRemote ? `detected (${[sa.natLocal && 'local', sa.natRemote && 'remote'].filter(Boolean).join(', ')}) — UDP 4500` : 'none'} />
+                <Field label="NAT" testId="nat" value={sa.natLocal || sa.natRemote ? `detected (${[sa.natLocal && 'this device', sa.natRemote && 'the gateway'].filter(Boolean).join(', ')} behind NAT) — UDP 4500` : 'none'} />
                 <Field label="Last MOBIKE move" value={sa.lastMobike ? `${sa.lastMobike.to} in ${formatGap(sa.lastMobike.ms)}` : 'none'} />
               </dl>
             </>

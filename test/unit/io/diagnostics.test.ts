@@ -57,7 +57,7 @@ describe('diagnostics export', () => {
     expect(name).toBe('homeward-diagnostics-2025-01-02T03-04-05-000Z.tar.gz');
     const files = unpack(data);
     const base = 'homeward-diagnostics-2025-01-02T03-04-05-000Z/';
-    expect([...files.keys()].sort()).toEqual(['README.txt', 'events.jsonl', 'log.txt', 'profile.json', 'snapshot.json'].map((f) => base + f));
+    expect([...files.keys()].sort()).toEqual(['README.txt', 'counters.txt', 'events.jsonl', 'log.txt', 'profile.json', 'snapshot.json', 'timeline.txt', 'versions.txt'].map((f) => base + f));
     const all = [...files.values()].join('\n');
     for (const secret of [PSK, MN_HA_HEX, MN_HA_HEX.toUpperCase(), PEM_BODY, 'BEGIN PRIVATE KEY', Buffer.from(PSK).toString('hex'), 'ab'.repeat(32)]) {
       expect(all, secret).not.toContain(secret);

@@ -61,6 +61,37 @@ describe('applyEvent', () => {
     expect(end.handovers).toHaveLength(3);
   });
 
+  it('in the real engine\'s order (handover, then the settled mode; detecting has no care-of) records both care-of addresses, the trigger and the trust', () => {
+    const hoa = '10.1.0.50';
+    const ev: EngineEvent[] = [
+      { type: 'mode', mode: 'detecting', trusted: false, coa: null, hoa, reason: 'link up' },
+      { type: 'mode', mode: 'c', trusted: true, coa: '10.1.1.20', hoa },
+      { type: 'mode', mode: 'detecting', trusted: false, coa: null, hoa, reason: 'link change on eth1' },
+      { type: 'handover', from: 'c', to: 'mc', gapMs: 840.4 },
+      { type: 'mode', mode: 'mc', trusted: false, coa: '10.99.0.7', hoa },
+      { type: 'mode', mode: 'detecting', trusted: false, coa: null, hoa, reason: 'address change', policy: 'always-vpn' },
+      { type: 'handover', from: 'mc', to: 'mc', gapMs: 120 },
+      { type: 'mode', mode: 'mc', trusted: false, coa: '10.99.0.8', hoa, policy: 'always-vpn' },
+    ];
+    const s = ev.reduce((acc, e, i) => applyEvent(acc, e, T0 + i), emptySnapshot());
+    expect(s.handovers).toEqual([
+      { from: 'c', to: 'mc', gapMs: 840.4, at: T0 + 3, fromCoa: '10.1.1.20', toCoa: '10.99.0.7', trigger: 'link change on eth1', trust: 'no-tnc' },
+      { from: 'mc', to: 'mc', gapMs: 120, at: T0 + 6, fromCoa: '10.99.0.7', toCoa: '10.99.0.8', trigger: 'address change', trust: 'always-vpn' },
+    ]);
+    // a recording with the mode event first gives the same record
+    const script = replayScript(2).snap;
+    expect(script.handovers[1]).toMatchObject({ fromCoa: '10.10.1.23', toCoa: '10.200.0.9', trigger: 'link change', trust: 'no-tnc' });
+    expect(script.handovers[0]).toMatchObject({ trust: 'home-agent-tnc', trigger: 'link up' });
+  });
+
+  it('takes the NAT state of a MOBIKE move from the event\'s natLocal (what the IKE layer sends)', () => {
+    let s = applyEvent(emptySnapshot(), { type: 'ike-sa', state: 'established', gateway: '192.0.2.1', local: '198.51.100.5', natLocal: false, natRemote: false }, T0);
+    s = applyEvent(s, { type: 'mobike-update', from: '198.51.100.5', to: '10.9.0.5', ms: 80, natLocal: true, natRemote: false }, T0 + 1);
+    expect(s.ikeSa).toMatchObject({ natLocal: true, natRemote: false, local: '10.9.0.5' });
+    s = applyEvent(s, { type: 'mobike-update', from: '10.9.0.5', to: '198.51.100.9', ms: 70, natLocal: false }, T0 + 2);
+    expect(s.ikeSa?.natLocal).toBe(false);
+  });
+
   it('bounds the log and keeps the newest lines', () => {
     let s = emptySnapshot();
     for (let i = 0; i < MAX_LOG_LINES + 25; i++) s = applyEvent(s, { type: 'log', level: 'info', msg: `line ${i}` }, T0 + i);

@@ -54,7 +54,7 @@ describe('preload', () => {
     expect(Object.keys(bridge)).toEqual(['homeward']);
     const api = bridge.homeward as Record<string, Record<string, unknown>>;
     expect(Object.keys(api).sort()).toEqual(Object.keys(ipcSchema).sort());
-    expect(Object.keys(api.engine!).sort()).toEqual(['command', 'listenEvent', 'snapshot']);
+    expect(Object.keys(api.engine!).sort()).toEqual(['command', 'listenEvent', 'listenStatus', 'snapshot', 'start']);
     expect(Object.keys(api.settings!).sort()).toEqual(['get', 'listenChanged', 'set']);
     for (const group of Object.values(api)) {
       for (const v of Object.values(group)) {

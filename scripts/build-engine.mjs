@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Compiles the engine (app/cli/bin.ts and everything it imports) to plain
+// JavaScript in dist/engine/: `homeward --help` then starts without a
+// TypeScript compiler in memory, and the packaged service runs it with
+// Electron's own Node (ELECTRON_RUN_AS_NODE=1). Run by `npm ci` (prepare) and
+// scripts/setup.sh.
+//
+// Code splitting keeps each subcommand in its own chunk, so `--help` loads
+// only the CLI's front file. dist/engine/manifest.json lists every source the
+// bundle was built from with the build time: bin/homeward.mjs runs the bundle
+// only while no source is newer, and the TypeScript sources (tsx) otherwise,
+// so an edit is never hidden behind a stale bundle.
+import { build } from 'esbuild';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/**
+ * native-tunnel/index.ts finds its .node files next to itself
+ * (createRequire(import.meta.url)); in the bundle import.meta.url is the
+ * chunk's, two levels below the root like native-tunnel/index.ts is one: point
+ * it back at native-tunnel/ (also right in app.asar.unpacked).
+ */
+const addonRequire = {
+  name: 'addon-require',
+  setup(b) {
+    b.onLoad({ filter: /native-tunnel[\\/]index\.ts$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const src = await readFile(args.path, 'utf8');
+      const fixed = src.replaceAll('createRequire(import.meta.url)', "createRequire(new URL('../../native-tunnel/index.js', import.meta.url))");
+      if (fixed === src) throw new Error('build-engine: native-tunnel/index.ts no longer calls createRequire(import.meta.url); update scripts/build-engine.mjs');
+      return { contents: fixed, loader: 'ts' };
+    });
+  },
+};
+
+export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
+  const startedAt = Date.now();
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    entryPoints: { homeward: join(root, 'app/cli/bin.ts') },
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    chunkNames: '[name]-[hash]',
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    // the bundle must not depend on node_modules at run time (the service has none)
+    packages: 'bundle',
+    banner: { js: "import { createRequire as __hwCreateRequire } from 'node:module'; const require = __hwCreateRequire(import.meta.url);" },
+    plugins: [addonRequire],
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, join(root, p))).sort();
+  const manifest = { builtAt: startedAt, entry: 'homeward.mjs', inputs };
+  writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
+  return { dir: outDir, entry: join(outDir, 'homeward.mjs'), inputs: inputs.length };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = await buildEngine();
+  console.log(`built ${relative(root, out.entry)} from ${out.inputs} sources`);
+}

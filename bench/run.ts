@@ -24,6 +24,7 @@ import { memorySection } from './sections/memory.ts';
 import type { Progress, Section } from './sections/section.ts';
 import { throughputSection } from './sections/throughput.ts';
 import { throughputMcSection } from './sections/throughput-mc.ts';
+import { startupSection } from './sections/startup.ts';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 const PARTIAL = new URL('file:///tmp/homeward-bench-results.partial.json');
@@ -38,6 +39,7 @@ const SECTIONS: Section[] = [
   { name: 'detection', run: detectionSection },
   { name: 'memory', run: memorySection },
   { name: 'esp', run: espSection },
+  { name: 'startup', run: startupSection },
 ];
 const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory']);
 

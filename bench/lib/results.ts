@@ -57,6 +57,7 @@ export const TOP_LEVEL: ReadonlyArray<{ key: string; from: string[]; take: 'home
   { key: 'detectionOutsideMs', from: ['detection.outsideMs'], take: 'homeward' },
   { key: 'rssIdleMiB', from: ['memory.rssIdleMiB'], take: 'homeward' },
   { key: 'rssGrowthMiB', from: ['memory.rssGrowthMiB'], take: 'homeward' },
+  { key: 'helpStartS', from: ['startup.helpS'], take: 'homeward' },
 ];
 
 export interface ResultsJson {

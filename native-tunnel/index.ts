@@ -118,6 +118,8 @@ export interface NativeDataplaneStats {
   tunIn: number; espOut: number; espOutBytes: number; txNoSa: number; txSelector: number; txRefused: number; txSendErrors: number;
   udpIn: number; espIn: number; espInBytes: number; tunOut: number; tunWriteErrors: number; keepalives: number; ikeIn: number;
   unknownSpi: number; espShort: number; rxBatches: number; txBatches: number; nextSeq: number;
+  /** sendmmsg entries that carried a UDP GSO run; gso false once the kernel refused it */
+  gsoSends: number; gso: boolean;
   drops: Record<NativeEspDrop, number>;
 }
 

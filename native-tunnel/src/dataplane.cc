@@ -9,7 +9,8 @@
 //   new Dataplane({tunFd, udpFd, remoteAddr, remotePort, onDatagram, onEvent})
 //       two worker threads:
 //         tx: poll(TUN) → read up to 64 packets → ESP seal (outbound SA) →
-//             sendmmsg to the gateway on the UDP socket (ESP in UDP, RFC 3948)
+//             sendmmsg to the gateway on the UDP socket (ESP in UDP, RFC 3948); runs
+//             of equal-size packets as one UDP GSO message each (UDP_SEGMENT)
 //         rx: poll(UDP) → recvmmsg up to 64 datagrams → classify (RFC 3948 §2.2):
 //             keepalive 0xFF: counted; non-ESP marker (IKE): onDatagram(bytes,
 //             addr, port) on the JS thread; ESP: SA by SPI → open (replay window,
@@ -36,6 +37,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
@@ -68,6 +70,13 @@ using homeward::Range;
 constexpr int kBatch = 64;
 constexpr size_t kSlot = 65536;
 constexpr size_t kHeadroom = homeward::kEspHeader + homeward::kIv;
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+// UDP GSO (Linux ≥ 4.18): one sendmmsg entry carries up to this many equal-size
+// ESP packets, which the kernel segments after one trip through the stack.
+constexpr int kMaxSegments = 64;
+constexpr size_t kMaxGsoBytes = 65000;
 
 bool ReadRanges(Napi::Env env, Napi::Value v, std::vector<Range>* out, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return true;
@@ -280,7 +289,7 @@ struct Message {
 struct Counters {
   std::atomic<uint64_t> tun_in{0}, esp_out{0}, esp_out_bytes{0}, tx_no_sa{0}, tx_selector{0}, tx_refused{0},
       tx_send_errors{0}, udp_in{0}, esp_in{0}, esp_in_bytes{0}, tun_out{0}, tun_write_errors{0},
-      keepalives{0}, ike_in{0}, unknown_spi{0}, esp_short{0}, batches_rx{0}, batches_tx{0};
+      keepalives{0}, ike_in{0}, gso_sends{0}, unknown_spi{0}, esp_short{0}, batches_rx{0}, batches_tx{0};
   std::atomic<uint64_t> drops[static_cast<int>(Drop::kCount)] = {};
 };
 
@@ -473,6 +482,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     n("espShort", counters_.esp_short);
     n("rxBatches", counters_.batches_rx);
     n("txBatches", counters_.batches_tx);
+    n("gsoSends", counters_.gso_sends);
+    o.Set("gso", Napi::Boolean::New(env, gso_ok_.load()));
     Napi::Object d = Napi::Object::New(env);
     for (int i = 0; i < static_cast<int>(Drop::kCount); i++)
       d.Set(homeward::DropName(static_cast<Drop>(i)), Napi::Number::New(env, static_cast<double>(counters_.drops[i].load())));
@@ -608,8 +619,64 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         auto* msg = new Message{Message::kRekey, {}, {}, 0, sa->spi};
         PostMessage(msg);
       }
-      SendAll(fd, msgs, m);
+      SendGso(fd, msgs, iovs, m);
       counters_.batches_tx++;
+    }
+  }
+
+  // Runs of equal-size ESP packets (the last of a run may be shorter) go out as
+  // one UDP GSO message each; the kernel cuts them into the same datagrams a
+  // send per packet would give. A kernel or device without UDP GSO: per packet
+  // from then on.
+  void SendGso(int fd, mmsghdr* msgs, iovec* iovs, int m) {
+    if (!gso_ok_ || m < 2) return SendAll(fd, msgs, m);
+    mmsghdr g[kBatch];
+    int first[kBatch + 1];
+    alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+    int gn = 0;
+    for (int i = 0; i < m;) {
+      size_t seg = iovs[i].iov_len;
+      size_t total = seg;
+      int j = i + 1;
+      while (j < m && j - i < kMaxSegments && iovs[j - 1].iov_len == seg && iovs[j].iov_len <= seg && total + iovs[j].iov_len <= kMaxGsoBytes) {
+        total += iovs[j].iov_len;
+        j++;
+      }
+      g[gn].msg_hdr = msgs[i].msg_hdr;
+      g[gn].msg_hdr.msg_iovlen = static_cast<size_t>(j - i);
+      if (j - i > 1) {
+        g[gn].msg_hdr.msg_control = ctrl[gn];
+        g[gn].msg_hdr.msg_controllen = sizeof ctrl[gn];
+        cmsghdr* c = CMSG_FIRSTHDR(&g[gn].msg_hdr);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+        uint16_t v = static_cast<uint16_t>(seg);
+        std::memcpy(CMSG_DATA(c), &v, sizeof v);
+      }
+      first[gn++] = i;
+      i = j;
+    }
+    first[gn] = m;
+    int done = 0, waits = 0;
+    while (done < gn && running_) {
+      int r = sendmmsg(fd, g + done, static_cast<unsigned>(gn - done), 0);
+      if (r > 0) {
+        counters_.esp_out += static_cast<uint64_t>(first[done + r] - first[done]);
+        counters_.gso_sends += static_cast<uint64_t>(r);
+        done += r;
+        continue;
+      }
+      int err = errno;
+      if (err == EINTR) continue;
+      if ((err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS) && waits < 50) {
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 20);
+        waits++;
+        continue;
+      }
+      if (err == EIO || err == EINVAL || err == EOPNOTSUPP || err == ENOPROTOOPT) gso_ok_ = false;  // no UDP GSO here
+      return SendAll(fd, msgs + first[done], m - first[done]);
     }
   }
 
@@ -760,6 +827,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   int wake_rx_ = -1, wake_tx_ = -1;
   std::atomic<bool> running_{false};
   std::atomic<bool> rekey_asked_{false};
+  std::atomic<bool> gso_ok_{true};
   std::mutex mu_;
   std::shared_ptr<EspOut> out_;
   std::unordered_map<uint32_t, InboundEntry> in_;

@@ -6,6 +6,8 @@
  * for docs/PERFORMANCE.md, not part of `npm run bench`.
  *
  *   tsx bench/profile-throughput.ts [-R] [seconds]
+ *   PROFILE_CLIENT=mc tsx bench/profile-throughput.ts …   homeward run in mode mc
+ *                                 (the RFC 5266 lab, from the home address)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -14,17 +16,24 @@ import { join } from 'node:path';
 import { createBenchLab, INTRANET, REMOTE_TS, GATEWAY } from './lab/topology.ts';
 import { startStrongswanClient, tryHomewardVpnUp, writeProfile } from './lab/peers.ts';
 import { iperfMbps } from './lib/parse.ts';
+import { createMobileNodeLab, HOME_ADDRESS, tryHomewardRun } from './lab/mobile-node.ts';
 
 const reverse = process.argv.includes('-R');
 const seconds = Number(process.argv.find((a) => /^\d+$/.test(a)) ?? 6);
 const client = process.env.PROFILE_CLIENT ?? 'homeward';
 const dir = mkdtempSync(join(tmpdir(), 'homeward-prof-'));
-const { lab } = await createBenchLab();
+const m = client === 'mc' ? await createMobileNodeLab() : undefined;
+const { lab } = m ?? (await createBenchLab());
 try {
   lab.spawn('intranet', 'iperf3', ['-s', '-B', INTRANET], { label: 'iperf3-server' });
   let source: string;
   let stop: () => Promise<unknown>;
-  if (client === 'strongswan') {
+  if (client === 'mc') {
+    const run = await tryHomewardRun(m!);
+    if (!run.ok) throw new Error(run.reason);
+    source = HOME_ADDRESS;
+    stop = () => run.value.proc.stop(3000, 'SIGINT');
+  } else if (client === 'strongswan') {
     const swan = await startStrongswanClient(lab, 'client', { gateway: GATEWAY, remoteTs: REMOTE_TS, mobike: true });
     source = swan.vip;
     stop = () => swan.charon.stop();

@@ -122,7 +122,8 @@ function encapRatio(size: number, ms: number): EspBenchResult['encapRatio'][numb
   const encapUs = 1e6 / med(encap);
   const bareUs = 1e6 / med(bare);
   const jsEncapUs = 1e6 / med(js);
-  return { size, encapUs: round(encapUs), bareUs: round(bareUs), ratio: round(bareUs / encapUs), jsEncapUs: round(jsEncapUs), jsRatio: round(bareUs / jsEncapUs) };
+  // ratios of the rounded times, so the fields agree with each other at any ratio
+  return { size, encapUs: round(encapUs), bareUs: round(bareUs), ratio: round(round(bareUs) / round(encapUs)), jsEncapUs: round(jsEncapUs), jsRatio: round(round(bareUs) / round(jsEncapUs)) };
 }
 
 const round = (x: number): number => Math.round(x * 100) / 100;

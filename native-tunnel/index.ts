@@ -163,10 +163,12 @@ export function loadDataplaneAddon(): DataplaneAddon {
   if (dataplane) return dataplane;
   const require = createRequire(import.meta.url);
   try {
-    dataplane = require(DATAPLANE_ADDON_PATH) as DataplaneAddon;
+    const mod = require(DATAPLANE_ADDON_PATH) as DataplaneAddon & { unavailable?: string };
+    if (mod.unavailable) throw new Error(mod.unavailable);
+    dataplane = mod;
   } catch (e) {
     throw new Error(
-      `the data-plane addon native-tunnel/build/Release/homeward_dataplane.node is not built (${(e as Error).message}); ` +
+      `the data-plane addon native-tunnel/build/Release/homeward_dataplane.node is not built or not usable here (${(e as Error).message}); ` +
         'run npm ci, or `npm run build:native` (node-gyp rebuild --directory native-tunnel)',
       { cause: e },
     );

@@ -36,6 +36,7 @@
 #include <napi.h>
 
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <poll.h>
@@ -97,6 +98,20 @@ bool ReadRanges(Napi::Env env, Napi::Value v, std::vector<Range>* out, const cha
   return true;
 }
 
+// The OpenSSL the process exports (Node's own; Electron's Node has BoringSSL,
+// which lacks some of these): checked once at load, because a missing function
+// would only fail — fatally — at its first call under lazy binding.
+bool g_chacha = false;
+const char* MissingEvpSymbol() {
+  static const char* needed[] = {"EVP_CIPHER_CTX_new", "EVP_CIPHER_CTX_free", "EVP_CIPHER_CTX_ctrl", "EVP_EncryptInit_ex",
+                                 "EVP_EncryptUpdate", "EVP_EncryptFinal_ex", "EVP_DecryptInit_ex", "EVP_DecryptUpdate",
+                                 "EVP_DecryptFinal_ex", "EVP_aes_128_gcm", "EVP_aes_192_gcm", "EVP_aes_256_gcm", "OpenSSL_version"};
+  for (const char* n : needed)
+    if (dlsym(RTLD_DEFAULT, n) == nullptr) return n;
+  g_chacha = dlsym(RTLD_DEFAULT, "EVP_chacha20_poly1305") != nullptr;
+  return nullptr;
+}
+
 bool Bytes(Napi::Value v, uint8_t** data, size_t* len) {
   if (!v.IsTypedArray()) return false;
   Napi::TypedArray ta = v.As<Napi::TypedArray>();
@@ -115,7 +130,7 @@ bool KeyAead(Napi::Env env, Napi::Value alg_v, Napi::Value key_v, bool encrypt, 
   std::string name = alg_v.As<Napi::String>().Utf8Value();
   Alg alg;
   size_t key_len = 0;
-  if (!homeward::AlgFromName(name.c_str(), &alg, &key_len)) {
+  if (!homeward::AlgFromName(name.c_str(), &alg, &key_len) || (alg == Alg::Chacha20Poly1305 && !g_chacha)) {
     Napi::RangeError::New(env, "alg: unsupported AEAD " + name).ThrowAsJavaScriptException();
     return false;
   }
@@ -839,6 +854,11 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  if (const char* missing = MissingEvpSymbol()) {
+    // no classes: the loader reports this and the engine keeps the JavaScript ESP
+    exports.Set("unavailable", Napi::String::New(env, std::string("the process exports no OpenSSL ") + missing));
+    return exports;
+  }
   exports.Set("EspSa", EspSa::Init(env));
   exports.Set("Dataplane", Dataplane::Init(env));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));

@@ -23,6 +23,8 @@ import { handoverSection } from './sections/handover.ts';
 import { memorySection } from './sections/memory.ts';
 import type { Progress, Section } from './sections/section.ts';
 import { throughputSection } from './sections/throughput.ts';
+import { throughputMcSection } from './sections/throughput-mc.ts';
+import { startupSection } from './sections/startup.ts';
 
 const RESULTS = new URL('./results.json', import.meta.url);
 const PARTIAL = new URL('file:///tmp/homeward-bench-results.partial.json');
@@ -32,12 +34,14 @@ const END_MARK = '<!-- bench-table:end -->';
 
 const SECTIONS: Section[] = [
   { name: 'throughput', run: throughputSection },
+  { name: 'throughput-mc', run: throughputMcSection },
   { name: 'handover', run: handoverSection },
   { name: 'detection', run: detectionSection },
   { name: 'memory', run: memorySection },
   { name: 'esp', run: espSection },
+  { name: 'startup', run: startupSection },
 ];
-const LAB_SECTIONS = new Set(['throughput', 'handover', 'detection', 'memory']);
+const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory']);
 
 const t0 = Date.now();
 const progress: Progress = (line) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
@@ -71,7 +75,20 @@ function updateDoc(table: string, stamp: string): void {
   writeFileSync(DOC, `${doc.slice(0, a + START_MARK.length)}\n${stamp}\n\n${table}\n${doc.slice(b)}`);
 }
 
+/** The engine bundle bin/homeward.mjs runs while it is current (scripts/build-engine.mjs): built first, so the run measures it and not a tsx fallback. */
+function buildEngine(): void {
+  const script = new URL('../scripts/build-engine.mjs', import.meta.url);
+  if (!existsSync(script)) return;
+  try {
+    execFileSync(process.execPath, [script.pathname], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 120_000 });
+    progress('engine bundle built (scripts/build-engine.mjs)');
+  } catch (e) {
+    progress(`engine bundle NOT built, Homeward runs through tsx: ${(e as Error).message.slice(0, 200)}`);
+  }
+}
+
 async function main(): Promise<void> {
+  buildEngine();
   const started = new Date();
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const lab = labAvailable({ need: ['strongswan', 'iptables'] });
@@ -98,7 +115,7 @@ async function main(): Promise<void> {
   const results = buildResults({ figures, sections: outcomes, startedAt: started, finishedAt: new Date(), machine: machine(), raw });
   const table = formatTable(figures);
   process.stdout.write(`${table}\n\n`);
-  for (const key of ['throughputRatio', 'encapRatio', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
+  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
     const why = results.reasons[key];
     process.stdout.write(`${key}: ${String(results[key])}${why ? ` (${why})` : ''}\n`);
   }

@@ -28,6 +28,8 @@ export interface NativeTun {
   /** The kernel's name for the device (a pattern such as "hw%d" resolved). */
   readonly name: string;
   readonly closed: boolean;
+  /** The descriptor (-1 once closed), for the native data plane. */
+  readonly fd: number;
   /** Start reading: one call per readiness event with up to 64 packets. */
   start(onPackets: (batch: Uint8Array[]) => void, onError?: (err: NativeTunError) => void): void;
   /** 1 written, 0 queued until writable, negative errno when dropped (-EAGAIN: queue full). */
@@ -77,4 +79,99 @@ export function loadRawSocketAddon(): unknown {
       { cause: e },
     );
   }
+}
+
+/** The ESP data-plane addon (src/dataplane.cc + src/esp_core.h, target `homeward_dataplane`). */
+export const DATAPLANE_ADDON_PATH = './build/Release/homeward_dataplane.node';
+
+/** IPv4 ranges of a traffic selector as [start, end] 32-bit numbers. */
+export type NativeRanges = [number, number][];
+
+export type NativeAeadAlg = 'aes128gcm16' | 'aes192gcm16' | 'aes256gcm16' | 'chacha20poly1305';
+
+export type NativeEspDrop = 'short' | 'spi' | 'replay' | 'icv' | 'length' | 'padding' | 'next-header' | 'dummy' | 'selector';
+
+export interface NativeEspSaOptions {
+  dir: 'in' | 'out';
+  spi: number;
+  alg: NativeAeadAlg;
+  /** key ‖ salt(4) */
+  keymat: Uint8Array;
+  firstSeq?: number;
+  replayWindow?: number;
+  localTs?: NativeRanges;
+  remoteTs?: NativeRanges;
+}
+
+/** One direction of an ESP SA in native code (tests, bench). The IV is the 64-bit Seq, as in app/esp/esp-sa.ts. */
+export interface NativeEspSa {
+  /** The ESP packet (SPI onwards), or why it was refused. */
+  seal(inner: Uint8Array, nextHeader?: number): Uint8Array | 'seq-exhausted' | 'too-long';
+  /** Writes the ESP packet to out; its length, 0 when refused or out is too small. */
+  sealInto(inner: Uint8Array, out: Uint8Array): number;
+  /** Opens pkt IN PLACE: the inner packet is pkt[offset, offset + length). */
+  open(pkt: Uint8Array): { offset: number; length: number; seq: number } | NativeEspDrop;
+  stats(): { packets: number; refused: number; drops: Record<NativeEspDrop, number> };
+}
+
+export interface NativeDataplaneStats {
+  tunIn: number; espOut: number; espOutBytes: number; txNoSa: number; txSelector: number; txRefused: number; txSendErrors: number;
+  udpIn: number; espIn: number; espInBytes: number; tunOut: number; tunWriteErrors: number; keepalives: number; ikeIn: number;
+  unknownSpi: number; espShort: number; rxBatches: number; txBatches: number; nextSeq: number;
+  /** sendmmsg entries that carried a UDP GSO run; gso false once the kernel refused it */
+  gsoSends: number; gso: boolean;
+  drops: Record<NativeEspDrop, number>;
+}
+
+export type NativeDataplaneEvent = { type: 'inbound'; spi: number } | { type: 'rekey'; spi: number };
+
+export interface NativeDataplaneOptions {
+  tunFd: number;
+  udpFd: number;
+  remoteAddr?: string;
+  remotePort?: number;
+  /** IKE (non-ESP marker) received on udpFd, on the JS thread. */
+  onDatagram(bytes: Uint8Array, addr: string, port: number): void;
+  onEvent(ev: NativeDataplaneEvent): void;
+}
+
+/** The per-packet ESP path of one VPN TUN on two worker threads (see src/dataplane.cc). */
+export interface NativeDataplane {
+  setPath(udpFd: number, remoteAddr: string, remotePort: number): void;
+  setOutbound(spi: number, alg: NativeAeadAlg, keymat: Uint8Array, localTs: NativeRanges, remoteTs: NativeRanges, rekeySeq?: number): void;
+  clearOutbound(): void;
+  addInbound(spi: number, alg: NativeAeadAlg, keymat: Uint8Array, localTs: NativeRanges, remoteTs: NativeRanges): void;
+  removeInbound(spi: number): void;
+  /** ESP that arrived on a socket JS still reads (the old path of a move). */
+  inject(esp: Uint8Array): void;
+  stats(): NativeDataplaneStats;
+  /** Joins the threads; idempotent. Must run before the TUN or the socket is closed. */
+  close(): void;
+}
+
+export interface DataplaneAddon {
+  EspSa: new (o: NativeEspSaOptions) => NativeEspSa;
+  Dataplane: new (o: NativeDataplaneOptions) => NativeDataplane;
+  /** OpenSSL version string of the process (Node's own). */
+  openssl: string;
+}
+
+let dataplane: DataplaneAddon | undefined;
+
+/** Loads the data-plane addon once; a clear error when it has not been built. */
+export function loadDataplaneAddon(): DataplaneAddon {
+  if (dataplane) return dataplane;
+  const require = createRequire(import.meta.url);
+  try {
+    const mod = require(DATAPLANE_ADDON_PATH) as DataplaneAddon & { unavailable?: string };
+    if (mod.unavailable) throw new Error(mod.unavailable);
+    dataplane = mod;
+  } catch (e) {
+    throw new Error(
+      `the data-plane addon native-tunnel/build/Release/homeward_dataplane.node is not built or not usable here (${(e as Error).message}); ` +
+        'run npm ci, or `npm run build:native` (node-gyp rebuild --directory native-tunnel)',
+      { cause: e },
+    );
+  }
+  return dataplane;
 }

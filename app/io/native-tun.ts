@@ -21,6 +21,11 @@ export class NativeTunDevice implements TunDevice {
     return this.dev.name;
   }
 
+  /** The descriptor, for the native data plane (app/io/native-esp-path.ts), which then reads and writes it instead of onPacket/write. */
+  get fd(): number {
+    return this.dev.fd;
+  }
+
   get stats(): TunStats {
     const s = this.dev.stats();
     return { rxPackets: s.rxPackets, txPackets: s.txPackets, rxBytes: s.rxBytes, txBytes: s.txBytes, txDropped: s.txDropped };

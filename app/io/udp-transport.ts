@@ -19,6 +19,35 @@ export interface UdpTransport {
   send(t: Transmit): void;
   close(): void;
   readonly stats: { rx: number; tx: number; txErrors: number };
+  /**
+   * The NAT-T socket's descriptor for the native data plane (app/io/native-esp-path.ts),
+   * which then reads it on its own thread: pause() stops Node's reads, resume() restarts them.
+   * Absent where the socket has no descriptor (fakes).
+   */
+  natt?(): NattHandle | undefined;
+}
+
+export interface NattHandle {
+  readonly fd: number;
+  pause(): void;
+  resume(): void;
+}
+
+interface UdpHandle {
+  fd: number;
+  recvStop(): number;
+  recvStart(): number;
+}
+
+/**
+ * The libuv handle of a bound dgram socket. Node keeps it under its "state symbol";
+ * the public `_handle` getter would print DEP0112 on every start.
+ */
+function udpHandle(s: dgram.Socket): UdpHandle | undefined {
+  const sym = Object.getOwnPropertySymbols(s).find((x) => x.description === 'state symbol');
+  const state = sym ? (s as unknown as Record<symbol, { handle?: UdpHandle } | undefined>)[sym] : undefined;
+  const h = state?.handle;
+  return h && typeof h.fd === 'number' && h.fd >= 0 && typeof h.recvStop === 'function' && typeof h.recvStart === 'function' ? h : undefined;
 }
 
 function bind(addr: string, port: number): Promise<dgram.Socket> {
@@ -87,6 +116,15 @@ export async function openUdpTransport(localAddr: string): Promise<UdpTransport>
       closed = true;
       ike.close();
       natt.close();
+    },
+    natt() {
+      const h = closed ? undefined : udpHandle(natt);
+      if (!h) return undefined;
+      return {
+        fd: h.fd,
+        pause: () => void (closed || h.recvStop()),
+        resume: () => void (closed || h.recvStart()),
+      };
     },
   };
 }

@@ -43,6 +43,8 @@ import { NetMonitor } from './net-monitor.ts';
 import { resolveSecret } from './secrets.ts';
 import { NodeTlsEngine } from './eap-tls-engine.ts';
 import type { TlsEngineOptions } from './eap-tls-engine.ts';
+import { NativeEspPath } from './native-esp-path.ts';
+import type { NattHandle } from './udp-transport.ts';
 
 export interface VpnDriverOptions {
   profile: Profile;
@@ -140,6 +142,11 @@ class UdpPool implements UdpTransport {
     u.send({ ...t, local: { addr: t.local.addr, port: t.local.port === this.nattPort ? u.nattPort : u.ikePort } });
   }
 
+  /** The NAT-T socket of one local address, for the native data plane. */
+  nattOf(addr: string): NattHandle | undefined {
+    return this.byAddr.get(addr)?.natt?.();
+  }
+
   close(): void {
     for (const t of this.byAddr.values()) t.close();
     this.byAddr.clear();
@@ -168,7 +175,11 @@ export class VpnDriver {
   private readonly timer = new DriverTimer(() => this.onTimeout());
   private readonly espByInSpi = new Map<number, InboundEspSa>();
   private readonly outByInSpi = new Map<number, OutboundEspSa>();
-  private outbound?: OutboundEspSa;
+  private outboundSa?: OutboundEspSa;
+  /** The native ESP path of the TUN (undefined: the JavaScript path below carries the packets). */
+  private native?: NativeEspPath;
+  private readonly childByInSpi = new Map<number, ChildSaInfo>();
+  private readonly childOfOut = new WeakMap<OutboundEspSa, ChildSaInfo>();
   private readonly rekeyAsked = new WeakSet<OutboundEspSa>();
   private path?: { local: Endpoint; remote: Endpoint };
   private tia?: string;
@@ -188,6 +199,16 @@ export class VpnDriver {
   private reconnectAttempt = 0;
   private reconnectTimer?: ReturnType<typeof setTimeout>;
   readonly counters = { tunIn: 0, tunOut: 0, espIn: 0, espOut: 0, dropped: {} as Record<string, number> };
+
+  private get outbound(): OutboundEspSa | undefined {
+    return this.outboundSa;
+  }
+
+  /** Every switch of the outbound SA reaches the native path too. */
+  private set outbound(sa: OutboundEspSa | undefined) {
+    this.outboundSa = sa;
+    this.native?.setOutbound(sa && this.childOfOut.get(sa));
+  }
 
   constructor(private readonly opts: VpnDriverOptions) {
     if (opts.keylog) this.keylog = new KeyLog(opts.keylog);
@@ -384,6 +405,8 @@ export class VpnDriver {
   private scheduleReconnect(): void {
     this.espByInSpi.clear();
     this.outByInSpi.clear();
+    this.childByInSpi.clear();
+    this.native?.clear();
     this.outbound = undefined;
     const delay = backoff(this.reconnectAttempt++, 1000, 2, 30_000);
     this.opts.emit({ type: 'log', level: 'info', msg: `reconnecting to ${this.config!.gateway} in ${delay} ms` });
@@ -460,6 +483,7 @@ export class VpnDriver {
       case 'eap-tls': return this.runTls(e.input);
       case 'path':
         this.path = { local: e.local, remote: e.remote };
+        this.native?.setPath(this.udp?.nattOf(e.local.addr), e.remote);
         return;
       case 'set-tia':
         this.dns = { servers: e.dns, domains: e.domains };
@@ -469,6 +493,8 @@ export class VpnDriver {
       case 'remove-child-sa': {
         if (this.pendingOutbound) this.switchOutbound();
         const out = this.outByInSpi.get(e.spiIn);
+        this.native?.removeInbound(e.spiIn);
+        this.childByInSpi.delete(e.spiIn);
         this.espByInSpi.delete(e.spiIn);
         this.outByInSpi.delete(e.spiIn);
         if (out && this.outbound === out) this.outbound = [...this.outByInSpi.values()].at(-1);
@@ -505,7 +531,7 @@ export class VpnDriver {
       const tun = this.openTunDevice();
       this.tun = tun;
       this.undo.push(async () => tun.close());
-      tun.onPacket((pkt) => this.onTunPacket(pkt));
+      if (!this.openNative(tun)) tun.onPacket((pkt) => this.onTunPacket(pkt));
       await this.net.setMtu(tun.name, TUN_MTU);
       await this.net.linkUp(tun.name);
     }
@@ -521,6 +547,54 @@ export class VpnDriver {
     await this.addRoutes();
   }
 
+  /** The native ESP path for this TUN, if the addon, the TUN and the suite allow it; false: the JavaScript path. */
+  private openNative(tun: TunDevice): boolean {
+    const udp = this.udp!;
+    const vpn = this.opts.profile.vpn!;
+    const local = this.path?.local.addr ?? udp.localAddr;
+    const remote = this.path?.remote ?? { addr: vpn.gateway, port: 4500 };
+    const fd = 'fd' in tun && typeof tun.fd === 'number' ? tun.fd : undefined;
+    const native = NativeEspPath.open(fd, udp.nattOf(local), remote, vpn.esp, {
+      onIke: (bytes, from) => this.onDatagram({ bytes, local: { addr: this.path?.local.addr ?? local, port: udp.nattPort }, remote: from }),
+      onInbound: (spi) => {
+        if (this.pendingOutbound?.spiIn === spi) this.switchOutbound();
+        this.core?.handleInboundTraffic(monotonicNow());
+      },
+      onRekey: () => {
+        const sa = this.outbound;
+        if (sa && !this.rekeyAsked.has(sa)) {
+          this.rekeyAsked.add(sa);
+          this.command({ type: 'rekey-child' });
+        }
+      },
+    });
+    if (typeof native === 'string') {
+      this.opts.emit({ type: 'log', level: 'info', msg: `ESP data path: JavaScript (${native})` });
+      return false;
+    }
+    this.native = native;
+    for (const c of this.childByInSpi.values()) native.addInbound(c);
+    native.setOutbound(this.outbound && this.childOfOut.get(this.outbound));
+    this.undo.push(async () => {
+      native.close();
+      const s = native.stats();
+      if (s) {
+        this.counters.tunIn += s.tunIn;
+        this.counters.tunOut += s.tunOut;
+        this.counters.espIn += s.espIn;
+        this.counters.espOut += s.espOut;
+      }
+      this.native = undefined;
+    });
+    this.opts.emit({ type: 'log', level: 'info', msg: 'ESP data path: native (batched TUN and UDP, OpenSSL per-SA contexts)' });
+    return true;
+  }
+
+  /** Counters of the native ESP path while it runs (undefined on the JavaScript path). */
+  nativeStats(): ReturnType<NativeEspPath['stats']> {
+    return this.native?.stats();
+  }
+
   /** The new outbound SA of a rekey we answered, used once the peer shows it has it (types.ts). */
   private pendingOutbound?: { spiIn: number; out: OutboundEspSa };
 
@@ -533,6 +607,10 @@ export class VpnDriver {
   private installChild(c: ChildSaInfo, delayOutbound = false): void {
     this.espByInSpi.set(c.spiIn, new InboundEspSa({ spi: c.spiIn, suite: c.suite, keys: c.keysIn, selectors: { local: c.localTs, remote: c.remoteTs } }));
     const out = new OutboundEspSa({ spi: c.spiOut, suite: c.suite, keys: c.keysOut });
+    this.childOfOut.set(out, c);
+    this.childByInSpi.set(c.spiIn, c);
+    if (this.native && !this.native.covers(c)) this.opts.emit({ type: 'log', level: 'warn', msg: `ESP suite ${c.suiteName} is not carried by the native data path` });
+    this.native?.addInbound(c);
     this.outByInSpi.set(c.spiIn, out);
     if (delayOutbound && this.outbound) this.pendingOutbound = { spiIn: c.spiIn, out };
     else {
@@ -587,6 +665,7 @@ export class VpnDriver {
 
   // 5. inbound
   private onEsp(b: Uint8Array): void {
+    if (this.native) return this.native.inject(b); // one replay window per SA: the native one
     if (b.length < 8) return this.count('esp-short');
     const spi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
     const sa = this.espByInSpi.get(spi);

@@ -46,6 +46,7 @@ export function figureRatio(f: Figure): number | null {
  */
 export const TOP_LEVEL: ReadonlyArray<{ key: string; from: string[]; take: 'homeward' | 'baseline' | 'min-ratio' }> = [
   { key: 'throughputRatio', from: ['throughput.intranetToClientMbps', 'throughput.clientToIntranetMbps'], take: 'min-ratio' },
+  { key: 'throughputMcRatio', from: ['throughputMc.intranetToClientMbps', 'throughputMc.clientToIntranetMbps'], take: 'min-ratio' },
   { key: 'encapRatio', from: ['esp.encapRatio1400'], take: 'min-ratio' },
   { key: 'mobikeGapMs', from: ['handover.mobikeGapMs'], take: 'homeward' },
   { key: 'mobikeRttMs', from: ['handover.mobikeRttMs'], take: 'homeward' },
@@ -56,6 +57,7 @@ export const TOP_LEVEL: ReadonlyArray<{ key: string; from: string[]; take: 'home
   { key: 'detectionOutsideMs', from: ['detection.outsideMs'], take: 'homeward' },
   { key: 'rssIdleMiB', from: ['memory.rssIdleMiB'], take: 'homeward' },
   { key: 'rssGrowthMiB', from: ['memory.rssGrowthMiB'], take: 'homeward' },
+  { key: 'helpStartS', from: ['startup.helpS'], take: 'homeward' },
 ];
 
 export interface ResultsJson {

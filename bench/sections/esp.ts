@@ -39,7 +39,7 @@ export function encapTimes(raw: unknown, size: number): { encapUs: number; bareU
 export async function espSection(progress: Progress): Promise<SectionOutput> {
   // packets per second both ways, so the ratio column reads like every other row: ours / baseline, higher is better
   const fig = (ours: Measured, bare: Measured = ours): Figure[] => [{
-    key: 'esp.encapRatio1400', label: 'ESP encapsulate vs bare node:crypto AES-256-GCM call, 1400 B', unit: 'packets/s', homeward: ours, baseline: bare,
+    key: 'esp.encapRatio1400', label: 'ESP encapsulate (native data path) vs bare node:crypto AES-256-GCM call, 1400 B', unit: 'packets/s', homeward: ours, baseline: bare,
     note: 'bench/esp.ts, one core, no I/O; ratio = encapRatio (its raw figures are under raw.esp)',
   }];
   if (!existsSync(ESP_MODULE)) return { figures: fig(missing('bench/esp.ts is not in the tree yet')) };

@@ -13,6 +13,9 @@
 //   tun.write(pkt) -> n    1 written, 0 queued (the fd was full; flushed when it is
 //                          writable again), -errno dropped (queue full: -EAGAIN; a
 //                          packet the kernel refused: -EINVAL, -EIO, ...).
+//   tun.fd                 the descriptor (-1 once closed), for the native data plane
+//                          (dataplane.cc), which reads and writes it on its own threads
+//                          instead of start()/write().
 //   tun.mtu() -> number    SIOCGIFMTU for the device.
 //   tun.stats() -> { rxPackets, rxBytes, txPackets, txBytes, txDropped, txQueued }
 //   tun.close()            stops the poll handle (uv_close), closes the fd, drops the
@@ -80,6 +83,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceMethod("close", &Tun::Close),
         InstanceAccessor("name", &Tun::Name, nullptr),
         InstanceAccessor("closed", &Tun::Closed, nullptr),
+        InstanceAccessor("fd", &Tun::Fd, nullptr),
     });
     exports.Set("Tun", ctor);
     return exports;
@@ -130,6 +134,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
  private:
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), fd_ < 0); }
+  Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();

@@ -13,4 +13,7 @@ it('bench/esp.ts returns a JSON-able result covering every AEAD × backend and t
   }
   expect(r.encapRatio).toHaveLength(1);
   expect(r.encapRatio[0]!.ratio).toBeCloseTo(r.encapRatio[0]!.bareUs / r.encapRatio[0]!.encapUs, 1);
+  // the JS fallback is timed beside the native data path
+  expect(r.encapRatio[0]!.jsEncapUs).toBeGreaterThan(0);
+  expect(r.encapRatio[0]!.jsRatio).toBeCloseTo(r.encapRatio[0]!.bareUs / r.encapRatio[0]!.jsEncapUs, 1);
 });

@@ -13,6 +13,7 @@ Usage:
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
   homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
+  homeward run --cleanup [--tun <name>]   remove the rules and TUNs a killed run left (fail-closed until then)
   homeward ui --control <path> [--port <n>] [--json]   serve the UI for a running engine
   homeward demo move <T1|U1|U2|T2> [--socket <path>]  move the demo's laptop (npm run demo -- --manual)
   homeward --help | --version

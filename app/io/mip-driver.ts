@@ -26,6 +26,7 @@ import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../wire/ip/i
 import { openTun } from './native-tun.ts';
 import { CAP_NET_ADMIN_HINT, NetConfig, NetConfigError } from './netconfig.ts';
 import { openRawSocket, type RawSocket } from './raw-socket.ts';
+import { RxGuard } from './rx-guard.ts';
 import type { TunDevice, TunStats } from './tun-device.ts';
 
 export const MIP_PORT = 434;
@@ -112,6 +113,10 @@ export interface MipDriverStats {
   tooBig: number;
   droppedMalformed: number;
   droppedWrongSource: number;
+  /** tunnel packets from the HA not addressed to the care-of address of our binding (or not on its socket) */
+  droppedWrongDestination: number;
+  /** packets whose handling threw (counted, reported, dropped) */
+  droppedError: number;
   keepalivesSent: number;
 }
 
@@ -152,7 +157,7 @@ export function sourceAddressTowards(dst: string): Promise<string | undefined> {
 }
 
 export class MipDriver {
-  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, keepalivesSent: 0 };
+  readonly stats: MipDriverStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongDestination: 0, droppedError: 0, keepalivesSent: 0 };
   private tun?: TunDevice;
   private readonly net = new NetConfig();
   private udp?: dgram.Socket;
@@ -198,22 +203,28 @@ export class MipDriver {
     await step(net.addAddress(tun.name, `${p.homeAddress}/32`));
     await step(net.setMtu(tun.name, TUN_MTU));
     await step(net.linkUp(tun.name));
-    await step(net.addRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
-    await step(net.addRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
+    if (!this.opts.manual) {
+      // standalone: the HA stays on the main table. The engine instead lets only the direct request out by
+      // its source (policy-routes.ts) and sends everything else to the HA through the TUN and the gate
+      await step(net.ensureRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
+      await step(net.ensureRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
+    }
     for (const r of this.opts.routes) {
       // scope global: the kernel never resolves a gateway through it (nexthop lookups skip routes
       // of scope universe), so a router on a trusted subnet inside these prefixes stays on its link
       await step(net.replaceRoute({ dst: r, dev: tun.name, src: p.homeAddress, table: ROUTE_TABLE, scope: 'global' }));
-      await step(net.addRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
+      await step(net.ensureRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
     }
-    this.tun.onPacket((pkt) => this.handleTunPacket(pkt));
+    this.tun.onPacket((pkt) => this.guard(() => this.handleTunPacket(pkt)));
     this.udp = dgram.createSocket('udp4');
     // send errors (no route while moving, …) arrive here: the core retransmits, the data path counts
     this.udp.on('error', (e) => this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: e.message }));
-    this.udp.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
+    this.udp.on('message', (m, r) => this.guard(() => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r, undefined)));
     await new Promise<void>((res) => this.udp!.bind(0, res));
     this.raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
-    this.raw.onPacket((pkt) => this.handleIpInIp(pkt));
+    // engine mode: tunnel packets are taken only from the socket pinned to the data path's device;
+    // this one (every interface) only counts what does not match the binding
+    this.raw.onPacket((pkt) => this.guard(() => (this.opts.manual ? this.countStrayIpInIp(pkt) : this.handleIpInIp(pkt))));
     this.core = this.opts.core(p, { localPort: this.udp.address().port });
     if (this.opts.manual) return;
     await this.checkCareOf();
@@ -250,6 +261,8 @@ export class MipDriver {
     if (!path) return;
     try {
       const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true, device: path.device });
+      // the tunnel's receive side: only what arrives on the data path's device (SO_BINDTODEVICE)
+      raw.onPacket((pkt) => this.guard(() => this.handleIpInIp(pkt)));
       const mtu = deviceMtu(path.device);
       this.pinned = { device: path.device, direct: path.direct === true, raw, ...(mtu === undefined ? {} : { mtu }) };
     } catch (e) {
@@ -280,7 +293,7 @@ export class MipDriver {
       if (this.sockets.get(source) === sock) this.sockets.delete(source);
       sock.close();
     });
-    sock.on('message', (m, r) => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r));
+    sock.on('message', (m, r) => this.guard(() => this.handleUdp(new Uint8Array(m.buffer, m.byteOffset, m.byteLength), r, source)));
     sock.bind(0, source); // sends are queued by node until the bind completes
     this.sockets.set(source, sock);
     s = sock;
@@ -304,15 +317,31 @@ export class MipDriver {
     this.drain();
   }
 
+  /** One hostile or malformed packet never stops the driver: counted (`droppedError`) and reported, dropped. */
+  private readonly rxGuard = new RxGuard('a Mobile IP packet', (msg) => this.opts.onEvent({ type: 'warning', code: 'RX_DROPPED', message: msg }), () => this.stats.droppedError++);
+
+  private guard(fn: () => void): void {
+    this.rxGuard.run(fn);
+  }
+
   // 3. registration
-  private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo): void {
+  /** `socket`: the source address the receiving socket is bound to (engine mode), undefined for the unbound one */
+  private handleUdp(msg: Uint8Array, from: dgram.RemoteInfo, socket: string | undefined): void {
     // the HA, or (mode f) the foreign agent relaying its reply — the core still checks the MN-HA authenticator
     const relayed = this.via !== undefined && from.address === this.via && msg[0] === 3;
     if ((from.address !== this.ha && !relayed) || from.port !== MIP_PORT) {
       this.stats.droppedWrongSource++;
       return;
     }
-    if (msg[0] === 4) this.handleTunnelData(msg);
+    if (msg[0] === 4) {
+      // RFC 3519 tunnel data only to the care-of address of our binding (engine mode: the socket bound to it;
+      // the device is held by policy-routes.ts: nothing for the TIA is taken from the access link)
+      if (this.opts.manual && (socket === undefined || socket !== this.bound?.coa)) {
+        this.stats.droppedWrongDestination++;
+        return;
+      }
+      this.handleTunnelData(msg);
+    }
     else {
       const before = this.droppedForAuth();
       this.core.handleDatagram(msg, { address: from.address, port: from.port }, nowMs(), Date.now());
@@ -347,10 +376,10 @@ export class MipDriver {
     clearTimeout(this.timer);
     const next = this.core.nextTimeout();
     if (next !== undefined && !this.stopped) {
-      this.timer = setTimeout(() => {
+      this.timer = setTimeout(() => this.guard(() => {
         this.core.handleTimeout(nowMs(), Date.now());
         this.drain();
-      }, Math.max(0, next - nowMs()));
+      }), Math.max(0, next - nowMs()));
     }
   }
 
@@ -434,10 +463,31 @@ export class MipDriver {
         this.stats.droppedWrongSource++;
         return;
       }
+      // engine mode: outer destination = the care-of address of our binding (the device is the socket's)
+      if (this.opts.manual && (this.bound === undefined || outer.dst !== this.bound.coa || this.bound.udpTunnel)) {
+        this.stats.droppedWrongDestination++;
+        return;
+      }
       this.deliver(ipv4Payload(pkt, outer));
     } catch {
       this.stats.droppedMalformed++;
     }
+  }
+
+  /**
+   * Engine mode, the unpinned socket: an IP-in-IP packet that the pinned one
+   * would take (HA → our CoA) is left to it; the rest is counted here.
+   */
+  private countStrayIpInIp(pkt: Uint8Array): void {
+    let outer;
+    try {
+      outer = decodeIpv4Header(pkt);
+    } catch {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (outer.src !== this.ha) this.stats.droppedWrongSource++;
+    else if (outer.dst !== this.bound?.coa || this.bound.udpTunnel) this.stats.droppedWrongDestination++;
   }
 
   private deliver(inner: Uint8Array): void {

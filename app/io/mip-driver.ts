@@ -334,9 +334,10 @@ export class MipDriver {
       return;
     }
     if (msg[0] === 4) {
-      // RFC 3519 tunnel data only to the care-of address of our binding (engine mode: the socket bound to it;
-      // the device is held by policy-routes.ts: nothing for the TIA is taken from the access link)
-      if (this.opts.manual && (socket === undefined || socket !== this.bound?.coa)) {
+      // engine mode: RFC 3519 tunnel data only while the binding is a UDP-tunnel one (never in mode mc, where
+      // the HA sees no NAT), and only on the socket bound to its care-of address. (node's dgram cannot pin a
+      // socket to a device: the arrival device is not checked on this path — docs/ENGINE.md)
+      if (this.opts.manual && (!this.bound?.udpTunnel || socket !== this.bound.coa)) {
         this.stats.droppedWrongDestination++;
         return;
       }

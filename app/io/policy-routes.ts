@@ -2,9 +2,6 @@
  * The engine's policy routing (docs/ENGINE.md, "Policy routing"): which
  * source goes which way, and the fail-closed part that outlives the process.
  *
- *   pref 985  iif <link> to <TIA> blackhole       (mode mc: the TIA lives on the VPN's TUN; a packet for it
- *                                                  arriving on the access link — spoofed IP-in-IP or UDP
- *                                                  tunnel data "from the HA" — never reaches a socket)
  *   pref 988  from <HoA> to <FA> ipproto udp dport 434 lookup 435
  *                                                 (an FA is known on the link: the request through it)
  *   pref 989  from <HoA> oif <link> lookup 437    (mode f; 437: default via <FA>)
@@ -29,7 +26,6 @@ export const PHYS_TABLE = '435';
 export const VPN_TABLE = '436';
 export const FA_TABLE = '437';
 export const PREF = {
-  tiaWrongDevice: 985,
   faRequest: 988,
   hoaViaFa: 989,
   fromLink: 990,
@@ -77,7 +73,6 @@ export class PolicyRoutes {
   private link?: { iface: string; addr: string };
   private tia?: { tia: string; dev: string };
   private fa?: { iface: string; addr: string };
-  private tiaGuard?: { iface: string; tia: string };
   private faRequest?: { iface: string; addr: string };
 
   constructor(private readonly o: PolicyOptions) {
@@ -117,7 +112,6 @@ export class PolicyRoutes {
       await this.net.ensureRule({ from: link.addr, table: PHYS_TABLE, pref: PREF.fromLink });
       this.link = { iface: link.iface, addr: link.addr };
     }
-    await this.updateTiaGuard();
   }
 
   /** The VPN is up with this TIA on this TUN (null: down). */
@@ -134,7 +128,6 @@ export class PolicyRoutes {
       await this.net.ensureRule({ from: info.tia, action: 'unreachable', pref: PREF.tiaUnreachable });
       this.tia = { tia: info.tia, dev: info.dev };
     }
-    await this.updateTiaGuard();
   }
 
   /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */
@@ -166,18 +159,5 @@ export class PolicyRoutes {
 
   get faIface(): string | undefined {
     return this.fa?.iface;
-  }
-
-  /** Rule 985: while the VPN is up, its TIA accepts nothing that arrives on the access link. */
-  private async updateTiaGuard(): Promise<void> {
-    const want = this.link && this.tia ? { iface: this.link.iface, tia: this.tia.tia } : undefined;
-    if (this.tiaGuard && want && this.tiaGuard.iface === want.iface && this.tiaGuard.tia === want.tia) return;
-    if (this.tiaGuard) {
-      await this.net.delRule({ iif: this.tiaGuard.iface, to: this.tiaGuard.tia, action: 'blackhole', pref: PREF.tiaWrongDevice }).catch(() => undefined);
-      this.tiaGuard = undefined;
-    }
-    if (!want || want.iface === this.tia?.dev) return;
-    await this.net.ensureRule({ iif: want.iface, to: want.tia, action: 'blackhole', pref: PREF.tiaWrongDevice });
-    this.tiaGuard = want;
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildRuleArgs, NetConfig, NetConfigError } from '../../../app/io/netconfig.ts';
-import { PolicyRoutes, PREF, removeLeftovers } from '../../../app/io/policy-routes.ts';
+import { PolicyRoutes, removeLeftovers } from '../../../app/io/policy-routes.ts';
 
 /** A tiny model of the kernel's rule list, links and tables behind `ip`: enough to see "File exists" and leftovers. */
 function fakeKernel() {
@@ -57,7 +57,7 @@ describe('policy routes: fail closed across crashes', () => {
     await first.setTia({ tia: '10.10.100.2', dev: 'hwvpn0' });
     k.links.add('hwvpn0'); // the "killed" run's TUN, if the kernel kept it
     const before = k.rules.length;
-    expect(before).toBe(3 + 1 + 2 + 1);
+    expect(before).toBe(3 + 1 + 2);
     // killed: nothing removed; the next start
     const second = new PolicyRoutes({ ...opts, net: k.net });
     const left = await second.install();
@@ -67,21 +67,6 @@ describe('policy routes: fail closed across crashes', () => {
     // a clean stop removes everything, the blocking rules included
     await second.remove();
     expect(k.rules).toEqual([]);
-  });
-
-  it('the TIA takes nothing from the access link while the VPN is up (rule 985), and the guard follows link and TIA', async () => {
-    const k = fakeKernel();
-    const p = new PolicyRoutes({ ...opts, net: k.net });
-    await p.install();
-    await p.setLink({ iface: 'eth1', addr: '198.51.100.100' });
-    const guard = () => k.rules.filter((r) => r.at(-1) === String(PREF.tiaWrongDevice)).map((r) => r.join(' '));
-    expect(guard()).toEqual([]);
-    await p.setTia({ tia: '10.10.100.2', dev: 'hwvpn0' });
-    expect(guard()).toEqual(['to 10.10.100.2 iif eth1 blackhole pref 985']);
-    await p.setLink({ iface: 'eth2', addr: '192.168.50.100' });
-    expect(guard()).toEqual(['to 10.10.100.2 iif eth2 blackhole pref 985']);
-    await p.setTia(null);
-    expect(guard()).toEqual([]);
   });
 
   it('the request through a foreign agent is let out by its source, destination and UDP 434 only', async () => {

@@ -23,7 +23,7 @@ import { startDesktop } from './controller.ts';
 import { attachToRunner } from './engine-connection.ts';
 import { ownRenderer } from './ipc/helpers.ts';
 import { DEFAULT_SETTINGS, type AppSettings } from './ipc/schema.ts';
-import { ProfileStore } from './profile-store.ts';
+import { ProfileStore, safeStorageKeystore } from './profile-store.ts';
 import type { MenuTemplateItem, TrayIcon } from './tray.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -65,11 +65,7 @@ async function main(): Promise<void> {
   session.defaultSession.setPermissionRequestHandler((_wc, _perm, cb) => cb(false));
   const engine = await attachToRunner(process.env.HOMEWARD_CONTROL_SOCKET);
   const settings = settingsStore(join(app.getPath('userData'), 'settings.json'));
-  const profiles = new ProfileStore(join(app.getPath('userData'), 'profile.json'), {
-    available: () => safeStorage.isEncryptionAvailable(),
-    seal: (s) => safeStorage.encryptString(s),
-    unseal: (b) => safeStorage.decryptString(b),
-  });
+  const profiles = new ProfileStore(join(app.getPath('userData'), 'profile.json'), safeStorageKeystore(safeStorage));
   let win: BrowserWindow | null = null;
   const showWindow = (): void => {
     if (!win || win.isDestroyed()) win = createWindow();

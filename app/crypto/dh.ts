@@ -71,9 +71,9 @@ function x25519Pair(priv: Uint8Array): DhKeyPair {
     publicValue: new Uint8Array(spki.subarray(spki.length - 32)),
     computeShared(peer) {
       if (peer.length !== 32) throw new DhError(`Curve25519 KE data of ${peer.length} bytes, want 32`);
-      const publicKey = createPublicKey({ key: Buffer.from(concatBytes(X25519_SPKI, peer)), format: 'der', type: 'spki' });
       let s: Uint8Array;
       try {
+        const publicKey = createPublicKey({ key: Buffer.from(concatBytes(X25519_SPKI, peer)), format: 'der', type: 'spki' });
         s = new Uint8Array(diffieHellman({ privateKey: key, publicKey }));
       } catch {
         throw new DhError('X25519 derivation failed (small-order peer value)');
@@ -144,7 +144,11 @@ function modpPair(priv: Uint8Array): DhKeyPair {
     computeShared(peer) {
       if (peer.length !== 256) throw new DhError(`MODP-2048 KE data of ${peer.length} bytes, want 256`);
       if (compare(peer, ONE) <= 0 || compare(peer, PRIME_MINUS_1) >= 0) throw new DhError('MODP-2048 peer value outside 1 < y < p-1');
-      return leftPad(new Uint8Array(dh.computeSecret(Buffer.from(peer))), 256);
+      try {
+        return leftPad(new Uint8Array(dh.computeSecret(Buffer.from(peer))), 256);
+      } catch {
+        throw new DhError('MODP-2048 derivation failed');
+      }
     },
   };
 }

@@ -16,6 +16,7 @@
  *   1. length, SPI        2. replay check (no state change)
  *   3. ICV, constant time, before any decryption
  *   4. replay window update   5. trailer: pad bytes, Next Header (59 → dummy)
+ *   6. with selectors: inner source in TSr, destination in TSi (RFC 4301 §5.2)
  * decapsulate decrypts IN PLACE: the inner packet is a view of the buffer it
  * was given. Every outcome is a typed result; bad input never throws.
  */
@@ -29,6 +30,7 @@ import type { ChildKeys } from '../crypto/keymat.ts';
 import { ReplayWindow } from '../crypto/replay-window.ts';
 import { AES_BLOCK, aeadAlgOf, icvLength, ivLength } from '../crypto/suite.ts';
 import type { CipherSuite } from '../crypto/suite.ts';
+import { compileSelectors, inboundWithinSelectors, type AddressRange, type CompiledSelectors } from './selectors.ts';
 import { DEFAULT_REKEY_SEQ, ESP_HEADER_LENGTH, ESP_TRAILER_LENGTH, MAX_ESP_SEQ, NextHeader } from './constants.ts';
 
 export interface EspSaConfig {
@@ -38,6 +40,12 @@ export interface EspSaConfig {
   keys: ChildKeys;
   /** Default: the fastest available. */
   backend?: AeadBackend;
+  /**
+   * Inbound only: the Child SA's traffic selectors (local = our TSi, remote =
+   * our TSr). Given, a decapsulated packet from outside remote or to outside
+   * local is dropped as 'selector' (RFC 4301 §5.2).
+   */
+  selectors?: { local: readonly AddressRange[]; remote: readonly AddressRange[] };
 }
 
 interface Transform {
@@ -155,7 +163,7 @@ function getU32(b: Uint8Array, off: number): number {
 
 // ───────────────────────────── inbound ──────────────────────────────
 
-export type DropReason = 'short' | 'spi' | 'replay' | 'icv' | 'length' | 'padding' | 'next-header' | 'dummy';
+export type DropReason = 'short' | 'spi' | 'replay' | 'icv' | 'length' | 'padding' | 'next-header' | 'dummy' | 'selector';
 
 export type DecapResult =
   | { ok: true; inner: Uint8Array; seq: number; nextHeader: number }
@@ -177,12 +185,14 @@ export class InboundEspSa {
   readonly window: ReplayWindow;
   readonly counters: InboundCounters = {
     packets: 0, bytes: 0,
-    drops: { short: 0, spi: 0, replay: 0, icv: 0, length: 0, padding: 0, 'next-header': 0, dummy: 0 },
+    drops: { short: 0, spi: 0, replay: 0, icv: 0, length: 0, padding: 0, 'next-header': 0, dummy: 0, selector: 0 },
   };
   private readonly t: Transform;
+  private readonly selectors?: CompiledSelectors;
 
   constructor(config: EspSaConfig, opts: InboundOptions = {}) {
     this.t = transformOf(config);
+    if (config.selectors) this.selectors = compileSelectors(config.selectors.local, config.selectors.remote);
     this.spi = config.spi;
     this.window = new ReplayWindow(opts.replayWindow);
   }
@@ -229,6 +239,8 @@ export class InboundEspSa {
     for (let i = 1; i <= padLen; i++) if (packet[ptOff + innerLen + i - 1] !== i) return { ok: false, reason: 'padding' };
     if (nextHeader === NextHeader.NoNextHeader) return { ok: false, reason: 'dummy' };
     if (nextHeader !== NextHeader.Ipv4) return { ok: false, reason: 'next-header' };
-    return { ok: true, inner: packet.subarray(ptOff, ptOff + innerLen), seq, nextHeader };
+    const inner = packet.subarray(ptOff, ptOff + innerLen);
+    if (this.selectors && !inboundWithinSelectors(inner, this.selectors)) return { ok: false, reason: 'selector' };
+    return { ok: true, inner, seq, nextHeader };
   }
 }

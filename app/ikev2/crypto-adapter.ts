@@ -10,7 +10,7 @@
  *
  * The core only imports this file, so the crypto layer can change under it.
  */
-import { dhGroup, isSupportedDhGroup } from '../crypto/dh.ts';
+import { DhError, dhGroup, isSupportedDhGroup } from '../crypto/dh.ts';
 import { natdHash as cryptoNatdHash, pskAuth as cryptoPskAuth } from '../crypto/keymat.ts';
 import { prfAlgorithm, prfPlus as cryptoPrfPlus } from '../crypto/prf.ts';
 import { createSkCipher, skBodyLength as cryptoSkBodyLength } from '../crypto/sk-payload.ts';
@@ -40,8 +40,18 @@ export function prfPlus(id: PrfId, key: Uint8Array, seed: Uint8Array, length: nu
 export interface DhKey {
   readonly group: DhId;
   readonly publicKey: Uint8Array;
-  /** g^ir in the IKEv2 encoding; throws on a malformed or degenerate peer value. */
+  /** g^ir in the IKEv2 encoding; throws DhError on a malformed or degenerate peer value. */
   sharedSecret(peer: Uint8Array): Uint8Array;
+}
+
+/** g^ir, or the DhError a peer's bad KE data (wrong length, off the curve, degenerate) causes. */
+export function trySharedSecret(dh: DhKey, peer: Uint8Array): { ok: true; gir: Uint8Array } | { ok: false; error: DhError } {
+  try {
+    return { ok: true, gir: dh.sharedSecret(peer) };
+  } catch (e) {
+    if (e instanceof DhError) return { ok: false, error: e };
+    throw e;
+  }
 }
 
 export function isSupportedDh(group: number): boolean {

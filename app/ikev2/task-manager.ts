@@ -7,10 +7,15 @@
  * Inbound, in this order:
  *   1. strip the non-ESP marker (port 4500); ignore NAT keepalives
  *   2. peek the header: which session (current or pre-rekey), request or response
- *   3. response: must answer our outstanding request (same Message ID)
+ *   3. response: must answer our outstanding request (same Message ID) and
+ *      come from where that request went (or a probed pair)
  *      request:  a retransmission gets the cached response; else the next ID
  *   4. decrypt + verify the SK payload (all but IKE_SA_INIT must have one)
- *   5. only now: tasks process the response / responders build the answer
+ *   5. only now: tasks process the response / responders build the answer;
+ *      a typed error from a task (errors.ts: bad KE, malformed payload) is
+ *      counted, never thrown out: an IKE_SA_INIT response is dropped and we
+ *      keep waiting for the genuine one, an authenticated response fails the
+ *      exchange cleanly, an authenticated request is answered INVALID_SYNTAX
  * Outbound: build payloads from the active task group, seal, send, arm the
  * retransmission timer (base · 1.8^n, `retransmitTries` times, then give up).
  * Retransmissions follow the IKE SA's current path (MOBIKE moves it, RFC 4555
@@ -24,13 +29,15 @@
 import { equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';
 import type { Instant } from '../base/clock.ts';
-import { ExchangeType, PayloadType } from '../wire/ikev2/constants.ts';
+import { ExchangeType, NotifyType, PayloadType } from '../wire/ikev2/constants.ts';
+import { makeNotify } from '../wire/ikev2/payloads/notify.ts';
 import { peekHeader } from '../wire/ikev2/message.ts';
 import type { DecodedIkeHeader } from '../wire/ikev2/header.ts';
 import type { Payload } from '../wire/ikev2/payload.ts';
 import type { IkeSa } from './ike-sa.ts';
+import { isPeerInputError, peerInputReason } from './errors.ts';
 import { openMessage, plainMessage, sealMessage } from './session.ts';
-import type { InboundMessage, Session } from './session.ts';
+import type { InboundMessage, Outstanding, Session } from './session.ts';
 import { respondCreateChild } from './tasks/child-rekey.ts';
 import { respondInformational } from './tasks/ike-delete.ts';
 import { IkeDpdTask } from './tasks/ike-dpd.ts';
@@ -307,20 +314,57 @@ export class TaskManager {
       return sa.drop('unexpected-response');
     }
     if (header.initiator === session.weInitiated) return sa.drop('wrong-initiator-flag');
+    // only from where the request went (or a probed pair): an IKE_SA_INIT response has no other proof of origin
+    const sentTo = out.transmit.remote;
+    const fromPeer = d.remote.addr === sentTo.addr && d.remote.port === sentTo.port;
+    if (!fromPeer && !this.probedPairs.has(`${d.local.addr}>${d.remote.addr}`)) return sa.drop('wrong-source');
     const opened = openMessage(session, raw);
     if (!opened.ok) return sa.drop(opened.reason);
     if (!opened.protected && header.exchangeType !== ExchangeType.IkeSaInit) return sa.drop('unprotected');
+    const deadline = this.timers.get('retransmit');
     session.outstanding = undefined;
     this.timers.stop('retransmit');
     if (header.exchangeType !== ExchangeType.IkeSaInit) this.lastInbound = sa.now;
     const answeredOn = `${d.local.addr}>${d.remote.addr}`;
     const probe = this.probedPairs.has(answeredOn);
-    this.processResponse(session, opened.msg);
+    try {
+      this.processResponse(session, opened.msg);
+    } catch (e) {
+      if (!isPeerInputError(e)) throw e;
+      return this.badResponse(session, out, deadline, header, e);
+    }
     // a probe was answered along another pair: that one works, move there (RFC 4555 §3.8)
     if (probe && sa.state === 'established' && answeredOn !== pathKey(sa.path)) {
       sa.event({ type: 'log', level: 'info', msg: `path probe answered on ${d.local.addr}>${d.remote.addr}` });
       sa.roam(mobikePath(sa, d.local.addr, d.remote.addr), sa.now);
     }
+  }
+
+  /**
+   * A task met a typed error (bad KE, malformed payload …) in a response.
+   * IKE_SA_INIT is unauthenticated, so anyone who saw our SPI can forge one:
+   * it is counted and dropped, and we keep waiting (and retransmitting) for
+   * the genuine response (RFC 7296 §2.4). An authenticated response comes
+   * from the peer itself: the exchange fails cleanly, named INVALID_SYNTAX.
+   */
+  private badResponse(session: Session, out: Outstanding, deadline: Instant | undefined, header: DecodedIkeHeader, e: Error): void {
+    const sa = this.sa;
+    const reason = peerInputReason(e);
+    sa.drop(`response-${reason}`);
+    if (header.exchangeType === ExchangeType.IkeSaInit) {
+      session.outstanding = out;
+      session.spiR = new Uint8Array(8);
+      session.suite = undefined;
+      session.keys = undefined;
+      sa.init.nr = undefined;
+      sa.init.responseBytes = undefined;
+      sa.init.peerHashes = undefined;
+      this.timers.set('retransmit', deadline ?? sa.now + sa.config.retransmitBaseMs);
+      sa.event({ type: 'log', level: 'warn', msg: `dropped an IKE_SA_INIT response (${reason}): ${e.message}; still waiting for the gateway's`, ctx_reason: reason });
+      return;
+    }
+    this.active = undefined;
+    sa.fail('INVALID_SYNTAX', `the gateway's ${ExchangeType[header.exchangeType] ?? header.exchangeType} response is invalid (${reason}): ${e.message}`);
   }
 
   private processResponse(session: Session, msg: InboundMessage): void {
@@ -368,7 +412,17 @@ export class TaskManager {
     if (!opened.ok) return sa.drop(opened.reason);
     if (!opened.protected) return sa.drop('unprotected');
     this.sawPeer();
-    const payloads = this.respond(session, opened.msg, d.remote.addr);
+    let payloads: Payload[] | undefined;
+    try {
+      payloads = this.respond(session, opened.msg, d.remote.addr);
+    } catch (e) {
+      if (!isPeerInputError(e)) throw e;
+      // authenticated but unusable: answer INVALID_SYNTAX (RFC 7296 §2.21.2) so Message IDs stay in step
+      const reason = peerInputReason(e);
+      sa.drop(`request-${reason}`);
+      sa.event({ type: 'log', level: 'warn', msg: `the gateway's ${ExchangeType[header.exchangeType] ?? header.exchangeType} request is invalid (${reason}): ${e.message}`, ctx_reason: reason });
+      payloads = sa.state === 'closed' ? undefined : [makeNotify(NotifyType.InvalidSyntax)];
+    }
     if (!payloads) return sa.drop('unexpected-exchange');
     const bytes = sealMessage(session, header.exchangeType, header.messageId, true, payloads, sa.random);
     const transmit = this.wrap(bytes, this.pathOf(d));

@@ -44,6 +44,8 @@ export interface UiServerOptions {
   token?: string;
   port?: number;
   diagnostics?: () => Promise<{ name: string; data: Uint8Array }>;
+  /** Where a handler failure is reported (default: a JSON log line on stderr); it never ends the process. */
+  onError?: (message: string) => void;
 }
 
 export interface UiServer {
@@ -90,6 +92,15 @@ function reply(res: ServerResponse, code: number, body: string, type = 'text/pla
   res.end(body);
 }
 
+/** The request target as a URL, or null when it does not parse (`GET //[` …): never throws. */
+export function parseTarget(req: IncomingMessage, origin: string): URL | null {
+  try {
+    return new URL(req.url ?? '/', origin);
+  } catch {
+    return null;
+  }
+}
+
 /** The access check; returns null when allowed, else the reason for the 403. */
 export function refusal(req: IncomingMessage, host: string, origin: string, token: Buffer): string | null {
   if (req.headers.host !== host) return 'wrong Host';
@@ -98,7 +109,8 @@ export function refusal(req: IncomingMessage, host: string, origin: string, toke
   const site = req.headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') return 'cross-site request';
   if (req.method === 'POST' && o === undefined) return 'POST without Origin';
-  const url = new URL(req.url ?? '/', origin);
+  const url = parseTarget(req, origin);
+  if (!url) return 'unparsable request target';
   const h = req.headers[TOKEN_HEADER];
   const given = typeof h === 'string' ? h : url.searchParams.get('token');
   return tokenMatches(given, token) ? null : 'missing or wrong token';
@@ -114,7 +126,13 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function serveStatic(res: ServerResponse, root: string, pathname: string, token: string): Promise<void> {
-  const rel = pathname === '/' ? 'index.html' : decodeURIComponent(pathname).replace(/^\/+/, '');
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(pathname);
+  } catch {
+    return reply(res, 400, 'bad request: malformed percent-encoding\n');
+  }
+  const rel = pathname === '/' ? 'index.html' : decoded.replace(/^\/+/, '');
   const file = resolve(root, normalize(rel));
   if (file !== root && !file.startsWith(root + sep)) return reply(res, 404, 'not found');
   const st = await stat(file).catch(() => null);
@@ -159,28 +177,45 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
   let host = '';
   let origin = '';
   const sockets = new Set<Socket>();
-  const server: Server = createServer((req, res) => {
+  const report = opts.onError ?? ((message: string) => process.stderr.write(`${JSON.stringify({ type: 'log', level: 'error', msg: message })}\n`));
+  const fail = (res: ServerResponse, e: unknown): void => {
+    report(`ui-server: request failed: ${e instanceof Error ? e.message : String(e)}`);
+    if (!res.headersSent) reply(res, 500, 'internal error\n');
+    else res.destroy();
+  };
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     baseHeaders(res);
+    // a request line that is no URL (`GET //[`) is the client's fault: 400, before anything else looks at it
+    const url = parseTarget(req, origin);
+    if (!url) return reply(res, 400, 'bad request: unparsable request target\n');
     const why = refusal(req, host, origin, tokenBuf);
     if (why) return reply(res, 403, `forbidden: ${why}\n`);
-    const { pathname } = new URL(req.url ?? '/', origin);
+    const { pathname } = url;
     const route = `${req.method} ${pathname}`;
-    const fail = (e: unknown): void => {
-      if (!res.headersSent) reply(res, 500, `error: ${e instanceof Error ? e.message : String(e)}`);
-      else res.destroy();
-    };
     if (route === 'GET /api/snapshot') return reply(res, 200, JSON.stringify(opts.engine.snapshot()), 'application/json');
     if (route === 'GET /api/events') return serveEvents(req, res, opts.engine);
-    if (route === 'POST /api/command') return void serveCommand(req, res, opts.engine).catch(fail);
+    if (route === 'POST /api/command') return void serveCommand(req, res, opts.engine).catch((e: unknown) => fail(res, e));
     if (route === 'GET /api/diagnostics' && opts.diagnostics) {
       return void opts.diagnostics().then(({ name, data }) => {
         res.writeHead(200, { 'Content-Type': 'application/gzip', 'Content-Disposition': `attachment; filename="${name.replace(/[^\w.-]/g, '_')}"` });
         res.end(data);
-      }, fail);
+      }, (e: unknown) => fail(res, e));
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') return reply(res, 405, 'method not allowed');
     if (pathname.startsWith('/api/')) return reply(res, 404, 'not found');
-    void serveStatic(res, root, pathname, token).catch(fail);
+    void serveStatic(res, root, pathname, token).catch((e: unknown) => fail(res, e));
+  };
+  // one bad request never ends the process: any throw answers 500 and is logged
+  const server: Server = createServer((req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      fail(res, e);
+    }
+  });
+  server.on('clientError', (_e, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+    else socket.destroy();
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
   await new Promise<void>((ok, ko) => {

@@ -486,7 +486,7 @@ export class VpnDriver {
   }
 
   private installChild(c: ChildSaInfo, delayOutbound = false): void {
-    this.espByInSpi.set(c.spiIn, new InboundEspSa({ spi: c.spiIn, suite: c.suite, keys: c.keysIn }));
+    this.espByInSpi.set(c.spiIn, new InboundEspSa({ spi: c.spiIn, suite: c.suite, keys: c.keysIn, selectors: { local: c.localTs, remote: c.remoteTs } }));
     const out = new OutboundEspSa({ spi: c.spiOut, suite: c.suite, keys: c.keysOut });
     this.outByInSpi.set(c.spiIn, out);
     if (delayOutbound && this.outbound) this.pendingOutbound = { spiIn: c.spiIn, out };

@@ -21,6 +21,12 @@
  * predecessor into 0–255 means the agent rebooted and lost our
  * registration (§2.4.4): event agent-rebooted, the caller re-registers;
  * a fall to ≥ 256 is a rollover after 0xffff and means nothing.
+ *
+ * Bounded against a flood of spoofed sources: at most maxAgentsPerInterface
+ * (8) agents per interface and maxAgents (32) in all; an advertisement from
+ * a new source beyond that is counted (ignored.overflow) and dropped — the
+ * agents already known stay. Agents are kept per interface, so the work per
+ * advertisement does not grow with the number of sources heard.
  */
 import { TimerTable, type Instant } from '../base/clock.ts';
 import { ALL_ROUTERS, encodeAgentSolicitation } from '../wire/mip4/agent-solicitation.ts';
@@ -66,15 +72,21 @@ export interface DiscoveryConfig {
   initialIntervalMs?: number;
   /** Maximum interval after back-off; raised to 60 s if set lower (RFC 5944 §2.4). */
   maxIntervalMs?: number;
+  /** Agents kept per interface (default 8); further sources are ignored while it is full. */
+  maxAgentsPerInterface?: number;
+  /** Agents kept over all interfaces (default 32). */
+  maxAgents?: number;
 }
 
 export interface DiscoveryStats {
   advertisements: number;
-  ignored: { malformed: number; notAgent: number; invalid: number };
+  ignored: { malformed: number; notAgent: number; invalid: number; overflow: number };
   solicitations: number;
 }
 
 const MIN_MAX_INTERVAL_MS = 60_000;
+export const DEFAULT_MAX_AGENTS_PER_INTERFACE = 8;
+export const DEFAULT_MAX_AGENTS = 32;
 
 function validity(adv: AgentAdvertisement): string | undefined {
   const m = adv.mobility!;
@@ -86,8 +98,10 @@ function validity(adv: AgentAdvertisement): string | undefined {
 }
 
 export class AgentDiscovery {
-  readonly stats: DiscoveryStats = { advertisements: 0, ignored: { malformed: 0, notAgent: 0, invalid: 0 }, solicitations: 0 };
-  private readonly agents = new Map<string, AgentInfo>();
+  readonly stats: DiscoveryStats = { advertisements: 0, ignored: { malformed: 0, notAgent: 0, invalid: 0, overflow: 0 }, solicitations: 0 };
+  /** interface → advertisement source → agent */
+  private readonly agents = new Map<string, Map<string, AgentInfo>>();
+  private agentCount = 0;
   private readonly solicit = new Map<string, { sent: number }>();
   /** interfaces on which soliciting is allowed */
   private readonly allowed = new Set<string>();
@@ -99,7 +113,12 @@ export class AgentDiscovery {
 
   /** Agents currently known on an interface, most recently heard first. */
   agentsOn(iface: string): AgentInfo[] {
-    return [...this.agents.values()].filter((a) => a.iface === iface).sort((a, b) => b.lastHeard - a.lastHeard);
+    return [...(this.agents.get(iface)?.values() ?? [])].sort((a, b) => b.lastHeard - a.lastHeard);
+  }
+
+  /** Agents known over all interfaces. */
+  get size(): number {
+    return this.agentCount;
   }
 
   handleInterfaceUp(iface: string, now: Instant, opts: { solicit?: boolean } = {}): void {
@@ -114,7 +133,7 @@ export class AgentDiscovery {
       return;
     }
     this.allowed.add(iface);
-    if (this.agentsOn(iface).length === 0) this.startSoliciting(iface, now);
+    if (!this.agents.get(iface)?.size) this.startSoliciting(iface, now);
   }
 
   handleInterfaceDown(iface: string, _now: Instant): void {
@@ -139,11 +158,19 @@ export class AgentDiscovery {
       this.stats.ignored.invalid++;
       return;
     }
+    let onIface = this.agents.get(iface);
+    const prev = onIface?.get(fromAddr);
+    if (!prev && ((onIface?.size ?? 0) >= (this.cfg.maxAgentsPerInterface ?? DEFAULT_MAX_AGENTS_PER_INTERFACE)
+      || this.agentCount >= (this.cfg.maxAgents ?? DEFAULT_MAX_AGENTS))) {
+      this.stats.ignored.overflow++;
+      return;
+    }
     this.stats.advertisements++;
     const key = `${iface}/${fromAddr}`;
-    const prev = this.agents.get(key);
     const agent = this.toInfo(adv, fromAddr, iface, now);
-    this.agents.set(key, agent);
+    if (!onIface) this.agents.set(iface, (onIface = new Map()));
+    if (!prev) this.agentCount++;
+    onIface.set(fromAddr, agent);
     this.timers.set(`expire:${key}`, agent.expiresAt);
     this.stopSoliciting(iface);
     if (!prev) this.events.push({ type: 'agent-up', iface, agent });
@@ -157,7 +184,8 @@ export class AgentDiscovery {
     for (const key of this.timers.expired(now)) {
       const [kind, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
       if (kind === 'expire') {
-        const a = this.agents.get(rest);
+        const slash = rest.lastIndexOf('/');
+        const a = this.agents.get(rest.slice(0, slash))?.get(rest.slice(slash + 1));
         if (a) this.lose(a, 'lifetime');
       } else if (kind === 'solicit') this.sendSolicitation(rest, now);
     }
@@ -191,10 +219,12 @@ export class AgentDiscovery {
 
   private lose(a: AgentInfo, reason: 'lifetime' | 'interface-down'): void {
     const key = `${a.iface}/${a.address}`;
-    this.agents.delete(key);
+    const onIface = this.agents.get(a.iface);
+    if (onIface?.delete(a.address)) this.agentCount--;
+    if (onIface?.size === 0) this.agents.delete(a.iface);
     this.timers.stop(`expire:${key}`);
     this.events.push({ type: 'agent-lost', iface: a.iface, address: a.address, reason });
-    if (reason === 'lifetime' && this.agentsOn(a.iface).length === 0) this.startSoliciting(a.iface, a.expiresAt);
+    if (reason === 'lifetime' && !this.agents.get(a.iface)?.size) this.startSoliciting(a.iface, a.expiresAt);
   }
 
   private startSoliciting(iface: string, now: Instant): void {

@@ -21,27 +21,30 @@
  *                             └──max tries──► event timeout, keep retrying at the cap
  *   bound ──deregister──► pending(lifetime 0, CoA = HoA) ──accepted──► idle (event deregistered)
  *
- * A reply is believed only after: it decodes (no unknown extension < 128),
- * its low-32 identification matches a request of the current attempt, and
- * (for success and HA codes) it carries exactly one valid MN-HA
- * authenticator with our SPI. Otherwise it is dropped and counted.
+ * A reply is believed only after (reply-auth.ts, the one gate for every
+ * reply, direct or RFC 3519): it decodes (no unknown extension < 128), it
+ * carries exactly one valid MN-HA authenticator with our SPI — except a
+ * foreign-agent denial while registering through that FA, from its address
+ * — and its low-32 identification matches a request of the current attempt.
+ * Only the extensions before the MN-HA authenticator (the ones its HMAC
+ * covers) are interpreted: TNC and UDP Tunnel Reply after it are ignored.
+ * Otherwise it is dropped and counted.
  */
 import { TimerTable, type Instant } from '../base/clock.ts';
-import { DecodeError } from '../base/bytes.ts';
-import { appendMnHaAuth, verifyMnHaAuth } from '../wire/mip4/auth.ts';
+import { appendMnHaAuth } from '../wire/mip4/auth.ts';
 import {
-  AdvFlag, Encapsulation, ExtensionType, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
-  MipMessageType, ReplyCode, replyCodeName, replyCodeSource, RrqFlag,
+  AdvFlag, Encapsulation, isAccepted, KEEPALIVE_DEFAULT_SECONDS, KEEPALIVE_MIN_SECONDS, LIFETIME_INFINITE, MIP_PORT,
+  MipMessageType, ReplyCode, replyCodeName, RrqFlag,
 } from '../wire/mip4/constants.ts';
-import { UnknownExtensionError } from '../wire/mip4/extensions.ts';
 import type { RegistrationExtension } from '../wire/mip4/registration-extension.ts';
-import { decodeRegistrationReply, type RegistrationReply } from '../wire/mip4/registration-reply.ts';
+import type { RegistrationReply } from '../wire/mip4/registration-reply.ts';
 import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
 import { decodeTunnelData } from '../wire/mip4/tunnel-data.ts';
 import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
 import type { Profile } from '../config/profile.ts';
 import { IdentificationClock, type RandomBytes } from './identification.ts';
 import { KeepaliveProbe } from './keepalive.ts';
+import { openRegistrationReply } from './reply-auth.ts';
 import type {
   Binding, EncapsulationPreference, Location, RegistrationCommand, RegistrationConfig, RegistrationEvent, RegistrationStats,
   RegistrationTransmit, UdpTunnelMode,
@@ -119,7 +122,7 @@ export class RegistrationClient {
     this.startAttempt('register', now, wallMs);
   }
 
-  handleDatagram(bytes: Uint8Array, _from: { address: string; port: number }, now: Instant, wallMs: number): void {
+  handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void {
     if (bytes[0] === MipMessageType.TunnelData) {
       try {
         const td = decodeTunnelData(bytes);
@@ -133,7 +136,7 @@ export class RegistrationClient {
       this.stats.dropped.malformed++;
       return;
     }
-    this.handleReply(bytes, now, wallMs);
+    this.handleReply(bytes, from.address, now, wallMs);
   }
 
   handleTimeout(now: Instant, wallMs: number): void {
@@ -251,33 +254,20 @@ export class RegistrationClient {
 
   // ── replies ─────────────────────────────────────────────────────────
 
-  private handleReply(bytes: Uint8Array, now: Instant, wallMs: number): void {
-    let reply: RegistrationReply;
-    try {
-      reply = decodeRegistrationReply(bytes);
-    } catch (e) {
-      if (e instanceof UnknownExtensionError) this.stats.dropped.unknownExt++;
-      else if (e instanceof DecodeError) this.stats.dropped.malformed++;
-      else throw e;
+  /** Every reply goes through openRegistrationReply (reply-auth.ts): only what the MN-HA authenticator covers is acted on. */
+  private handleReply(bytes: Uint8Array, from: string, now: Instant, wallMs: number): void {
+    const a = this.attempt;
+    const opened = openRegistrationReply(bytes, {
+      spi: this.cfg.spi, key: this.cfg.key, homeAddress: this.cfg.homeAddress, from, ...(a?.loc.via !== undefined ? { via: a.loc.via } : {}),
+    });
+    if (!opened.ok) {
+      this.stats.dropped[opened.reason]++;
       return;
     }
-    const a = this.attempt;
+    const reply = opened.reply;
     const sentAt = a?.sent.get(Number(reply.identification & 0xffffffffn));
     if (!a || sentAt === undefined) {
       this.stats.dropped.id++;
-      return;
-    }
-    const src = replyCodeSource(reply.code);
-    const hasMnHa = reply.extensions.some((e) => e.kind === 'auth' && e.type === ExtensionType.MnHaAuth);
-    if (src === 'success' || src === 'home-agent' || hasMnHa) {
-      const v = verifyMnHaAuth(bytes, this.cfg.spi, this.cfg.key);
-      if (!v.ok) {
-        this.stats.dropped[v.reason === 'duplicate' ? 'duplicateAuth' : 'auth']++;
-        return;
-      }
-    }
-    if (reply.homeAddress !== this.cfg.homeAddress) {
-      this.stats.dropped.malformed++;
       return;
     }
     if (isAccepted(reply.code)) this.onAccepted(a, sentAt, reply);

@@ -8,10 +8,13 @@
  * Our inbound SPI goes in our proposal; the peer's chosen proposal carries
  * its inbound SPI, which is our outbound one. As initiator we send with the
  * i→r keys. TSi asks for any address (the gateway narrows it to the TIA),
- * TSr for the profile's remote prefixes. Traffic selectors utilities live
- * here too (the responder halves in child-rekey.ts use them).
+ * TSr for the profile's remote prefixes. The answer may only narrow them
+ * (RFC 7296 §2.9, tsWithin): a wider or empty TSi/TSr fails the Child SA
+ * with TS_UNACCEPTABLE (in IKE_AUTH) or, in a rekey, deletes the new SA and
+ * keeps the old one. Traffic selectors utilities live here too (the
+ * responder halves in child-rekey.ts use them).
  */
-import { u32ToIPv4, prefixRange } from '../../base/ipv4.ts';
+import { ipv4ToU32, u32ToIPv4, prefixRange } from '../../base/ipv4.ts';
 import type { Prefix } from '../../base/ipv4.ts';
 import { ExchangeType, PayloadType, ProtocolId, TsType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
@@ -19,7 +22,7 @@ import { rekeySaNotify } from '../../wire/ikev2/payloads/notify-data.ts';
 import type { Proposal } from '../../wire/ikev2/payloads/sa.ts';
 import { ipv4Selector } from '../../wire/ikev2/payloads/ts.ts';
 import type { TsPayload } from '../../wire/ikev2/payloads/ts.ts';
-import { createDh } from '../crypto-adapter.ts';
+import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import type { DhKey } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { errorNotify, first, notifyName } from '../notifies.ts';
@@ -61,6 +64,41 @@ export function rangesOf(ts: TsPayload | undefined): TsRange[] {
   return ts.selectors.flatMap((s) => (s.tsType === TsType.Ipv4AddrRange ? [{ start: s.startAddr, end: s.endAddr }] : []));
 }
 
+/**
+ * RFC 7296 §2.9: the responder may only narrow. True when every range in
+ * `got` lies inside the union of `offered` (and `got` is not empty).
+ */
+export function tsWithin(got: readonly TsRange[], offered: readonly TsRange[]): boolean {
+  if (got.length === 0) return false;
+  const spans = offered.map((r) => [ipv4ToU32(r.start), ipv4ToU32(r.end)] as const).filter(([a, b]) => a <= b).sort((x, y) => x[0] - y[0]);
+  return got.every((r) => {
+    let from = ipv4ToU32(r.start);
+    const to = ipv4ToU32(r.end);
+    if (from > to) return false;
+    for (const [a, b] of spans) {
+      if (a > from) return false;
+      if (b >= from) {
+        if (b >= to) return true;
+        from = b + 1;
+      }
+    }
+    return false;
+  });
+}
+
+/** The part of `a` inside `b` (pairwise intersections; empty when disjoint): how a responder narrows. */
+export function tsIntersect(a: readonly TsRange[], b: readonly TsRange[]): TsRange[] {
+  const out: TsRange[] = [];
+  for (const x of a) {
+    for (const y of b) {
+      const from = Math.max(ipv4ToU32(x.start), ipv4ToU32(y.start));
+      const to = Math.min(ipv4ToU32(x.end), ipv4ToU32(y.end));
+      if (from <= to) out.push({ start: u32ToIPv4(from), end: u32ToIPv4(to) });
+    }
+  }
+  return out;
+}
+
 export function formatRange(r: TsRange): string {
   return `${r.start}-${r.end}`;
 }
@@ -76,6 +114,10 @@ export class ChildCreateTask implements Task {
   succeeded = false;
   /** Our new child, when a simultaneous rekey by the peer made it the redundant one (§2.8.1). */
   redundant?: ChildSaInfo;
+  /** Our inbound SPI of a rekey the gateway completed but we could not (bad KE, widened TS): ChildDeleteTask deletes it. */
+  orphan?: number;
+  /** The selectors we asked for: the answer may only narrow them (RFC 7296 §2.9). */
+  private proposed?: { localTs: TsRange[]; remoteTs: TsRange[] };
 
   /** rekeyOf: the child this one replaces (CREATE_CHILD_SA with N(REKEY_SA)). */
   constructor(espProposals: string, private readonly rekeyOf?: ChildSaInfo) {
@@ -98,6 +140,7 @@ export class ChildCreateTask implements Task {
     }
     const localTs = this.rekeyOf?.localTs ?? [{ start: '0.0.0.0', end: '255.255.255.255' }];
     const remoteTs = this.rekeyOf?.remoteTs ?? sa.config.remoteTs.map(prefixToRange);
+    this.proposed = { localTs, remoteTs };
     out.push(tsPayload(PayloadType.TSi, localTs), tsPayload(PayloadType.TSr, remoteTs));
   }
 
@@ -120,13 +163,36 @@ export class ChildCreateTask implements Task {
       if (!nonce || (this.dh && (!ke || ke.group !== this.dh.group))) return this.refused(sa, 'INVALID_SYNTAX');
       ni = this.nonce!;
       nr = nonce.data;
-      if (this.dh && ke) gir = this.dh.sharedSecret(ke.data);
+      if (this.dh && ke) {
+        const shared = trySharedSecret(this.dh, ke.data);
+        if (!shared.ok) {
+          // the gateway installed its half already: delete it by our inbound SPI (RFC 7296 §1.4.1)
+          this.orphan = spiToNumber(this.spiIn!);
+          sa.event({ type: 'log', level: 'warn', msg: `Child SA rekey failed: the gateway's KE is unusable (${shared.error.message}); deleting the new SA, keeping the old one` });
+          return 'done';
+        }
+        gir = shared.gir;
+      }
+    }
+    const localTs = rangesOf(first(msg.payloads, PayloadType.TSi));
+    const remoteTs = rangesOf(first(msg.payloads, PayloadType.TSr));
+    const p = this.proposed!;
+    if (!tsWithin(localTs, p.localTs) || !tsWithin(remoteTs, p.remoteTs)) {
+      // a gateway answering TSr 0.0.0.0/0 would otherwise take over our default route
+      const msgText = `the gateway answered TSi ${localTs.map(formatRange).join(',') || '(none)'} TSr ${remoteTs.map(formatRange).join(',') || '(none)'}, `
+        + `not within what we proposed (TSi ${p.localTs.map(formatRange).join(',')} TSr ${p.remoteTs.map(formatRange).join(',')})`;
+      if (!this.rekeyOf) {
+        sa.fail('TS_UNACCEPTABLE', `Child SA refused: ${msgText}`);
+        return 'failed';
+      }
+      this.orphan = spiToNumber(this.spiIn!);
+      sa.event({ type: 'log', level: 'warn', msg: `Child SA rekey failed: ${msgText}; deleting the new SA, keeping the old one` });
+      return 'done';
     }
     const keys = deriveChildKeys(s.suite!.prf, s.keys!.skD, suite.cipher, ni, nr, gir);
     const child: ChildSaInfo = {
       spiIn: spiToNumber(this.spiIn!), spiOut: spiToNumber(chosen.spi), suite: suite.cipher, suiteName: suite.name,
-      keysIn: keys.r, keysOut: keys.i,
-      localTs: rangesOf(first(msg.payloads, PayloadType.TSi)), remoteTs: rangesOf(first(msg.payloads, PayloadType.TSr)),
+      keysIn: keys.r, keysOut: keys.i, localTs, remoteTs,
     };
     installChild(sa, child, this.rekeyOf);
     this.succeeded = true;

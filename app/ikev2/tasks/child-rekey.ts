@@ -20,7 +20,7 @@
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
-import { createDh } from '../crypto-adapter.ts';
+import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { findNotify, first } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
@@ -28,7 +28,7 @@ import type { InboundMessage } from '../session.ts';
 import { espSuiteOf, selectProposal } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 import type { ChildSaInfo } from '../types.ts';
-import { installChild, newEspSpi, numberToSpi, rangesOf, removeChild, spiToNumber, tsPayload } from './child-create.ts';
+import { installChild, newEspSpi, numberToSpi, rangesOf, removeChild, spiToNumber, tsIntersect, tsPayload } from './child-create.ts';
 import { NONCE_BYTES } from './ike-init.ts';
 import { respondIkeRekey } from './ike-rekey.ts';
 
@@ -54,16 +54,29 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
   let gir: Uint8Array | undefined;
   if (suite.dh !== undefined && ke) {
     const dh = createDh(suite.dh, sa.random);
-    gir = dh.sharedSecret(ke.data);
+    const shared = trySharedSecret(dh, ke.data);
+    if (!shared.ok) {
+      // a KE of the right group but an unusable value: refuse this rekey, keep the old child (as strongSwan does)
+      sa.event({ type: 'log', level: 'warn', msg: `refused the gateway's Child SA rekey: its KE is unusable (${shared.error.message})` });
+      return [makeNotify(NotifyType.NoProposalChosen)];
+    }
+    gir = shared.gir;
     out.push({ type: PayloadType.KE, group: suite.dh, data: dh.publicKey });
   }
   const keys = deriveChildKeys(sa.session.suite!.prf, sa.session.keys!.skD, suite.cipher, nonce.data, nr, gir);
   // the gateway's TSi is its side, its TSr ours
   const theirTs = rangesOf(first(msg.payloads, PayloadType.TSi));
   const ourTs = rangesOf(first(msg.payloads, PayloadType.TSr));
+  // a rekey never widens the child: narrow to the old one's selectors (RFC 7296 §2.9, the responder may narrow)
+  const localTs = ourTs.length ? tsIntersect(ourTs, old.localTs) : old.localTs;
+  const remoteTs = theirTs.length ? tsIntersect(theirTs, old.remoteTs) : old.remoteTs;
+  if (localTs.length === 0 || remoteTs.length === 0) {
+    sa.event({ type: 'log', level: 'warn', msg: `refused the gateway's Child SA rekey: its selectors do not overlap the old child's` });
+    return [makeNotify(NotifyType.TsUnacceptable)];
+  }
   const child: ChildSaInfo = {
     spiIn: spiToNumber(spiIn), spiOut: spiToNumber(chosen.spi), suite: suite.cipher, suiteName: suite.name,
-    keysIn: keys.i, keysOut: keys.r, localTs: ourTs.length ? ourTs : old.localTs, remoteTs: theirTs.length ? theirTs : old.remoteTs,
+    keysIn: keys.i, keysOut: keys.r, localTs, remoteTs,
   };
   out.push(tsPayload(PayloadType.TSi, child.remoteTs), tsPayload(PayloadType.TSr, child.localTs));
   installChild(sa, child, old, { delayOutbound: true });
@@ -97,7 +110,7 @@ export class ChildDeleteTask implements Task {
    * installed the new child, and after a collision we lost, the redundant
    * new child is deleted instead of the old one (the peer deletes that).
    */
-  constructor(private readonly old: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean; redundant?: ChildSaInfo }) {}
+  constructor(private readonly old: ChildSaInfo, private readonly replacedBy?: { succeeded: boolean; redundant?: ChildSaInfo; orphan?: number }) {}
 
   private target(sa: SaContext): ChildSaInfo | undefined {
     if (this.replacedBy && !this.replacedBy.succeeded) return undefined;
@@ -107,7 +120,9 @@ export class ChildDeleteTask implements Task {
 
   build(out: Payload[], sa: SaContext): void {
     const c = this.target(sa);
+    const orphan = this.replacedBy?.orphan;
     if (c) out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(c.spiIn)] });
+    else if (orphan !== undefined) out.push({ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [numberToSpi(orphan)] });
   }
 
   process(_msg: InboundMessage, sa: SaContext): TaskResult {

@@ -5,10 +5,13 @@
  *                                <--  HDR(SPIi, SPIr), SAr1, KEr, Nr, N(NAT_D)…
  *
  * Retries (Message ID 0, SPIr 0, the latest version is the one AUTH signs):
- * - N(COOKIE): same message with the cookie as the first payload.
+ * - N(COOKIE): same message with the cookie as the first payload, at most
+ *   MAX_COOKIE_RETRIES times, then the SA fails with COOKIE.
  * - N(INVALID_KE_PAYLOAD, group): a new KE for the group asked for, if we
  *   proposed it (once per group, so a peer cannot make us loop).
  * The response is not authenticated; the keys it yields are checked by AUTH.
+ * One that does not decode or whose KE the group cannot use (DhError) is
+ * dropped by the task manager, which keeps waiting for the genuine one.
  */
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId, TransformType } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
@@ -17,7 +20,6 @@ import {
 } from '../../wire/ikev2/payloads/notify-data.ts';
 import { SUPPORTED_SIGNATURE_HASHES } from '../cert-auth.ts';
 import type { Proposal } from '../../wire/ikev2/payloads/sa.ts';
-import { DecodeError } from '../../base/bytes.ts';
 import { createDh } from '../crypto-adapter.ts';
 import { deriveIkeKeys, initialSkeyseed } from '../keymat.ts';
 import { errorNotify, findNotify, first, notifyName } from '../notifies.ts';
@@ -27,6 +29,8 @@ import { checkChosen, ikeSuiteOf } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 
 export const NONCE_BYTES = 32;
+/** IKE_SA_INIT retries with a new COOKIE before giving up (RFC 7296 §2.6 sets no limit; a loop must end). */
+export const MAX_COOKIE_RETRIES = 3;
 
 export class IkeInitTask implements Task {
   readonly name = 'ike-init';
@@ -35,6 +39,7 @@ export class IkeInitTask implements Task {
   private group: DhId;
   private cookie?: Uint8Array;
   private readonly triedGroups = new Set<DhId>();
+  private cookieRetries = 0;
 
   constructor(ikeProposals: string) {
     this.proposals = parseProposals('ike', ikeProposals);
@@ -52,22 +57,24 @@ export class IkeInitTask implements Task {
     if (sa.config.cert) out.push(signatureHashAlgorithmsNotify([...SUPPORTED_SIGNATURE_HASHES]));
   }
 
+  /**
+   * Typed errors (a malformed payload, a KE the group cannot use) propagate:
+   * the task manager drops the unauthenticated response and keeps waiting
+   * for the genuine one (task-manager.ts, badResponse).
+   */
   process(msg: InboundMessage, sa: SaContext): TaskResult {
-    try {
-      return this.processChecked(msg, sa);
-    } catch (e) {
-      if (e instanceof DecodeError || e instanceof RangeError) {
-        sa.fail('INVALID_SYNTAX', `IKE_SA_INIT response: ${e.message}`);
-        return 'failed';
-      }
-      throw e;
-    }
+    return this.processChecked(msg, sa);
   }
 
   private processChecked(msg: InboundMessage, sa: SaContext): TaskResult {
     const cookie = findNotify(msg.payloads, NotifyType.Cookie);
     if (cookie) {
+      if (this.cookieRetries >= MAX_COOKIE_RETRIES) {
+        sa.fail('COOKIE', `the gateway demanded a COOKIE ${this.cookieRetries + 1} times in a row; giving up (at most ${MAX_COOKIE_RETRIES} retries)`);
+        return 'failed';
+      }
       this.cookie = decodeCookieData(cookie.data).slice();
+      this.cookieRetries++;
       sa.event({ type: 'log', level: 'info', msg: 'gateway demands a COOKIE; retrying IKE_SA_INIT' });
       return 'retry';
     }

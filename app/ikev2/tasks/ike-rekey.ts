@@ -19,7 +19,7 @@ import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ik
 import type { Payload } from '../../wire/ikev2/payload.ts';
 import { makeNotify } from '../../wire/ikev2/payloads/notify.ts';
 import { bytesToHex } from '../../base/bytes.ts';
-import { createDh } from '../crypto-adapter.ts';
+import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import { deriveIkeKeys, rekeySkeyseed } from '../keymat.ts';
 import { errorNotify, first, notifyName } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
@@ -43,7 +43,12 @@ export function respondIkeRekey(msg: InboundMessage, sa: SaContext): Payload[] {
   const spiR = sa.random(8);
   const nr = sa.random(NONCE_BYTES);
   const dh = createDh(suite.dh, sa.random);
-  const gir = dh.sharedSecret(ke.data);
+  const shared = trySharedSecret(dh, ke.data);
+  if (!shared.ok) {
+    sa.event({ type: 'log', level: 'warn', msg: `refused the gateway's IKE SA rekey: its KE is unusable (${shared.error.message})` });
+    return [makeNotify(NotifyType.NoProposalChosen)];
+  }
+  const gir = shared.gir;
   const next = newSession(chosen.spi.slice(), spiR, false);
   next.suite = suite;
   next.keys = deriveIkeKeys(suite, rekeySkeyseed(old.suite!.prf, old.keys!.skD, gir, nonce.data, nr), nonce.data, nr, next.spiI, spiR);
@@ -91,10 +96,17 @@ export class IkeRekeyTask implements Task {
       this.spi = undefined;
       return 'done';
     }
+    const shared = trySharedSecret(this.dh!, ke.data);
+    if (!shared.ok) {
+      // the gateway's new IKE SA cannot be keyed here; it is never used and times out on its side
+      sa.event({ type: 'log', level: 'warn', msg: `IKE SA rekey failed: the gateway's KE is unusable (${shared.error.message}); keeping the old SA` });
+      this.spi = undefined;
+      return 'done';
+    }
     const old = sa.session;
     const next = newSession(this.spi!, chosen.spi.slice(), true);
     next.suite = suite;
-    const skeyseed = rekeySkeyseed(old.suite!.prf, old.keys!.skD, this.dh!.sharedSecret(ke.data), this.ni!, nonce.data);
+    const skeyseed = rekeySkeyseed(old.suite!.prf, old.keys!.skD, shared.gir, this.ni!, nonce.data);
     next.keys = deriveIkeKeys(suite, skeyseed, this.ni!, nonce.data, next.spiI, next.spiR);
     sa.replaceSession(next);
     sa.effect({

@@ -67,6 +67,11 @@ export function verifyAuthExtension(msg: Uint8Array, type: AuthExtensionType, sp
     if (e instanceof DecodeError) return { ok: false, reason: 'malformed', detail: e.message };
     throw e;
   }
+  return verifyAuthOver(msg, exts, type, spi, key);
+}
+
+/** verifyAuthExtension over an extension list already split from `msg`. */
+export function verifyAuthOver(msg: Uint8Array, exts: readonly RawExtension[], type: AuthExtensionType, spi: number, key: Uint8Array): AuthVerdict {
   const found = exts.filter((e) => e.type === type);
   if (found.length === 0) return { ok: false, reason: 'missing', detail: `no authentication extension ${type}` };
   if (found.length > 1) return { ok: false, reason: 'duplicate', detail: `${found.length} authentication extensions ${type}, exactly one allowed` };

@@ -1,5 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -136,5 +137,60 @@ describe('ui-server access control', () => {
     const r = await http(`/api/diagnostics?token=${tok()}`);
     expect(r.status).toBe(200);
     expect(r.headers['content-disposition']).toBe('attachment; filename="d.tar.gz"');
+  });
+});
+
+/** One request written byte for byte on a raw socket (a client that is not a browser); resolves with the whole answer. */
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1', () => sock.write(text));
+    let got = '';
+    sock.setEncoding('utf8');
+    sock.on('data', (d: string) => { got += d; if (got.includes('\r\n\r\n')) sock.end(); });
+    sock.on('close', () => resolve(got));
+    sock.on('error', reject);
+  });
+}
+
+describe('ui-server never dies of one request', () => {
+  it('GET //[ (no URL at all) is answered 400 and the server keeps serving', async () => {
+    const answer = await raw(server.port, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${server.port}\r\nConnection: close\r\n\r\n`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await http(`/api/snapshot?token=${tok()}`)).status).toBe(200);
+  });
+
+  it('a request line the HTTP parser rejects is answered 400', async () => {
+    const answer = await raw(server.port, 'GARBAGE\r\n\r\n');
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    expect((await http(`/api/snapshot?token=${tok()}`)).status).toBe(200);
+  });
+
+  it('malformed percent-encoding in a static path is 400, not a 500 or a crash', async () => {
+    expect((await http(`/%E0%A4%A?token=${tok()}`)).status).toBe(400);
+  });
+
+  it('a handler that throws answers 500, is reported, and the next request works', async () => {
+    const errors: string[] = [];
+    let broken = true;
+    const flaky = {
+      snapshot: () => {
+        if (broken) throw new Error('snapshot exploded');
+        return engine.snapshot();
+      },
+      onEvent: engine.onEvent.bind(engine),
+      command: engine.command.bind(engine),
+    } as unknown as typeof engine;
+    const s2 = await startUiServer({ engine: flaky, root, onError: (m) => errors.push(m) });
+    try {
+      const r = await raw(s2.port, `GET /api/snapshot?token=${s2.token} HTTP/1.1\r\nHost: 127.0.0.1:${s2.port}\r\nConnection: close\r\n\r\n`);
+      expect(r).toMatch(/^HTTP\/1\.1 500 /);
+      expect(r).not.toContain('snapshot exploded');
+      expect(errors).toEqual([expect.stringContaining('snapshot exploded')]);
+      broken = false;
+      const ok = await raw(s2.port, `GET /api/snapshot?token=${s2.token} HTTP/1.1\r\nHost: 127.0.0.1:${s2.port}\r\nConnection: close\r\n\r\n`);
+      expect(ok).toMatch(/^HTTP\/1\.1 200 /);
+    } finally {
+      await s2.close();
+    }
   });
 });

@@ -169,9 +169,47 @@ describe('agents per interface', () => {
     const bad = adv(0);
     bad[3]! ^= 1;
     d.handleAdvertisement(bad, '192.0.2.1', 'eth0', 0);
-    expect(d.stats.ignored).toEqual({ malformed: 1, notAgent: 1, invalid: 3 });
+    expect(d.stats.ignored).toEqual({ malformed: 1, notAgent: 1, invalid: 3, overflow: 0 });
     expect(drain(d)).toEqual([]);
     d.handleAdvertisement(adv(0, { flags: AdvFlag.HomeAgent, coas: [] }), '192.0.2.1', 'eth0', 0);
     expect(drain(d)[0]).toMatchObject({ type: 'agent-up', agent: { homeAgent: true, foreignAgent: false } });
+  });
+});
+
+describe('agent discovery under a flood of spoofed advertisement sources (issue 14)', () => {
+  const spoofed = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+
+  it('200 000 sources on one link: at most 8 agents kept, the rest counted, the genuine FA still followed', () => {
+    const clock = new ManualClock();
+    const d = new AgentDiscovery({ rng: fixedRng(0) });
+    d.handleInterfaceUp('wlan0', clock.now(), { solicit: false });
+    d.handleAdvertisement(adv(1), '198.51.100.1', 'wlan0', clock.now());
+    const bytes = adv(7, { lifetime: 9000 });
+    for (let i = 0; i < 200_000; i++) d.handleAdvertisement(bytes, spoofed(i), 'wlan0', clock.now());
+    expect(d.size).toBe(8);
+    expect(d.agentsOn('wlan0')).toHaveLength(8);
+    expect(d.stats.ignored.overflow).toBe(200_000 - 7);
+    // the genuine agent is still followed: its reboot is noticed
+    drain(d);
+    d.handleAdvertisement(adv(300), '198.51.100.1', 'wlan0', clock.now());
+    d.handleAdvertisement(adv(2), '198.51.100.1', 'wlan0', clock.now());
+    expect(drain(d)).toEqual([expect.objectContaining({ type: 'agent-rebooted', agent: expect.objectContaining({ address: '198.51.100.1' }) })]);
+  });
+
+  it('caps the total over interfaces too, and frees a slot when an agent expires', () => {
+    const clock = new ManualClock();
+    const d = new AgentDiscovery({ rng: fixedRng(0), maxAgents: 12, maxAgentsPerInterface: 8 });
+    for (const iface of ['a', 'b', 'c']) {
+      d.handleInterfaceUp(iface, clock.now(), { solicit: false });
+      for (let i = 0; i < 1000; i++) d.handleAdvertisement(adv(1, { lifetime: 10 }), spoofed(i), iface, clock.now());
+    }
+    expect(d.size).toBe(12);
+    expect([d.agentsOn('a').length, d.agentsOn('b').length, d.agentsOn('c').length]).toEqual([8, 4, 0]);
+    expect(d.stats.ignored.overflow).toBe(3000 - 12);
+    clock.advance(10_000);
+    d.handleTimeout(clock.now());
+    expect(d.size).toBe(0);
+    d.handleAdvertisement(adv(1), '198.51.100.1', 'c', clock.now());
+    expect(d.agentsOn('c')).toHaveLength(1);
   });
 });

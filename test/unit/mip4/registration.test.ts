@@ -96,8 +96,8 @@ class Rig {
   command(c: Parameters<RegistrationClient['handleCommand']>[0]): void {
     this.client.handleCommand(c, this.clock.now(), this.wall);
   }
-  deliver(bytes: Uint8Array): void {
-    this.client.handleDatagram(bytes, { address: HA, port: 434 }, this.clock.now(), this.wall);
+  deliver(bytes: Uint8Array, from = HA): void {
+    this.client.handleDatagram(bytes, { address: from, port: 434 }, this.clock.now(), this.wall);
   }
   transmits(): RegistrationTransmit[] {
     const out: RegistrationTransmit[] = [];
@@ -271,6 +271,67 @@ describe('registration: replies that must not be believed', () => {
   });
 });
 
+describe('registration: only what the MN-HA authenticator covers is acted on (RFC 5944 §3.5, RFC 5265 §3.4)', () => {
+  const TNC_AFTER_AUTH = Uint8Array.of(0x95, 0x02, 0x00, 0x00);
+
+  it('ignores a TNC extension appended after the authenticator of a genuine reply', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    // <-- RRP 0 ‖ MN-HA ‖ 95 02 00 00 (an on-path attacker needs no key for the tail)
+    r.deliver(concatBytes(haReply(r.request()), TNC_AFTER_AUTH));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', tnc: false })]);
+    expect(r.client.binding?.tnc).toBe(false);
+  });
+
+  it('still believes the same TNC extension when the authenticator covers it', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request(), { before: TNC_AFTER_AUTH }));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', tnc: true })]);
+  });
+
+  it('ignores a UDP Tunnel Reply appended after the authenticator (RFC 3519 path)', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const tail = Uint8Array.of(44, 6, 0, 0, 0, 0, 0, 30);
+    r.deliver(concatBytes(haReply(r.request()), tail));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted', udpTunnel: false, tnc: false })]);
+    expect(r.client.binding?.udpTunnel).toBe(false);
+  });
+
+  it('drops a foreign-agent denial without MN-HA when registered co-located (no FA on the path)', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA });
+    const req = r.request();
+    for (const code of [64, 65, 70, 88, 194]) r.deliver(haReply(req, { code, noAuth: true }));
+    expect(r.events()).toEqual([]);
+    expect(r.client.stats.dropped.auth).toBe(5);
+    expect(r.client.stats.denied).toBe(0);
+    expect(r.client.pending).toBe(true);
+    r.deliver(haReply(req));
+    expect(r.events()).toEqual([expect.objectContaining({ state: 'accepted' })]);
+  });
+
+  it('drops an unauthenticated foreign-agent denial that does not come from our FA', () => {
+    const r = new Rig();
+    r.command({ type: 'register', coa: COA, via: '198.51.100.1' });
+    r.deliver(haReply(r.request(), { code: 65, noAuth: true }), '198.51.100.66');
+    expect(r.events()).toEqual([]);
+    expect(r.client.stats.dropped.auth).toBe(1);
+    expect(r.client.pending).toBe(true);
+  });
+
+  it('drops an unassigned code without MN-HA, co-located or through an FA', () => {
+    for (const via of [undefined, '198.51.100.1']) {
+      const r = new Rig();
+      r.command({ type: 'register', coa: COA, ...(via ? { via } : {}) });
+      r.deliver(haReply(r.request(), { code: 50, noAuth: true }), via ?? HA);
+      expect(r.events()).toEqual([]);
+      expect(r.client.stats.dropped.auth).toBe(1);
+    }
+  });
+});
+
 describe('registration: denials and fall-backs', () => {
   for (const [code, name] of [[129, 'administratively prohibited'], [130, 'insufficient resources'],
     [131, 'mobile node failed authentication'], [134, 'poorly formed Request'], [136, 'unknown home agent address'],
@@ -285,10 +346,10 @@ describe('registration: denials and fall-backs', () => {
     });
   }
 
-  it('accepts a foreign agent denial, which carries no MN-HA extension', () => {
+  it('accepts a foreign agent denial, which carries no MN-HA extension, from the FA we registered through', () => {
     const r = new Rig();
     r.command({ type: 'register', coa: COA, via: '198.51.100.1' });
-    r.deliver(haReply(r.request(), { code: 65, noAuth: true }));
+    r.deliver(haReply(r.request(), { code: 65, noAuth: true }), '198.51.100.1');
     expect(r.events()).toEqual([expect.objectContaining({ state: 'denied', code: 65, codeName: 'administratively prohibited (FA)' })]);
   });
 

@@ -20,7 +20,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { capture, dissect, labAvailable, skipLine, type Lab, type LabProcess } from './harness/index.ts';
-import { createEngineLab, events, HOA, isMode, MN_IF, ROOT, TSX, waitEvent } from './fixtures/engine-lab.ts';
+import { createEngineLab, events, HOA, isMode, KEY, MN_IF, ROOT, TSX, waitEvent } from './fixtures/engine-lab.ts';
 
 const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark'] });
 if (!avail.ok) console.warn(skipLine('engine-attack', avail));
@@ -51,6 +51,7 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
   let toU1: () => Promise<void>;
   let toT1: () => Promise<void>;
   let mn: LabProcess;
+  let ui: URL;
   const homeward = (args: string[], label = 'homeward-run') =>
     lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), ...args], { env, label });
   /** waits for a mode; on failure says what the engine did (its events without the counters) */
@@ -63,8 +64,9 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
 
   beforeAll(async () => {
     ({ lab, env, profile, toU1, toT1 } = await createEngineLab());
-    mn = homeward(['run', '--profile', profile, '--json']);
+    mn = homeward(['run', '--profile', profile, '--json', '--ui']);
     await waitEvent(mn, 0, isMode('c'), 'mode c on T1', 30_000);
+    ui = new URL(String((await waitEvent(mn, 0, (e) => e.type === 'ui', 'the UI URL')).url));
   }, 90_000);
 
   afterAll(async () => {
@@ -106,6 +108,50 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
     // the internet is not reachable from the home address (no tunnel goes there): blocked, never in clear
     expect(answered(pings[2]!)).toBe(0);
   }, 600_000);
+
+  it('GET //[ on the UI port: answered 400, the engine keeps running', async () => {
+    const py = [
+      'import socket, sys',
+      `s = socket.create_connection(('${ui.hostname}', ${ui.port}), timeout=5)`,
+      "s.sendall(b'GET //[ HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n')",
+      'print(s.recv(200).decode(errors="replace").splitlines()[0])',
+    ].join('\n');
+    const r = await lab.exec('mn', PY, ['-c', py]);
+    expect(r.stdout, r.stderr).toMatch(/^HTTP\/1\.1 400/);
+    await sleep(300);
+    expect(mn.running).toBe(true);
+    // and it still answers a well-formed request (the token is the UI's own)
+    const ok = await lab.exec('mn', 'curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', `http://${ui.host}/api/snapshot?token=${ui.searchParams.get('token') ?? ''}`]);
+    expect(ok.stdout).toBe('200');
+  }, 30_000);
+
+  it('on U1 a genuine reply with a TNC extension appended after the authenticator is not believed: mode mc, no IP-in-IP in clear', async () => {
+    const fake = lab.spawn('gw', process.execPath, [...TSX, join(ROOT, 'test/lab/fixtures/engine-fake-ha.ts'), '4340', 'tnc-after-auth', '300', KEY], { env, label: 'fake-ha-tnc-after-auth' });
+    await fake.waitFor(/listening/, 20_000, 'stdout');
+    const redirect = ['PREROUTING', '-i', 'ext0', '-p', 'udp', '--dport', '434', '-j', 'REDIRECT', '--to-ports', '4340'];
+    await lab.iptables('gw', ['-t', 'nat', '-A', ...redirect]);
+    const cap = await capture(lab, 'gw', 'ext0', { filter: 'ip proto 4 or udp port 434' });
+    const ping = lab.spawn('mn', 'ping', ['-I', HOA, '-i', '0.05', '-w', '60', INTRA], { label: 'ping-tnc' });
+    try {
+      const n0 = events(mn).length;
+      await toU1();
+      await waitMode('mc', n0, 'mode mc on U1 despite the appended TNC');
+      await fake.waitFor(/"event":"answered"/, 5_000, 'stdout');
+      await sleep(2000);
+      expect(events(mn).slice(n0).some((e) => e.type === 'mode' && (e.mode === 'c' || e.trusted === true))).toBe(false);
+    } finally {
+      ping.kill('SIGINT');
+      await lab.iptables('gw', ['-t', 'nat', '-D', ...redirect]);
+      await fake.stop();
+    }
+    const d = await dissect(await cap.stop(), { fields: ['ip.proto'] });
+    expect(d.packets.filter((p) => (p.fields['ip.proto'] ?? []).includes('4'))).toEqual([]);
+    // the fake did get the detection request and answered it
+    expect(d.packets.length).toBeGreaterThan(0);
+    const n1 = events(mn).length;
+    await toT1();
+    await waitMode('c', n1, 'mode c back on T1');
+  }, 90_000);
 
   it('in mc, IP-in-IP and UDP tunnel data forged from U1\'s router reach no socket on the home address', async () => {
     const n = events(mn).length;

@@ -3,17 +3,22 @@
  * against its own death (issue 14), on the engine lab's topology
  * (test/lab/fixtures/engine-lab.ts: T1 trusted, U1 untrusted behind the
  * strongSwan gateway, which is U1's router and here also the attacker, with
- * scapy: test/lab/fixtures/attacker.py).
+ * scapy: test/lab/fixtures/attacker.py, ike-forger.py, and the fake i-HA
+ * of fixtures/engine-fake-ha.ts).
  *
  * In sequence, one engine:
  *   1. the fail-closed rules are in place from the start; 20 moves T1 ↔ U1
  *      with 10 ms pings from the home address to an intranet host, to the
  *      HA's own address and to an internet address: U1's capture holds no
  *      packet with the home address (tshark, inner headers included);
- *   2. in mc, IP-in-IP and RFC 3519 UDP tunnel data forged "from the HA" by
+ *   2. `GET //[` on the UI port, a genuine registration reply with a TNC
+ *      appended after its authenticator, and a forged IKE_SA_INIT response
+ *      with a 31-byte KE: the engine keeps running, stays in mc where it
+ *      must (no IP-in-IP in clear), and says what it dropped;
+ *   3. in mc, IP-in-IP and RFC 3519 UDP tunnel data forged "from the HA" by
  *      the router reach no socket on the home address (a genuine datagram
  *      from the intranet does);
- *   3. SIGKILL on U1: no intranet-bound or home-address packet leaves in
+ *   4. SIGKILL on U1: no intranet-bound or home-address packet leaves in
  *      clear, the next start works without manual clean-up, and
  *      `homeward run --cleanup` removes everything and exits 0.
  */
@@ -148,6 +153,32 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
     expect(d.packets.filter((p) => (p.fields['ip.proto'] ?? []).includes('4'))).toEqual([]);
     // the fake did get the detection request and answered it
     expect(d.packets.length).toBeGreaterThan(0);
+    const n1 = events(mn).length;
+    await toT1();
+    await waitMode('c', n1, 'mode c back on T1');
+  }, 90_000);
+
+  it('a forged IKE_SA_INIT response with a 31-byte KE from U1\'s router: dropped and said, the engine reaches mc with the genuine one', async () => {
+    // the router keeps this first request from strongSwan and answers it itself
+    const block = ['INPUT', '-i', 'ext0', '-p', 'udp', '--dport', '500', '-j', 'DROP'];
+    await lab.iptables('gw', ['-A', ...block]);
+    let blocked = true;
+    const forger = lab.spawn('gw', PY, [join(ROOT, 'test/lab/fixtures/ike-forger.py'), 'ext0'], { label: 'ike-forger' });
+    try {
+      await forger.waitFor(/sniffing/, 20_000, 'stdout');
+      const n0 = events(mn).length;
+      await toU1();
+      await forger.waitFor(/forged IKE_SA_INIT response/, 30_000, 'stdout');
+      await lab.iptables('gw', ['-D', ...block]);
+      blocked = false;
+      const said = await waitEvent(mn, n0, (e) => e.type === 'log' && /dropped an IKE_SA_INIT response/.test(String(e.msg)), 'the drop reported', 10_000);
+      console.log(`[engine-attack] ${String(said.msg)}`);
+      await waitMode('mc', n0, 'mode mc with the genuine response');
+      expect(mn.running).toBe(true);
+    } finally {
+      if (blocked) await lab.iptables('gw', ['-D', ...block]);
+      await forger.stop();
+    }
     const n1 = events(mn).length;
     await toT1();
     await waitMode('c', n1, 'mode c back on T1');

@@ -2,9 +2,15 @@
  * The engine's policy routing (docs/ENGINE.md, "Policy routing"): which
  * source goes which way, and the fail-closed part that outlives the process.
  *
+ *   pref 986  to <HA> oif <link> lookup 435       (mode c's outer IP-in-IP on the raw socket pinned to the link:
+ *                                                  it routes with source 0.0.0.0, so rule 990 cannot match it)
+ *   pref 987  from <HoA> to <FA> lookup 437       (mode f: the FA itself, also for the kernel's reverse-path
+ *                                                  check of what the FA sends the home address — its ARP)
  *   pref 988  from <HoA> to <FA> ipproto udp dport 434 lookup 435
  *                                                 (an FA is known on the link: the request through it)
- *   pref 989  from <HoA> oif <link> lookup 437    (mode f; 437: default via <FA>)
+ *   pref 989  to <intranet, HA/32> oif <link> lookup 437
+ *                                                 (mode f; 437: default via <FA>: what the MipDriver sends
+ *                                                  unencapsulated on the link, the FA is its router)
  *   pref 990  from <link address> lookup 435      (435: the link's own routes — the direct Registration
  *                                                  Request and mode c's outer packets; matched by source)
  *   pref 991  from <TIA> lookup 436               (436: default dev <VPN TUN>)
@@ -26,6 +32,8 @@ export const PHYS_TABLE = '435';
 export const VPN_TABLE = '436';
 export const FA_TABLE = '437';
 export const PREF = {
+  outerViaLink: 986,
+  faRouter: 987,
   faRequest: 988,
   hoaViaFa: 989,
   fromLink: 990,
@@ -79,6 +87,10 @@ export class PolicyRoutes {
     this.net = o.net ?? new NetConfig();
   }
 
+  private get haHost(): string {
+    return `${this.o.homeAgent}/32`;
+  }
+
   /** The destinations that must never leave in clear: the intranet and the HA itself. */
   get blocked(): string[] {
     const ha = `${this.o.homeAgent}/32`;
@@ -104,12 +116,16 @@ export class PolicyRoutes {
 
   /** The access link: its routes copied into 435, and rule 990 for its address. */
   async setLink(link: { iface: string; addr: string } | null): Promise<void> {
-    if (this.link) await this.net.delRule({ from: this.link.addr, table: PHYS_TABLE, pref: PREF.fromLink }).catch(() => undefined);
+    if (this.link) {
+      await this.net.delRule({ from: this.link.addr, table: PHYS_TABLE, pref: PREF.fromLink }).catch(() => undefined);
+      await this.net.delRule({ to: this.haHost, oif: this.link.iface, table: PHYS_TABLE, pref: PREF.outerViaLink }).catch(() => undefined);
+    }
     this.link = undefined;
     await this.net.flushTable(PHYS_TABLE).catch(() => undefined);
     if (link) {
       await this.net.copyRoutes(link.iface, 'main', PHYS_TABLE);
       await this.net.ensureRule({ from: link.addr, table: PHYS_TABLE, pref: PREF.fromLink });
+      await this.net.ensureRule({ to: this.haHost, oif: link.iface, table: PHYS_TABLE, pref: PREF.outerViaLink });
       this.link = { iface: link.iface, addr: link.addr };
     }
   }
@@ -133,13 +149,19 @@ export class PolicyRoutes {
   /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */
   async setFa(fa: { iface: string; addr: string } | null): Promise<void> {
     if (this.fa) {
-      await this.net.delRule({ from: this.o.hoa, oif: this.fa.iface, table: FA_TABLE, pref: PREF.hoaViaFa }).catch(() => undefined);
+      for (const d of this.blocked) await this.net.delRule({ to: d, oif: this.fa.iface, table: FA_TABLE, pref: PREF.hoaViaFa }).catch(() => undefined);
+      await this.net.delRule({ from: this.o.hoa, to: `${this.fa.addr}/32`, table: FA_TABLE, pref: PREF.faRouter }).catch(() => undefined);
       await this.net.flushTable(FA_TABLE).catch(() => undefined);
       this.fa = undefined;
     }
     if (!fa) return;
     await this.net.replaceRoute({ dst: 'default', via: fa.addr, dev: fa.iface, table: FA_TABLE });
-    await this.net.ensureRule({ from: this.o.hoa, oif: fa.iface, table: FA_TABLE, pref: PREF.hoaViaFa });
+    // the MipDriver's pinned raw socket (SO_BINDTODEVICE, IP_HDRINCL) routes with source 0.0.0.0, so these
+    // match by device and destination: before 1004, which would refuse the intranet-bound packets
+    for (const d of this.blocked) await this.net.ensureRule({ to: d, oif: fa.iface, table: FA_TABLE, pref: PREF.hoaViaFa });
+    // the reverse-path check of packets from the FA to the home address (its ARP requests carry no
+    // ports, so rule 988 does not match them) must not end at rule 1003
+    await this.net.ensureRule({ from: this.o.hoa, to: `${fa.addr}/32`, table: FA_TABLE, pref: PREF.faRouter });
     this.fa = { iface: fa.iface, addr: fa.addr };
   }
 

@@ -7,9 +7,9 @@
  * of fixtures/engine-fake-ha.ts).
  *
  * In sequence, one engine:
- *   1. the fail-closed rules are in place from the start; 20 moves T1 ↔ U1
- *      with 10 ms pings from the home address to an intranet host, to the
- *      HA's own address and to an internet address: U1's capture holds no
+ *   1. the fail-closed rules are in place from the start; 20 moves
+ *      T1 → U1 → U2 → T1 … (U2 behind a NAT, { tour: true }) with 10 ms pings from the home address to an intranet host, to the
+ *      HA's own address and to an internet address: the captures on U1 and U2 hold no
  *      packet with the home address (tshark, inner headers included);
  *   2. `GET //[` on the UI port, a genuine registration reply with a TNC
  *      appended after its authenticator, and a forged IKE_SA_INIT response
@@ -55,6 +55,7 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
   let profile: string;
   let toU1: () => Promise<void>;
   let toT1: () => Promise<void>;
+  let toU2: () => Promise<void>;
   let mn: LabProcess;
   let ui: URL;
   const homeward = (args: string[], label = 'homeward-run') =>
@@ -68,7 +69,8 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
   const rules = async () => (await lab.exec('mn', 'ip', ['rule', 'list'])).stdout;
 
   beforeAll(async () => {
-    ({ lab, env, profile, toU1, toT1 } = await createEngineLab());
+    // tour: U2 (behind a NAT) too; T2 and its FA stay unused here
+    ({ lab, env, profile, toU1, toT1, toU2 } = await createEngineLab({ tour: true }));
     mn = homeward(['run', '--profile', profile, '--json', '--ui']);
     await waitEvent(mn, 0, isMode('c'), 'mode c on T1', 30_000);
     ui = new URL(String((await waitEvent(mn, 0, (e) => e.type === 'ui', 'the UI URL')).url));
@@ -78,36 +80,37 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
     await lab?.destroy();
   });
 
-  it('blocking rules from the start; 20 moves T1 ↔ U1 with 10 ms pings from the home address: no home-address packet on U1', async () => {
+  it('blocking rules from the start; 20 moves T1 → U1 → U2 → T1 … with 10 ms pings from the home address: no home-address packet on U1 or U2', async () => {
     const r = await rules();
     expect(r).toMatch(new RegExp(`1003:\\s+from ${HOA} unreachable`));
     expect(r).toMatch(/1004:\s+from all to 10\.1\.0\.0\/24 unreachable/);
     // the HA is never routed around the tunnel by its destination alone
     expect(r).not.toMatch(/to 10\.1\.0\.1 lookup main/);
-    const cap = await capture(lab, 'gw', 'ext0', { filter: 'ip' });
+    const caps = [await capture(lab, 'gw', 'ext0', { filter: 'ip' }), await capture(lab, 'nat', 'lan', { filter: 'ip' })];
     const pings = [INTRA, HA, INTERNET].map((dst) =>
-      lab.spawn('mn', 'ping', ['-I', HOA, '-i', '0.01', '-W', '1', '-w', '150', dst], { label: `ping-${dst}` }));
+      lab.spawn('mn', 'ping', ['-I', HOA, '-i', '0.01', '-W', '1', '-w', '300', dst], { label: `ping-${dst}` }));
+    const tour: Array<[() => Promise<void>, string, string]> = [[toU1, 'mc', 'U1'], [toU2, 'mc', 'U2'], [toT1, 'c', 'T1']];
+    const moves = [...Array.from({ length: 6 }, () => tour).flat(), tour[0]!, tour[2]!];
+    expect(moves).toHaveLength(20);
     try {
-      for (let i = 0; i < 10; i++) {
-        let n = events(mn).length;
-        await toU1();
-        await waitMode('mc', n, `mode mc on U1 (round ${i})`);
-        await sleep(300);
-        n = events(mn).length;
-        await toT1();
-        await waitMode('c', n, `mode c on T1 (round ${i})`);
+      for (const [i, [move, mode, net]] of moves.entries()) {
+        const n = events(mn).length;
+        await move();
+        await waitMode(mode, n, `mode ${mode} on ${net} (move ${i + 1})`);
         await sleep(300);
       }
     } finally {
       for (const p of pings) p.kill('SIGINT');
     }
     await Promise.all(pings.map((p) => p.exited));
-    const a = await addressesIn(await cap.stop());
+    const [u1, u2] = [await addressesIn(await caps[0]!.stop()), await addressesIn(await caps[1]!.stop())];
     const answered = (p: LabProcess) => Number(/(\d+) received/.exec(p.stdout())?.[1] ?? 0);
-    console.log(`[engine-attack] 20 moves: ${a.packets} packets on U1; ping answers intra ${answered(pings[0]!)}, HA ${answered(pings[1]!)}, internet ${answered(pings[2]!)}`);
-    expect(a.packets).toBeGreaterThan(20);
-    expect(a.hoa).toEqual([]);
-    // the pings went through the tunnel in both modes
+    console.log(`[engine-attack] 20 moves: ${u1.packets} packets on U1, ${u2.packets} on U2; ping answers intra ${answered(pings[0]!)}, HA ${answered(pings[1]!)}, internet ${answered(pings[2]!)}`);
+    expect(u1.packets).toBeGreaterThan(20);
+    expect(u2.packets).toBeGreaterThan(20);
+    expect(u1.hoa).toEqual([]);
+    expect(u2.hoa).toEqual([]);
+    // the pings went through the tunnel in every mode
     expect(answered(pings[0]!)).toBeGreaterThan(100);
     expect(answered(pings[1]!)).toBeGreaterThan(100);
     // the internet is not reachable from the home address (no tunnel goes there): blocked, never in clear

@@ -57,7 +57,7 @@ describe('policy routes: fail closed across crashes', () => {
     await first.setTia({ tia: '10.10.100.2', dev: 'hwvpn0' });
     k.links.add('hwvpn0'); // the "killed" run's TUN, if the kernel kept it
     const before = k.rules.length;
-    expect(before).toBe(3 + 1 + 2);
+    expect(before).toBe(3 + 2 + 2);
     // killed: nothing removed; the next start
     const second = new PolicyRoutes({ ...opts, net: k.net });
     const left = await second.install();

@@ -12,7 +12,7 @@
  *                                                 (mode f; 437: default via <FA>: what the MipDriver sends
  *                                                  unencapsulated on the link, the FA is its router)
  *   pref 990  from <link address> lookup 435      (435: the link's own routes — the direct Registration
- *                                                  Request and mode c's outer packets; matched by source)
+ *                                                  Request; matched by its source, never by the HA alone)
  *   pref 991  from <TIA> lookup 436               (436: default dev <VPN TUN>)
  *   pref 992  from <TIA> unreachable
  *   pref 1002 to <intranet, HA/32> lookup 434     (MipDriver: into the home-address TUN)

@@ -10,7 +10,8 @@ Usage:
   homeward profile check <file> [--json]     validate a profile; names the bad field
   homeward vpn up --profile <file> [--json] [--keylog <file>]
   homeward mip register --profile <file> [--json]
-  homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn]
+  homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn] [--state-dir <dir>]
+  homeward run --cleanup [--tun <name>] [--state-dir <dir>]   remove the rules, TUNs and resolver changes a killed run left (fail-closed until then)
   homeward ui --control <path> [--port <n>] [--profile <file>] [--json]   serve the UI for a running engine
   homeward demo move <T1|U1|U2|T2> [--socket <path>]  move the demo's laptop (npm run demo -- --manual)
   homeward --help | --version
@@ -79,6 +80,11 @@ Options:
   --control-group <group>   let this group use the control socket (mode 0660)
   --tun <name>              the Mobile IP TUN device's name (default hwmip0)
   --policy automatic|always-vpn   start with this policy (default automatic)
+  --state-dir <dir>         where state that must outlive a crash is kept (default /var/lib/homeward)
+  --cleanup                 remove what a killed run left — its blocking rules (which keep
+                            everything home-address-sourced or intranet-bound from leaving in
+                            clear until then), routes, TUNs, the intranet IPv6 block and the
+                            rewritten /etc/resolv.conf — and exit; needs no profile
 
 Needs CAP_NET_ADMIN and CAP_NET_RAW (root, or setcap).`,
 

@@ -1,8 +1,14 @@
 /**
  * `homeward run --profile <file> [--json] [--ui] [--control <path> [--control-group <group>]] [--tun <name>] [--policy automatic|always-vpn] [--state-dir <dir>]`
+ * `homeward run --cleanup [--tun <name>] [--state-dir <dir>] [--json]`
  *
  * Runs the whole RFC 5266 engine (app/io/engine.ts) until SIGINT/SIGTERM,
  * then deregisters, deletes the IKE SA and removes everything it set up.
+ * An error nothing else caught ends the process with exit code 70 and leaves
+ * the fail-closed rules in place (app/io/policy-routes.ts): nothing leaves
+ * in clear until the next start or `--cleanup` (the service's ExecStopPost)
+ * removes them. `--cleanup` removes every rule at our preferences, our
+ * tables' routes and our TUNs, prints what it removed and exits 0.
  *
  * Events (one JSON object per line with --json; app/events.ts):
  *   {"type":"mode","mode":"c"|"f"|"mc"|"detecting"|"offline"|"blocked","trusted":…,"coa":…,"hoa":…}
@@ -20,6 +26,9 @@ import { startControlServer, type ControlServer } from '../io/control-socket.ts'
 import { diagnosticsProvider, profileFromFile } from '../io/diagnostics.ts';
 import { Engine } from '../io/engine.ts';
 import { fileProfile } from '../io/profile-file.ts';
+import { removeAccessLeftovers } from '../io/access-services.ts';
+import { NetConfig } from '../io/netconfig.ts';
+import { removeLeftovers, VPN_TUNS } from '../io/policy-routes.ts';
 import { startUiServer, type UiServer } from '../io/ui-server.ts';
 import { humanLine } from './human.ts';
 import { CliError, eachOption, loadProfile } from './main.ts';
@@ -37,13 +46,16 @@ export interface RunArgs {
   policy: Policy;
   /** where state that must outlive a crash is kept (the resolver file's original) */
   stateDir: string;
+  /** remove what a killed run left (rules, tables, TUNs, the resolver file) and exit */
+  cleanup: boolean;
 }
 
 export function parseRunArgs(argv: string[]): RunArgs {
-  const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic', stateDir: '/var/lib/homeward' };
+  const out: RunArgs = { profile: '', json: false, ui: false, tun: 'hwmip0', policy: 'automatic', stateDir: '/var/lib/homeward', cleanup: false };
   eachOption(argv, (a, value) => {
     if (a === '--json') out.json = true;
     else if (a === '--ui') out.ui = true;
+    else if (a === '--cleanup') out.cleanup = true;
     else if (a === '--profile') out.profile = value();
     else if (a === '--control') out.control = value();
     else if (a === '--control-group') out.controlGroup = value();
@@ -55,7 +67,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       out.policy = p;
     } else throw new CliError(`run: unknown option ${a}`, 'USAGE');
   });
-  if (!out.profile) throw new CliError('run needs --profile <file>', 'USAGE');
+  if (!out.profile && !out.cleanup) throw new CliError('run needs --profile <file>', 'USAGE');
   if (out.controlGroup !== undefined && out.control === undefined) throw new CliError('--control-group needs --control <path>', 'USAGE');
   return out;
 }
@@ -71,14 +83,35 @@ export function resolveGroup(group: string, etcGroup: string): number {
 }
 
 
+/** Exit code of a run ended by an error nothing else caught (EX_SOFTWARE); the blocking rules stay. */
+export const EXIT_CRASHED = 70;
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
-  const profile = await loadProfile(args.profile);
   const emit = (o: Record<string, unknown>): void => {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
     if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
     else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
   };
+  if (args.cleanup) {
+    // by preference, table and name only: works whatever the profile (or without one)
+    const removed = await removeLeftovers(new NetConfig(), [args.tun, ...VPN_TUNS]);
+    // and what the access services left: the intranet IPv6 block, the rewritten resolver file
+    const access = await removeAccessLeftovers(new NetConfig(), args.stateDir);
+    emit({ type: 'cleanup', rules: removed.rules + access.rules, tuns: removed.tuns, resolvConfRestored: access.resolvConfRestored });
+    return 0;
+  }
+  const profile = await loadProfile(args.profile);
+  // the last resort: say what happened and exit closed — the blocking rules stay, the TUNs go with the process
+  const crashed = (kind: string) => (e: unknown): void => {
+    try {
+      emit({ type: 'error', code: 'CRASHED', message: `${kind}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`, fatal: true });
+    } finally {
+      process.exit(EXIT_CRASHED);
+    }
+  };
+  process.on('uncaughtException', crashed('uncaught exception'));
+  process.on('unhandledRejection', crashed('unhandled rejection'));
   const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy, stateDir: args.stateDir });
   // the UI's "Export diagnostics": events from the start, the profile with its secrets scrubbed
   const diagnostics = diagnosticsProvider({ engine, profile: profileFromFile(args.profile) });

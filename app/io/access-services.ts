@@ -114,3 +114,10 @@ export class AccessServices {
     }
   }
 }
+
+/** `homeward run --cleanup`: the intranet IPv6 block and a resolver file a killed run left behind. */
+export async function removeAccessLeftovers(net: NetConfig, stateDir: string, resolvConf?: string): Promise<{ rules: number; resolvConfRestored: boolean }> {
+  const rules = await net.delRulesAt(PREF_INTRANET6_BLOCK, 6);
+  const resolvConfRestored = await new ResolvConfBackend({ stateDir, ...(resolvConf ? { path: resolvConf } : {}) }).recover();
+  return { rules, resolvConfRestored };
+}

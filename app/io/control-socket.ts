@@ -63,6 +63,12 @@ export function parseRequest(line: string): { id: number | string | null; cmd: E
   }
 }
 
+/** requests whose handling threw (answered with an error, dropped) */
+let rxErrors = 0;
+export function controlRxErrors(): number {
+  return rxErrors;
+}
+
 /** Splits a byte stream into lines, refusing lines over the limit. */
 function lineReader(sock: Socket, onLine: (line: string) => void, onTooLong: () => void): void {
   let buf = '';
@@ -73,7 +79,14 @@ function lineReader(sock: Socket, onLine: (line: string) => void, onTooLong: () 
     while ((nl = buf.indexOf('\n')) >= 0) {
       const line = buf.slice(0, nl).trim();
       buf = buf.slice(nl + 1);
-      if (line) onLine(line);
+      if (!line) continue;
+      try {
+        onLine(line);
+      } catch (e) {
+        // one bad request is answered and dropped, never fatal to the engine
+        rxErrors++;
+        if (!sock.destroyed) sock.write(`${JSON.stringify({ id: null, type: 'error', error: `request dropped: ${(e as Error).message}` })}\n`);
+      }
     }
     if (buf.length > MAX_LINE_BYTES) onTooLong();
   });

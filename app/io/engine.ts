@@ -14,12 +14,8 @@
  * TUN (home address), passes the gate and is IP-in-IP encapsulated to the HA
  * with outer source = the CoA, sent on a raw socket pinned to one device —
  * the access link in mode c, the VPN's TUN in mode mc (where the VPN driver
- * ESP-encapsulates it). Two policy tables keep each source on its path:
- *   pref 990  from <link address> lookup 435   (the link's own routes: the direct
- *             Registration Request of detection never enters the VPN, RFC 5266 §3.4)
- *   pref 991  from <TIA> lookup 436            (436: default dev <VPN TUN>)
- *   pref 992  from <TIA> unreachable           (fail closed: TIA traffic never leaves in clear)
- *   pref 989  from <HoA> oif <link> lookup 437 (mode f, 437: default via <FA>: the FA is our router)
+ * ESP-encapsulates it). app/io/policy-routes.ts keeps each source on its path
+ * and holds the fail-closed rules that outlive the process (docs/ENGINE.md).
  * Agent discovery (RFC 5944 §2.4): a raw ICMP socket pinned to the access
  * link feeds advertisements to app/mip4/agent-discovery.ts, solicits on a
  * link change, and turns its agent-up / agent-lost into `agent` inputs.
@@ -27,9 +23,7 @@
  * its own (startProbe) beside a registration through the VPN.
  * Every input and effect runs in order on one promise chain.
  */
-import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
-import { promisify } from 'node:util';
 import type { Profile } from '../config/profile.ts';
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
 import type { CountersEvent, EngineCommand, EngineEvent, Policy } from '../events.ts';
@@ -43,23 +37,17 @@ import { AccessServices } from './access-services.ts';
 import { MipDriver, type CoreEvent, type CoreFactory, type RegistrationCoreLike } from './mip-driver.ts';
 import { NetConfig } from './netconfig.ts';
 import { NetMonitor } from './net-monitor.ts';
+import { PolicyRoutes, VPN_TUNS } from './policy-routes.ts';
+import { RxGuard } from './rx-guard.ts';
 import { openRawSocket, type RawSocket } from './raw-socket.ts';
 import { decodeIpv4Header, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
 import { DriverTimer, monotonicNow } from './system-clock.ts';
 import { VpnDriver } from './vpn-driver.ts';
 
-const run = promisify(execFile);
+export { FA_TABLE, PHYS_TABLE, VPN_TABLE } from './policy-routes.ts';
 
 // Implementation
-export const PHYS_TABLE = '435';
-export const VPN_TABLE = '436';
-export const FA_TABLE = '437';
-const PREF_HOA_VIA_FA = 989;
 const ICMP_AGENT_ADVERTISEMENT = 9;
-const PREF_FROM_LINK = 990;
-const PREF_FROM_TIA = 991;
-const PREF_TIA_UNREACHABLE = 992;
-const VPN_TUNS = ['hwvpn0', 'hwvpn1'];
 const VPN_STOP_MS = 1500;
 /**
  * IKE and MOBIKE requests (new IKE SA, UPDATE_SA_ADDRESSES) are first
@@ -118,7 +106,7 @@ export class Engine implements EngineSource {
   private readonly gate = new TrafficGate();
   private readonly mip: MipDriver;
   private readonly monitor: NetMonitor;
-  private readonly net = new NetConfig();
+  private readonly policy: PolicyRoutes;
   private readonly timer = new DriverTimer(() => void this.enqueue(() => {
     if (this.stopped) return;
     this.controller.handleTimeout(monotonicNow());
@@ -132,8 +120,8 @@ export class Engine implements EngineSource {
   }));
   /** the raw ICMP socket of agent discovery, pinned to the access link */
   private icmp?: { iface: string; sock: RawSocket };
-  /** mode f's rule: packets from the HoA on `iface` go to the FA as router */
-  private faRule?: { iface: string; fa: string };
+  /** the ICMP/agent receive path: one hostile advertisement is counted and dropped, never fatal */
+  private readonly rxGuard = new RxGuard('an ICMP packet of agent discovery', (msg) => this.publish({ type: 'log', level: 'warn', msg }));
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private countersTimer?: NodeJS.Timeout;
   private lastCounters = '';
@@ -149,12 +137,10 @@ export class Engine implements EngineSource {
    * through the VPN instead of replacing it. Closed at its first result.
    */
   private probe?: { attempt: number; coa: string; source: string; core: RegistrationCoreLike; sock: dgram.Socket; timer: DriverTimer };
-  private linkRule?: string;
   /** settles when the policy rules of the current link are in place */
   private linkReady: Promise<void> = Promise.resolve();
-  /** the queue of policy-rule changes (setLinkRule, setFaRule) */
+  /** the queue of policy-rule changes (PolicyRoutes: link, FA, TIA) */
   private rules: Promise<void> = Promise.resolve();
-  private tiaRule?: string;
   private connected = false;
   private stopped = false;
   /** intranet DNS, captive-portal checks and the intranet IPv6 block (issue 19) */
@@ -169,9 +155,12 @@ export class Engine implements EngineSource {
       holdUntilDecided: p.detection.holdUntilDecided, vpnConfigured: p.vpn !== undefined, retryBaseMs: 2000, retryMaxMs: 30_000,
     }, monotonicNow());
     const mipTun = opts.mipTun ?? 'hwmip0';
+    const intranet = opts.routes ?? (p.vpn?.remoteTs ?? []).map((r) => `${r.addr}/${r.len}`);
+    this.policy = new PolicyRoutes({ hoa: p.homeAddress, homeAgent: p.homeAgent, intranet, tuns: [mipTun, ...VPN_TUNS] });
     this.mip = new MipDriver({
       core: opts.core ?? engineCore, profile: p, tunName: mipTun, manual: true,
-      routes: opts.routes ?? (p.vpn?.remoteTs ?? []).map((r) => `${r.addr}/${r.len}`),
+      // the HA's own address goes through the tunnel like the intranet (never via main, RFC 5266 §3.4)
+      routes: this.policy.blocked,
       gate: (pkt) => this.gate.offer(pkt, monotonicNow()) === 'pass',
       // the attempt a result belongs to is the one pending when the core reported it, not when the chain gets to it
       onEvent: (e) => {
@@ -181,7 +170,7 @@ export class Engine implements EngineSource {
     });
     this.monitor = new NetMonitor((link) => this.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
     this.access = new AccessServices({
-      profile: p, net: this.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
+      profile: p, net: new NetConfig(), mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
       ...(opts.resolvConf ? { resolvConf: opts.resolvConf } : {}),
       publish: (ev) => this.publish(ev),
       // the portal let us through: a fresh IKE SA now rather than after the old one's backoff
@@ -235,11 +224,16 @@ export class Engine implements EngineSource {
   }
 
   get stats(): Record<string, unknown> {
-    return { gate: { ...this.gate.stats }, mip: { ...this.mip.stats }, core: this.mip.coreStats, history: [...this.controller.history] };
+    return { gate: { ...this.gate.stats }, mip: { ...this.mip.stats }, agentRxErrors: this.rxGuard.dropped, core: this.mip.coreStats, history: [...this.controller.history] };
   }
 
   // lifecycle
   async start(): Promise<void> {
+    // fail closed before anything can move: leftovers of a killed run go, the blocking rules come
+    const left = await this.policy.install();
+    if (left.rules > 0 || left.tuns.length > 0) {
+      this.publish({ type: 'log', level: 'warn', msg: `removed what a previous run left: ${left.rules} rules, TUNs [${left.tuns.join(', ')}]` });
+    }
     await this.access.start();
     await this.mip.start();
     this.countersTimer = setInterval(() => this.publishCounters(), 1000);
@@ -270,9 +264,7 @@ export class Engine implements EngineSource {
     const vpn = this.vpn;
     this.vpn = undefined;
     if (vpn) await this.stopVpn(vpn, 3000);
-    await this.setLinkRule(null);
-    await this.setTiaRule(null);
-    await this.setFaRule(null);
+    await this.policy.remove();
     await this.access.stop();
   }
 
@@ -325,7 +317,7 @@ export class Engine implements EngineSource {
       }
       case 'data-path': {
         const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
-        void this.rulesDo(() => this.setFaRule(fa ?? null));
+        void this.rulesDo(() => this.policy.setFa(fa && !this.stopped ? fa : null));
         if (e.mode === 'mc') this.mip.setDataPath(this.vpnUp ? { device: this.vpnUp.dev } : undefined);
         else if (e.mode === 'f') this.mip.setDataPath(fa ? { device: fa.iface, direct: true } : undefined);
         else this.mip.setDataPath(this.link ? { device: this.link.iface } : undefined);
@@ -359,8 +351,9 @@ export class Engine implements EngineSource {
     this.linkReady = this.rulesDo(async () => {
       // a newer link is queued behind this one already: its own step rewrites the rules, skip this one
       if (this.link !== link) return;
-      await this.setLinkRule(link);
-      if (this.faRule && this.faRule.iface !== link?.iface) await this.setFaRule(null);
+      await this.policy.setLink(link && !this.stopped ? link : null);
+      if (this.policy.faIface !== undefined && this.policy.faIface !== link?.iface) await this.policy.setFa(null);
+      await this.policy.setFaRequest(null);
     });
     this.watchAgents(link);
     this.input({ kind: 'link', link });
@@ -384,11 +377,11 @@ export class Engine implements EngineSource {
       const iface = link.iface;
       try {
         const sock = openRawSocket(IpProto.Icmp, { device: iface, ttl: 1, multicastTtl: 1 });
-        sock.onPacket((pkt) => {
+        sock.onPacket((pkt) => this.rxGuard.run(() => {
           // every ICMP packet of the link arrives here: only advertisements go on the chain
           const h = agentAdvertisement(pkt);
-          if (h) void this.enqueue(() => this.onAdvertisement(iface, h.icmp, h.src));
-        });
+          if (h) void this.enqueue(() => this.rxGuard.run(() => this.onAdvertisement(iface, h.icmp, h.src)));
+        }));
         this.icmp = { iface, sock };
       } catch (e) {
         this.publish({ type: 'log', level: 'warn', msg: `agent discovery off on ${iface}: ${(e as Error).message}` });
@@ -423,21 +416,12 @@ export class Engine implements EngineSource {
     if (!rebooted && known?.addr === fa?.addr && known?.coa === fa?.coa) return;
     const msg = rebooted ? `foreign agent ${fa.addr} on ${e.iface} rebooted` : fa ? `foreign agent ${fa.addr} on ${e.iface} offers ${fa.coa}` : `no foreign agent on ${e.iface}`;
     this.publish({ type: 'log', level: 'info', msg });
-    this.input({ kind: 'agent', iface: e.iface, fa, ...(rebooted ? { rebooted: true } : {}) });
-  }
-
-  /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */
-  private async setFaRule(fa: ForeignAgent | null): Promise<void> {
-    const hoa = this.opts.profile.homeAddress;
-    if (this.faRule) {
-      await run('ip', ['rule', 'del', 'from', hoa, 'oif', this.faRule.iface, 'lookup', FA_TABLE, 'pref', String(PREF_HOA_VIA_FA)]).catch(() => undefined);
-      await this.net.flushTable(FA_TABLE).catch(() => undefined);
-      this.faRule = undefined;
-    }
-    if (!fa || this.stopped) return;
-    await this.net.replaceRoute({ dst: 'default', via: fa.addr, dev: fa.iface, table: FA_TABLE });
-    await run('ip', ['rule', 'add', 'from', hoa, 'oif', fa.iface, 'lookup', FA_TABLE, 'pref', String(PREF_HOA_VIA_FA)]);
-    this.faRule = { iface: fa.iface, fa: fa.addr };
+    const input: MobilityInput = { kind: 'agent', iface: e.iface, fa, ...(rebooted ? { rebooted: true } : {}) };
+    if (!fa || e.iface !== this.link?.iface) return this.input(input);
+    // the request through the FA leaves from the home address: let it out (rule 988) before the controller sends it
+    void this.rulesDo(async () => {
+      if (this.link?.iface === fa.iface) await this.policy.setFaRequest({ iface: fa.iface, addr: fa.addr });
+    }).then(() => this.enqueue(() => this.input(input)));
   }
 
   // the detection request (RFC 5266 §3.4) on its own registration client
@@ -604,7 +588,7 @@ export class Engine implements EngineSource {
     if (this.vpn !== h || h.stopping) return;
     h.tia = info.tia;
     h.local = info.local;
-    await this.setTiaRule(info);
+    await this.rulesDo(() => this.policy.setTia(info));
     this.vpnUp = { tia: info.tia, dev: info.dev };
     this.access.vpnReady(info.dns);
     this.input({ kind: 'vpn', event: 'up', tia: info.tia, local: info.local });
@@ -620,36 +604,6 @@ export class Engine implements EngineSource {
   private async stopVpn(h: VpnHandle, timeoutMs: number): Promise<void> {
     h.stopping = true;
     await Promise.race([h.driver.stop(), new Promise((r) => setTimeout(r, timeoutMs + 1000))]).catch(() => undefined);
-  }
-
-  // policy routing (see the header)
-  private async setLinkRule(link: Link | null): Promise<void> {
-    if (this.linkRule) await this.net.delRule({ from: this.linkRule, table: PHYS_TABLE, pref: PREF_FROM_LINK }).catch(() => undefined);
-    this.linkRule = undefined;
-    await this.net.flushTable(PHYS_TABLE).catch(() => undefined);
-    if (!link || this.stopped) return;
-    const { stdout } = await run('ip', ['-4', 'route', 'show', 'table', 'main', 'dev', link.iface]);
-    for (const line of stdout.split('\n').filter((l) => l.trim())) {
-      await run('ip', ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', link.iface, 'table', PHYS_TABLE]).catch(() => undefined);
-    }
-    await this.net.addRule({ from: link.addr, table: PHYS_TABLE, pref: PREF_FROM_LINK });
-    this.linkRule = link.addr;
-  }
-
-  private async setTiaRule(info: { tia: string; dev: string } | null): Promise<void> {
-    if (this.tiaRule) {
-      await this.net.delRule({ from: this.tiaRule, table: VPN_TABLE, pref: PREF_FROM_TIA }).catch(() => undefined);
-      await this.net.delRule({ from: this.tiaRule, action: 'unreachable', pref: PREF_TIA_UNREACHABLE }).catch(() => undefined);
-    }
-    this.tiaRule = undefined;
-    if (!info) {
-      await this.net.flushTable(VPN_TABLE).catch(() => undefined);
-      return;
-    }
-    await this.net.replaceRoute({ dst: 'default', dev: info.dev, table: VPN_TABLE });
-    await this.net.addRule({ from: info.tia, table: VPN_TABLE, pref: PREF_FROM_TIA });
-    await this.net.addRule({ from: info.tia, action: 'unreachable', pref: PREF_TIA_UNREACHABLE });
-    this.tiaRule = info.tia;
   }
 }
 

@@ -240,15 +240,26 @@ export class MipDriver {
     await step(net.addAddress(tun.name, `${p.homeAddress}/32`));
     await step(net.setMtu(tun.name, TUN_MTU));
     await step(net.linkUp(tun.name));
-    await step(net.addRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
-    await step(net.addRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
+    if (!this.opts.manual) {
+      // standalone: the HA stays on the main table. The engine instead lets only the direct request out by
+      // its source (policy-routes.ts) and sends everything else to the HA through the TUN and the gate
+      await step(net.ensureRule({ to: `${this.ha}/32`, table: 'main', pref: RULE_PREF_HA }));
+      await step(net.ensureRule({ to: `${this.ha}/32`, action: 'unreachable', pref: RULE_PREF_HA + 1 }));
+    }
     for (const r of this.opts.routes) {
       // scope global: the kernel never resolves a gateway through it (nexthop lookups skip routes
       // of scope universe), so a router on a trusted subnet inside these prefixes stays on its link
       await step(net.replaceRoute({ dst: r, dev: tun.name, src: p.homeAddress, table: ROUTE_TABLE, scope: 'global' }));
-      await step(net.addRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
+      await step(net.ensureRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
     }
-    this.tun.onPacket((pkt) => this.handleTunPacket(pkt));
+    this.tun.onPacket((pkt) => {
+      try {
+        this.handleTunPacket(pkt);
+      } catch (e) {
+        // one packet the host wrote that we cannot handle is counted and dropped, never the end of the driver
+        this.countDrop('droppedMalformed', 'malformed', `home-address TUN: ${(e as Error).message}`);
+      }
+    });
     this.udp = dgram.createSocket('udp4');
     // send errors (no route while moving, …) arrive here: the core retransmits, the data path counts
     this.udp.on('error', (e) => this.opts.onEvent({ type: 'warning', code: 'UDP_SEND', message: e.message }));

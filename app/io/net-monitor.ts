@@ -17,6 +17,7 @@ import { readdirSync, readlinkSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Debouncer, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
 import type { Link } from '../mobility/inputs.ts';
+import { RxGuard } from './rx-guard.ts';
 
 const run = promisify(execFile);
 
@@ -108,7 +109,7 @@ export class NetMonitor {
   async start(): Promise<Link | null> {
     const proc = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
     this.proc = proc;
-    proc.stdout!.on('data', () => this.notify());
+    proc.stdout!.on('data', () => this.rxGuard.run(() => this.notify()));
     proc.on('error', () => undefined);
     for (let i = 0; i < 200 && proc.pid !== undefined && proc.exitCode === null && !hasSocket(proc.pid); i++) {
       await new Promise((r) => setTimeout(r, 5));
@@ -122,6 +123,9 @@ export class NetMonitor {
     }
     return this.current;
   }
+
+  /** a failure handling one notification is counted and dropped; the next one (or the poll) reads again */
+  readonly rxGuard = new RxGuard('a link notification', () => undefined);
 
   private notify(): void {
     const now = performance.now();

@@ -33,6 +33,12 @@ export interface RuleSpec {
   pref?: number;
   /** IPv6 rule (`ip -6 rule`); IPv4 when absent */
   family?: 6;
+  /** the packet arrived on this device (input path) */
+  iif?: string;
+  /** the socket is bound to this device (output path) */
+  oif?: string;
+  ipproto?: 'udp' | 'tcp' | 'icmp';
+  dport?: number;
 }
 
 export interface AddressInfo {
@@ -133,6 +139,13 @@ export function buildRuleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   const args = [...(r.family === 6 ? ['-6'] : []), 'rule', verb];
   if (r.from !== undefined) args.push('from', token('rule source', r.from));
   if (r.to !== undefined) args.push('to', token('rule destination', r.to));
+  if (r.iif !== undefined) args.push('iif', devName(r.iif));
+  if (r.oif !== undefined) args.push('oif', devName(r.oif));
+  if (r.ipproto !== undefined) args.push('ipproto', token('rule protocol', r.ipproto));
+  if (r.dport !== undefined) {
+    if (!Number.isInteger(r.dport) || r.dport < 1 || r.dport > 65535) throw new RangeError(`netconfig: bad port ${r.dport}`);
+    args.push('dport', String(r.dport));
+  }
   if (r.action !== undefined) args.push(r.action);
   else if (r.table !== undefined) args.push('lookup', token('table', r.table));
   else if (verb === 'add') throw new TypeError('netconfig: a rule needs a table or an action');
@@ -280,6 +293,45 @@ export class NetConfig {
   }
   async delRule(r: RuleSpec): Promise<void> {
     await this.ip(buildRuleArgs('del', r));
+  }
+  /** Adds a rule after deleting any identical one (a leftover of a killed run): never "File exists". */
+  async ensureRule(r: RuleSpec): Promise<void> {
+    for (let i = 0; i < 16; i++) {
+      try {
+        await this.delRule(r);
+      } catch {
+        break;
+      }
+    }
+    await this.addRule(r);
+  }
+  /** Deletes every rule with this preference; resolves how many there were. */
+  async delRulesAt(pref: number, family?: 6): Promise<number> {
+    let n = 0;
+    for (; n < 256; n++) {
+      try {
+        await this.ip([...(family === 6 ? ['-6'] : []), 'rule', 'del', 'pref', token('rule preference', pref)]);
+      } catch {
+        break;
+      }
+    }
+    return n;
+  }
+  /** Deletes a link (a TUN left by a killed run); false when there is none. */
+  async delLink(dev: string): Promise<boolean> {
+    try {
+      await this.ip(['link', 'del', 'dev', devName(dev)]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  /** Copies the IPv4 routes of `dev` in table `from` into table `to` (replacing). */
+  async copyRoutes(dev: string, from: number | string, to: number | string): Promise<void> {
+    const out = await this.ip(['-4', 'route', 'show', 'table', token('table', from), 'dev', devName(dev)]);
+    for (const line of out.split('\n').filter((l) => l.trim())) {
+      await this.ip(['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(dev), 'table', token('table', to)]).catch(() => undefined);
+    }
   }
   async getRoute(dst: string): Promise<RouteLookup> {
     return parseRouteGet(await this.ip(['-j', 'route', 'get', token('destination', dst)]));

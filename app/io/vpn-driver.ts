@@ -38,6 +38,7 @@ import { openTun } from './native-tun.ts';
 import { DriverTimer, monotonicNow } from './system-clock.ts';
 import type { TunDevice } from './tun-device.ts';
 import { openUdpTransport } from './udp-transport.ts';
+import { RxGuard } from './rx-guard.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import { NetMonitor } from './net-monitor.ts';
 import { resolveSecret } from './secrets.ts';
@@ -172,7 +173,9 @@ export class VpnDriver {
   private readonly retiring = new Map<string, ReturnType<typeof setTimeout>>();
   private tun?: TunDevice;
   private readonly net: NetConfig = netconfig();
-  private readonly timer = new DriverTimer(() => this.onTimeout());
+  /** one hostile or malformed datagram is counted (dropped['rx-error']) and reported, never fatal */
+  private readonly rxGuard = new RxGuard('an IKE/ESP datagram or TUN packet', (msg) => this.opts.emit({ type: 'log', level: 'warn', msg }), () => this.count('rx-error'));
+  private readonly timer = new DriverTimer(() => this.rxGuard.run(() => this.onTimeout()));
   private readonly espByInSpi = new Map<number, InboundEspSa>();
   private readonly outByInSpi = new Map<number, OutboundEspSa>();
   private outboundSa?: OutboundEspSa;
@@ -250,7 +253,7 @@ export class VpnDriver {
       ...(vpn.rekeySeconds !== undefined ? { rekeySeconds: vpn.rekeySeconds } : {}),
     };
     if (this.stopping) return this.abandonStart();
-    this.udp.onDatagram((d) => this.onDatagram(d));
+    this.udp.onDatagram((d) => this.rxGuard.run(() => this.onDatagram(d)));
     this.connect();
     if (this.opts.monitor && vpn.mobike) await this.startMonitor();
     return this.done;
@@ -531,7 +534,7 @@ export class VpnDriver {
       const tun = this.openTunDevice();
       this.tun = tun;
       this.undo.push(async () => tun.close());
-      if (!this.openNative(tun)) tun.onPacket((pkt) => this.onTunPacket(pkt));
+      if (!this.openNative(tun)) tun.onPacket((pkt) => this.rxGuard.run(() => this.onTunPacket(pkt)));
       await this.net.setMtu(tun.name, TUN_MTU);
       await this.net.linkUp(tun.name);
     }

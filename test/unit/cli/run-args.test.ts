@@ -7,6 +7,12 @@ describe('homeward run arguments', () => {
     expect(a).toMatchObject({ profile: '/etc/homeward/profile.json', control: '/run/homeward/control.sock', controlGroup: 'homeward', policy: 'automatic', json: false });
   });
 
+  it('--cleanup needs no profile (the service unit ExecStopPost)', () => {
+    expect(parseRunArgs(['--cleanup'])).toMatchObject({ cleanup: true, tun: 'hwmip0' });
+    expect(parseRunArgs(['--cleanup', '--profile', 'p', '--tun', 'hw9'])).toMatchObject({ cleanup: true, profile: 'p', tun: 'hw9' });
+    expect(parseRunArgs(['--profile', 'p']).cleanup).toBe(false);
+  });
+
   it('names what is wrong', () => {
     expect(() => parseRunArgs(['--json'])).toThrow(/needs --profile/);
     expect(() => parseRunArgs(['--profile', 'p', '--control-group', 'x'])).toThrow(/--control-group needs --control/);

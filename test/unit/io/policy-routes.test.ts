@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { buildRuleArgs, NetConfig, NetConfigError } from '../../../app/io/netconfig.ts';
+import { PolicyRoutes, removeLeftovers } from '../../../app/io/policy-routes.ts';
+
+/** A tiny model of the kernel's rule list, links and tables behind `ip`: enough to see "File exists" and leftovers. */
+function fakeKernel() {
+  const rules: string[][] = [];
+  const links = new Set<string>();
+  const log: string[] = [];
+  const fail = (args: readonly string[], msg: string) => Promise.reject(new NetConfigError(['ip', ...args], msg, 2));
+  const run = (args: readonly string[]): Promise<string> => {
+    log.push(args.join(' '));
+    const [obj, verb, ...rest] = args[0] === '-4' || args[0] === '-j' ? args.slice(1) : args;
+    if (obj === 'rule' && verb === 'add') {
+      if (rules.some((r) => r.join(' ') === rest.join(' '))) return fail(args, 'RTNETLINK answers: File exists');
+      rules.push(rest);
+      return Promise.resolve('');
+    }
+    if (obj === 'rule' && verb === 'del') {
+      const byPref = rest.length === 2 && rest[0] === 'pref';
+      const i = rules.findIndex((r) => (byPref ? r.at(-1) === rest[1] : r.join(' ') === rest.join(' ')));
+      if (i < 0) return fail(args, 'RTNETLINK answers: No such file or directory');
+      rules.splice(i, 1);
+      return Promise.resolve('');
+    }
+    if (obj === 'link' && verb === 'del') {
+      const dev = rest[1]!;
+      if (!links.delete(dev)) return fail(args, `Cannot find device "${dev}"`);
+      return Promise.resolve('');
+    }
+    return Promise.resolve('');
+  };
+  return { rules, links, log, net: new NetConfig({ runner: run }) };
+}
+
+const opts = { hoa: '10.1.0.50', homeAgent: '10.1.0.1', intranet: ['10.1.0.0/24'], tuns: ['hwmip0', 'hwvpn0', 'hwvpn1'] };
+
+describe('policy routes: fail closed across crashes', () => {
+  it('builds rules with iif, oif, ipproto and dport', () => {
+    expect(buildRuleArgs('add', { from: '10.1.0.50', to: '10.4.0.1/32', ipproto: 'udp', dport: 434, table: '435', pref: 988 }))
+      .toEqual(['rule', 'add', 'from', '10.1.0.50', 'to', '10.4.0.1/32', 'ipproto', 'udp', 'dport', '434', 'lookup', '435', 'pref', '988']);
+    expect(buildRuleArgs('add', { iif: 'eth1', to: '10.10.100.2', action: 'blackhole', pref: 985 }))
+      .toEqual(['rule', 'add', 'to', '10.10.100.2', 'iif', 'eth1', 'blackhole', 'pref', '985']);
+    expect(() => buildRuleArgs('add', { to: 'x', dport: 0, action: 'blackhole' })).toThrow(RangeError);
+  });
+
+  it('installs the blocking rules; a second start after a "kill" adopts the leftovers instead of failing with File exists', async () => {
+    const k = fakeKernel();
+    const first = new PolicyRoutes({ ...opts, net: k.net });
+    await first.install();
+    expect(k.rules.map((r) => r.join(' ')).sort()).toEqual([
+      'from 10.1.0.50 unreachable pref 1003',
+      'to 10.1.0.0/24 unreachable pref 1004',
+      'to 10.1.0.1/32 unreachable pref 1004',
+    ]);
+    await first.setLink({ iface: 'eth1', addr: '198.51.100.100' });
+    await first.setTia({ tia: '10.10.100.2', dev: 'hwvpn0' });
+    k.links.add('hwvpn0'); // the "killed" run's TUN, if the kernel kept it
+    const before = k.rules.length;
+    expect(before).toBe(3 + 2 + 2);
+    // killed: nothing removed; the next start
+    const second = new PolicyRoutes({ ...opts, net: k.net });
+    const left = await second.install();
+    expect(left).toEqual({ rules: before, tuns: ['hwvpn0'] });
+    expect(k.rules.length).toBe(3);
+    expect(k.links.size).toBe(0);
+    // a clean stop removes everything, the blocking rules included
+    await second.remove();
+    expect(k.rules).toEqual([]);
+  });
+
+  it('the request through a foreign agent is let out by its source, destination and UDP 434 only', async () => {
+    const k = fakeKernel();
+    const p = new PolicyRoutes({ ...opts, net: k.net });
+    await p.setFaRequest({ iface: 'wlan1', addr: '10.4.0.1' });
+    expect(k.rules.map((r) => r.join(' '))).toEqual(['from 10.1.0.50 to 10.4.0.1/32 ipproto udp dport 434 lookup 435 pref 988']);
+    await p.setFaRequest(null);
+    expect(k.rules).toEqual([]);
+  });
+
+  it('cleanup without a profile removes rules at every preference of ours', async () => {
+    const k = fakeKernel();
+    k.rules.push(['to', '10.1.0.0/24', 'lookup', '434', 'pref', '1002'], ['from', '1.2.3.4', 'lookup', '99', 'pref', '500']);
+    k.links.add('hwmip0');
+    expect(await removeLeftovers(k.net, ['hwmip0', 'hwvpn0'])).toEqual({ rules: 1, tuns: ['hwmip0'] });
+    expect(k.rules).toEqual([['from', '1.2.3.4', 'lookup', '99', 'pref', '500']]);
+  });
+});

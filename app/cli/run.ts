@@ -125,7 +125,12 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await engine.start();
     if (args.ui) {
-      ui = await startUiServer({ engine, root: RENDERER_DIST, diagnostics: diagnostics.build });
+      ui = await startUiServer({
+        engine, root: RENDERER_DIST, diagnostics: diagnostics.build,
+        // said on the engine's own stream: what a hostile or broken client sent, and that it was dropped
+        onError: (msg) => emit({ type: 'log', level: 'error', msg }),
+        onRefused: (msg) => emit({ type: 'log', level: 'warn', msg }),
+      });
       // through the engine's stream so the snapshot knows the URL too
       emit({ type: 'ui', url: ui.url });
     }

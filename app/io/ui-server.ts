@@ -46,6 +46,8 @@ export interface UiServerOptions {
   diagnostics?: () => Promise<{ name: string; data: Uint8Array }>;
   /** Where a handler failure is reported (default: a JSON log line on stderr); it never ends the process. */
   onError?: (message: string) => void;
+  /** Where a refused malformed request is reported (counted; default: not reported) */
+  onRefused?: (message: string) => void;
 }
 
 export interface UiServer {
@@ -204,7 +206,10 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
     baseHeaders(res);
     // a request line that is no URL (`GET //[`) is the client's fault: 400, before anything else looks at it
     const url = parseTarget(req, origin);
-    if (!url) return reply(res, 400, 'bad request: unparsable request target\n');
+    if (!url) {
+      opts.onRefused?.(`ui-server: dropped a request whose target is no URL (${JSON.stringify((req.url ?? '').slice(0, 64))}): 400`);
+      return reply(res, 400, 'bad request: unparsable request target\n');
+    }
     const why = refusal(req, host, origin, tokenBuf);
     if (why) return reply(res, 403, `forbidden: ${why}\n`);
     const { pathname } = url;
@@ -230,7 +235,8 @@ export async function startUiServer(opts: UiServerOptions): Promise<UiServer> {
       fail(res, e);
     }
   });
-  server.on('clientError', (_e, socket) => {
+  server.on('clientError', (e, socket) => {
+    opts.onRefused?.(`ui-server: dropped a malformed HTTP request (${e.message}): 400`);
     if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
     else socket.destroy();
   });

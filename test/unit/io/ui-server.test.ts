@@ -159,6 +159,20 @@ describe('ui-server never dies of one request', () => {
     expect((await http(`/api/snapshot?token=${tok()}`)).status).toBe(200);
   });
 
+  it('says what it dropped: the unparsable target and the unparsable request line are reported', async () => {
+    const refused: string[] = [];
+    const s2 = await startUiServer({ engine: new ScriptedEngine(), root: tmpdir(), onRefused: (m) => refused.push(m) });
+    try {
+      await raw(s2.port, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${s2.port}\r\nConnection: close\r\n\r\n`);
+      await raw(s2.port, 'GARBAGE\r\n\r\n');
+      expect(refused).toHaveLength(2);
+      expect(refused[0]).toContain('"//["');
+      expect(refused[1]).toContain('malformed HTTP request');
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('a request line the HTTP parser rejects is answered 400', async () => {
     const answer = await raw(server.port, 'GARBAGE\r\n\r\n');
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);

@@ -29,6 +29,18 @@ fi
 install -d -m 0750 -o homeward -g homeward /etc/homeward
 install -m 0644 -o root -g root "$UNIT_SRC" "$UNIT"
 
+# The service (user homeward) points systemd-resolved at the intranet DNS servers on its own TUN
+# (resolvectl dns/domain/default-route/revert, docs/ENGINE.md): polkit lets exactly that user do it.
+if [ -d /usr/share/polkit-1/rules.d ]; then
+  cat > /usr/share/polkit-1/rules.d/50-homeward.rules <<'RULES'
+// Homeward's engine (system user homeward) sets per-link DNS on its TUN through systemd-resolved.
+polkit.addRule(function (action, subject) {
+  if (subject.user == "homeward" && action.id.indexOf("org.freedesktop.resolve1.") == 0) return polkit.Result.YES;
+});
+RULES
+  chmod 0644 /usr/share/polkit-1/rules.d/50-homeward.rules
+fi
+
 ln -sf "$APP_DIR/${executable}" '/usr/bin/${executable}'
 
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then

@@ -16,7 +16,7 @@ UNIT=/etc/systemd/system/homeward.service
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl disable --now homeward.service >/dev/null 2>&1 || true
 fi
-rm -f "$UNIT"
+rm -f "$UNIT" /usr/share/polkit-1/rules.d/50-homeward.rules
 if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
   systemctl daemon-reload || true
 fi

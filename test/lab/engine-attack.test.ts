@@ -70,7 +70,8 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on U1 and its own S
 
   beforeAll(async () => {
     // tour: U2 (behind a NAT) too; T2 and its FA stay unused here
-    ({ lab, env, profile, toU1, toT1, toU2 } = await createEngineLab({ tour: true }));
+    // no warm IKE SA from inside (issue 16's default): the forged-response case needs the IKE_SA_INIT a move onto U1 sends
+    ({ lab, env, profile, toU1, toT1, toU2 } = await createEngineLab({ tour: true, detection: { keepVpnInside: false } }));
     mn = homeward(['run', '--profile', profile, '--json', '--ui']);
     await waitEvent(mn, 0, isMode('c'), 'mode c on T1', 30_000);
     ui = new URL(String((await waitEvent(mn, 0, (e) => e.type === 'ui', 'the UI URL')).url));

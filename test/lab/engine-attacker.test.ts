@@ -76,7 +76,8 @@ describe.skipIf(!avail.ok)('homeward run against an attacker on the untrusted ro
   const attacker = (args: string[], label: string) => lab.spawn('gw', '/usr/bin/python3', ['-u', ATTACKER, ...args], { label });
 
   beforeAll(async () => {
-    ({ lab, env, profile, toU1, toT1 } = await createEngineLab());
+    // no warm IKE SA from inside (issue 16's default): the forged-response case needs the IKE_SA_INIT a move onto U1 sends
+    ({ lab, env, profile, toU1, toT1 } = await createEngineLab({ detection: { keepVpnInside: false } }));
     // the weakest host: no reverse-path filter in front of the engine (its own checks must hold)
     await lab.exec('mn', 'sysctl', ['-q', '-w', 'net.ipv4.conf.all.rp_filter=0', 'net.ipv4.conf.default.rp_filter=0', `net.ipv4.conf.${MN_IF.U1}.rp_filter=0`]);
   });

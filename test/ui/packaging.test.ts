@@ -137,14 +137,15 @@ describe('npm run dist -- --dir (stub Electron, offline)', () => {
     expect(existsSync(local(engine!))).toBe(true);
     expect(args[0]).toBe('run');
     expect(parseRunArgs(args.slice(1))).toMatchObject({ profile: '/etc/homeward/profile.json', control: '/run/homeward/control.sock', controlGroup: 'homeward' });
-    expect(one('ExecStopPost')).toBe(`${exe} ${engine} run --cleanup`);
+    // --cleanup only after a stop that was asked for (or forced): after a crash the blocking rules stay until the restart
+    expect(one('ExecStopPost')).toBe(`/bin/sh -c 'case "$SERVICE_RESULT" in success|timeout) exec "$0" "$@" ;; esac' ${exe} ${engine} run --cleanup`);
     expect(one('ConditionPathExists')).toBe('/etc/homeward/profile.json');
     expect(one('User')).toBe('homeward');
     expect(one('CapabilityBoundingSet')).toBe('CAP_NET_ADMIN CAP_NET_RAW');
     expect(one('AmbientCapabilities')).toBe('CAP_NET_ADMIN CAP_NET_RAW');
     expect(one('RestrictAddressFamilies')).toBe('AF_UNIX AF_INET AF_INET6 AF_NETLINK');
     for (const [k, v] of [['NoNewPrivileges', 'yes'], ['ProtectSystem', 'strict'], ['ProtectHome', 'yes'], ['PrivateTmp', 'yes'],
-      ['ReadWritePaths', '/run/homeward /etc/homeward'], ['RuntimeDirectory', 'homeward'], ['DeviceAllow', '/dev/net/tun rw']] as const) {
+      ['ReadWritePaths', '/run/homeward /etc/homeward -/etc/resolv.conf'], ['StateDirectory', 'homeward'], ['RuntimeDirectory', 'homeward'], ['DeviceAllow', '/dev/net/tun rw']] as const) {
       expect(one(k), k).toBe(v);
     }
     // V8 needs writable+executable memory: the one hardening option that must stay off

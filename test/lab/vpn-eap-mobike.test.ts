@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, certFileName, labAvailable, makePki, skipLine, startStrongSwan, sweepStale, swanctlFiles, type LabProcess, type StrongSwan } from './harness/index.ts';
-import { jsonEvents as events, linkBack, pingGap, startMobikeVpn } from './fixtures/mobike.ts';
+import { createTwoLinkLab, jsonEvents as events, linkBack, pingGap, startMobikeVpn } from './fixtures/mobike.ts';
 
 const PASSWORD = 'Eap-Mobike-Pw-41d2';
 const avail = labAvailable({ need: ['strongswan', 'openssl'] });
@@ -65,25 +65,7 @@ describe.skipIf(!avail.ok)('MOBIKE on an EAP-MSCHAPv2 IKE SA', () => {
 
   beforeAll(async () => {
     sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', 'rb', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'client', b: 'rb', aAddr: '198.51.100.2/24', bAddr: '198.51.100.1/24' },
-        { a: 'rb', b: 'gw', aAddr: '203.0.113.2/24', bAddr: '203.0.113.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [
-        { host: 'client', to: 'default', via: '192.0.2.1', metric: 100 },
-        { host: 'client', to: 'default', via: '198.51.100.1', metric: 200 },
-        { host: 'rb', to: 'default', via: '203.0.113.1' },
-        { host: 'gw', to: '198.51.100.0/24', via: '203.0.113.2' },
-        { host: 'intranet', to: 'default', via: '10.10.0.1' },
-      ],
-    });
-    await lab.execOk('rb', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    lab = await createTwoLinkLab();
     const pki = await makePki(lab.tempDir('pki'), { gatewayId: 'gw.example', gatewayKeyType: 'ecdsa' });
     gw = await startStrongSwan(lab, 'gw', { swanctlConf: swanctl(certFileName(pki.gateway)), extraFiles: swanctlFiles(pki, 'gateway') });
     ({ vpn, tia } = await startMobikeVpn(lab, 'unused', {

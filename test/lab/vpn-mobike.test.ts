@@ -14,7 +14,7 @@
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from './harness/index.ts';
-import { jsonEvents as events, linkBack, pingGap, startMobikeVpn, until, type Json } from './fixtures/mobike.ts';
+import { createTwoLinkLab, jsonEvents as events, linkBack, pingGap, startMobikeVpn, until, type Json } from './fixtures/mobike.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const TSX = ['--import', 'tsx'];
@@ -32,25 +32,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: the SA follows the client across
 
   beforeAll(async () => {
     sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', 'rb', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'client', b: 'rb', aAddr: '198.51.100.2/24', bAddr: '198.51.100.1/24' },
-        { a: 'rb', b: 'gw', aAddr: '203.0.113.2/24', bAddr: '203.0.113.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [
-        { host: 'client', to: 'default', via: '192.0.2.1', metric: 100 },
-        { host: 'client', to: 'default', via: '198.51.100.1', metric: 200 },
-        { host: 'rb', to: 'default', via: '203.0.113.1' },
-        { host: 'gw', to: '198.51.100.0/24', via: '203.0.113.2' },
-        { host: 'intranet', to: 'default', via: '10.10.0.1' },
-      ],
-    });
-    await lab.execOk('rb', 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
+    lab = await createTwoLinkLab();
     gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
     ({ vpn, tia } = await startMobikeVpn(lab, PSK, { dpdSeconds: 5, retransmitBaseMs: 500 }));
   }, 60_000);

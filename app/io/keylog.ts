@@ -1,7 +1,7 @@
 /**
  * `--keylog <file>`: tshark's UAT lines for every SA we derive, so any
  * capture of our traffic can be decrypted by an independent dissector
- * (formats in /work/shared/LAB.md "Independent checkers"):
+ * (formats in docs/LAB.md "Independent checkers"):
  *
  *   ikev2_decryption_table: SPIi,SPIr,SK_ei,SK_er,"<encr>",SK_ai,SK_ar,"<integ>"
  *   esp_sa:                 "IPv4","src","dst","0xSPI","<encr>","0xKEY","<auth>","0xAUTHKEY"

@@ -1,7 +1,7 @@
 /**
  * strongSwan (charon 5.9) as a real IKEv2 peer inside a lab host.
  *
- * Recipe from /work/shared/LAB.md: one charon per namespace, in its own mount
+ * Recipe from docs/LAB.md: one charon per namespace, in its own mount
  * namespace with a private tmpfs on /run (charon's pid file lives there), ESP
  * in user space through kernel-libipsec (no XFRM in this kernel). The vici
  * socket sits in the daemon's own directory under the run's work dir, so

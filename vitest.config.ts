@@ -1,6 +1,6 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: fast unit tests (pure cores on a manual clock) and lab tests
+// Projects: fast unit tests (pure cores on a manual clock) and lab tests
 // (root, network namespaces, real strongSwan). Lab files share topologies
 // within a file and run in parallel across files.
 export default defineConfig({
@@ -19,18 +19,31 @@ export default defineConfig({
         test: {
           name: 'lab',
           include: ['test/lab/**/*.test.ts', 'test/native/**/*.test.ts'],
+          exclude: ['test/lab/vpn-mobike-nat.test.ts'],
           environment: 'node',
           testTimeout: 120_000,
           hookTimeout: 120_000,
           pool: 'forks',
           fileParallelism: true,
           maxWorkers: 2,
-          // a lab case that fails is run once more before it counts: two lab files share the 2 cores with
-          // strongSwan, tcpdump and several engines, and a few timing-bound cases (MOBIKE probing, DPD)
-          // have failed once under that load and passed alone; a real failure fails both times
-          retry: 1,
           // lab files run after the unit tests, two at a time (2 cores)
           sequence: { groupOrder: 1 },
+        },
+      },
+      {
+        // MOBIKE path probing between the gateway's addresses (vpn-mobike-nat) runs on its own, after the
+        // other lab files: next to the busiest file (engine-attack's 20 moves with three 10 ms pings) the
+        // return to the gateway's primary address took longer than its 10 s bound in three full runs,
+        // while it passed alone and next to engine-tour (closing note of session 4)
+        test: {
+          name: 'lab-alone',
+          include: ['test/lab/vpn-mobike-nat.test.ts'],
+          environment: 'node',
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          pool: 'forks',
+          fileParallelism: false,
+          sequence: { groupOrder: 2 },
         },
       },
       {
@@ -44,7 +57,7 @@ export default defineConfig({
           pool: 'forks',
           // one file at a time: the UI test and the packaging test both rebuild renderer/dist
           fileParallelism: false,
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
         },
       },
     ],

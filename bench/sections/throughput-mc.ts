@@ -5,30 +5,12 @@
  * the home address and the intranet host; against strongSwan's client on the
  * same gateway in the same lab (its virtual IP ↔ the intranet host).
  */
-import type { Lab } from '../../test/lab/harness/index.ts';
 import { createMobileNodeLab, HOME_ADDRESS, tryHomewardRun } from '../lab/mobile-node.ts';
 import { startStrongswanClient } from '../lab/peers.ts';
-import { iperfMbps } from '../lib/parse.ts';
-import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
+import { missing, type Figure, type Measured } from '../lib/results.ts';
 import type { Progress } from './section.ts';
-import { IPERF_SECONDS } from './throughput.ts';
-
-const INTRANET = '10.10.0.5';
-
-async function iperfPair(lab: Lab, source: string, progress: Progress): Promise<{ toClient: Measured; fromClient: Measured }> {
-  const one = async (reverse: boolean): Promise<Measured> => {
-    const args = ['-c', INTRANET, '-B', source, '-t', String(IPERF_SECONDS), '-J', ...(reverse ? ['-R'] : [])];
-    const r = await lab.exec('client', 'iperf3', args, { timeoutMs: (IPERF_SECONDS + 20) * 1000 });
-    try {
-      const mbps = iperfMbps(r.stdout);
-      progress(`  iperf3 ${reverse ? 'intranet→client' : 'client→intranet'}: ${mbps.toFixed(1)} Mbit/s`);
-      return measured(mbps);
-    } catch (e) {
-      return missing(`${(e as Error).message} (exit ${r.code}) ${r.stderr.slice(0, 200)}`);
-    }
-  };
-  return { toClient: await one(true), fromClient: await one(false) };
-}
+import { INTRANET } from '../lab/topology.ts';
+import { iperfPair, IPERF_SECONDS } from './throughput.ts';
 
 export async function throughputMcSection(progress: Progress): Promise<Figure[]> {
   const m = await createMobileNodeLab();

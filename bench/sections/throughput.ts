@@ -21,7 +21,7 @@ interface Pair {
 }
 
 /** Two iperf3 runs from the client namespace against the intranet server (-R: intranet → client). */
-async function iperfPair(lab: Lab, source: string, progress: Progress): Promise<Pick<Pair, 'toClient' | 'fromClient'>> {
+export async function iperfPair(lab: Lab, source: string, progress: Progress): Promise<Pick<Pair, 'toClient' | 'fromClient'>> {
   const one = async (reverse: boolean): Promise<Measured> => {
     const args = ['-c', INTRANET, '-B', source, '-t', String(IPERF_SECONDS), '-J', ...(reverse ? ['-R'] : [])];
     const r = await lab.exec('client', 'iperf3', args, { timeoutMs: (IPERF_SECONDS + 20) * 1000 });

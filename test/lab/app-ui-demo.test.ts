@@ -8,22 +8,20 @@
  * The engine is found by the control socket path on its command line, killed by its pid;
  * the secrets are read from the profile it was started with.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailable, skipLine } from './harness/index.ts';
-import { ROOT, TSX } from './fixtures/engine-lab.ts';
+import { ROOT } from './fixtures/engine-lab.ts';
+import { CHROMIUM_ARGS, startManualDemo, type ManualDemo } from './fixtures/manual-demo.ts';
 
 const avail = labAvailable({ need: ['strongswan'] });
 const ready = avail.ok && existsSync('/usr/bin/chromium') && existsSync(join(ROOT, 'renderer/dist/index.html'));
 if (!avail.ok) console.warn(skipLine('app-ui-demo', avail));
 else if (!ready) console.warn('[lab] app-ui-demo: skipped (needs /usr/bin/chromium and renderer/dist: npm run build)');
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** The pid of the engine serving this control socket: the one process started with `--control <path>` (unique per run). */
 function enginePidFor(path: string): number {
@@ -39,39 +37,22 @@ function enginePidFor(path: string): number {
 }
 
 describe.skipIf(!ready)('the UI against the real engine: diagnostics without secrets, engine killed (lab)', () => {
-  let demo: ChildProcess;
-  let out = '';
+  let demo: ManualDemo;
   let browser: Browser;
   let page: Page;
-  let dir: string;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hw-app-ui-'));
-    demo = spawn(process.execPath, [...TSX, join(ROOT, 'scripts/demo.ts'), '--manual', '--socket', join(dir, 'demo.sock')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    demo.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    demo.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    demo = startManualDemo('hw-app-ui-');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
     page = await (await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 900 } })).newPage();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGINT');
-      await new Promise((r) => { demo.once('exit', r); setTimeout(r, 30_000); });
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
-  async function printed(re: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(out);
-      if (m) return m;
-      if (demo.exitCode !== null || Date.now() > deadline) throw new Error(`demo never printed ${re}:\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const printed = (re: RegExp): Promise<RegExpExecArray> => demo.printed(re);
 
   it('exports a secret-free archive, then shows the killed engine within 2 s; the demo still cleans up', async () => {
     const url = (await printed(/UI:\s+(http:\/\/127\.0\.0\.1:\d+\/\?token=[0-9a-f]{32})/))[1]!;
@@ -85,9 +66,9 @@ describe.skipIf(!ready)('the UI against the real engine: diagnostics without sec
     await page.waitForSelector('[data-testid="mode-badge"][data-mode="c"][data-live="true"]', { timeout: 10_000 });
     await page.click('[data-testid="nav-diagnostics"]');
     const [download] = await Promise.all([page.waitForEvent('download', { timeout: 15_000 }), page.click('button:has-text("Export diagnostics")')]);
-    const archive = join(dir, 'diag.tar.gz');
+    const archive = join(demo.dir, 'diag.tar.gz');
     await download.saveAs(archive);
-    const unpacked = join(dir, 'diag');
+    const unpacked = join(demo.dir, 'diag');
     execFileSync('mkdir', ['-p', unpacked]);
     execFileSync('tar', ['-xzf', archive, '-C', unpacked]);
     const top = join(unpacked, readdirSync(unpacked)[0]!);
@@ -107,10 +88,10 @@ describe.skipIf(!ready)('the UI against the real engine: diagnostics without sec
     expect(await page.textContent('[data-testid="mode-label"]')).toBe('Engine not running');
 
     // a closed terminal (SIGHUP) must tear the demo down like Ctrl-C
-    demo.kill('SIGHUP');
-    const exit = await new Promise<{ code: number | null; signal: string | null }>((r) => demo.once('exit', (code, signal) => r({ code, signal })));
-    expect(exit.signal, out.slice(-2000)).toBeNull();
-    expect(out).toMatch(/stopping: deregistering/);
-    expect(out).toMatch(/left behind: nothing/);
+    demo.proc.kill('SIGHUP');
+    const exit = await new Promise<{ code: number | null; signal: string | null }>((r) => demo.proc.once('exit', (code, signal) => r({ code, signal })));
+    expect(exit.signal, demo.output().slice(-2000)).toBeNull();
+    expect(demo.output()).toMatch(/stopping: deregistering/);
+    expect(demo.output()).toMatch(/left behind: nothing/);
   }, 180_000);
 });

@@ -12,9 +12,8 @@
  * demo with nothing left behind. The status screenshot in mc is the one in
  * the README (test-results/demo-status-mc.png → docs/screenshot-demo.png).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +21,7 @@ import { connectControlSocket, type ControlClient } from '../../app/io/control-s
 import type { EngineEvent } from '../../app/events.ts';
 import { labAvailable, skipLine } from './harness/index.ts';
 import { ROOT, TSX } from './fixtures/engine-lab.ts';
+import { CHROMIUM_ARGS, startManualDemo, type ManualDemo } from './fixtures/manual-demo.ts';
 
 const DIST = join(ROOT, 'renderer/dist/index.html');
 const avail = labAvailable({ need: ['strongswan'] });
@@ -29,23 +29,16 @@ const ready = avail.ok && existsSync('/usr/bin/chromium') && existsSync(DIST);
 if (!avail.ok) console.warn(skipLine('engine-ui', avail));
 else if (!ready) console.warn('[lab] engine-ui: skipped (needs /usr/bin/chromium and renderer/dist: npm run build:renderer)');
 
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 describe.skipIf(!ready)('the desktop UI follows the real engine: npm run demo -- --manual (lab)', () => {
-  let demo: ChildProcess;
-  let out = '';
+  let demo: ManualDemo;
   let browser: Browser;
   let page: Page;
   let client: ControlClient | undefined;
-  let dir: string;
   const modes: Array<{ mode: string; at: number }> = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'hw-engine-ui-'));
-    demo = spawn(process.execPath, [...TSX, join(ROOT, 'scripts/demo.ts'), '--manual', '--socket', join(dir, 'demo.sock')], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    demo.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-    demo.stderr!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+    demo = startManualDemo('hw-engine-ui-');
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS, headless: true });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   }, 60_000);
@@ -53,25 +46,13 @@ describe.skipIf(!ready)('the desktop UI follows the real engine: npm run demo --
   afterAll(async () => {
     client?.close();
     await browser?.close().catch(() => undefined);
-    if (demo && demo.exitCode === null) {
-      demo.kill('SIGINT');
-      await new Promise((r) => { demo.once('exit', r); setTimeout(r, 30_000); });
-    }
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    await demo?.stop();
   });
 
-  async function printed(re: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = re.exec(out);
-      if (m) return m;
-      if (demo.exitCode !== null || Date.now() > deadline) throw new Error(`demo never printed ${re}:\n${out.slice(-3000)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
+  const printed = (re: RegExp): Promise<RegExpExecArray> => demo.printed(re);
 
   async function move(to: string): Promise<string> {
-    const p = spawn(process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'demo', 'move', to, '--socket', join(dir, 'demo.sock')], { cwd: ROOT });
+    const p = spawn(process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'demo', 'move', to, '--socket', demo.socket], { cwd: ROOT });
     let text = '';
     p.stdout!.setEncoding('utf8').on('data', (d: string) => { text += d; });
     p.stderr!.setEncoding('utf8').on('data', (d: string) => { text += d; });
@@ -131,10 +112,10 @@ describe.skipIf(!ready)('the desktop UI follows the real engine: npm run demo --
     // Ctrl-C: the demo deregisters, closes the TCP session, removes everything, and says so
     client.close();
     client = undefined;
-    demo.kill('SIGINT');
-    const code = await new Promise<number | null>((r) => demo.once('exit', r));
-    expect(out).toMatch(/TCP session: \d+ of \d+ bytes echoed, unbroken, every byte checked/);
-    expect(out).toMatch(/left behind: nothing/);
-    expect(code, out.slice(-2000)).toBe(0);
+    demo.proc.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => demo.proc.once('exit', r));
+    expect(demo.output()).toMatch(/TCP session: \d+ of \d+ bytes echoed, unbroken, every byte checked/);
+    expect(demo.output()).toMatch(/left behind: nothing/);
+    expect(code, demo.output().slice(-2000)).toBe(0);
   }, 180_000);
 });

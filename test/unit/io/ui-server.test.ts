@@ -9,6 +9,7 @@ import { ScriptedEngine } from '../../ui/scripted-engine.ts';
 
 let root: string;
 let server: UiServer;
+let parent: string;
 const engine = new ScriptedEngine(() => 1_700_000_000_000);
 
 interface Res { status: number; headers: Record<string, string | string[] | undefined>; body: string }
@@ -28,18 +29,20 @@ function http(path: string, opts: { method?: string; headers?: Record<string, st
 }
 
 beforeAll(async () => {
-  root = mkdtempSync(join(tmpdir(), 'hw-ui-'));
-  mkdirSync(join(root, 'assets'));
+  // the served root sits inside a fresh dir of ours, beside the file a traversal must not reach
+  parent = mkdtempSync(join(tmpdir(), 'hw-ui-'));
+  root = join(parent, 'root');
+  mkdirSync(join(root, 'assets'), { recursive: true });
   writeFileSync(join(root, 'index.html'), '<!doctype html><script type="module" src="./assets/app.js"></script><link rel="stylesheet" href="./assets/app.css">');
   writeFileSync(join(root, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(root, 'assets', 'app.css'), 'body{}');
-  writeFileSync(join(tmpdir(), 'hw-outside.txt'), 'secret outside the root');
+  writeFileSync(join(parent, 'hw-outside.txt'), 'secret outside the root');
   engine.emit({ type: 'mode', mode: 'c', trusted: true, coa: '10.10.1.23', hoa: '10.10.0.50' });
   server = await startUiServer({ engine, root, diagnostics: async () => ({ name: 'd.tar.gz', data: new Uint8Array([31, 139]) }) });
 });
 afterAll(async () => {
   await server.close();
-  rmSync(root, { recursive: true, force: true });
+  rmSync(parent, { recursive: true, force: true });
 });
 
 const tok = () => server.token;
@@ -161,7 +164,7 @@ describe('ui-server never dies of one request', () => {
 
   it('says what it dropped: the unparsable target and the unparsable request line are reported', async () => {
     const refused: string[] = [];
-    const s2 = await startUiServer({ engine: new ScriptedEngine(), root: tmpdir(), onRefused: (m) => refused.push(m) });
+    const s2 = await startUiServer({ engine: new ScriptedEngine(), root, onRefused: (m) => refused.push(m) });
     try {
       await raw(s2.port, `GET //[ HTTP/1.1\r\nHost: 127.0.0.1:${s2.port}\r\nConnection: close\r\n\r\n`);
       await raw(s2.port, 'GARBAGE\r\n\r\n');

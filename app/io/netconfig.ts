@@ -233,9 +233,9 @@ export const defaultIpRunner: IpRunner = (args) =>
   });
 
 /** Runs another system tool (argument array, never a shell); resolves stdout, rejects with its stderr. */
-export function runTool(cmd: string, args: readonly string[]): Promise<string> {
+export function runTool(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, [...args], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
       else resolve(stdout);
     });

@@ -13,10 +13,10 @@
  *
  * Errors name the secret and where we looked, never a value.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SECRET_NAME } from '../config/auth.ts';
+import { runTool } from './netconfig.ts';
 import type { SecretRef } from '../config/auth.ts';
 
 export class SecretError extends Error {
@@ -35,11 +35,7 @@ export interface SecretStoreOptions {
 }
 
 function secretTool(name: string): Promise<string | undefined> {
-  return new Promise((resolve) => {
-    execFile('secret-tool', ['lookup', 'homeward-secret', name], { timeout: 5000, encoding: 'utf8' }, (err, stdout) => {
-      resolve(err || stdout.length === 0 ? undefined : stdout);
-    });
-  });
+  return runTool('secret-tool', ['lookup', 'homeward-secret', name], 5000).then((out) => (out.length === 0 ? undefined : out), () => undefined);
 }
 
 /** The secret stored as a root-only file; undefined if there is no such file. */

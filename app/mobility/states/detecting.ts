@@ -72,6 +72,9 @@ export class DetectingState implements MobilityState {
     } else if (ctx.vpn.state === 'up' || ctx.vpn.state === 'moving') {
       ctx.vpn = { ...ctx.vpn, state: 'moving' };
       out.push({ kind: 'vpn-move', local: link.addr });
+    } else if (ctx.vpn.state === 'connecting' && ctx.vpn.local === link.addr) {
+      // the same address again (its default route arrived after it, say): the IKE SA being set up from
+      // it goes on; a new one would throw away its exchanges and start the gateway's answer over
     } else {
       if (ctx.vpn.state === 'none' && ctx.cfg.keepVpnInside && (ctx.lastSettled === 'c' || ctx.lastSettled === 'f')) {
         out.push({ kind: 'event', event: { type: 'log', level: 'warn', msg: 'no warm IKE SA to move (the VPN gateway was unreachable from inside): setting up a new IKE SA' } });

@@ -257,6 +257,31 @@ describe('mobility controller: inside', () => {
     expect(kinds(cold)).toContain('vpn-connect');
   });
 
+  it('the same link again while its IKE SA is being set up (its default route came after it): that setup goes on, a new address starts over', () => {
+    const r = new Rig({ ...CFG, keepVpnInside: false });
+    apply(r, 'link(B)');
+    apply(r, 'cmd(connect)');
+    expect(kinds(r)).toContain('vpn-connect');
+    expect(r.m.context.vpn.state).toBe('connecting');
+    r.mark();
+    apply(r, 'link(B)');
+    expect(r.m.stateName).toBe('detecting');
+    expect(kinds(r)).toContain('register-direct');
+    expect(kinds(r)).not.toContain('vpn-connect');
+    expect(kinds(r)).not.toContain('vpn-disconnect');
+    apply(r, 'vpn(up)');
+    expect(r.m.context.vpn.state).toBe('up');
+    r.mark();
+    apply(r, 'link(A)');
+    expect(kinds(r)).toContain('vpn-move');
+    const s = new Rig({ ...CFG, keepVpnInside: false });
+    apply(s, 'link(B)');
+    apply(s, 'cmd(connect)');
+    s.mark();
+    apply(s, 'link(A)');
+    expect(kinds(s)).toContain('vpn-connect');
+  });
+
   it('MOBIKE failing on a warm SA inside: trust still settles c, and leaving says so and sets up a new IKE SA', () => {
     const r = warmInside();
     apply(r, 'link(B)'); // T1 → T2: MOBIKE from T2, where the gateway cannot be reached

@@ -263,7 +263,8 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     const back = updates().length;
     const at2 = Date.now() / 1000;
     await lab.addrDel('gw', 'eth0', '192.0.2.3/24');
-    const home = await until(`a mobike-update back to 192.0.2.1\n${vpn.stdout()}`, () => updates().slice(back).find((e) => e.gateway === '192.0.2.1'), 10_000);
+    // (on failure: what we and the gateway said — the gateway's address-list update is what brings us back)
+    const home = await until(() => `a mobike-update back to 192.0.2.1\n${vpn.stdout()}\n--- charon (gw), last lines:\n${gw.logs().split('\n').slice(-60).join('\n')}`, () => updates().slice(back).find((e) => e.gateway === '192.0.2.1'), 10_000);
     await until('the gateway answering on 192.0.2.1', async () => {
       const sas = await gw.listSas();
       return sas.length === 1 && sas[0]!.localHost === '192.0.2.1' && sas[0]!.spiI === spis.i ? sas[0] : undefined;
@@ -279,7 +280,7 @@ describe.skipIf(!avail.ok)('vpn up with MOBIKE: NAT, loss, quick successive move
     const at = Date.now() / 1000;
     const before = updates().length;
     await lab.addrDel('gw', 'eth0', '192.0.2.1/24');
-    const upd = await until(`a mobike-update away from 192.0.2.1\n${vpn.stdout()}`, () => updates().slice(before).find((e) => e.gateway !== '192.0.2.1'), 30_000);
+    const upd = await until(() => `a mobike-update away from 192.0.2.1\n${vpn.stdout()}\n--- charon (gw), last lines:\n${gw.logs().split('\n').slice(-60).join('\n')}`, () => updates().slice(before).find((e) => e.gateway !== '192.0.2.1'), 30_000);
     const sa = await until('the gateway on another address', async () => {
       const sas = await gw.listSas();
       return sas.length === 1 && sas[0]!.localHost !== '192.0.2.1' ? sas[0] : undefined;

@@ -12,6 +12,9 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          // no unit test measures time (manual clocks); the CPU-heavy ones (fuzz-ish loops, the two-node
+          // tour) must not fail on a loaded 2-core machine for vitest's 5 s default
+          testTimeout: 30_000,
           sequence: { groupOrder: 0 },
         },
       },

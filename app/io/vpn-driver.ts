@@ -29,6 +29,7 @@ import { inPrefix, ipv4ToU32, u32ToIPv4 } from '../base/ipv4.ts';
 import type { Prefix } from '../base/ipv4.ts';
 import type { Profile } from '../config/profile.ts';
 import { InboundEspSa, OutboundEspSa } from '../esp/esp-sa.ts';
+import { classifyUdp4500 } from '../esp/udp-encap.ts';
 import { IkeSa } from '../ikev2/ike-sa.ts';
 import type { ChildSaInfo, Command, Datagram, Effect, Endpoint, IkeEventJson, IkeSaConfig, Transmit, TsRange } from '../ikev2/types.ts';
 import { KeyLog, espKeylogLines, ikeKeylogLine } from './keylog.ts';
@@ -447,10 +448,11 @@ export class VpnDriver {
 
   // 2. IKE in/out
   private onDatagram(d: Datagram): void {
-    const b = d.bytes;
-    if (d.local.port === this.udp?.nattPort && !(b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] === 0 && b[3] === 0)) {
-      if (b.length === 1 && b[0] === 0xff) return;
-      return this.onEsp(b);
+    if (d.local.port === this.udp?.nattPort) {
+      // RFC 3948 §2.2: IKE (the core strips the marker itself) | keepalive | ESP
+      const c = classifyUdp4500(d.bytes);
+      if (c.kind === 'keepalive') return;
+      if (c.kind === 'esp' || (c.kind === 'invalid' && c.reason !== 'short-ike')) return this.onEsp(d.bytes);
     }
     this.core?.handleDatagram(d, monotonicNow());
     this.drain();

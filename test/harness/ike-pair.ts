@@ -542,6 +542,6 @@ export class IkePair {
   }
 
   events(): Record<string, unknown>[] {
-    return this.effects.flatMap((e) => (e?.type === 'event' ? [e.event] : []));
+    return this.effects.flatMap((e) => (e?.type === 'event' ? [{ ...e.event }] : []));
   }
 }

@@ -163,13 +163,14 @@ export class MiniResponder {
     this.ni = first(m.payloads, PayloadType.Nonce)!.data;
     this.nr = this.random(32);
     s.keys = deriveIkeKeys(suite, initialSkeyseed(suite, this.ni, this.nr, dh.sharedSecret(ke.data)), this.ni, this.nr, s.spiI, s.spiR);
-    const clientSeen = this.opts.natPublicAddr ?? CLIENT;
+    // NAT-D of the addresses as seen (a datagram's source and destination when given, else the pair's constants)
+    const clientSeen = this.opts.natPublicAddr ?? this.src?.addr ?? CLIENT;
     const out = answer([
       { type: PayloadType.SA, proposals: [chosen] },
       { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
       { type: PayloadType.Nonce, data: this.nr },
-      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(GATEWAY), 500)),
-      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen), 500)),
+      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(this.dst?.addr ?? GATEWAY), this.dst?.port ?? 500)),
+      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen), this.src?.port ?? 500)),
     ]);
     this.session = s;
     this.initRequest = bytes;

@@ -29,8 +29,16 @@ export class MiniGateway {
   /** where the client's ESP last came from */
   espPeer?: Endpoint;
 
-  constructor(readonly transport: UdpTransport, readonly responder: MiniResponder = new MiniResponder({ mobike: true })) {
+  constructor(readonly transport: UdpTransport, public responder: MiniResponder = new MiniResponder({ mobike: true })) {
     transport.onDatagram((d) => this.onDatagram(d));
+  }
+
+  /** The gateway restarts: a fresh responder (no IKE SA, no Child SA) on the same transport. */
+  restart(responder: MiniResponder): void {
+    this.responder = responder;
+    this.inbound = undefined;
+    this.outbound = undefined;
+    this.espPeer = undefined;
   }
 
   private onDatagram(d: Datagram): void {

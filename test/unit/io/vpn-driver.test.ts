@@ -68,7 +68,7 @@ async function until(r: Rig, cond: () => boolean, what: string, stepMs = 10, rou
     if (cond()) return;
     r.net.clock.advance(stepMs);
   }
-  throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(r.events.map((e) => e.type === 'log' ? e.msg : `${e.type}:${'state' in e ? e.state : ''}`))}`);
+  throw new Error(`timed out waiting for ${what}; events: ${JSON.stringify(r.events.map((e) => e.type === 'log' ? e.msg : e.type === 'error' ? `error:${e.code}` : `${e.type}:${'state' in e ? e.state : ''}`))}`);
 }
 
 function udpTo(src: string, dst: string, sport: number, dport: number, payload: Uint8Array): Uint8Array {
@@ -155,6 +155,26 @@ describe('VpnDriver over the in-memory platform', () => {
     await until(r, () => r.gateway.received.length > 0, 'ESP from the new address');
     expect(r.gateway.espPeer).toMatchObject({ addr: '10.2.0.2' });
     expect(text(decodeUdp(r.gateway.received[0]!.subarray(20)).payload)).toBe('after the move');
+    await stop(r);
+  });
+
+  it('reconnect: a gateway gone silent is declared dead (DPD on the platform clock); after its restart a new IKE SA comes up on the same TUN', async () => {
+    const r = await rig({ profile: profile({ reconnect: true, dpdSeconds: 5, retransmitBaseMs: 100, retransmitTries: 1 }) });
+    await up(r);
+    r.gateway.responder.opts.silent = true;
+    await until(r, () => r.events.some((e) => e.type === 'log' && e.msg.startsWith('reconnecting')), 'the reconnect decision', 1000, 100);
+    const dead = r.events.find((e) => e.type === 'error');
+    expect(dead).toMatchObject({ code: 'DEAD_PEER', fatal: false });
+    r.gateway.restart(new MiniResponder({ mobike: true, tia: TIA }));
+    await until(r, () => r.events.filter((e) => e.type === 'ike-sa' && e.state === 'established').length === 2, 'the second IKE SA', 500, 100);
+    expect(r.platform.tuns.size).toBe(1);
+    expect(r.mn.config.getRouteNow(SERVER)).toMatchObject({ dev: 'hw0', prefsrc: TIA });
+    // the new Child SA carries the traffic (the old SA's keys are gone at the restarted gateway)
+    const sock = r.platform.openDatagram({ address: TIA });
+    await sock.bound;
+    sock.send(new TextEncoder().encode('again'), { address: SERVER, port: 7 });
+    await until(r, () => r.gateway.received.length > 0, 'ESP on the new Child SA');
+    expect(r.gateway.dropped).toEqual([]);
     await stop(r);
   });
 

@@ -286,7 +286,7 @@ export class MipRegistration {
 
   private handleEvent(e: CoreEvent): void {
     const before = this.binding;
-    this.binding = bindingAfter(e, this.binding, this.coa);
+    this.binding = bindingAfter(e, this.binding, { ...(this.coa === undefined ? {} : { coa: this.coa }), ...(this.source === undefined ? {} : { source: this.source }) });
     if (this.binding !== before) this.opts.onBinding?.(this.binding);
     if (e.type === 'registration' && e.state === 'deregistered') this.deregistered?.();
     this.opts.onEvent(e);

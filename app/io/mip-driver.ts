@@ -110,6 +110,7 @@ export class MipDriver {
   }
 
   async start(): Promise<void> {
+    this.registration.start();
     await this.tunnel.start();
   }
 

@@ -167,6 +167,14 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     expect(w.mn.config.rules.filter((r) => r.pref === 1000 || r.pref === 1001 || r.pref === 1002)).toEqual([]);
   });
 
+  it('a profile without the MN-HA key: the driver can be built (the engine builds it at once), start() names the field', async () => {
+    const w = world();
+    const { d } = driver(w, parseProfile({ homeAddress: HOA, homeAgent: HA }));
+    expect(d.coreStats).toBeUndefined();
+    await expect(d.start()).rejects.toThrow(/mnHaAuth/);
+    expect(w.mnPlat.tuns.size).toBe(0);
+  });
+
   it('nothing leaves the TUN before the binding is accepted (fail closed, counted)', async () => {
     const w = world();
     const { d } = driver(w);

@@ -96,8 +96,14 @@ export interface LivenessEvent {
 
 export interface RegistrationEvent {
   type: 'registration';
-  state: 'accepted' | 'denied' | 'timeout' | 'deregistered';
-  coa: string;
+  /**
+   * expired: the binding's lifetime ran out; failing: replies keep being
+   * dropped (see cause, hint); unverified-denial: a denial whose
+   * authenticator does not verify (reported once per code, changes nothing)
+   */
+  state: 'accepted' | 'denied' | 'timeout' | 'deregistered' | 'expired' | 'failing' | 'unverified-denial';
+  /** absent only on an unverified denial (the driver's, not the client's) */
+  coa?: string;
   lifetime?: number;
   tnc?: boolean;
   code?: number;
@@ -106,7 +112,68 @@ export interface RegistrationEvent {
   via?: string;
   /** the home agent the registration went to (the i-HA) */
   homeAgent?: string;
+  /** accepted: the data path's packet format */
+  encapsulation?: 'ip-in-ip' | 'gre' | 'minimal';
+  /** accepted: the RFC 3519 keepalive interval the home agent asked for */
+  keepaliveSeconds?: number;
+  /** failing: why replies are dropped, how often, after how many requests, what the user can change */
+  cause?: 'identification-mismatch' | 'bad-authenticator' | 'unknown-spi';
+  count?: number;
+  tries?: number;
+  hint?: string;
+  spi?: number;
+  /** unverified-denial: always false */
+  authenticated?: boolean;
 }
+
+/** The home agent's clock or nonce differed (code 133): the registration client resynchronised. */
+export interface RegistrationResyncEvent {
+  type: 'registration-resync';
+  replayProtection: 'timestamp' | 'nonce';
+  offsetSeconds: number;
+  message: string;
+}
+
+/** The home agent refused an option (encapsulation, UDP tunnelling, lifetime): the client asks again without it. */
+export interface RegistrationFallbackEvent {
+  type: 'registration-fallback';
+  what: 'encapsulation' | 'udp-tunnel' | 'lifetime';
+  from: string;
+  to: string;
+  code: number;
+  codeName: string;
+}
+
+/** RFC 3519 keepalives went unanswered: the client re-registers. */
+export interface KeepaliveLostEvent {
+  type: 'keepalive-lost';
+  unanswered: number;
+}
+
+/** `homeward mip`: the care-of address the registration follows (moved: not the first one). */
+export interface CareOfEvent {
+  type: 'care-of';
+  coa: string;
+  moved: boolean;
+}
+
+/** A driver's non-fatal trouble (a send failed, a tunnelled packet was refused, a socket could not be pinned). */
+export interface WarningEvent {
+  type: 'warning';
+  /** UDP_SEND, DATA_PATH, TUNNEL_DROPPED */
+  code: string;
+  message: string;
+  /** TUNNEL_DROPPED: the refusal reason and how many so far */
+  reason?: string;
+  count?: number;
+}
+
+/**
+ * What the Mobile IP drivers report (app/io/mip-registration.ts, mip-tunnel.ts):
+ * the registration client's events (app/mip4/registration-types.ts) and the
+ * drivers' own. `homeward mip --json` prints them as they are.
+ */
+export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent;
 
 export interface CountersEvent {
   type: 'counters';
@@ -163,6 +230,11 @@ export type EngineEvent =
   | MobikeUpdateEvent
   | LivenessEvent
   | RegistrationEvent
+  | RegistrationResyncEvent
+  | RegistrationFallbackEvent
+  | KeepaliveLostEvent
+  | CareOfEvent
+  | WarningEvent
   | CountersEvent
   | LogEvent
   | UiEvent

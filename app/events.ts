@@ -61,15 +61,17 @@ export interface IkeSaEvent {
   natRemote?: boolean;
 }
 
-export interface ChildSaEvent {
+interface ChildSaFields {
   type: 'child-sa';
-  state: 'installed' | 'rekeyed' | 'deleted';
   spiIn: string;
   spiOut: string;
   esp: string;
-  localTs: string[];
-  remoteTs: string[];
 }
+
+/** installed and rekeyed carry the traffic selectors; deleted names the SPIs only */
+export type ChildSaEvent =
+  | (ChildSaFields & { state: 'installed' | 'rekeyed'; localTs: string[]; remoteTs: string[] })
+  | (ChildSaFields & { state: 'deleted'; localTs?: string[]; remoteTs?: string[] });
 
 export interface MobikeUpdateEvent {
   type: 'mobike-update';

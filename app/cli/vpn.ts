@@ -10,13 +10,20 @@
 import { readFile } from 'node:fs/promises';
 import { ProfileError } from '../config/profile.ts';
 import type { Profile } from '../config/profile.ts';
-import type { IkeEventJson } from '../ikev2/types.ts';
+import type { IkeEvent } from '../ikev2/types.ts';
 import { VpnDriver } from '../io/vpn-driver.ts';
 import { humanLine } from './human.ts';
 import { CliError, eachOption } from './main.ts';
 import { checkProfile } from './profile-check.ts';
 
 export { validateProposal } from './profile-check.ts';
+
+interface VpnStoppedEvent {
+  type: 'stopped';
+  code?: string;
+  espIn: number;
+  espOut: number;
+}
 
 export interface VpnArgs {
   profile: string;
@@ -55,8 +62,9 @@ export async function vpnUp(argv: string[]): Promise<number> {
   const args = parseVpnArgs(argv);
   const json = args.json;
   // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
-  const out = (e: IkeEventJson): void => {
-    const o = e as unknown as Record<string, unknown>;
+  /** the driver's events, and ours: `stopped` when the tunnel is down */
+  const out = (e: IkeEvent | VpnStoppedEvent): void => {
+    const o: Record<string, unknown> = { ...e };
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
     if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
     else if (!json) process.stdout.write(`${humanLine(o)}\n`);

@@ -16,7 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { Writer, bytesToHex, concatBytes, equalBytes, fromUtf8, utf8 } from '../../app/base/bytes.ts';
 import { ipv4ToBytes } from '../../app/base/ipv4.ts';
 import { createDh, natdHash, prf, pskAuth } from '../../app/ikev2/crypto-adapter.ts';
-import type { Random } from '../../app/ikev2/crypto-adapter.ts';
+import type { CipherSuite, Random } from '../../app/ikev2/crypto-adapter.ts';
 import { IkeSa } from '../../app/ikev2/ike-sa.ts';
 import { deriveChildKeys, deriveIkeKeys, initialSkeyseed, rekeySkeyseed } from '../../app/ikev2/keymat.ts';
 import { findNotify, first } from '../../app/ikev2/notifies.ts';
@@ -353,6 +353,7 @@ export class MiniResponder {
     const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), sa.proposals, ProtocolId.ESP)!;
     const esp = espSuiteOf(chosen.transforms)!;
     this.childKeys = deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, this.ni!, this.nr!);
+    this.childSuite = esp.cipher;
     this.peerEspSpi = chosen.spi;
     const mobike = this.opts.mobike && findNotify(payloads, NotifyType.MobikeSupported) ? [
       makeNotify(NotifyType.MobikeSupported), ...(this.opts.additional ?? []).map((a) => additionalIp4Notify(a))] : [];
@@ -370,6 +371,8 @@ export class MiniResponder {
   }
 
   peerEspSpi?: Uint8Array;
+  /** the ESP cipher suite of the IKE_AUTH Child SA */
+  childSuite?: CipherSuite;
 
   /** A request the responder starts (INFORMATIONAL …), sealed for the current session. */
   request(exchange: ExchangeType, inner: Payload[]): Uint8Array {
@@ -542,6 +545,6 @@ export class IkePair {
   }
 
   events(): Record<string, unknown>[] {
-    return this.effects.flatMap((e) => (e?.type === 'event' ? [e.event] : []));
+    return this.effects.flatMap((e) => (e?.type === 'event' ? [{ ...e.event }] : []));
   }
 }

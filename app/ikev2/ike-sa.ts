@@ -119,14 +119,17 @@ export class IkeSa implements SaContext {
   handleRekeyTimer(): void {
     const old = this.children.at(-1);
     if (!old) return;
+    if (this.state !== 'established') return;
     const create = new ChildCreateTask(this.config.esp, old);
+    this.event({ type: 'log', level: 'info', msg: 'rekeying the Child SA', ctx_spiIn: old.spiIn.toString(16).padStart(8, '0') });
     this.queueIfEstablished([create], [new ChildDeleteTask(old, create)]);
   }
 
   /** Rekeys the IKE SA: CREATE_CHILD_SA{ SA(IKE), Ni, KEi }, then D(IKE) on the SA it retires. */
   handleIkeRekeyTimer(): void {
-    if (this.manager.hasQueued('ike-rekey')) return;
+    if (this.state !== 'established' || this.manager.hasQueued('ike-rekey')) return;
     const rekey = new IkeRekeyTask();
+    this.event({ type: 'log', level: 'info', msg: 'rekeying the IKE SA' });
     this.queueIfEstablished([rekey], [new IkeRekeyDeleteTask(rekey)]);
   }
 

@@ -205,6 +205,24 @@ describe('simultaneous Child SA rekeys (RFC 7296 §2.8.1)', () => {
   });
 });
 
+describe('a gateway Child SA rekey of a child we already replaced', () => {
+  it('our rekey completed, its DELETE still in flight: the gateway\'s rekey of the old child gets TEMPORARY_FAILURE, nothing installed', () => {
+    const pair = established();
+    pair.hold = (t) => t.bytes.length > 1 && pair.log.some((l) => l.exchange === ExchangeType.CreateChildSa && l.response);
+    pair.command({ type: 'rekey-child' }); // req1 --> <-- resp1;  D(SPIa1) --> (in flight)
+    expect(pair.held.length).toBe(1);
+    const n = installed(pair).length;
+    pair.hold = undefined;
+    pair.fromResponder(pair.responder.rekeyChildRequest()); // <-- N(REKEY_SA, SPIb1) …
+    pair.drive();
+    expect(pair.log.at(-1)).toMatchObject({ dir: '-->', exchange: ExchangeType.CreateChildSa, response: true, notifies: [NotifyType.TemporaryFailure] });
+    expect(installed(pair).length).toBe(n);
+    pair.release(1);
+    expect(pair.sa.children.length).toBe(1);
+    expect(pair.sa.children[0]!.spiOut).toBe(SPI_B3);
+  });
+});
+
 describe('simultaneous IKE SA rekeys (RFC 7296 §2.8.2)', () => {
   /** req1 (ours) and req2 (B's) cross as in §2.8.1; A's answer to req2 and A's DELETE stay in flight until release. */
   function cross(pair: IkePair): { s0: unknown } {

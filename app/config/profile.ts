@@ -44,6 +44,8 @@ export interface VpnProfile {
   retransmitBaseMs: number;
   retransmitTries: number;
   rekeySeconds?: number;
+  /** Rekey the IKE SA ourselves every this many seconds (minus up to 10 % jitter, RFC 7296 §2.8.1). */
+  ikeRekeySeconds?: number;
 }
 
 export interface MipProfile {
@@ -184,7 +186,7 @@ function knownKeys(o: Json, path: string, allowed: string[]): void {
 function parseVpn(v: unknown, validateProposal: (s: string, field: string) => void): VpnProfile {
   const o = obj(v, 'vpn');
   knownKeys(o, 'vpn', ['gateway', 'localId', 'remoteId', 'auth', 'ca', 'ike', 'esp', 'remoteTs', 'port', 'dpdSeconds',
-    'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds']);
+    'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds', 'ikeRekeySeconds']);
   const a = obj(o.auth, 'vpn.auth');
   let auth: VpnAuth;
   if (a.eap !== undefined) {
@@ -218,6 +220,7 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
     }
   });
   const rekey = o.rekeySeconds === undefined ? undefined : num(o, 'rekeySeconds', 'vpn', 0, 10, 86400 * 7);
+  const ikeRekey = o.ikeRekeySeconds === undefined ? undefined : num(o, 'ikeRekeySeconds', 'vpn', 0, 10, 86400 * 7);
   return {
     gateway: ip(o, 'gateway', 'vpn', true)!,
     localId: str(o, 'localId', 'vpn', true),
@@ -237,6 +240,7 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
     retransmitBaseMs: num(o, 'retransmitBaseMs', 'vpn', 1000, 100, 60000),
     retransmitTries: num(o, 'retransmitTries', 'vpn', 5, 0, 20),
     ...(rekey !== undefined ? { rekeySeconds: rekey } : {}),
+    ...(ikeRekey !== undefined ? { ikeRekeySeconds: ikeRekey } : {}),
   };
 }
 

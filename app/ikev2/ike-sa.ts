@@ -47,12 +47,16 @@ export type IkeSaState = 'idle' | 'connecting' | 'established' | 'deleting' | 'c
 export class IkeSa implements SaContext {
   state: IkeSaState = 'idle';
   session: Session;
-  /** The session an IKE rekey replaced, kept to answer its DELETE. */
+  /** The session an IKE rekey replaced, kept for its DELETE (ours to send, or the gateway's to answer). */
   oldSession?: Session;
+  /** The new IKE SA that lost a simultaneous rekey (RFC 7296 §2.8.2), kept for its DELETE. */
+  redundantSession?: Session;
+  peerIkeRekey?: { next: Session; base: Session; nonces: Uint8Array[] };
   path: Path;
   init: InitExchange;
   children: ChildSaInfo[] = [];
   peerRekeys = new Map<number, { child: ChildSaInfo; nonces: Uint8Array[] }>();
+  replacedChildren = new WeakSet<ChildSaInfo>();
   natLocal = false;
   natRemote = false;
   peerMobike = false;
@@ -88,7 +92,7 @@ export class IkeSa implements SaContext {
       case 'disconnect': return this.disconnect();
       case 'dpd-now': return this.queueIfEstablished([new IkeDpdTask()]);
       case 'rekey-child': return this.handleRekeyTimer();
-      case 'rekey-ike': return this.queueIfEstablished([new IkeRekeyTask()], [new IkeRekeyDeleteTask()]);
+      case 'rekey-ike': return this.handleIkeRekeyTimer();
       case 'roam': return this.handleRoam(cmd.localAddr, cmd.addresses, cmd.eventAt ?? now);
       case 'addresses': return this.handleAddresses(cmd.addresses);
       case 'eap-tls-output': return this.manager.resumeWaiting((t) => (t instanceof IkeEapAuthTask ? t.engineResult(cmd, this) : 'failed'));
@@ -115,8 +119,18 @@ export class IkeSa implements SaContext {
   handleRekeyTimer(): void {
     const old = this.children.at(-1);
     if (!old) return;
+    if (this.state !== 'established') return;
     const create = new ChildCreateTask(this.config.esp, old);
+    this.event({ type: 'log', level: 'info', msg: 'rekeying the Child SA', ctx_spiIn: old.spiIn.toString(16).padStart(8, '0') });
     this.queueIfEstablished([create], [new ChildDeleteTask(old, create)]);
+  }
+
+  /** Rekeys the IKE SA: CREATE_CHILD_SA{ SA(IKE), Ni, KEi }, then D(IKE) on the SA it retires. */
+  handleIkeRekeyTimer(): void {
+    if (this.state !== 'established' || this.manager.hasQueued('ike-rekey')) return;
+    const rekey = new IkeRekeyTask();
+    this.event({ type: 'log', level: 'info', msg: 'rekeying the IKE SA' });
+    this.queueIfEstablished([rekey], [new IkeRekeyDeleteTask(rekey)]);
   }
 
   handleDatagram(d: Datagram, now: Instant): void {
@@ -185,6 +199,17 @@ export class IkeSa implements SaContext {
   replaceSession(next: Session): void {
     this.oldSession = this.session;
     this.session = next;
+  }
+
+  retireSession(s: Session): void {
+    if (this.oldSession === s) this.oldSession = undefined;
+    if (this.redundantSession === s) this.redundantSession = undefined;
+    if (this.peerIkeRekey?.base === s) this.peerIkeRekey = undefined;
+    this.manager.sessionGone(s);
+  }
+
+  ikeRekeyInFlight(): boolean {
+    return this.manager.inFlight('ike-rekey');
   }
 
   roam(path: Path, eventAt: Instant): void {

@@ -29,5 +29,6 @@ export function ikeSaConfig(vpn: VpnProfile, s: IkeSaSetting): IkeSaConfig {
     dpdSeconds: vpn.dpdSeconds, natKeepaliveSeconds: vpn.natKeepaliveSeconds, mobike: vpn.mobike,
     ...(vpn.noNatsAllowed ? { noNatsAllowed: true } : {}), ...(s.addresses.length > 1 ? { additionalAddrs: s.addresses } : {}),
     ...(vpn.rekeySeconds !== undefined ? { rekeySeconds: vpn.rekeySeconds } : {}),
+    ...(vpn.ikeRekeySeconds !== undefined ? { ikeRekeySeconds: vpn.ikeRekeySeconds } : {}),
   };
 }

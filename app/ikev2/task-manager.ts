@@ -20,17 +20,32 @@
  * retransmission timer (base · 1.8^n, `retransmitTries` times, then give up).
  * Retransmissions follow the IKE SA's current path (MOBIKE moves it, RFC 4555
  * §3.5 step 4): when it moves, the outstanding request is resent there at
- * once. An unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES is also sent
- * along other address pairs (path probing, §3.8: first the gateway's other
+ * once. An unanswered INFORMATIONAL without UPDATE_SA_ADDRESSES, or an
+ * unanswered CREATE_CHILD_SA (see probeTargets for why), is also sent along
+ * other address pairs (path probing, §3.8: first the gateway's other
  * addresses from our own, a round later from our other addresses too) and an
  * answer on one of those pairs moves the SA there — unless the SA moved since
  * the probe went out. Responses go back along the path the request came in.
+ *
+ * Sessions (IKE SA generations, session.ts): the current one; after a rekey
+ * the old one until its DELETE; after simultaneous IKE SA rekeys (RFC 7296
+ * §2.8.2) also the redundant new one until its DELETE. Requests on an old or
+ * redundant session are answered only if they are INFORMATIONAL (a D(IKE)
+ * retires it); a CREATE_CHILD_SA there gets TEMPORARY_FAILURE (§2.8.2). A
+ * request of ours outstanding on a session that is retired (the gateway
+ * deleted it) is not retransmitted into the void: it moves to the current
+ * session (our rekey of that session and its DELETE are dropped instead).
+ *
+ * Timers: retransmission, DPD, NAT keepalive, and our own rekeys
+ * (vpn.rekeySeconds for the Child SA, vpn.ikeRekeySeconds for the IKE SA),
+ * each armed up to REKEY_JITTER early, from the core's injected random
+ * (§2.8.1: rekey requests SHOULD be jittered so both peers rarely collide).
  */
-import { equalBytes } from '../base/bytes.ts';
+import { bytesToHex, equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';
 import type { Instant } from '../base/clock.ts';
 import { classifyUdp4500 } from '../esp/udp-encap.ts';
-import { ExchangeType, NotifyType, PayloadType } from '../wire/ikev2/constants.ts';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../wire/ikev2/constants.ts';
 import { makeNotify } from '../wire/ikev2/payloads/notify.ts';
 import { peekHeader } from '../wire/ikev2/message.ts';
 import type { DecodedIkeHeader } from '../wire/ikev2/header.ts';
@@ -49,7 +64,17 @@ import type { Datagram } from './types.ts';
 const BACKOFF_FACTOR = 1.8;
 const BACKOFF_CAP_MS = 60_000;
 
-type TimerKey = 'retransmit' | 'dpd' | 'keepalive' | 'rekey';
+type TimerKey = 'retransmit' | 'dpd' | 'keepalive' | 'rekey' | 'ike-rekey';
+
+/** Our rekey timers fire up to this fraction early (RFC 7296 §2.8.1 jitter; strongSwan's rand_time default is 10 % too). */
+export const REKEY_JITTER = 0.1;
+
+/** `ms` less a uniform 0…REKEY_JITTER share of it, drawn from `random` (never Math.random: the core stays deterministic). */
+export function jitteredMs(ms: number, random: (n: number) => Uint8Array): number {
+  const b = random(4);
+  const u = (((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0) / 2 ** 32;
+  return ms - Math.floor(ms * REKEY_JITTER * u);
+}
 
 export class TaskManager {
   private readonly pending: Task[][] = [];
@@ -119,7 +144,8 @@ export class TaskManager {
     if (this.active || sa.state === 'closed') return;
     const group = this.pending.shift();
     if (!group || group.length === 0) return;
-    const s = group[0]!.on === 'old' ? sa.oldSession : sa.session;
+    const first = group[0]!;
+    const s = first.session ? first.session(sa) : sa.session;
     if (!s) return this.initiate();
     this.active = group;
     this.activeSession = s;
@@ -127,6 +153,33 @@ export class TaskManager {
     this.waiting = false;
     this.probedPairs.clear();
     this.sendRequest(group, s);
+  }
+
+  /** True while a request of the group started by task `name` is outstanding. */
+  inFlight(name: string): boolean {
+    return this.active?.[0]?.name === name && this.activeSession?.outstanding !== undefined;
+  }
+
+  /**
+   * Session `s` was retired (its DELETE is done, or the gateway deleted it).
+   * A request still outstanding on it would never be answered: it moves to
+   * the current session (built again, next Message ID), except our rekey of
+   * that very session and that rekey's DELETE, which have nothing left to do.
+   */
+  sessionGone(s: Session): void {
+    const group = this.active;
+    if (!group || this.activeSession !== s || !s.outstanding) return;
+    s.outstanding = undefined;
+    this.timers.stop('retransmit');
+    this.active = undefined;
+    this.waiting = false;
+    const name = group[0]!.name;
+    if (name === 'ike-rekey' || name === 'ike-rekey-delete') {
+      this.sa.event({ type: 'log', level: 'info', msg: `${name} abandoned: the IKE SA it was sent on is gone` });
+    } else {
+      this.pending.unshift(group);
+    }
+    this.initiate();
   }
 
   /** `builders`: the tasks that add payloads (all of the group, or the one continuing a multi-round exchange). */
@@ -163,6 +216,7 @@ export class TaskManager {
       if (key === 'retransmit') this.retransmit();
       else if (key === 'dpd') this.dpd();
       else if (key === 'rekey') this.rekey();
+      else if (key === 'ike-rekey') this.ikeRekey();
       else this.keepalive();
     }
   }
@@ -214,18 +268,42 @@ export class TaskManager {
   }
 
   /**
-   * MOBIKE path probing: only for INFORMATIONALs that do not move the SA (RFC
-   * 4555 §3.8). The first probing round keeps our local address (the one the
-   * kernel routes to the gateway from) and tries the gateway's other
-   * addresses; later rounds try our other addresses too. All probes of a
-   * round leave at once and the first answer wins, so this order is what
-   * keeps a working local address from being traded for a worse one.
+   * MOBIKE path probing: the outstanding request, unanswered on the current
+   * path, also goes along the other address pairs. The first probing round
+   * keeps our local address (the one the kernel routes to the gateway from)
+   * and tries the gateway's other addresses; later rounds try our other
+   * addresses too. All probes of a round leave at once and the first answer
+   * wins, so this order is what keeps a working local address from being
+   * traded for a worse one.
+   *
+   * Which requests: INFORMATIONALs that do not move the SA (RFC 4555 §3.8),
+   * and CREATE_CHILD_SA (our Child or IKE SA rekey). With window 1 (RFC 7296
+   * §2.3) no DPD can start while a CREATE_CHILD_SA is outstanding, so without
+   * this a path that dies under our rekey is retried on the dead pair for the
+   * whole retransmission budget (tens of seconds) with nothing probed. It is
+   * safe: a retransmission must be bit-identical from the IKE header on but
+   * its IP/UDP header may differ (RFC 7296 §2.1); the gateway answers to
+   * where the request came from (§2.11) and, MOBIKE being on and the gateway
+   * not behind a NAT, moves its IKE SA only on UPDATE_SA_ADDRESSES, never on
+   * another request's addresses (RFC 4555 §3.8) — so a CREATE_CHILD_SA on
+   * another pair changes nothing there but the answer's path, and it is
+   * processed once (a retransmission gets the cached answer, §2.1). The
+   * answer is authenticated and answers our one outstanding Message ID: a
+   * fresh proof that the pair it came back on works both ways (§3.7's caveat
+   * about one request sent to several addresses is met by taking the pair the
+   * answer arrived on, then UPDATE_SA_ADDRESSES with COOKIE2 along it). A
+   * stalled rekey is also what RFC 4555 §3.5 names first as a reason to
+   * change paths: "an IKEv2 request has been re-transmitted several times".
+   * Not UPDATE_SA_ADDRESSES or address lists (ike-mobike picks its own pair),
+   * nor IKE_SA_INIT/IKE_AUTH (not established, no MOBIKE yet).
    */
   private probeTargets(tries: number): Path[] {
     const sa = this.sa;
     const group = this.active;
     if (!group || sa.state !== 'established' || !sa.config.mobike || !sa.peerMobike) return [];
-    if (group[0]!.exchange !== ExchangeType.Informational || group.some((t) => t.name === 'ike-mobike')) return [];
+    const exchange = group[0]!.exchange;
+    if (exchange !== ExchangeType.Informational && exchange !== ExchangeType.CreateChildSa) return [];
+    if (group.some((t) => t.name === 'ike-mobike')) return [];
     const all = candidatePaths(sa);
     return tries === 1 ? all.filter((p) => p.local.addr === sa.path.local.addr) : all;
   }
@@ -235,9 +313,13 @@ export class TaskManager {
     const name = group[0]!.name;
     if (name === 'ike-delete') return sa.close();
     if (name === 'ike-rekey-delete') {
-      // the old SA's DELETE went unanswered: forget it, the new SA carries on
-      sa.oldSession = undefined;
+      // the retired SA's DELETE went unanswered: forget it, the current SA carries on
+      const s = this.activeSession;
       this.active = undefined;
+      if (s) {
+        s.outstanding = undefined;
+        sa.retireSession(s);
+      }
       return this.initiate();
     }
     if (sa.state === 'established' || sa.state === 'deleting') {
@@ -259,15 +341,30 @@ export class TaskManager {
     this.timers.set('dpd', sa.now + sa.config.dpdSeconds * 1000);
   }
 
-  /** vpn.rekeySeconds: we rekey the Child SA ourselves (the gateway may rekey earlier). */
+  /**
+   * vpn.rekeySeconds: we rekey the Child SA ourselves every this long, from
+   * establishment on (the gateway may rekey in between; its rekeys do not
+   * move our timer), each time up to REKEY_JITTER early.
+   */
   armRekey(): void {
     const secs = this.sa.config.rekeySeconds;
-    if (secs !== undefined && this.sa.state === 'established') this.timers.set('rekey', this.sa.now + secs * 1000);
+    if (secs !== undefined && this.sa.state === 'established') this.timers.set('rekey', this.sa.now + jitteredMs(secs * 1000, this.sa.random));
+  }
+
+  /** vpn.ikeRekeySeconds: the same for the IKE SA. */
+  armIkeRekey(): void {
+    const secs = this.sa.config.ikeRekeySeconds;
+    if (secs !== undefined && this.sa.state === 'established') this.timers.set('ike-rekey', this.sa.now + jitteredMs(secs * 1000, this.sa.random));
   }
 
   private rekey(): void {
     this.sa.handleRekeyTimer();
     this.armRekey();
+  }
+
+  private ikeRekey(): void {
+    this.sa.handleIkeRekeyTimer();
+    this.armIkeRekey();
   }
 
   private armDpd(): void {
@@ -309,7 +406,7 @@ export class TaskManager {
   }
 
   private sessionFor(h: DecodedIkeHeader): Session | undefined {
-    for (const s of [this.sa.session, this.sa.oldSession]) {
+    for (const s of [this.sa.session, this.sa.oldSession, this.sa.redundantSession]) {
       if (!s || !equalBytes(s.spiI, h.spiI)) continue;
       const spiRUnknown = !s.keys && s.spiR.every((b) => b === 0);
       if (spiRUnknown || equalBytes(s.spiR, h.spiR)) return s;
@@ -416,6 +513,7 @@ export class TaskManager {
       sa.established();
       this.armDpd();
       this.armRekey();
+      this.armIkeRekey();
       if (sa.natLocal) this.timers.set('keepalive', sa.now + sa.config.natKeepaliveSeconds * 1000);
     }
     this.initiate();
@@ -475,10 +573,22 @@ export class TaskManager {
   private respond(session: Session, msg: InboundMessage, from: string): Payload[] | undefined {
     const sa = this.sa;
     const type = msg.header.exchangeType;
-    if (session === sa.oldSession) {
-      // the pre-rekey SA only gets its DELETE (and liveness checks) answered
+    const ikeDelete = type === ExchangeType.Informational && msg.payloads.some((p) => p.type === PayloadType.Delete && p.protocol === ProtocolId.IKE);
+    if (session !== sa.session) {
+      // a retired SA (pre-rekey, or the redundant one of a collision) only gets its DELETE and liveness checks answered
+      if (type === ExchangeType.CreateChildSa) return [makeNotify(NotifyType.TemporaryFailure)]; // RFC 7296 §2.8.2
       if (type !== ExchangeType.Informational) return undefined;
-      if (msg.payloads.some((p) => p.type === PayloadType.Delete)) sa.oldSession = undefined;
+      if (ikeDelete) sa.retireSession(session);
+      return [];
+    }
+    const peer = sa.peerIkeRekey;
+    if (ikeDelete && peer?.base === session) {
+      // §2.8.2: the gateway finished its rekey without seeing ours and deletes the SA ours went on: take its new SA, forget ours
+      sa.peerIkeRekey = undefined;
+      sa.replaceSession(peer.next);
+      sa.event({ type: 'log', level: 'info', msg: 'simultaneous IKE SA rekey: the gateway deleted the old SA before answering ours; its new SA carries on' });
+      sa.event({ type: 'ike-sa', state: 'rekeyed', gateway: sa.config.gateway, ike: peer.next.suite!.name, spiI: bytesToHex(peer.next.spiI), spiR: bytesToHex(peer.next.spiR) });
+      sa.retireSession(session);
       return [];
     }
     if (type === ExchangeType.Informational) {

@@ -33,8 +33,13 @@ export type TaskResult = 'done' | 'retry' | 'failed' | 'more' | 'wait';
 export interface Task {
   readonly name: string;
   readonly exchange: ExchangeType;
-  /** 'old': sent on the session an IKE SA rekey replaced (its DELETE). */
-  readonly on?: 'old';
+  /**
+   * The session this exchange goes on (default: the current one). An IKE
+   * SA rekey's DELETE goes on the session it retires (the pre-rekey one, or
+   * our new one when it lost a collision); undefined: nothing left to do,
+   * the group is skipped.
+   */
+  session?(sa: SaContext): Session | undefined;
   build(out: Payload[], sa: SaContext): void;
   process(msg: InboundMessage, sa: SaContext): TaskResult;
 }
@@ -67,11 +72,28 @@ export interface SaContext {
   session: Session;
   /** The session an IKE SA rekey replaced, until its DELETE is done. */
   oldSession?: Session;
+  /**
+   * After simultaneous IKE SA rekeys (RFC 7296 §2.8.2): the new IKE SA that
+   * lost (the one with the lowest nonce), until its DELETE is done — ours to
+   * send when we created it, the gateway's to send (and ours to answer) when
+   * it did.
+   */
+  redundantSession?: Session;
+  /**
+   * The gateway's IKE SA rekey we answered while ours was outstanding: its
+   * new session and that exchange's nonces, until our rekey's answer says
+   * which of the two new IKE SAs survives (§2.8.2).
+   */
+  peerIkeRekey?: { next: Session; base: Session; nonces: Uint8Array[] };
+  /** True while our own IKE SA rekey request is outstanding. */
+  ikeRekeyInFlight(): boolean;
   path: Path;
   init: InitExchange;
   children: ChildSaInfo[];
   /** Child SAs the peer rekeyed, by the old child's inbound SPI, with that exchange's nonces (collisions, §2.8.1). */
   peerRekeys: Map<number, { child: ChildSaInfo; nonces: Uint8Array[] }>;
+  /** Children our own completed rekey replaced (their DELETE may still be under way). */
+  replacedChildren: WeakSet<ChildSaInfo>;
   natLocal: boolean;
   natRemote: boolean;
   peerMobike: boolean;
@@ -83,6 +105,8 @@ export interface SaContext {
   fail(code: string, message: string): void;
   /** Switches to a new session (IKE SA rekey); the old one stays to answer its DELETE. */
   replaceSession(next: Session): void;
+  /** Forgets an old or redundant session (its DELETE is done); a request outstanding on it moves to the current one. */
+  retireSession(s: Session): void;
   /** The IKE SA was deleted by the peer or by us: close without an error. */
   deleted(reason: string): void;
   /** MOBIKE (RFC 4555) address lists, update generation, last confirmed path. */

@@ -153,8 +153,10 @@ export interface IkeSaConfig {
   noNatsAllowed?: boolean;
   /** MOBIKE: our other addresses at IKE_AUTH (ADDITIONAL_IP4_ADDRESS). */
   additionalAddrs?: string[];
-  /** Rekey the Child SA ourselves every this many seconds (vpn.rekeySeconds). */
+  /** Rekey the Child SA ourselves every this many seconds (vpn.rekeySeconds), up to 10 % early (jitter). */
   rekeySeconds?: number;
+  /** Rekey the IKE SA ourselves every this many seconds (vpn.ikeRekeySeconds), up to 10 % early (jitter). */
+  ikeRekeySeconds?: number;
 }
 
 /** Counters of what was dropped and why (never crashes). */

@@ -9,6 +9,13 @@
  * addresses and answers UPDATE_SA_ADDRESSES (RFC 4555 §3.5) from the
  * addresses it sees, NAT included (IkePair.natFor, IkePair.blocked).
  *
+ * It rekeys too (Child and IKE SA), and when its rekey and ours cross it
+ * does what RFC 7296 §2.8.1/§2.8.2 asks of a peer: answers ours, compares
+ * the four nonces when its own is answered, and sends the DELETE that falls
+ * to it (queued in `outbox`, delivered by IkePair.drive). Its nonces can be
+ * pinned (ResponderOptions.nonces) so a test decides who wins. It keeps its
+ * Child SAs (`children`) so tests can check both sides' traffic keys.
+ *
  * Every datagram crossing the pair is logged as a WireRecord so tests can
  * be written as exchange diagrams.
  */
@@ -87,6 +94,8 @@ export interface ResponderOptions {
   badCookie2?: boolean;
   /** INTERNAL_DNS_DOMAIN values (RFC 8598) in the CP reply, raw */
   dnsDomains?: string[];
+  /** pin the responder's nonces: in its own rekey requests, and in its answers to ours (collision outcomes) */
+  nonces?: { request?: Uint8Array; answer?: Uint8Array };
   /**
    * EAP-only (RFC 5998) with EAP-MSCHAPv2 instead of the PSK: the responder has no certificate, so it
    * insists on N(EAP_ONLY_AUTHENTICATION); users: EAP identity → password.
@@ -132,17 +141,22 @@ export class MiniResponder {
       this.onResponse(bytes);
       return undefined;
     }
-    const old = this.oldSession;
-    if (old && equalBytes(m.header.spiI, old.spiI) && equalBytes(m.header.spiR, old.spiR)) {
+    const old = [this.oldSession, ...this.retired].find((x) => x && equalBytes(m.header.spiI, x.spiI) && equalBytes(m.header.spiR, x.spiR));
+    if (old && old !== this.session) {
+      // a rekeyed (or redundant) IKE SA: its DELETE and liveness checks are answered, a CREATE_CHILD_SA gets TEMPORARY_FAILURE (§2.8.2)
       const opened = openMessage(old, bytes);
       if (!opened.ok) return undefined;
       this.requestsSeen.push(opened.msg.payloads);
-      return sealMessage(old, m.header.exchangeType, m.header.messageId, true, [], this.random);
+      if (opened.msg.payloads.some((p) => p.type === PayloadType.Delete && p.protocol === ProtocolId.IKE)) this.retired = this.retired.filter((x) => x !== old);
+      const answer = m.header.exchangeType === ExchangeType.CreateChildSa ? [makeNotify(NotifyType.TemporaryFailure)] : [];
+      return sealMessage(old, m.header.exchangeType, m.header.messageId, true, answer, this.random);
     }
     const cached = this.cache.get(m.header.messageId);
     if (cached && m.header.exchangeType !== ExchangeType.IkeSaInit) return cached;
+    const before = this.session;
     const out = m.header.exchangeType === ExchangeType.IkeSaInit ? this.init(bytes) : this.protectedRequest(bytes);
-    if (out) this.cache.set(m.header.messageId, out);
+    // an IKE SA rekey's answer belongs to the old SA: the new one's cache starts empty
+    if (out && (this.session === before || before === undefined)) this.cache.set(m.header.messageId, out);
     return out;
   }
 
@@ -173,6 +187,7 @@ export class MiniResponder {
       natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen), this.src?.port ?? 500)),
     ]);
     this.session = s;
+    this.history.push(s);
     this.initRequest = bytes;
     this.initResponse = out;
     return out;
@@ -208,6 +223,17 @@ export class MiniResponder {
   clientAddrs?: string[];
 
   private informational(payloads: Payload[]): Payload[] {
+    const deleted: Uint8Array[] = [];
+    for (const d of payloads) {
+      if (d.type !== PayloadType.Delete || d.protocol !== ProtocolId.ESP) continue;
+      for (const spi of d.spis) {
+        const c = this.children.find((x) => x.spiOut === spiNumber(spi));
+        if (!c) continue;
+        this.children = this.children.filter((x) => x !== c);
+        deleted.push(spiBytes(c.spiIn));
+      }
+    }
+    if (deleted.length > 0) return [{ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: deleted }];
     const list = peerAddressList(payloads);
     if (list) this.clientAddrs = list;
     const c2 = findNotify(payloads, NotifyType.Cookie2);
@@ -238,13 +264,20 @@ export class MiniResponder {
   /** The client rekeys a Child SA: answer with a new SPI and nonce; keys kept for asserts. */
   private answerChildRekey(payloads: Payload[]): Payload[] {
     const s = this.session!;
+    const rekey = findNotify(payloads, NotifyType.RekeySa);
+    const old = rekey ? this.children.find((c) => c.spiOut === spiNumber(rekey.spi)) : undefined;
+    if (rekey && !old) return [makeNotify(NotifyType.ChildSaNotFound)];
     const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), first(payloads, PayloadType.SA)!.proposals, ProtocolId.ESP)!;
     const esp = espSuiteOf(chosen.transforms)!;
-    const nr = this.random(32);
+    const nr = this.opts.nonces?.answer ?? this.random(32);
     const spi = Uint8Array.of(0xc0, 0, 0, 3);
     // the client is this exchange's initiator: its i keys are client → gateway
     const ni = first(payloads, PayloadType.Nonce)!.data;
     this.clientRekeyedChild = { spiIn: spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, ni, nr), nonces: [ni, nr] };
+    const keys = this.clientRekeyedChild.keys;
+    this.children.push({ spiIn: spiNumber(spi), spiOut: spiNumber(chosen.spi), keysIn: keys.i, keysOut: keys.r });
+    // §2.8.1: ours is outstanding for the same child: note it, answer as usual
+    if (this.pending?.kind === 'child' && old?.spiIn === 0xc0000001) this.childCollision = [ni, nr];
     return [
       { type: PayloadType.SA, proposals: [{ ...chosen, spi }] },
       { type: PayloadType.Nonce, data: nr },
@@ -263,7 +296,7 @@ export class MiniResponder {
     const ni = first(payloads, PayloadType.Nonce)!.data;
     const dh = createDh(suite.dh, this.random);
     const gir = dh.sharedSecret(first(payloads, PayloadType.KE)!.data);
-    const nr = this.random(32);
+    const nr = this.opts.nonces?.answer ?? this.random(32);
     const spiR = this.random(8);
     const out = sealMessage(s, ExchangeType.CreateChildSa, messageId, true, [
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: spiR }] },
@@ -271,8 +304,14 @@ export class MiniResponder {
       { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
     ], this.random);
     const next = newSession(chosen.spi, spiR, false);
+    this.history.push(next);
     next.suite = suite;
     next.keys = deriveIkeKeys(suite, rekeySkeyseed(s.suite!.prf, s.keys!.skD, gir, ni, nr), ni, nr, chosen.spi, spiR);
+    if (this.pending?.kind === 'ike') {
+      // §2.8.2: ours is outstanding too; which new SA survives is decided when ours is answered
+      this.ikeCollision = { next, nonces: [ni, nr] };
+      return out;
+    }
     this.oldSession = s;
     this.cache = new Map();
     this.session = next;
@@ -356,6 +395,7 @@ export class MiniResponder {
     this.childKeys = deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, this.ni!, this.nr!);
     this.childSuite = esp.cipher;
     this.peerEspSpi = chosen.spi;
+    this.children.push({ spiIn: spiNumber(this.espSpi), spiOut: spiNumber(chosen.spi), keysIn: this.childKeys.i, keysOut: this.childKeys.r });
     const mobike = this.opts.mobike && findNotify(payloads, NotifyType.MobikeSupported) ? [
       makeNotify(NotifyType.MobikeSupported), ...(this.opts.additional ?? []).map((a) => additionalIp4Notify(a))] : [];
     if (mobike.length > 0) this.clientAddrs = peerAddressList(payloads) ?? [];
@@ -390,7 +430,7 @@ export class MiniResponder {
   responses: Payload[][] = [];
 
   rekeyChildRequest(): Uint8Array {
-    const ni = this.random(32);
+    const ni = this.opts.nonces?.request ?? this.random(32);
     const spi = Uint8Array.of(0xc0, 0, 0, 2);
     this.pending = { kind: 'child', ni, spi };
     return this.request(ExchangeType.CreateChildSa, [
@@ -403,7 +443,7 @@ export class MiniResponder {
   }
 
   rekeyIkeRequest(): Uint8Array {
-    const ni = this.random(32);
+    const ni = this.opts.nonces?.request ?? this.random(32);
     const spi = this.random(8);
     const suite = this.session!.suite!;
     const dh = createDh(suite.dh, this.random);
@@ -425,24 +465,97 @@ export class MiniResponder {
     const p = this.pending;
     if (!p || opened.msg.header.exchangeType !== ExchangeType.CreateChildSa) return;
     this.pending = undefined;
-    const nr = first(payloads, PayloadType.Nonce)!.data;
-    const chosen = first(payloads, PayloadType.SA)!.proposals[0]!;
+    const childCollision = this.childCollision;
+    const ikeCollision = this.ikeCollision;
+    this.childCollision = undefined;
+    this.ikeCollision = undefined;
+    const nonce = first(payloads, PayloadType.Nonce);
+    const chosen = first(payloads, PayloadType.SA)?.proposals[0];
+    if (!nonce || !chosen) {
+      // refused (TEMPORARY_FAILURE, CHILD_SA_NOT_FOUND …): after a collision the client's rekey stands
+      if (ikeCollision) this.switchTo(ikeCollision.next);
+      return;
+    }
+    const nr = nonce.data;
     if (p.kind === 'child') {
       const esp = espSuiteOf(chosen.transforms)!;
       this.rekeyedChild = { spiIn: p.spi, spiOut: chosen.spi, keys: deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, p.ni, nr), nonces: [p.ni, nr] };
+      const keys = this.rekeyedChild.keys;
+      this.children.push({ spiIn: spiNumber(p.spi), spiOut: spiNumber(chosen.spi), keysIn: keys.r, keysOut: keys.i });
+      if (childCollision) {
+        // §2.8.1: the SA with the lowest of the four nonces is closed by its creator; the other creator deletes the old one
+        const ownRedundant = lowestIsIn([p.ni, nr], childCollision);
+        const gone = ownRedundant ? spiNumber(p.spi) : spiNumber(this.espSpi);
+        this.children = this.children.filter((c) => c.spiIn !== gone);
+        this.outbox.push(this.request(ExchangeType.Informational, [{ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [ownRedundant ? p.spi : this.espSpi] }]));
+      }
       return;
     }
     const suite = ikeSuiteOf(chosen.transforms)!;
     const gir = p.dh!.sharedSecret(first(payloads, PayloadType.KE)!.data);
     const next = newSession(p.spi, chosen.spi, true);
+    this.history.push(next);
     next.suite = suite;
     next.keys = deriveIkeKeys(suite, rekeySkeyseed(s.suite!.prf, s.keys!.skD, gir, p.ni, nr), p.ni, nr, p.spi, chosen.spi);
-    this.oldSession = s;
+    if (ikeCollision && lowestIsIn([p.ni, nr], ikeCollision.nonces)) {
+      // §2.8.2: our new IKE SA has the lowest nonce: the client's survives, we delete ours; the client deletes the old one
+      this.switchTo(ikeCollision.next);
+      this.outbox.push(sealMessage(next, ExchangeType.Informational, 0, false, [{ type: PayloadType.Delete, protocol: ProtocolId.IKE, spis: [] }], this.random));
+      return;
+    }
+    this.switchTo(next);
+    if (ikeCollision) {
+      // the client deletes its redundant new SA; we delete the old one
+      this.retired.push(ikeCollision.next);
+      this.outbox.push(this.deleteOldIkeRequest());
+      this.retired = this.retired.filter((x) => x !== this.oldSession);
+    }
+  }
+
+  /** The current IKE SA becomes `next` (Message IDs from 0); the one before it answers its DELETE. */
+  private switchTo(next: Session): void {
+    this.oldSession = this.session;
+    if (this.session) this.retired.push(this.session);
     this.session = next;
     this.oldNextRequestId = this.nextRequestId;
     this.nextRequestId = 0;
     this.cache.clear();
   }
+
+  /** The responder's Child SAs (its inbound SPI first): i → r keys are client → gateway only for the client's own exchanges. */
+  children: { spiIn: number; spiOut: number; keysIn: EspKeys; keysOut: EspKeys }[] = [];
+  /** Every IKE SA session the responder had (the wire log opens messages with them). */
+  readonly history: Session[] = [];
+
+  /** A request on a given (e.g. pre-rekey) IKE SA, with the responder's next Message ID there. */
+  requestOn(s: Session, exchange: ExchangeType, inner: Payload[]): Uint8Array {
+    const id = s === this.oldSession ? this.oldNextRequestId++ : s.nextRequestId++;
+    return sealMessage(s, exchange, id, false, inner, this.random);
+  }
+
+  /** INFORMATIONAL{ D(ESP, spiIn) }: the responder deletes one of its Child SAs (by its inbound SPI). */
+  deleteChildRequest(spiIn: number): Uint8Array {
+    this.children = this.children.filter((c) => c.spiIn !== spiIn);
+    return this.request(ExchangeType.Informational, [{ type: PayloadType.Delete, protocol: ProtocolId.ESP, spis: [spiBytes(spiIn)] }]);
+  }
+
+  /** The payloads of an IKE SA rekey request, not remembered (its answer completes nothing). */
+  ikeRekeyPayloads(): Payload[] {
+    const suite = this.session!.suite!;
+    const dh = createDh(suite.dh, this.random);
+    return [
+      { type: PayloadType.SA, proposals: [{ ...parseProposals('ike', suite.name)[0]!, spi: this.random(8) }] },
+      { type: PayloadType.Nonce, data: this.random(32) },
+      { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
+    ];
+  }
+
+  /** Retired IKE SAs (pre-rekey, redundant) that still answer their DELETE. */
+  retired: Session[] = [];
+  /** Requests the responder starts on its own (the DELETE a collision leaves to it); IkePair.drive delivers them. */
+  readonly outbox: Uint8Array[] = [];
+  private childCollision?: Uint8Array[];
+  private ikeCollision?: { next: Session; nonces: Uint8Array[] };
 
   private oldNextRequestId = 0;
 
@@ -451,6 +564,21 @@ export class MiniResponder {
     return sealMessage(this.oldSession!, ExchangeType.Informational, this.oldNextRequestId++, false,
       [{ type: PayloadType.Delete, protocol: ProtocolId.IKE, spis: [] }], this.random);
   }
+}
+
+function spiNumber(b: Uint8Array): number {
+  return ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+}
+
+function spiBytes(n: number): Uint8Array {
+  return Uint8Array.of(n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255);
+}
+
+/** RFC 7296 §2.8.1: is the lowest of all four nonces (octet by octet, a prefix first) one of `mine`? */
+function lowestIsIn(mine: Uint8Array[], theirs: Uint8Array[]): boolean {
+  const all = [...mine, ...theirs].map((n) => Buffer.from(n));
+  const lowest = all.reduce((a, b) => (Buffer.compare(a, b) <= 0 ? a : b));
+  return mine.some((n) => Buffer.from(n).equals(lowest));
 }
 
 /** Drives an initiator and a MiniResponder over a lossless (unless told) in-memory path. */
@@ -466,19 +594,36 @@ export class IkePair {
   /** MOBIKE: dead address pairs "client>gateway" (both directions dropped) */
   readonly blocked = new Set<string>();
 
-  constructor(readonly responder: MiniResponder = new MiniResponder(), config: IkeSaConfig = clientConfig()) {
-    this.sa = new IkeSa(config, seededRandom('initiator'));
+  /** Datagrams from the initiator that `hold` kept back (in flight), in order; release() delivers them. */
+  readonly held: Transmit[] = [];
+  /** return true to keep a datagram of the initiator in flight (held) instead of delivering it */
+  hold?: (t: Transmit) => boolean;
+
+  constructor(readonly responder: MiniResponder = new MiniResponder(), config: IkeSaConfig = clientConfig(), seed = 'initiator') {
+    this.sa = new IkeSa(config, seededRandom(seed));
   }
 
-  /** Delivers everything in flight until both sides are quiet (no time passes). */
+  /** Delivers everything in flight until both sides are quiet (no time passes); the responder's own requests go when the initiator is quiet. */
   drive(): void {
     for (let guard = 0; guard < 100; guard++) {
       for (let e = this.sa.pollEffect(); e; e = this.sa.pollEffect()) this.effects.push(e);
       const t = this.sa.pollTransmit();
-      if (!t) return;
-      this.deliverToResponder(t);
+      if (t) {
+        if (this.hold?.(t)) this.held.push(t);
+        else this.deliverToResponder(t);
+        continue;
+      }
+      const req = this.responder.outbox.shift();
+      if (!req) return;
+      this.fromResponder(req);
     }
     throw new Error('IkePair.drive: no quiescence after 100 steps');
+  }
+
+  /** Delivers the oldest held datagram(s) to the responder, then drives. */
+  release(n = 1): void {
+    for (const t of this.held.splice(0, n)) this.deliverToResponder(t);
+    this.drive();
   }
 
   private deliverToResponder(t: Transmit): void {
@@ -532,7 +677,7 @@ export class IkePair {
       return; // malformed on purpose; the test checks the core's counters
     }
     const r = this.responder;
-    const rs = [r.session, r.oldSession].find((x) => x && equalBytes(x.spiI, m.header.spiI)) ?? r.session;
+    const rs = [r.session, r.oldSession, ...r.history].find((x) => x && equalBytes(x.spiI, m.header.spiI)) ?? r.session;
     // the responder's own messages are opened with the keys of the other direction
     const s = rs && dir === '<--' ? { ...rs, weInitiated: !rs.weInitiated } : rs;
     const opened = s && m.payloads.some((p) => p.type === PayloadType.SK) ? openMessage(s, bytes) : undefined;

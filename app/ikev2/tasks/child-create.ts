@@ -27,7 +27,7 @@ import type { DhKey } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { errorNotify, first, notifyName } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
-import type { InboundMessage } from '../session.ts';
+import type { InboundMessage, Session } from '../session.ts';
 import { checkChosen, espSuiteOf, withSpi } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 import type { ChildSaInfo, TsRange } from '../types.ts';
@@ -110,6 +110,8 @@ export class ChildCreateTask implements Task {
   private spiIn?: Uint8Array;
   private nonce?: Uint8Array;
   private dh?: DhKey;
+  /** The IKE SA session the request went on: the keys derive from its SK_d, whatever is current when the answer comes. */
+  private base?: Session;
   /** Set once the new Child SA is installed (a rekey's DELETE of the old one waits for it). */
   succeeded = false;
   /** Our new child, when a simultaneous rekey by the peer made it the redundant one (§2.8.1). */
@@ -126,6 +128,7 @@ export class ChildCreateTask implements Task {
   }
 
   build(out: Payload[], sa: SaContext): void {
+    this.base = sa.session;
     this.spiIn ??= newEspSpi(sa);
     if (this.rekeyOf) out.push(rekeySaNotify(ProtocolId.ESP, numberToSpi(this.rekeyOf.spiIn)));
     out.push({ type: PayloadType.SA, proposals: withSpi(this.proposals, this.spiIn) });
@@ -153,7 +156,7 @@ export class ChildCreateTask implements Task {
       const code = err ? notifyName(err.notifyType) : 'NO_PROPOSAL_CHOSEN';
       return this.refused(sa, code);
     }
-    const s = sa.session;
+    const s = this.base ?? sa.session;
     let ni = sa.init.ni;
     let nr = sa.init.nr!;
     let gir: Uint8Array | undefined;
@@ -196,6 +199,7 @@ export class ChildCreateTask implements Task {
     };
     installChild(sa, child, this.rekeyOf);
     this.succeeded = true;
+    if (this.rekeyOf) sa.replacedChildren.add(this.rekeyOf);
     const collision = this.rekeyOf ? sa.peerRekeys.get(this.rekeyOf.spiIn) : undefined;
     if (collision && oursIsRedundant([ni, nr], collision.nonces)) {
       this.redundant = child;
@@ -208,6 +212,11 @@ export class ChildCreateTask implements Task {
     if (!this.rekeyOf) {
       sa.fail(code, `the gateway refused the Child SA: ${code}`);
       return 'failed';
+    }
+    if (sa.peerRekeys.has(this.rekeyOf.spiIn)) {
+      // §2.8.1, second sequence: the gateway's simultaneous rekey finished first; its answer to ours is moot
+      sa.event({ type: 'log', level: 'info', msg: `Child SA rekey answered ${code}: the gateway's simultaneous rekey replaced it already` });
+      return 'done';
     }
     sa.event({ type: 'log', level: 'warn', msg: `Child SA rekey refused: ${code}; keeping the old one` });
     return 'done';

@@ -15,7 +15,12 @@
  * we answer the gateway's and remember its nonces (peerRekeys); when our own
  * rekey completes, the pair with the lowest nonce is redundant — if that is
  * ours, ChildCreateTask marks it and ChildDeleteTask deletes it instead of
- * the old child (the gateway deletes the old one).
+ * the old child (the gateway deletes the old one); if it is the gateway's,
+ * we delete the old child and answer the gateway's DELETE of its new one.
+ * A gateway rekey of a child our completed rekey replaced (its DELETE not
+ * done yet) is answered TEMPORARY_FAILURE; our rekey answered
+ * CHILD_SA_NOT_FOUND (the gateway's rekey finished first and deleted the old
+ * one, §2.8.1's second sequence) is ignored, and nothing is deleted.
  */
 import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../wire/ikev2/constants.ts';
 import type { Payload } from '../../wire/ikev2/payload.ts';
@@ -24,7 +29,7 @@ import { createDh, trySharedSecret } from '../crypto-adapter.ts';
 import { deriveChildKeys } from '../keymat.ts';
 import { findNotify, first } from '../notifies.ts';
 import { parseProposals } from '../proposal-string.ts';
-import type { InboundMessage } from '../session.ts';
+import type { InboundMessage, Session } from '../session.ts';
 import { espSuiteOf, selectProposal } from '../suite.ts';
 import type { SaContext, Task, TaskResult } from '../task.ts';
 import type { ChildSaInfo } from '../types.ts';
@@ -39,6 +44,8 @@ export function respondCreateChild(msg: InboundMessage, sa: SaContext): Payload[
   const rekey = findNotify(msg.payloads, NotifyType.RekeySa);
   const old = rekey && rekey.spi.length === 4 ? sa.children.find((c) => c.spiOut === spiToNumber(rekey.spi)) : undefined;
   if (!old) return [makeNotify(rekey ? NotifyType.ChildSaNotFound : NotifyType.NoAdditionalSas)];
+  // we rekeyed this one already and are deleting it: the gateway did not see our rekey in time (§2.8.1, as §2.8.2 for IKE SAs)
+  if (sa.replacedChildren.has(old)) return [makeNotify(NotifyType.TemporaryFailure)];
   const nonce = first(msg.payloads, PayloadType.Nonce);
   const chosen = saP ? selectProposal(parseProposals('esp', sa.config.esp), saP.proposals, ProtocolId.ESP) : undefined;
   const suite = chosen ? espSuiteOf(chosen.transforms) : undefined;
@@ -116,6 +123,11 @@ export class ChildDeleteTask implements Task {
     if (this.replacedBy && !this.replacedBy.succeeded) return undefined;
     const c = this.replacedBy?.redundant ?? this.old;
     return sa.children.includes(c) ? c : undefined;
+  }
+
+  /** Nothing to delete (our rekey was refused or lost to the gateway's): no exchange at all. */
+  session(sa: SaContext): Session | undefined {
+    return this.target(sa) || this.replacedBy?.orphan !== undefined ? sa.session : undefined;
   }
 
   build(out: Payload[], sa: SaContext): void {

@@ -58,6 +58,9 @@ describe('profile', () => {
       [(j) => ((j.vpn as Record<string, unknown>).gatway = '1.2.3.4'), 'vpn.gatway'],
       [(j) => ((j as Record<string, unknown>).failClosed = false), 'failClosed'],
       [(j) => (j.vpn.auth = { cert: 'c.pem', key: 'k.pem' } as never), 'vpn.ca'],
+      [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = 5), 'vpn.ikeRekeySeconds'],
+      [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = '3600'), 'vpn.ikeRekeySeconds'],
+      [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = 86400 * 7 + 1), 'vpn.ikeRekeySeconds'],
     ];
     for (const [mutate, field] of cases) {
       const j = example();

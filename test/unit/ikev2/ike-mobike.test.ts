@@ -350,6 +350,45 @@ describe('MOBIKE: address lists and path probing', () => {
     expect(pair.sa.path.local.addr).toBe(A);
   });
 
+  it('the path dies while our Child SA rekey is outstanding: its retransmissions probe the other pairs, the answer moves the SA', () => {
+    const { pair, sent } = established({}, { dpdSeconds: 3600, retransmitTries: 5 });
+    const [old] = pair.sa.children;
+    pair.blocked.add(`${A}>${G}`);
+    const t0 = pair.clock.now();
+    pair.command({ type: 'rekey-child' }); // CREATE_CHILD_SA{ N(REKEY_SA), SA, Ni, TSi, TSr } --> A>G (lost)
+    pair.advance(); // retransmission 1: A>G only (lost)
+    expect(pair.sa.children).toEqual([old]);
+    const mark = ikeSent(sent).length;
+    pair.advance(); // retransmission 2: A>G, and the same request along A>G2 → answered there
+    const out = ikeSent(sent).slice(mark);
+    expect(out.slice(0, 2).map((t) => `${t.local.addr}>${t.remote.addr}`)).toEqual([`${A}>${G}`, `${A}>${G2}`]);
+    expect(equalBytes(out[1]!.bytes, out[0]!.bytes), 'a retransmission: the same bytes along another pair').toBe(true);
+    // the rekey completed over A>G2 (keys agree), the SA moved there with UPDATE_SA_ADDRESSES, the old child's DELETE followed
+    expect(pair.clock.now() - t0).toBe(1000 + 1800);
+    expect(updates(pair)).toMatchObject([{ from: A, to: A, gateway: G2 }]);
+    expect(pair.sa.path.remote.addr).toBe(G2);
+    const fresh = pair.sa.children;
+    expect(fresh.length).toBe(1);
+    expect(fresh[0]).not.toBe(old);
+    expect(equalBytes(fresh[0]!.keysOut.encr, pair.responder.clientRekeyedChild!.keys.i.encr)).toBe(true);
+    expect(pair.responder.children.map((c) => c.spiOut)).toEqual([fresh[0]!.spiIn]);
+    expect(pair.sa.state).toBe('established');
+  });
+
+  it('the same for our IKE SA rekey: probed, answered on the other pair, the new IKE SA moves there', () => {
+    const { pair } = established({}, { dpdSeconds: 3600, retransmitTries: 5 });
+    const s0 = pair.sa.session;
+    pair.blocked.add(`${A}>${G}`);
+    pair.command({ type: 'rekey-ike' });
+    pair.advance();
+    pair.advance();
+    expect(pair.sa.session).not.toBe(s0);
+    expect(equalBytes(pair.sa.session.keys!.skD, pair.responder.session!.keys!.skD)).toBe(true);
+    expect(pair.sa.path.remote.addr).toBe(G2);
+    expect(pair.sa.oldSession).toBeUndefined();
+    expect(updates(pair)).toMatchObject([{ from: A, to: A, gateway: G2 }]);
+  });
+
   it('candidate pairs skip the current one and gateway addresses inside the tunnel', () => {
     const { pair } = established({ additional: [G2, '10.10.0.1'] }, { additionalAddrs: [A, B] });
     expect(candidatePaths(pair.sa).map((p) => `${p.local.addr}>${p.remote.addr}`)).toEqual([`${A}>${G2}`, `${B}>${G}`, `${B}>${G2}`]);

@@ -335,15 +335,20 @@ describe('IKE SA: rekeys we start', () => {
     expect(pair.sa.children).toEqual([fresh]);
   });
 
-  it('rekeySeconds: the Child SA is rekeyed on our own schedule', () => {
+  it('rekeySeconds: the Child SA is rekeyed on our own schedule, each time up to 10 % early (jitter, RFC 7296 §2.8.1)', () => {
     const pair = new IkePair(new MiniResponder(), clientConfig({ rekeySeconds: 600, dpdSeconds: 3600 }));
     pair.command({ type: 'connect' });
     const at = pair.clock.now();
     pair.advance();
     const req = pair.log.find((l) => l.dir === '-->' && l.exchange === ExchangeType.CreateChildSa)!;
-    expect(req.at - at).toBe(600_000);
+    expect(req.at - at).toBeGreaterThan(540_000);
+    expect(req.at - at).toBeLessThanOrEqual(600_000);
     expect(installed(pair).length).toBe(2);
-    expect(pair.sa.nextTimeout()).toBe(at + 1_200_000);
+    // the next one is armed again from this rekey, with a fresh jitter
+    const next = pair.sa.nextTimeout()! - req.at;
+    expect(next).toBeGreaterThan(540_000);
+    expect(next).toBeLessThanOrEqual(600_000);
+    expect(next).not.toBe(req.at - at);
   });
 
   it('rekey-ike: CREATE_CHILD_SA{ SA(IKE), Ni, KEi }, then D(IKE) on the old SA; the new SA carries on', () => {

@@ -12,16 +12,17 @@ const at = { localAddr: '198.51.100.2', ikePort: 500, nattPort: 4500, addresses:
 
 describe('profile vpn → IkeSaConfig', () => {
   it('carries the profile fields, the sockets we got and the PSK', () => {
-    const c = ikeSaConfig(vpn({ port: 4501, dpdSeconds: 7, retransmitTries: 2, rekeySeconds: 600 }), { ...at, ikePort: 40000, nattPort: 40001 });
+    const c = ikeSaConfig(vpn({ port: 4501, dpdSeconds: 7, retransmitTries: 2, rekeySeconds: 600, ikeRekeySeconds: 3600 }), { ...at, ikePort: 40000, nattPort: 40001 });
     expect(c).toMatchObject({
       gateway: '192.0.2.1', localAddr: '198.51.100.2', ikePort: 40000, nattPort: 40001, remotePort: 4501, localId: 'mn@example', remoteId: 'gw.example',
       ike: 'aes256gcm16-prfsha256-x25519', esp: 'aes256gcm16', remoteTs: [{ addr: '10.10.0.0', len: 16 }], dpdSeconds: 7, retransmitTries: 2,
-      mobike: true, requestDns: true, rekeySeconds: 600,
+      mobike: true, requestDns: true, rekeySeconds: 600, ikeRekeySeconds: 3600,
     });
     expect(new TextDecoder().decode(c.psk)).toBe('secret');
     expect(c).not.toHaveProperty('noNatsAllowed');
     expect(c).not.toHaveProperty('wallOffsetMs');
     expect(c).not.toHaveProperty('cert');
+    expect(ikeSaConfig(vpn(), at)).not.toHaveProperty('ikeRekeySeconds');
   });
 
   it('announces other addresses only when there is more than one; NO_NATS_ALLOWED only when asked', () => {

@@ -532,3 +532,37 @@ describe('MemoryNet fidelity', () => {
     expect(from).toEqual(['10.2.0.7']);
   });
 });
+
+describe('MemoryNetConfig: IPv6 rules', () => {
+  it('keeps them so that add, del and delRulesAt agree, though they route nothing', async () => {
+    const { mn } = topology();
+    const nc = mn.config;
+    await nc.addRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 });
+    await expect(nc.addRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 })).rejects.toThrow(/File exists/);
+    await nc.ensureRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 });
+    expect(await nc.delRulesAt(1003, 6)).toBe(1);
+    await expect(nc.delRule({ family: 6, pref: 1003 })).rejects.toThrow(/No such file/);
+    expect(await nc.delRulesAt(1003)).toBe(0);
+  });
+});
+
+describe('async drivers on the twins', () => {
+  it('settle() runs promise chains and deliveries until both are quiet', async () => {
+    const { net, mn, gw } = topology();
+    const g = await memoryPlatform(gw).openUdpTransport('192.0.2.10');
+    // a responder that answers after an await (as a driver's serial chain does)
+    g.onDatagram((d) => void Promise.resolve().then(() => g.send({ bytes: d.bytes, local: d.local, remote: d.remote })));
+    const m = await memoryPlatform(mn).openUdpTransport('10.1.0.2');
+    const answers: number[] = [];
+    m.onDatagram((d) => void Promise.resolve().then(async () => {
+      answers.push(d.bytes[0]!);
+      await Promise.resolve();
+      if (d.bytes[0]! < 3) m.send({ bytes: new Uint8Array([d.bytes[0]! + 1]), local: d.local, remote: d.remote });
+    }));
+    m.send({ bytes: new Uint8Array([1]), local: { addr: '10.1.0.2', port: 500 }, remote: { addr: '192.0.2.10', port: 500 } });
+    net.flush();
+    expect(answers).toEqual([]); // the responder's answer waits on a promise
+    await net.settle();
+    expect(answers).toEqual([1, 2, 3]);
+  });
+});

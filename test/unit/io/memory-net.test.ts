@@ -566,3 +566,36 @@ describe('async drivers on the twins', () => {
     expect(answers).toEqual([1, 2, 3]);
   });
 });
+
+describe('MemoryNet: moves and async time', () => {
+  it('refuses to send from a bound address the host no longer has; a router does not forward multicast', async () => {
+    const { net, mn, r } = topology();
+    const t = await memoryPlatform(mn).openUdpTransport('10.1.0.2');
+    mn.leave('wlan0');
+    mn.join('wlan0', 'U1', { address: '10.1.0.9/24', gateway: '10.1.0.1' });
+    t.send({ bytes: new Uint8Array(1), local: { addr: '10.1.0.2', port: 500 }, remote: { addr: '192.0.2.10', port: 500 } });
+    expect(t.stats.txErrors).toBe(1);
+    memoryPlatform(mn).openRaw(IpProto.Icmp, { device: 'wlan0' }).send(new Uint8Array(8), '224.0.0.11');
+    net.flush();
+    expect(r.drops.get('multicast-not-joined')).toBe(1);
+    expect(r.stats.forwarded).toBe(0);
+  });
+
+  it('run(ms) lets each timer\'s promise chain finish before the next timer fires', async () => {
+    const { net, mn } = topology();
+    const p = memoryPlatform(mn);
+    const log: string[] = [];
+    let n = 0;
+    const t0 = p.clock.now();
+    const t = p.clock.timer(() => void (async () => {
+      await Promise.resolve();
+      await Promise.resolve();
+      log.push(`retransmit ${++n} at ${p.clock.now() - t0}`);
+      if (n < 3) t.arm(p.clock.now() + 1000); // re-armed only after the awaits, as an async driver does
+    })());
+    t.arm(p.clock.now() + 500);
+    await net.run(5000);
+    expect(log).toEqual(['retransmit 1 at 500', 'retransmit 2 at 1500', 'retransmit 3 at 2500']);
+    expect(p.clock.now() - t0).toBe(5000);
+  });
+});

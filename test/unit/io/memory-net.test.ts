@@ -3,6 +3,7 @@ import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4
 import { decodeUdp, encodeUdp } from '../../../app/wire/ip/udp.ts';
 import { encodeIcmpEcho } from '../../../app/wire/ip/icmp.ts';
 import type { Datagram } from '../../../app/ikev2/types.ts';
+import type { UdpTransport } from '../../../app/io/udp-transport.ts';
 import { MemoryClock, MemoryNet, memoryPlatform, type MemoryHost } from '../../fakes/memory-platform.ts';
 
 /** MN on U1 (10.1.0.2) — router R — core (192.0.2.0/24) — GW (192.0.2.10) */
@@ -112,7 +113,8 @@ describe('MemoryUdpTransport: port demultiplexing', () => {
     expect(got.map((d) => [d.local.port, d.remote.port, d.bytes.length])).toEqual([[500, 500, 1], [4500, 4500, 5]]);
     expect(t.stats.tx).toBe(2);
     expect(g.stats.rx).toBe(2);
-    expect(t.natt).toBeUndefined();
+    const port: UdpTransport = t;
+    expect(port.natt).toBeUndefined(); // no native data plane here
   });
 
   it('falls back to ephemeral ports when 500/4500 are taken, and frees them on close', async () => {
@@ -597,5 +599,30 @@ describe('MemoryNet: moves and async time', () => {
     await net.run(5000);
     expect(log).toEqual(['retransmit 1 at 500', 'retransmit 2 at 1500', 'retransmit 3 at 2500']);
     expect(p.clock.now() - t0).toBe(5000);
+  });
+});
+
+describe('device bindings and link info (mip15\'s optional members)', () => {
+  it('moves a datagram socket between devices and reports ifindex and MTU', () => {
+    const { net, mn, gw } = topology();
+    gw.addInterface('eth9', { link: 'other', address: '198.51.100.1/24', mtu: 1400 });
+    const p = memoryPlatform(gw);
+    expect(p.linkInfo('eth9')).toEqual({ ifindex: gw.config.interfaces.get('eth9')!.ifindex, mtu: 1400 });
+    expect(p.linkInfo('nope')).toEqual({});
+    const s = p.openDatagram({ port: 434, device: 'eth9' });
+    expect(s.boundDevice()).toBe('eth9');
+    let got = 0;
+    s.onMessage(() => got++);
+    const m = memoryPlatform(mn).openDatagram();
+    m.send(new Uint8Array(1), { address: '192.0.2.10', port: 434 });
+    net.flush();
+    expect(got).toBe(0); // arrived on eth0
+    s.bindToDevice('eth0');
+    m.send(new Uint8Array(1), { address: '192.0.2.10', port: 434 });
+    net.flush();
+    expect(got).toBe(1);
+    expect(() => s.bindToDevice('nope0')).toThrow(/ENODEV/);
+    s.bindToDevice('');
+    expect(s.boundDevice()).toBeUndefined();
   });
 });

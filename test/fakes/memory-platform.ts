@@ -42,8 +42,11 @@ export interface MemoryPlatform extends Platform {
   openDatagram(opts?: DatagramOptions): MemoryDatagram;
   openRaw(protocol: number, opts?: RawSocketOptions): MemoryRaw;
   watchLinks(onLink: (link: Link | null, eventAt: Instant) => void, opts?: LinkWatchOptions): MemoryLinkWatcher;
-  /** a device's ifindex and MTU ({} when the host has no such device): mip15's optional Platform.linkInfo */
-  linkInfo(dev: string): { ifindex?: number; mtu?: number };
+  /**
+   * a device's ifindex and MTU ({} when the host has no such device): mip15's optional Platform.linkInfo
+   * (always there; declared optional as Platform declares it, so `if (p.linkInfo)` in tests stays valid)
+   */
+  linkInfo?(dev: string): { ifindex?: number; mtu?: number };
   readonly host: MemoryHost;
   readonly clock: MemoryClock;
   readonly net: MemoryNetConfig;

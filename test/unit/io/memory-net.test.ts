@@ -607,8 +607,8 @@ describe('device bindings and link info (mip15\'s optional members)', () => {
     const { net, mn, gw } = topology();
     gw.addInterface('eth9', { link: 'other', address: '198.51.100.1/24', mtu: 1400 });
     const p = memoryPlatform(gw);
-    expect(p.linkInfo('eth9')).toEqual({ ifindex: gw.config.interfaces.get('eth9')!.ifindex, mtu: 1400 });
-    expect(p.linkInfo('nope')).toEqual({});
+    expect(p.linkInfo?.('eth9')).toEqual({ ifindex: gw.config.interfaces.get('eth9')!.ifindex, mtu: 1400 });
+    expect(p.linkInfo?.('nope')).toEqual({});
     const s = p.openDatagram({ port: 434, device: 'eth9' });
     expect(s.boundDevice()).toBe('eth9');
     let got = 0;

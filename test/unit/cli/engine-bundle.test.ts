@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USAGE } from '../../../app/cli/help.ts';
 // @ts-expect-error plain JavaScript, no declarations
-import { buildEngine } from '../../../scripts/build-engine.mjs';
+import { buildEngine, rewriteLazyRequires } from '../../../scripts/build-engine.mjs';
 // @ts-expect-error plain JavaScript, no declarations
 import { freshBundle } from '../../../bin/homeward.mjs';
 
@@ -39,7 +39,23 @@ describe('the compiled engine', () => {
     const bad = spawnSync(process.execPath, [built.entry, 'vpn', 'up', '--frobnicate'], { encoding: 'utf8' });
     expect(bad.status).toBe(64);
     expect(bad.stderr).toMatch(/unknown option --frobnicate/);
+    // @noble's AES and NIST modules are bundled, but evaluated only where app/crypto/lazy-noble.ts asks for them
+    const code = readdirSync(out).filter((f) => f.endsWith('.mjs')).map((f) => readFileSync(join(out, f), 'utf8')).join('\n');
+    for (const init of ['init_aes()', 'init_nist()']) {
+      const lines = code.split('\n').filter((l) => l.includes(init));
+      expect(lines.length, init).toBe(1);
+      expect(lines[0], init).toMatch(/\?\?= \(init_\w+\(\), __toCommonJS\(/);
+    }
   }, 60_000);
+
+  it('turns lazy-noble.ts\'s createRequire loads into bundled requires, and refuses a file of another shape', () => {
+    const src = readFileSync(new URL('../../../app/crypto/lazy-noble.ts', import.meta.url), 'utf8');
+    const out = rewriteLazyRequires(src) as string;
+    expect(out).not.toMatch(/createRequire|\bload\(/);
+    expect(out).toContain("require('@noble/ciphers/aes.js')");
+    expect(out).toContain("require('@noble/curves/nist.js')");
+    expect(() => rewriteLazyRequires("import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nreq('x');\n")).toThrow(/lazy-noble/);
+  });
 
   it('bin/homeward.mjs takes the bundle only while no source it was built from is newer', () => {
     const base = join(dir, 'tree');

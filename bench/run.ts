@@ -8,14 +8,20 @@
  * reason for whatever could not be measured) and the table in
  * docs/PERFORMANCE.md between its bench-table markers. Progress on stderr.
  *
- * Environment: BENCH_ONLY=throughput,handover,… runs a subset (results.json
- * is then written to /tmp/homeward-bench-results.partial.json); BENCH_MOVES (default 10);
- * BENCH_SOAK_MINUTES (default 10, the issue's figure).
+ * Options: `--only throughput,handover,…` (or BENCH_ONLY=…) runs a subset
+ * (results.json is then written to /tmp/homeward-bench-results.partial.json);
+ * BENCH_MOVES (default 10); BENCH_SOAK_MINUTES (default 10, the issue's
+ * figure; a shorter soak samples RSS 20 times).
+ *
+ * `startup` runs first, right after the engine bundle is built and before any
+ * lab exists: it times a command a user starts on their own machine, not one
+ * that waits behind this run's lab teardown.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release } from 'node:os';
 import { labAvailable } from '../test/lab/harness/index.ts';
+import { BenchOptionError, selectSections } from './lib/options.ts';
 import { buildResults, formatTable, type Figure, type SectionOutcome } from './lib/results.ts';
 import { detectionSection } from './sections/detection.ts';
 import { espSection } from './sections/esp.ts';
@@ -33,13 +39,13 @@ const START_MARK = '<!-- bench-table:start -->';
 const END_MARK = '<!-- bench-table:end -->';
 
 const SECTIONS: Section[] = [
+  { name: 'startup', run: startupSection },
   { name: 'throughput', run: throughputSection },
   { name: 'throughput-mc', run: throughputMcSection },
   { name: 'handover', run: handoverSection },
   { name: 'detection', run: detectionSection },
   { name: 'memory', run: memorySection },
   { name: 'esp', run: espSection },
-  { name: 'startup', run: startupSection },
 ];
 const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory']);
 
@@ -88,9 +94,9 @@ function buildEngine(): void {
 }
 
 async function main(): Promise<void> {
+  const only = selectSections(process.argv.slice(2), process.env.BENCH_ONLY, SECTIONS.map((s) => s.name));
   buildEngine();
   const started = new Date();
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim()).filter((s) => s !== '');
   const lab = labAvailable({ need: ['strongswan', 'iptables'] });
   const figures: Figure[] = [];
   const outcomes: SectionOutcome[] = [];
@@ -126,4 +132,10 @@ async function main(): Promise<void> {
   progress(`wrote ${target.pathname} in ${results.durationS} s`);
 }
 
-await main();
+try {
+  await main();
+} catch (e) {
+  if (!(e instanceof BenchOptionError)) throw e;
+  process.stderr.write(`bench: ${e.message}\n`);
+  process.exitCode = 64;
+}

@@ -26,7 +26,8 @@ export function engineStartCommand(i: EngineStartInput): { cmd: string; args: st
   if (i.unitInstalled) return { cmd: 'pkexec', args: ['systemctl', 'start', 'homeward.service'] };
   return {
     cmd: 'pkexec',
-    args: ['env', 'ELECTRON_RUN_AS_NODE=1', i.execPath, i.bundle, 'run', '--profile', i.profile ?? SHARED_PROFILE,
+    // --max-semi-space-size=2 as in the service's unit and bin/homeward.mjs (docs/PERFORMANCE.md, *Engine memory*)
+    args: ['env', 'ELECTRON_RUN_AS_NODE=1', i.execPath, '--max-semi-space-size=2', i.bundle, 'run', '--profile', i.profile ?? SHARED_PROFILE,
       '--control', i.socket, '--control-group', 'homeward'],
   };
 }

@@ -36,6 +36,32 @@ const addonRequire = {
   },
 };
 
+/**
+ * app/crypto/lazy-noble.ts loads two @noble modules on first use through
+ * createRequire(import.meta.url), which would need node_modules at run time:
+ * in the bundle its `load('<specifier>')` calls become plain `require(…)`,
+ * which esbuild bundles as lazily initialised modules (evaluated on the first
+ * call, like the sources), so `homeward run` does not build their tables.
+ */
+export const LAZY_REQUIRE_FILES = /app[\\/]crypto[\\/]lazy-noble\.ts$/;
+export function rewriteLazyRequires(src) {
+  const out = src
+    .replace(/^const load = createRequire\(import\.meta\.url\);$/m, '')
+    .replace(/^import \{ createRequire \} from 'node:module';$/m, '')
+    .replaceAll(/\bload\('([^']+)'\)/g, "require('$1')");
+  if (out.includes('createRequire') || !/require\('/.test(out)) throw new Error('build-engine: app/crypto/lazy-noble.ts no longer has the `const load = createRequire(import.meta.url)` / load(\'…\') shape; update scripts/build-engine.mjs');
+  return out;
+}
+const lazyRequire = {
+  name: 'lazy-require',
+  setup(b) {
+    b.onLoad({ filter: LAZY_REQUIRE_FILES }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      return { contents: rewriteLazyRequires(await readFile(args.path, 'utf8')), loader: 'ts' };
+    });
+  },
+};
+
 export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
   const startedAt = Date.now();
   rmSync(outDir, { recursive: true, force: true });
@@ -53,7 +79,7 @@ export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
     // the bundle must not depend on node_modules at run time (the service has none)
     packages: 'bundle',
     banner: { js: "import { createRequire as __hwCreateRequire } from 'node:module'; const require = __hwCreateRequire(import.meta.url);" },
-    plugins: [addonRequire],
+    plugins: [addonRequire, lazyRequire],
     metafile: true,
     legalComments: 'none',
     logLevel: 'warning',

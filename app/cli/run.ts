@@ -29,7 +29,7 @@ import { fileProfile } from '../io/profile-file.ts';
 import { removeAccessLeftovers } from '../io/access-services.ts';
 import { NetConfig } from '../io/netconfig.ts';
 import { removeLeftovers, VPN_TUNS } from '../io/policy-routes.ts';
-import { startUiServer, type UiServer } from '../io/ui-server.ts';
+import type { UiServer } from '../io/ui-server.ts';
 import { humanLine } from './human.ts';
 import { CliError, eachOption, loadProfile } from './main.ts';
 import { checkProfile } from './profile-check.ts';
@@ -125,6 +125,8 @@ export async function run(argv: string[]): Promise<number> {
   try {
     await engine.start();
     if (args.ui) {
+      // loaded only for --ui: its HTTP server (node:http) is otherwise dead weight in the engine's memory
+      const { startUiServer } = await import('../io/ui-server.ts');
       ui = await startUiServer({
         engine, root: RENDERER_DIST, diagnostics: diagnostics.build,
         // said on the engine's own stream: what a hostile or broken client sent, and that it was dropped

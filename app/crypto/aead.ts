@@ -12,10 +12,10 @@
  * openInPlace verifies the ICV before it writes any plaintext, so a forged
  * packet leaves the buffer untouched.
  */
-import { gcm } from '@noble/ciphers/aes.js';
 import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { createCipheriv, createDecipheriv, createSecretKey, getCiphers } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
+import { nobleAes } from './lazy-noble.ts';
 import { AEAD_ICV_LENGTH, AEAD_IV_LENGTH, AEAD_SALT_LENGTH } from './suite.ts';
 import type { AeadAlg } from './suite.ts';
 
@@ -148,6 +148,7 @@ function nobleCore(alg: AeadAlg, key: Uint8Array, setIv: (iv: Uint8Array) => Uin
       },
     };
   }
+  const { gcm } = nobleAes();
   return {
     sealInPlace(buf, off, len, iv, aad) {
       buf.set(gcm(key, setIv(iv), aad).encrypt(buf.subarray(off, off + len)), off);

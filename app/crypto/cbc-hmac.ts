@@ -7,11 +7,11 @@
  * MAC covers whatever byte range the caller names: the IKE message from its
  * header to the end of the ciphertext, or ESP's SPI ‖ Seq ‖ IV ‖ ciphertext.
  */
-import { cbc } from '@noble/ciphers/aes.js';
 import { createCipheriv, createDecipheriv, createSecretKey } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { IntegId } from '../wire/ikev2/constants.ts';
 import type { AeadBackend } from './aead.ts';
+import { nobleAes } from './lazy-noble.ts';
 import { createIntegKey } from './prf.ts';
 import type { IntegKey } from './prf.ts';
 import { AES_BLOCK } from './suite.ts';
@@ -73,6 +73,7 @@ function nodeCbc(key: KeyObject, bytes: number): CbcCore {
 
 function nobleCbc(key: Uint8Array): CbcCore {
   const opts = { disablePadding: true };
+  const { cbc } = nobleAes();
   return {
     encrypt: (data, iv) => data.set(cbc(key, iv, opts).encrypt(data)),
     decrypt: (data, iv) => data.set(cbc(key, iv, opts).decrypt(data)),

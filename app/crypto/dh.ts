@@ -8,14 +8,16 @@
  *   14  MODP-2048 (RFC 3526)             KE = g^x mod p, 256 bytes; g^ir 256 bytes; 1 < y < p-1
  *
  * X25519 and MODP run in node:crypto (X25519 is ~30x faster there; keys move
- * as raw/DER, never JWK, see LAB.md), the NIST curves on @noble/curves.
+ * as raw/DER, never JWK, see LAB.md), the NIST curves on @noble/curves,
+ * loaded on the first ECP key (./lazy-noble.ts).
  * A group's private key comes from a caller's random source, so tests can
  * inject deterministic keys.
  */
-import { p256, p384 } from '@noble/curves/nist.js';
+import type { p256 } from '@noble/curves/nist.js';
 import { createDiffieHellman, createPrivateKey, createPublicKey, diffieHellman, randomBytes as nodeRandom } from 'node:crypto';
 import { concatBytes, hexToBytes } from '../base/bytes.ts';
 import { DhId } from '../wire/ikev2/constants.ts';
+import { nobleNist } from './lazy-noble.ts';
 import { UnsupportedAlgorithm } from './prf.ts';
 
 // Specification (RFC 3526 §3: the 2048-bit MODP group, generator 2)
@@ -91,8 +93,9 @@ const x25519Group: DhGroup = {
   fromPrivate: x25519Pair,
 };
 
-function ecpGroup(id: DhId, curve: typeof p256, size: number): DhGroup {
+function ecpGroup(id: DhId, nistCurve: () => typeof p256, size: number): DhGroup {
   const pair = (priv: Uint8Array): DhKeyPair => {
+    const curve = nistCurve();
     if (priv.length !== size || !curve.utils.isValidSecretKey(priv)) throw new DhError(`invalid ECP-${size * 8} private key`);
     return {
       group: id,
@@ -113,7 +116,7 @@ function ecpGroup(id: DhId, curve: typeof p256, size: number): DhGroup {
   return {
     id, publicLength: 2 * size, fromPrivate: pair,
     // a seed of 1.5x the order size reduced mod n (FIPS 186-5 A.2.1), never zero
-    generate: (random = nodeRandom) => pair(curve.utils.randomSecretKey(random(size + size / 2))),
+    generate: (random = nodeRandom) => pair(nistCurve().utils.randomSecretKey(random(size + size / 2))),
   };
 }
 
@@ -162,8 +165,8 @@ const modp2048Group: DhGroup = {
 
 const GROUPS: Partial<Record<DhId, DhGroup>> = {
   [DhId.Curve25519]: x25519Group,
-  [DhId.Ecp256]: ecpGroup(DhId.Ecp256, p256, 32),
-  [DhId.Ecp384]: ecpGroup(DhId.Ecp384, p384 as typeof p256, 48),
+  [DhId.Ecp256]: ecpGroup(DhId.Ecp256, () => nobleNist().p256, 32),
+  [DhId.Ecp384]: ecpGroup(DhId.Ecp384, () => nobleNist().p384 as typeof p256, 48),
   [DhId.Modp2048]: modp2048Group,
 };
 

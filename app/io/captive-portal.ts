@@ -5,7 +5,6 @@
  * any page instead = a portal, whose login page is the redirect's target (or
  * the probe URL itself when the portal answers with its page directly).
  */
-import { request } from 'node:http';
 
 export type ProbeResult =
   | { kind: 'open' }
@@ -36,7 +35,8 @@ export function probeCaptivePortal(probeUrl: string, localAddress: string, timeo
       }
     };
     try {
-      const req = request(probeUrl, { method: 'GET', localAddress, timeout: timeoutMs, headers: { 'user-agent': 'Homeward captive-portal check', connection: 'close' } }, (res) => {
+      // node:http on the first probe only (an engine that never probes never loads it)
+      const req = process.getBuiltinModule('node:http').request(probeUrl, { method: 'GET', localAddress, timeout: timeoutMs, headers: { 'user-agent': 'Homeward captive-portal check', connection: 'close' } }, (res) => {
         res.resume(); // the body is not needed: a page instead of 204 is the portal's
         const loc = res.headers.location;
         finish(classifyProbe(probeUrl, res.statusCode ?? 0, typeof loc === 'string' ? loc : undefined));

@@ -16,7 +16,6 @@
  * pairs named like secrets, and long hex runs (≥ 32 digits — keys, not SPIs).
  * The tar (POSIX ustar) is written here with node:zlib; no dependency.
  */
-import { gzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { release, type as osType } from 'node:os';
 import { redactProfileJson } from '../config/profile.ts';
@@ -66,7 +65,8 @@ export function writeTarGz(entries: readonly TarEntry[]): Uint8Array {
     if (pad) parts.push(new Uint8Array(pad));
   }
   parts.push(new Uint8Array(1024)); // two zero blocks end the archive
-  return new Uint8Array(gzipSync(Buffer.concat(parts)));
+  // node:zlib only when an export is asked for, not in every engine's memory
+  return new Uint8Array(process.getBuiltinModule('node:zlib').gzipSync(Buffer.concat(parts)));
 }
 
 const SECRET_NAMES = 'psk|key|secret|password|passphrase|private[_-]?key|mn[_-]?ha[_-]?key';

@@ -17,7 +17,6 @@
  */
 import { Duplex } from 'node:stream';
 import { constants } from 'node:crypto';
-import { checkServerIdentity, connect } from 'node:tls';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { TlsEngineResult } from '../eap/eap-tls.ts';
 
@@ -56,6 +55,8 @@ export class NodeTlsEngine {
 
   private start(): void {
     const servername = /^[A-Za-z0-9.-]+$/.test(this.o.serverName) && /[A-Za-z]/.test(this.o.serverName) ? this.o.serverName : undefined;
+    // node:tls only once an EAP-TLS exchange starts: most profiles never use it, and it costs ~1 MiB resident
+    const { checkServerIdentity, connect } = process.getBuiltinModule('node:tls');
     this.socket = connect({
       socket: this.duplex, cert: this.o.certPem, key: this.o.keyPem, ca: this.o.caPem,
       minVersion: 'TLSv1.2', maxVersion: 'TLSv1.2', rejectUnauthorized: true,

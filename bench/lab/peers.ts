@@ -76,8 +76,9 @@ export interface HomewardProc {
   events: StampedEvent[];
 }
 
+/** `homeward …` as the installed command runs it: bin/homeward.mjs itself, started by its `#!` line (with the Node options set there). */
 export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string): HomewardProc {
-  const proc = lab.spawn(host, process.execPath, [HOMEWARD_BIN, ...args], { label });
+  const proc = lab.spawn(host, HOMEWARD_BIN, args, { label });
   const stamper = new JsonLineStamper();
   proc.child.stdout?.on('data', (d: string | Buffer) => { stamper.push(String(d), Date.now()); });
   return { proc, events: stamper.events };

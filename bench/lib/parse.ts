@@ -62,3 +62,22 @@ export class JsonLineStamper {
     return fresh;
   }
 }
+
+/** One run as GNU time reports it with `-f '%e %U %S %M'`: wall, user and system seconds, peak RSS. */
+export interface TimedRun {
+  wallS: number;
+  userS: number;
+  sysS: number;
+  maxRssKiB: number;
+}
+
+/** The format string parseGnuTime reads; GNU time writes it as the last line of stderr. */
+export const GNU_TIME_FORMAT = '%e %U %S %M';
+
+/** The last line of a `/usr/bin/time -f '%e %U %S %M'` stderr (the command's own stderr comes before it). */
+export function parseGnuTime(stderr: string): TimedRun {
+  const last = stderr.trimEnd().split('\n').at(-1) ?? '';
+  const m = /^(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)$/.exec(last.trim());
+  if (!m) throw new BenchParseError(`no "%e %U %S %M" line at the end of GNU time's output: ${JSON.stringify(last.slice(0, 120))}`);
+  return { wallS: Number(m[1]), userS: Number(m[2]), sysS: Number(m[3]), maxRssKiB: Number(m[4]) };
+}

@@ -130,8 +130,10 @@ describe('npm run dist -- --dir (stub Electron, offline)', () => {
     }
     const one = (k: string): string => { expect(keys.get(k), k).toHaveLength(1); return keys.get(k)![0]!; };
     expect(one('Environment')).toBe('ELECTRON_RUN_AS_NODE=1');
-    const [exe, engine, ...args] = one('ExecStart').split(' ');
+    const [exe, nodeOption, engine, ...args] = one('ExecStart').split(' ');
     expect(exe).toBe(`${PREFIX}/homeward-desktop`);
+    // the same V8 option as bin/homeward.mjs's #! line: the young generation stays small (docs/PERFORMANCE.md)
+    expect(nodeOption).toBe('--max-semi-space-size=2');
     expect(existsSync(local(exe!))).toBe(true);
     expect(engine).toBe(`${PREFIX}/resources/app.asar.unpacked/dist/engine/homeward.mjs`);
     expect(existsSync(local(engine!))).toBe(true);

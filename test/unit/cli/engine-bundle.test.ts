@@ -8,9 +8,11 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
 import { USAGE } from '../../../app/cli/help.ts';
+import { engineStartCommand } from '../../../main/engine-start.ts';
 // @ts-expect-error plain JavaScript, no declarations
-import { buildEngine } from '../../../scripts/build-engine.mjs';
+import { buildEngine, rewriteLazyRequires } from '../../../scripts/build-engine.mjs';
 // @ts-expect-error plain JavaScript, no declarations
 import { freshBundle } from '../../../bin/homeward.mjs';
 
@@ -39,7 +41,40 @@ describe('the compiled engine', () => {
     const bad = spawnSync(process.execPath, [built.entry, 'vpn', 'up', '--frobnicate'], { encoding: 'utf8' });
     expect(bad.status).toBe(64);
     expect(bad.stderr).toMatch(/unknown option --frobnicate/);
+    // @noble's AES and NIST modules are bundled, but evaluated only where app/crypto/lazy-noble.ts asks for them
+    const code = readdirSync(out).filter((f) => f.endsWith('.mjs')).map((f) => readFileSync(join(out, f), 'utf8')).join('\n');
+    for (const init of ['init_aes()', 'init_nist()']) {
+      const lines = code.split('\n').filter((l) => l.includes(init));
+      expect(lines.length, init).toBe(1);
+      expect(lines[0], init).toMatch(/\?\?= \(init_\w+\(\), __toCommonJS\(/);
+    }
   }, 60_000);
+
+  it('turns lazy-noble.ts\'s createRequire loads into bundled requires, and refuses a file of another shape', () => {
+    const src = readFileSync(new URL('../../../app/crypto/lazy-noble.ts', import.meta.url), 'utf8');
+    const out = rewriteLazyRequires(src) as string;
+    expect(out).not.toMatch(/createRequire|\bload\(/);
+    expect(out).toContain("require('@noble/ciphers/aes.js')");
+    expect(out).toContain("require('@noble/curves/nist.js')");
+    expect(() => rewriteLazyRequires("import { createRequire } from 'node:module';\nconst req = createRequire(import.meta.url);\nreq('x');\n")).toThrow(/lazy-noble/);
+  });
+
+  it('bin/homeward.mjs, the service unit and the desktop app\'s start command give the engine the same V8 option', () => {
+    const option = '--max-semi-space-size=2';
+    const bin = fileURLToPath(new URL('../../../bin/homeward.mjs', import.meta.url));
+    expect(readFileSync(bin, 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${option}`);
+    // run as the installed command runs it: by its #! line
+    const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
+    expect(r.stdout).toBe('homeward 0.1.0\n');
+    const probe = join(dir, 'exec-argv.mjs');
+    writeFileSync(probe, 'process.on("exit", () => process.stderr.write(JSON.stringify(process.execArgv)));\n');
+    const seen = spawnSync(bin, ['--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: `--import ${probe}` } });
+    expect(JSON.parse(seen.stderr)).toContain(option);
+    const unit = readFileSync(fileURLToPath(new URL('../../../build/linux/homeward.service', import.meta.url)), 'utf8');
+    expect(/^ExecStart=\S+ (\S+) /m.exec(unit)?.[1]).toBe(option);
+    expect(engineStartCommand({ unitInstalled: false, execPath: '/x/homeward-desktop', bundle: '/x/homeward.mjs', socket: '/run/s' }).args.slice(2, 5))
+      .toEqual(['/x/homeward-desktop', option, '/x/homeward.mjs']);
+  });
 
   it('bin/homeward.mjs takes the bundle only while no source it was built from is newer', () => {
     const base = join(dir, 'tree');

@@ -128,7 +128,7 @@ describe('Start the engine… (pkexec)', () => {
     expect(engineStartCommand({ unitInstalled: false, execPath: '/tmp/.mount_x/homeward-desktop', bundle: '/tmp/.mount_x/resources/app.asar.unpacked/dist/engine/homeward.mjs', socket: '/run/homeward/control.sock' }))
       .toEqual({
         cmd: 'pkexec',
-        args: ['env', 'ELECTRON_RUN_AS_NODE=1', '/tmp/.mount_x/homeward-desktop', '/tmp/.mount_x/resources/app.asar.unpacked/dist/engine/homeward.mjs',
+        args: ['env', 'ELECTRON_RUN_AS_NODE=1', '/tmp/.mount_x/homeward-desktop', '--max-semi-space-size=2', '/tmp/.mount_x/resources/app.asar.unpacked/dist/engine/homeward.mjs',
           'run', '--profile', '/etc/homeward/profile.json', '--control', '/run/homeward/control.sock', '--control-group', 'homeward'],
       });
   });

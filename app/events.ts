@@ -59,17 +59,35 @@ export interface IkeSaEvent {
   spiR?: string;
   natLocal?: boolean;
   natRemote?: boolean;
+  /** failed: the IKEv2 notify (or our own code) it failed with */
+  code?: string;
+  /** deleted: why (the gateway's DELETE, ours, 'closed') */
+  reason?: string;
 }
 
-export interface ChildSaEvent {
+/** A Child SA installed or rekeyed: its selectors as CIDR ranges. */
+export interface ChildSaInstalledEvent {
   type: 'child-sa';
-  state: 'installed' | 'rekeyed' | 'deleted';
+  state: 'installed' | 'rekeyed';
   spiIn: string;
   spiOut: string;
   esp: string;
   localTs: string[];
   remoteTs: string[];
 }
+
+/** A Child SA gone (the selectors are not repeated). */
+export interface ChildSaDeletedEvent {
+  type: 'child-sa';
+  state: 'deleted';
+  spiIn: string;
+  spiOut: string;
+  esp: string;
+  localTs?: string[];
+  remoteTs?: string[];
+}
+
+export type ChildSaEvent = ChildSaInstalledEvent | ChildSaDeletedEvent;
 
 export interface MobikeUpdateEvent {
   type: 'mobike-update';
@@ -83,6 +101,8 @@ export interface MobikeUpdateEvent {
   natRemote?: boolean;
   /** older name of natLocal */
   nat?: boolean;
+  /** the gateway's address on the new path */
+  gateway?: string;
 }
 
 export interface LivenessEvent {
@@ -94,7 +114,11 @@ export interface LivenessEvent {
 
 export interface RegistrationEvent {
   type: 'registration';
-  state: 'accepted' | 'denied' | 'timeout' | 'deregistered';
+  /**
+   * expired: an accepted binding ran out without a renewal; failing: replies
+   * keep being dropped for a cause the user can fix (`cause`, `hint`)
+   */
+  state: 'accepted' | 'denied' | 'timeout' | 'expired' | 'deregistered' | 'failing';
   coa: string;
   lifetime?: number;
   tnc?: boolean;
@@ -102,6 +126,19 @@ export interface RegistrationEvent {
   codeName?: string;
   udpTunnel?: boolean;
   via?: string;
+  /** accepted: the data path's format ('ip-in-ip' | 'gre' | 'minimal') */
+  encapsulation?: string;
+  /** accepted: the RFC 3519 keepalive interval granted, seconds */
+  keepaliveSeconds?: number;
+  /** failing: why replies are dropped ('identification-mismatch' | 'bad-authenticator' | 'unknown-spi') */
+  cause?: string;
+  /** failing: replies dropped for that cause so far, and requests sent in the attempt */
+  count?: number;
+  tries?: number;
+  /** failing: what the user can change */
+  hint?: string;
+  /** failing: the SPI the dropped replies carried */
+  spi?: number;
   /** the home agent the registration went to (the i-HA) */
   homeAgent?: string;
 }
@@ -120,6 +157,8 @@ export interface LogEvent {
   level: 'debug' | 'info' | 'warn' | 'error';
   msg: string;
   ctx?: Record<string, string | number | boolean>;
+  /** context the IKE layer puts beside msg (ctx_reason, ctx_addresses, ctx_messages …) */
+  [ctx: `ctx_${string}`]: string | number | boolean | string[] | undefined;
 }
 
 export interface UiEvent {
@@ -169,6 +208,9 @@ export type EngineEvent =
   | ErrorEvent;
 
 export type EngineEventType = EngineEvent['type'];
+
+/** What the IKE core (app/ikev2) and the VPN driver emit: a subset of the engine's events, passed on as they are. */
+export type IkeEvent = IkeSaEvent | ChildSaEvent | MobikeUpdateEvent | LivenessEvent | LogEvent | ErrorEvent;
 
 /** Commands a UI or the control socket may send to the engine. */
 export type EngineCommand =

@@ -12,7 +12,7 @@
  * ages up. The reducer never mutates its input; histories are bounded.
  */
 import type {
-  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
+  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent, UnverifiedDenialEvent,
 } from './events.ts';
 
 // Implementation
@@ -20,8 +20,9 @@ export const MAX_HANDOVERS = 50;
 export const MAX_LOG_LINES = 300;
 
 export interface RegistrationInfo {
-  state: RegistrationEvent['state'];
-  coa: string;
+  state: RegistrationEvent['state'] | UnverifiedDenialEvent['state'];
+  /** absent for an unverified denial (it names no care-of address) */
+  coa: string | undefined;
   /** granted lifetime in seconds (0 when deregistered) */
   lifetime: number | null;
   /** wall-clock ms when the binding expires, null when unknown or not accepted */
@@ -156,7 +157,12 @@ function keepLast<T>(list: T[], item: T, max: number): T[] {
   return next;
 }
 
-function applyRegistration(s: EngineSnapshot, e: RegistrationEvent, now: number): EngineSnapshot {
+function applyRegistration(s: EngineSnapshot, e: RegistrationEvent | UnverifiedDenialEvent, now: number): EngineSnapshot {
+  if (e.state === 'unverified-denial') {
+    // no binding and no care-of address: only the state and the denial's code
+    const registration: RegistrationInfo = { state: e.state, coa: undefined, lifetime: null, at: now, expiresAt: null, udpTunnel: false, tnc: false, via: null, code: e.code, codeName: null };
+    return { ...s, registration, homeAgent: e.homeAgent ?? s.homeAgent };
+  }
   const lifetime = e.lifetime ?? null;
   const registration: RegistrationInfo = {
     state: e.state, coa: e.coa, lifetime, at: now,

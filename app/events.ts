@@ -143,6 +143,19 @@ export interface RegistrationEvent {
   homeAgent?: string;
 }
 
+/**
+ * A home agent's denial whose authenticator does not verify (app/io/mip-driver.ts):
+ * it changes nothing, but its code is the best hint for the user (a wrong MN-HA
+ * key looks exactly like this); reported once per code.
+ */
+export interface UnverifiedDenialEvent {
+  type: 'registration';
+  state: 'unverified-denial';
+  code: number;
+  authenticated: false;
+  homeAgent?: string;
+}
+
 export interface CountersEvent {
   type: 'counters';
   tunIn: number;
@@ -200,6 +213,7 @@ export type EngineEvent =
   | MobikeUpdateEvent
   | LivenessEvent
   | RegistrationEvent
+  | UnverifiedDenialEvent
   | CountersEvent
   | LogEvent
   | UiEvent

@@ -12,7 +12,7 @@
  * ages up. The reducer never mutates its input; histories are bounded.
  */
 import type {
-  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent, UnverifiedDenialEvent,
+  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
 } from './events.ts';
 
 // Implementation
@@ -20,9 +20,8 @@ export const MAX_HANDOVERS = 50;
 export const MAX_LOG_LINES = 300;
 
 export interface RegistrationInfo {
-  state: RegistrationEvent['state'] | UnverifiedDenialEvent['state'];
-  /** absent for an unverified denial (it names no care-of address) */
-  coa: string | undefined;
+  state: RegistrationEvent['state'];
+  coa: string;
   /** granted lifetime in seconds (0 when deregistered) */
   lifetime: number | null;
   /** wall-clock ms when the binding expires, null when unknown or not accepted */
@@ -157,15 +156,10 @@ function keepLast<T>(list: T[], item: T, max: number): T[] {
   return next;
 }
 
-function applyRegistration(s: EngineSnapshot, e: RegistrationEvent | UnverifiedDenialEvent, now: number): EngineSnapshot {
-  if (e.state === 'unverified-denial') {
-    // no binding and no care-of address: only the state and the denial's code
-    const registration: RegistrationInfo = { state: e.state, coa: undefined, lifetime: null, at: now, expiresAt: null, udpTunnel: false, tnc: false, via: null, code: e.code, codeName: null };
-    return { ...s, registration, homeAgent: e.homeAgent ?? s.homeAgent };
-  }
+function applyRegistration(s: EngineSnapshot, e: RegistrationEvent, now: number): EngineSnapshot {
   const lifetime = e.lifetime ?? null;
   const registration: RegistrationInfo = {
-    state: e.state, coa: e.coa, lifetime, at: now,
+    state: e.state, coa: e.coa ?? s.registration?.coa ?? '', lifetime, at: now,
     expiresAt: e.state === 'accepted' && lifetime !== null ? now + lifetime * 1000 : null,
     udpTunnel: e.udpTunnel ?? false, tnc: e.tnc ?? false, via: e.via ?? null,
     code: e.code ?? null, codeName: e.codeName ?? null,

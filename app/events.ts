@@ -59,35 +59,19 @@ export interface IkeSaEvent {
   spiR?: string;
   natLocal?: boolean;
   natRemote?: boolean;
-  /** failed: the IKEv2 notify (or our own code) it failed with */
-  code?: string;
-  /** deleted: why (the gateway's DELETE, ours, 'closed') */
-  reason?: string;
 }
 
-/** A Child SA installed or rekeyed: its selectors as CIDR ranges. */
-export interface ChildSaInstalledEvent {
+interface ChildSaFields {
   type: 'child-sa';
-  state: 'installed' | 'rekeyed';
   spiIn: string;
   spiOut: string;
   esp: string;
-  localTs: string[];
-  remoteTs: string[];
 }
 
-/** A Child SA gone (the selectors are not repeated). */
-export interface ChildSaDeletedEvent {
-  type: 'child-sa';
-  state: 'deleted';
-  spiIn: string;
-  spiOut: string;
-  esp: string;
-  localTs?: string[];
-  remoteTs?: string[];
-}
-
-export type ChildSaEvent = ChildSaInstalledEvent | ChildSaDeletedEvent;
+/** installed and rekeyed carry the traffic selectors; deleted names the SPIs only */
+export type ChildSaEvent =
+  | (ChildSaFields & { state: 'installed' | 'rekeyed'; localTs: string[]; remoteTs: string[] })
+  | (ChildSaFields & { state: 'deleted'; localTs?: string[]; remoteTs?: string[] });
 
 export interface MobikeUpdateEvent {
   type: 'mobike-update';
@@ -101,8 +85,6 @@ export interface MobikeUpdateEvent {
   natRemote?: boolean;
   /** older name of natLocal */
   nat?: boolean;
-  /** the gateway's address on the new path */
-  gateway?: string;
 }
 
 export interface LivenessEvent {
@@ -115,45 +97,33 @@ export interface LivenessEvent {
 export interface RegistrationEvent {
   type: 'registration';
   /**
-   * expired: an accepted binding ran out without a renewal; failing: replies
-   * keep being dropped for a cause the user can fix (`cause`, `hint`)
+   * expired: the binding's lifetime ran out; failing: replies keep being
+   * dropped (see cause, hint); unverified-denial: a denial whose
+   * authenticator does not verify (reported once per code, changes nothing)
    */
-  state: 'accepted' | 'denied' | 'timeout' | 'expired' | 'deregistered' | 'failing';
-  coa: string;
+  state: 'accepted' | 'denied' | 'timeout' | 'deregistered' | 'expired' | 'failing' | 'unverified-denial';
+  /** absent only on an unverified denial (the driver's, not the client's) */
+  coa?: string;
   lifetime?: number;
   tnc?: boolean;
   code?: number;
   codeName?: string;
   udpTunnel?: boolean;
   via?: string;
-  /** accepted: the data path's format ('ip-in-ip' | 'gre' | 'minimal') */
-  encapsulation?: string;
-  /** accepted: the RFC 3519 keepalive interval granted, seconds */
-  keepaliveSeconds?: number;
-  /** failing: why replies are dropped ('identification-mismatch' | 'bad-authenticator' | 'unknown-spi') */
-  cause?: string;
-  /** failing: replies dropped for that cause so far, and requests sent in the attempt */
-  count?: number;
-  tries?: number;
-  /** failing: what the user can change */
-  hint?: string;
-  /** failing: the SPI the dropped replies carried */
-  spi?: number;
   /** the home agent the registration went to (the i-HA) */
   homeAgent?: string;
-}
-
-/**
- * A home agent's denial whose authenticator does not verify (app/io/mip-driver.ts):
- * it changes nothing, but its code is the best hint for the user (a wrong MN-HA
- * key looks exactly like this); reported once per code.
- */
-export interface UnverifiedDenialEvent {
-  type: 'registration';
-  state: 'unverified-denial';
-  code: number;
-  authenticated: false;
-  homeAgent?: string;
+  /** accepted: the data path's packet format */
+  encapsulation?: 'ip-in-ip' | 'gre' | 'minimal';
+  /** accepted: the RFC 3519 keepalive interval the home agent asked for */
+  keepaliveSeconds?: number;
+  /** failing: why replies are dropped, how often, after how many requests, what the user can change */
+  cause?: 'identification-mismatch' | 'bad-authenticator' | 'unknown-spi';
+  count?: number;
+  tries?: number;
+  hint?: string;
+  spi?: number;
+  /** unverified-denial: always false */
+  authenticated?: boolean;
 }
 
 export interface CountersEvent {
@@ -170,8 +140,6 @@ export interface LogEvent {
   level: 'debug' | 'info' | 'warn' | 'error';
   msg: string;
   ctx?: Record<string, string | number | boolean>;
-  /** context the IKE layer puts beside msg (ctx_reason, ctx_addresses, ctx_messages …) */
-  [ctx: `ctx_${string}`]: string | number | boolean | string[] | undefined;
 }
 
 export interface UiEvent {
@@ -213,7 +181,6 @@ export type EngineEvent =
   | MobikeUpdateEvent
   | LivenessEvent
   | RegistrationEvent
-  | UnverifiedDenialEvent
   | CountersEvent
   | LogEvent
   | UiEvent
@@ -222,9 +189,6 @@ export type EngineEvent =
   | ErrorEvent;
 
 export type EngineEventType = EngineEvent['type'];
-
-/** What the IKE core (app/ikev2) and the VPN driver emit: a subset of the engine's events, passed on as they are. */
-export type IkeEvent = IkeSaEvent | ChildSaEvent | MobikeUpdateEvent | LivenessEvent | LogEvent | ErrorEvent;
 
 /** Commands a UI or the control socket may send to the engine. */
 export type EngineCommand =

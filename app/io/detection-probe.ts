@@ -8,7 +8,7 @@
  */
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
-import type { RegistrationEvent, UnverifiedDenialEvent } from '../events.ts';
+import type { RegistrationEvent } from '../events.ts';
 import type { RegistrationResult } from '../mobility/inputs.ts';
 import type { EngineLoop } from './engine-loop.ts';
 import type { CoreFactory, RegistrationCoreLike } from './mip-driver.ts';
@@ -30,7 +30,7 @@ export interface DetectionProbeOptions {
   linkReady(): Promise<void>;
   warn(msg: string): void;
   /** the first result (the probe is closed already) */
-  onResult(run: ProbeRun, event: RegistrationEvent | UnverifiedDenialEvent, result: RegistrationResult): void;
+  onResult(run: ProbeRun, event: RegistrationEvent, result: RegistrationResult): void;
 }
 
 interface Running extends ProbeRun {
@@ -121,14 +121,14 @@ const REGISTRATION_STATES: ReadonlySet<string> = new Set<RegistrationEvent['stat
  * A registration event of the client or the MipDriver as the engine's event
  * (app/events.ts), checked by its discriminant, state and care-of address.
  */
-export function isRegistrationEvent<E extends object>(e: E): e is E & (RegistrationEvent | UnverifiedDenialEvent) {
+export function isRegistrationEvent<E extends object>(e: E): e is E & RegistrationEvent {
   const state: unknown = Reflect.get(e, 'state');
   if (Reflect.get(e, 'type') !== 'registration' || typeof state !== 'string') return false;
   return state === 'unverified-denial' ? typeof Reflect.get(e, 'code') === 'number' : REGISTRATION_STATES.has(state) && typeof Reflect.get(e, 'coa') === 'string';
 }
 
 /** A registration event of the core as the controller's result (undefined: not a result). */
-export function registrationResult(e: RegistrationEvent | UnverifiedDenialEvent): RegistrationResult | undefined {
+export function registrationResult(e: RegistrationEvent): RegistrationResult | undefined {
   switch (e.state) {
     case 'accepted': return { status: 'accepted', tnc: e.tnc === true, coa: String(e.coa ?? ''), lifetime: Number(e.lifetime ?? 0) };
     case 'denied': return { status: 'denied', code: Number(e.code ?? 0), codeName: String(e.codeName ?? '') };

@@ -15,7 +15,7 @@
  * loop's one promise chain; its one timer serves every core (engine-loop.ts).
  */
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
-import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent, UnverifiedDenialEvent } from '../events.ts';
+import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
 import { MobilityController } from '../mobility/machine.ts';
@@ -272,7 +272,7 @@ export class Engine implements EngineSource {
     }).then(() => this.loop.enqueue(() => this.input(input)));
   }
 
-  private onProbeResult(run: ProbeRun, e: RegistrationEvent | UnverifiedDenialEvent, result: RegistrationResult): void {
+  private onProbeResult(run: ProbeRun, e: RegistrationEvent, result: RegistrationResult): void {
     this.publish({ ...e, homeAgent: this.opts.profile.homeAgent });
     if (result.status === 'accepted' && result.tnc) {
       // the HA's binding now points at the link: the driver's client takes it over (and refreshes it) from here

@@ -9,8 +9,7 @@
  * drivers never reconnect by themselves.
  */
 import type { Profile } from '../config/profile.ts';
-import type { EngineEvent, IkeEvent } from '../events.ts';
-import type { IkeEventJson } from '../ikev2/types.ts';
+import type { ChildSaEvent, EngineEvent, ErrorEvent, IkeSaEvent, LivenessEvent, LogEvent, MobikeUpdateEvent } from '../events.ts';
 import type { Link, MobilityInput } from '../mobility/inputs.ts';
 import type { EngineLoop } from './engine-loop.ts';
 import type { Platform } from './platform.ts';
@@ -65,6 +64,10 @@ interface VpnHandle {
 
 // TODO(merge, vpn15): VpnDriverOptions gains `platform?: Platform`; this widening goes then.
 type VpnOptions = VpnDriverOptions & { platform?: Platform };
+/** what the VPN driver emits (its `emit` parameter) */
+type DriverEvent = Parameters<VpnDriverOptions['emit']>[0];
+/** the engine's events the IKE core and the VPN driver emit, passed on as they are */
+type VpnEvent = IkeSaEvent | ChildSaEvent | MobikeUpdateEvent | LivenessEvent | LogEvent | ErrorEvent;
 
 export class VpnLifecycle {
   private vpn?: VpnHandle;
@@ -169,12 +172,12 @@ export class VpnLifecycle {
     }));
   }
 
-  private onEvent(h: VpnHandle, json: IkeEventJson): void {
-    if (!isIkeEvent(json)) {
-      this.o.publish({ type: 'log', level: 'debug', msg: String(json.type), ctx: flat(json) });
+  private onEvent(h: VpnHandle, driverEvent: DriverEvent): void {
+    if (!isVpnEvent(driverEvent)) {
+      this.o.publish({ type: 'log', level: 'debug', msg: String(driverEvent.type), ctx: flat(driverEvent) });
       return;
     }
-    const ev: IkeEvent = json;
+    const ev: VpnEvent = driverEvent;
     this.o.publish(ev);
     // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA
     if (ev.type === 'mobike-update' && this.vpn === h && !h.stopping && h.tia) {
@@ -210,15 +213,15 @@ export class VpnLifecycle {
   }
 }
 
-const IKE_EVENT_TYPES: ReadonlySet<string> = new Set<IkeEvent['type']>(['ike-sa', 'child-sa', 'mobike-update', 'liveness', 'log', 'error']);
+const VPN_EVENT_TYPES: ReadonlySet<string> = new Set<VpnEvent['type']>(['ike-sa', 'child-sa', 'mobike-update', 'liveness', 'log', 'error']);
 
 /**
- * The VPN driver's events are members of the engine's union (IkeEvent):
- * checked by their discriminant. TODO(merge, vpn15): once IkeEventJson is the
- * typed union this guard is always true and the debug fallback never taken.
+ * The VPN driver's events are members of the engine's union: checked by
+ * their discriminant. TODO(merge, vpn15): with the IKE core's typed events
+ * (ikev2/types.ts IkeEvent) this guard is always true, and can go.
  */
-export function isIkeEvent<E extends IkeEventJson>(e: E): e is E & IkeEvent {
-  return typeof e.type === 'string' && IKE_EVENT_TYPES.has(e.type);
+function isVpnEvent<E extends { type?: unknown }>(e: E): e is E & VpnEvent {
+  return typeof e.type === 'string' && VPN_EVENT_TYPES.has(e.type);
 }
 
 /** the scalar fields of an event, as a log's ctx */

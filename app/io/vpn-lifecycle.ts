@@ -174,7 +174,8 @@ export class VpnLifecycle {
 
   private onEvent(h: VpnHandle, driverEvent: DriverEvent): void {
     if (!isVpnEvent(driverEvent)) {
-      this.o.publish({ type: 'log', level: 'debug', msg: String(driverEvent.type), ctx: flat(driverEvent) });
+      const f = flat(driverEvent);
+      this.o.publish({ type: 'log', level: 'debug', msg: String(f.type), ctx: f });
       return;
     }
     const ev: VpnEvent = driverEvent;

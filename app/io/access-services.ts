@@ -16,14 +16,14 @@
 import type { Profile } from '../config/profile.ts';
 import type { EngineEvent } from '../events.ts';
 import { CaptivePortalWatch } from './captive-portal.ts';
-import { DnsManager, desiredDns, ResolvConfBackend, ResolvedBackend, resolvedRunning, type DnsBackend, type DnsSettings } from './dns.ts';
-import type { NetConfig } from './netconfig.ts';
+import { DnsManager, desiredDns, ResolvConfBackend, ResolvedBackend, resolvedRunning, type CommandRunner, type DnsBackend, type DnsSettings } from './dns.ts';
+import type { NetConfigPort } from './platform.ts';
 
 export const PREF_INTRANET6_BLOCK = 980;
 
 export interface AccessServicesOptions {
   profile: Profile;
-  net: NetConfig;
+  net: NetConfigPort;
   /** the home-address TUN: resolved's per-link DNS goes there */
   mipTun: string;
   /** where the resolv.conf original is kept across a crash */
@@ -35,6 +35,8 @@ export interface AccessServicesOptions {
   retryVpn(): void;
   /** tests: choose the backend instead of asking the system */
   backend?: DnsBackend;
+  /** runs `resolvectl` (the platform's runTool; default: app/io/exec.ts) */
+  runTool?: CommandRunner;
 }
 
 export class AccessServices {
@@ -55,8 +57,8 @@ export class AccessServices {
   }
 
   async start(): Promise<void> {
-    const backend = this.o.backend ?? (await resolvedRunning()
-      ? new ResolvedBackend(this.o.mipTun)
+    const backend = this.o.backend ?? (await resolvedRunning(this.o.runTool)
+      ? new ResolvedBackend(this.o.mipTun, this.o.runTool)
       : new ResolvConfBackend({ stateDir: this.o.stateDir, ...(this.o.resolvConf ? { path: this.o.resolvConf } : {}) }));
     // a resolv.conf left rewritten by a crashed run comes back first
     if (backend instanceof ResolvConfBackend && await backend.recover()) {
@@ -116,7 +118,7 @@ export class AccessServices {
 }
 
 /** `homeward run --cleanup`: the intranet IPv6 block and a resolver file a killed run left behind. */
-export async function removeAccessLeftovers(net: NetConfig, stateDir: string, resolvConf?: string): Promise<{ rules: number; resolvConfRestored: boolean }> {
+export async function removeAccessLeftovers(net: NetConfigPort, stateDir: string, resolvConf?: string): Promise<{ rules: number; resolvConfRestored: boolean }> {
   const rules = await net.delRulesAt(PREF_INTRANET6_BLOCK, 6);
   const resolvConfRestored = await new ResolvConfBackend({ stateDir, ...(resolvConf ? { path: resolvConf } : {}) }).recover();
   return { rules, resolvConfRestored };

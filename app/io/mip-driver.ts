@@ -26,23 +26,6 @@ export { MIP_PORT, type CoreCommand, type CoreFactory, type CoreTransmit, type R
 export { TUN_MTU } from './mip-tunnel.ts';
 export type { DataPath, MipEvent };
 
-/**
- * The engine's former view of a registration client event, kept so that its
- * code compiles unchanged; new code takes MipEvent (app/events.ts).
- */
-export interface CoreEvent {
-  type: string;
-  state?: string;
-  coa?: string;
-  lifetime?: number;
-  tnc?: boolean;
-  code?: number | string;
-  codeName?: string;
-  udpTunnel?: boolean;
-  encapsulation?: string;
-  message?: string;
-  [key: string]: unknown;
-}
 
 const RULE_PREF_HA = 1000;
 const CARE_OF_CHECK_MS = 1000;

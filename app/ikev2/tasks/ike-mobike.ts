@@ -271,9 +271,14 @@ export function respondMobike(msg: InboundMessage, sa: SaContext, from: string):
     sa.mobike.peerAddrs = unique([from, ...list]);
     sa.event({ type: 'log', level: 'info', msg: 'gateway address list updated', ctx_addresses: list.join(',') });
     if (!sa.mobike.peerAddrs.includes(sa.path.remote.addr)) {
-      // the address we send to left the gateway's set: move to the one it wrote from (we decide, §3.6)
-      sa.event({ type: 'log', level: 'info', msg: `gateway address ${sa.path.remote.addr} is gone: moving to ${from}` });
-      sa.roam(mobikePath(sa, sa.path.local.addr, from), sa.now);
+      // the address we send to left the gateway's set: we decide where to go (§3.6) — back to the
+      // configured gateway address when the gateway still has it (the address the administrator
+      // published, and the one the next start uses), otherwise the one it wrote from, which just
+      // proved it reaches us. Where the gateway writes from is its routing's choice, not a preference.
+      const primary = sa.config.gateway;
+      const to = primary !== sa.path.remote.addr && sa.mobike.peerAddrs.includes(primary) ? primary : from;
+      sa.event({ type: 'log', level: 'info', msg: `gateway address ${sa.path.remote.addr} is gone: moving to ${to}` });
+      sa.roam(mobikePath(sa, sa.path.local.addr, to), sa.now);
     }
   }
   const nat = evaluateNatd(msg, sa, sa.path.local, sa.path.remote);

@@ -257,6 +257,23 @@ describe('MOBIKE: address lists and path probing', () => {
     expect(ikeSent(sent).at(-1)!.remote.addr).toBe(G3);
   });
 
+  it('the gateway loses the address we moved to and still lists its configured one: we go back there, not to where it wrote from', () => {
+    const G3 = '192.0.2.3';
+    const { pair } = established({ additional: [G2, G3] });
+    // first away from G (its path silent): the SA ends on G3
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [additionalIp4Notify(G2), additionalIp4Notify(G3)]), true, A, G3);
+    pair.drive();
+    pair.sa.roam({ local: { addr: A, port: 4500 }, remote: { addr: G3, port: 4500 }, natt: true }, pair.clock.now());
+    pair.drive();
+    expect(pair.sa.path.remote.addr).toBe(G3);
+    const n = updates(pair).length;
+    // <-- INFORMATIONAL SK{ N(ADDITIONAL_IP4_ADDRESS G) } from G2 (the gateway's routing picked that source): G3 is gone
+    pair.fromResponder(pair.responder.request(ExchangeType.Informational, [additionalIp4Notify(G)]), true, A, G2);
+    pair.drive();
+    expect(updates(pair).slice(n)).toMatchObject([{ from: A, to: A, gateway: G }]);
+    expect(pair.sa.path.remote.addr).toBe(G);
+  });
+
   it('a new list that still names the address we use (or comes from it) does not move the SA', () => {
     const { pair } = established({ additional: [G2] });
     pair.fromResponder(pair.responder.request(ExchangeType.Informational, [additionalIp4Notify(G), additionalIp4Notify(G2)]), true, A, G2);

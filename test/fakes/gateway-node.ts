@@ -9,7 +9,7 @@
  *                                    on the path it came in on
  *   UDP 4500, ESP                →  SA by SPI → decapsulate (ICV, replay, the
  *                                    Child SA's selectors) → the inner packet is
- *                                    forwarded (sent as it is: the intranet side)
+ *                                    forwarded (`forward`: the intranet side)
  *   a packet to an SA's TIA      →  ESP-in-UDP to the client's current path
  *   anything else                →  counted and dropped: the gateway forwards
  *                                    nothing in clear (the lab's U1 rule)
@@ -76,8 +76,16 @@ export class GatewayNode {
   readonly log: string[] = [];
   private made = 0;
 
-  /** `send`: every packet the gateway puts on the network (IKE/ESP to clients, inner packets to the intranet). */
-  constructor(private readonly opts: GatewayNodeOptions, private readonly send: (pkt: Uint8Array) => void) {}
+  /**
+   * `send`: the packets the gateway originates (IKE and ESP-in-UDP to clients);
+   * `forward`: the inner packets of ESP, towards the intranet (a MemoryHost's TUN
+   * write, so its kernel forwards them; `send` by default).
+   */
+  constructor(
+    private readonly opts: GatewayNodeOptions,
+    private readonly send: (pkt: Uint8Array) => void,
+    private readonly forward: (pkt: Uint8Array) => void = send,
+  ) {}
 
   /** Addresses the gateway answers for: its own and every live TIA (the routes to the pool point at it). */
   owns(addr: string): boolean {
@@ -187,7 +195,7 @@ export class GatewayNode {
     this.stats.espIn++;
     if (d.nextHeader !== 4) return this.drop('esp-not-ipv4');
     this.stats.forwarded++;
-    this.send(d.inner.slice());
+    this.forward(d.inner.slice());
   }
 
   private toClient(sa: GatewaySa, inner: Uint8Array): void {

@@ -10,7 +10,7 @@
  *   UDP 434 to `address`        → Registration Request → Reply (UDP from 434)
  *                                  or RFC 3519 tunnel data → Forwarder
  *   protocol 4 / 47 / 55        → Forwarder.handleRaw → the inner packet is
- *                                  forwarded into the intranet (sent as it is)
+ *                                  forwarded into the intranet (`forward`)
  *   to a bound home address     → (proxy ARP) Forwarder.handleFromIntranet →
  *                                  tunnelled to the care-of address
  *   ICMP echo to `address`      → echo reply (the kernel's answer)
@@ -38,16 +38,23 @@ export class HomeAgentNode {
 
   /**
    * `config`: the reference HA's JSON configuration (test/lab/home-agent/config.ts);
-   * `send`: every packet the HA puts on the network (replies, tunnelled packets, decapsulated ones).
+   * `send`: the packets the HA originates (replies, tunnelled packets, ICMP);
+   * `forward`: the decapsulated packets from mobile nodes, into the intranet (main.ts's TUN
+   * write; a MemoryHost's TUN, so its kernel forwards them; `send` by default).
    */
-  constructor(config: unknown, private readonly clock: Pick<PlatformClock, 'now' | 'wallNow'>, private readonly send: (pkt: Uint8Array) => void) {
+  constructor(
+    config: unknown,
+    private readonly clock: Pick<PlatformClock, 'now' | 'wallNow'>,
+    private readonly send: (pkt: Uint8Array) => void,
+    forward: (pkt: Uint8Array) => void = send,
+  ) {
     this.cfg = parseHomeAgentConfig(config);
     // nonces, when configured, from a counter: repeatable runs
     let nonce = 0x4e0000;
     this.registrar = new Registrar(this.cfg, this.cache, () => ++nonce);
     const address = this.cfg.address;
     this.forwarder = new Forwarder(this.cfg, this.cache, {
-      tunWrite: (pkt) => this.send(pkt),
+      tunWrite: (pkt) => forward(pkt),
       udpSend: (msg, port, addr) => this.send(udpPacket({ src: address, dst: addr, srcPort: this.cfg.port, dstPort: port, payload: msg })),
       rawSend: (pkt) => this.send(pkt),
       icmpSend: (msg, dst) => this.send(encodeIpv4({ src: address, dst, protocol: IpProto.Icmp }, msg)),

@@ -12,6 +12,10 @@ export class MemoryTun implements TunDevice {
   readonly written: Uint8Array[] = [];
   /** Called for each packet the engine writes (after it is recorded). */
   onWrite: ((pkt: Uint8Array) => void) | undefined;
+  /** Where written packets go next (MemoryHost.addTun: into the host's routing, as if received on this device). */
+  kernel: ((pkt: Uint8Array) => void) | undefined;
+  /** Called once when the device is closed (MemoryHost.addTun: the interface goes away). */
+  onClosed: (() => void) | undefined;
   private handler: ((pkt: Uint8Array) => void) | undefined;
   private closedFlag = false;
 
@@ -53,6 +57,7 @@ export class MemoryTun implements TunDevice {
     this.stats.txPackets++;
     this.stats.txBytes += copy.length;
     this.onWrite?.(copy);
+    this.kernel?.(copy);
   }
 
   /** Removes and returns everything written so far. */
@@ -61,6 +66,7 @@ export class MemoryTun implements TunDevice {
   }
 
   close(): Promise<void> {
+    if (!this.closedFlag) this.onClosed?.();
     this.closedFlag = true;
     this.handler = undefined;
     return Promise.resolve();

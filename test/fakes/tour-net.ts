@@ -121,19 +121,18 @@ export function createTourNet(opts: { clock?: MemoryClock; ha?: Record<string, u
   // U1 is untrusted: from the MN, only the gateway itself is reachable there
   net.link('U1').filter = (pkt, from) => (from.host === 'mn' && ipHeader(pkt)?.dst !== TOUR.GW ? null : undefined);
 
-  let haTun: MemoryTun | undefined;
+  // the nodes' handlers run from the net's queue, after both consts below are set
+  const haTun: MemoryTun = attach(ha, 'ha0', TOUR.HA, [434], [4, 47, 55], [`${TOUR.HOA}/32`], (pkt) => haNode.receive(pkt));
   const haNode = new HomeAgentNode({
     address: TOUR.HA, homeNetwork: '10.1.0.0/24', trustedPrefixes: ['10.2.0.0/24'], acceptUntrusted: true,
     mobileNodes: [{ homeAddress: TOUR.HOA, spi: TOUR.SPI, key: `hex:${TOUR.KEY}` }], ...opts.ha,
-  }, clock, (pkt) => void ha.output(pkt), (pkt) => haTun!.write(pkt));
-  haTun = attach(ha, 'ha0', TOUR.HA, [434], [4, 47, 55], [`${TOUR.HOA}/32`], (pkt) => haNode.receive(pkt));
+  }, clock, (pkt) => void ha.output(pkt), (pkt) => haTun.write(pkt));
 
-  let gwTun: MemoryTun | undefined;
+  const gwTun: MemoryTun = attach(gw, 'gw0', TOUR.GW, [500, 4500], [], [`${TOUR.TIA_POOL}/24`], (pkt) => gwNode.receive(pkt));
   const gwNode = new GatewayNode({
     address: TOUR.GW, psk: new TextEncoder().encode(TOUR.PSK), tiaPool: TOUR.TIA_POOL,
     localTs: [{ start: '10.1.0.0', end: u32ToIPv4(ipv4ToU32('10.1.0.0') + 255) }],
-  }, (pkt) => void gw.output(pkt), (pkt) => gwTun!.write(pkt));
-  gwTun = attach(gw, 'gw0', TOUR.GW, [500, 4500], [], [`${TOUR.TIA_POOL}/24`], (pkt) => gwNode.receive(pkt));
+  }, (pkt) => void gw.output(pkt), (pkt) => gwTun.write(pkt));
 
   const echoed: TourNet['echoed'] = [];
   const echo = intra.bindUdp(TOUR.INTRA, TOUR.UDP_ECHO_PORT, undefined, (payload, from) => {

@@ -39,4 +39,16 @@ export default tseslint.config(
       ] }],
     },
   },
+  {
+    // issue 15: processes start in one place (app/io/exec.ts); everything else asks it, or the Platform.
+    // (The cores' block above already bans child_process everywhere else in app/; a second block on the
+    // same files would replace its list, so this one covers app/io and app/cli only.)
+    files: ['app/io/**/*.ts', 'app/cli/**/*.ts'],
+    ignores: ['app/io/exec.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [
+        { group: ['node:child_process', 'child_process'], message: 'Only app/io/exec.ts starts processes: use its execText/runTool/spawnTool (or Platform.runTool).' },
+      ] }],
+    },
+  },
 );

@@ -159,7 +159,7 @@ function keepLast<T>(list: T[], item: T, max: number): T[] {
 function applyRegistration(s: EngineSnapshot, e: RegistrationEvent, now: number): EngineSnapshot {
   const lifetime = e.lifetime ?? null;
   const registration: RegistrationInfo = {
-    state: e.state, coa: e.coa, lifetime, at: now,
+    state: e.state, coa: e.coa ?? s.registration?.coa ?? '', lifetime, at: now,
     expiresAt: e.state === 'accepted' && lifetime !== null ? now + lifetime * 1000 : null,
     udpTunnel: e.udpTunnel ?? false, tnc: e.tnc ?? false, via: e.via ?? null,
     code: e.code ?? null, codeName: e.codeName ?? null,

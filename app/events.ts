@@ -61,15 +61,17 @@ export interface IkeSaEvent {
   natRemote?: boolean;
 }
 
-export interface ChildSaEvent {
+interface ChildSaFields {
   type: 'child-sa';
-  state: 'installed' | 'rekeyed' | 'deleted';
   spiIn: string;
   spiOut: string;
   esp: string;
-  localTs: string[];
-  remoteTs: string[];
 }
+
+/** installed and rekeyed carry the traffic selectors; deleted names the SPIs only */
+export type ChildSaEvent =
+  | (ChildSaFields & { state: 'installed' | 'rekeyed'; localTs: string[]; remoteTs: string[] })
+  | (ChildSaFields & { state: 'deleted'; localTs?: string[]; remoteTs?: string[] });
 
 export interface MobikeUpdateEvent {
   type: 'mobike-update';
@@ -94,8 +96,14 @@ export interface LivenessEvent {
 
 export interface RegistrationEvent {
   type: 'registration';
-  state: 'accepted' | 'denied' | 'timeout' | 'deregistered';
-  coa: string;
+  /**
+   * expired: the binding's lifetime ran out; failing: replies keep being
+   * dropped (see cause, hint); unverified-denial: a denial whose
+   * authenticator does not verify (reported once per code, changes nothing)
+   */
+  state: 'accepted' | 'denied' | 'timeout' | 'deregistered' | 'expired' | 'failing' | 'unverified-denial';
+  /** absent only on an unverified denial (the driver's, not the client's) */
+  coa?: string;
   lifetime?: number;
   tnc?: boolean;
   code?: number;
@@ -104,6 +112,18 @@ export interface RegistrationEvent {
   via?: string;
   /** the home agent the registration went to (the i-HA) */
   homeAgent?: string;
+  /** accepted: the data path's packet format */
+  encapsulation?: 'ip-in-ip' | 'gre' | 'minimal';
+  /** accepted: the RFC 3519 keepalive interval the home agent asked for */
+  keepaliveSeconds?: number;
+  /** failing: why replies are dropped, how often, after how many requests, what the user can change */
+  cause?: 'identification-mismatch' | 'bad-authenticator' | 'unknown-spi';
+  count?: number;
+  tries?: number;
+  hint?: string;
+  spi?: number;
+  /** unverified-denial: always false */
+  authenticated?: boolean;
 }
 
 export interface CountersEvent {

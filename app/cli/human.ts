@@ -26,7 +26,8 @@ export function humanMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
-export function humanLine(o: Obj): string {
+export function humanLine(event: object): string {
+  const o: Obj = Object.fromEntries(Object.entries(event));
   switch (o.type) {
     case 'mode': {
       const coa = o.coa ? `, care-of ${s(o.coa)}` : '';

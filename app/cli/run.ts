@@ -86,9 +86,15 @@ export function resolveGroup(group: string, etcGroup: string): number {
 /** Exit code of a run ended by an error nothing else caught (EX_SOFTWARE); the blocking rules stay. */
 export const EXIT_CRASHED = 70;
 
+/** What `homeward run` says besides the engine's own events. */
+type RunEvent =
+  | { type: 'cleanup'; rules: number; tuns: string[]; resolvConfRestored: boolean }
+  | { type: 'control'; path: string }
+  | { type: 'stopped'; stats: Record<string, unknown> };
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
-  const emit = (o: Record<string, unknown>): void => {
+  const emit = (o: EngineEvent | RunEvent): void => {
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
     if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
     else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
@@ -115,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   const engine = new Engine({ profile, mipTun: args.tun, policy: args.policy, stateDir: args.stateDir });
   // the UI's "Export diagnostics": events from the start, the profile with its secrets scrubbed
   const diagnostics = diagnosticsProvider({ engine, profile: profileFromFile(args.profile) });
-  engine.onEvent((e: EngineEvent) => emit(e as unknown as Record<string, unknown>));
+  engine.onEvent((e: EngineEvent) => emit(e));
   let ui: UiServer | undefined;
   let control: ControlServer | undefined;
   const stopping = new Promise<void>((res) => {

@@ -51,15 +51,22 @@ async function loadVpnProfile(path: string): Promise<Profile> {
   return p;
 }
 
+/** The last line of `vpn up`: how it ended and what the tunnel carried. */
+interface VpnStoppedEvent {
+  type: 'stopped';
+  code?: string;
+  espIn: number;
+  espOut: number;
+}
+
 export async function vpnUp(argv: string[]): Promise<number> {
   const args = parseVpnArgs(argv);
   const json = args.json;
   // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
-  const out = (e: IkeEventJson): void => {
-    const o = e as unknown as Record<string, unknown>;
+  const out = (e: IkeEventJson | VpnStoppedEvent): void => {
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
-    if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
-    else if (!json) process.stdout.write(`${humanLine(o)}\n`);
+    if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(e)}\n`);
+    else if (!json) process.stdout.write(`${humanLine(e)}\n`);
   };
   let profile: Profile;
   try {

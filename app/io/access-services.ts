@@ -17,13 +17,13 @@ import type { Profile } from '../config/profile.ts';
 import type { EngineEvent } from '../events.ts';
 import { CaptivePortalWatch } from './captive-portal.ts';
 import { DnsManager, desiredDns, ResolvConfBackend, ResolvedBackend, resolvedRunning, type DnsBackend, type DnsSettings } from './dns.ts';
-import type { NetConfig } from './netconfig.ts';
+import type { NetConfigPort } from './platform.ts';
 
 export const PREF_INTRANET6_BLOCK = 980;
 
 export interface AccessServicesOptions {
   profile: Profile;
-  net: NetConfig;
+  net: NetConfigPort;
   /** the home-address TUN: resolved's per-link DNS goes there */
   mipTun: string;
   /** where the resolv.conf original is kept across a crash */
@@ -116,7 +116,7 @@ export class AccessServices {
 }
 
 /** `homeward run --cleanup`: the intranet IPv6 block and a resolver file a killed run left behind. */
-export async function removeAccessLeftovers(net: NetConfig, stateDir: string, resolvConf?: string): Promise<{ rules: number; resolvConfRestored: boolean }> {
+export async function removeAccessLeftovers(net: NetConfigPort, stateDir: string, resolvConf?: string): Promise<{ rules: number; resolvConfRestored: boolean }> {
   const rules = await net.delRulesAt(PREF_INTRANET6_BLOCK, 6);
   const resolvConfRestored = await new ResolvConfBackend({ stateDir, ...(resolvConf ? { path: resolvConf } : {}) }).recover();
   return { rules, resolvConfRestored };

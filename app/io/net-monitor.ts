@@ -12,14 +12,11 @@
  * A handler is called only when the link or its default route really
  * changed (or, with `everyBurst`, after every read).
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readlinkSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { Debouncer, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
 import type { Link } from '../mobility/inputs.ts';
+import { execText, spawnTool, type ToolStream } from './exec.ts';
 import { RxGuard } from './rx-guard.ts';
-
-const run = promisify(execFile);
 
 export interface NetMonitorOptions {
   /** interfaces never to treat as an access link (our TUN) */
@@ -64,15 +61,15 @@ export async function readPrimaryLink(exclude: ReadonlySet<string>): Promise<Lin
  * the gateway tells the two reads apart, so the handler hears of the route too.
  */
 async function readPrimaryPath(exclude: ReadonlySet<string>): Promise<{ link: Link | null; gateway: string }> {
-  const [a, r] = await Promise.all([run('ip', ['-j', '-4', 'addr', 'show']), run('ip', ['-j', '-4', 'route', 'show'])]);
-  const routes = JSON.parse(r.stdout || '[]') as IpRouteInfo[];
-  const link = selectPrimaryLink(JSON.parse(a.stdout || '[]') as IpAddrInfo[], routes, exclude);
+  const [a, r] = await Promise.all([execText('ip', ['-j', '-4', 'addr', 'show']), execText('ip', ['-j', '-4', 'route', 'show'])]);
+  const routes = JSON.parse(r || '[]') as IpRouteInfo[];
+  const link = selectPrimaryLink(JSON.parse(a || '[]') as IpAddrInfo[], routes, exclude);
   const def = link ? routes.find((x) => x.dst === 'default' && x.dev === link.iface) : undefined;
   return { link, gateway: def ? def.gateway ?? 'direct' : '' };
 }
 
 export class NetMonitor {
-  private proc: ChildProcess | null = null;
+  private proc: ToolStream | null = null;
   private timer: NodeJS.Timeout | null = null;
   private poll: NodeJS.Timeout | null = null;
   private readonly pollMs: number;
@@ -107,10 +104,9 @@ export class NetMonitor {
    * in that read or notified — never lost in between.
    */
   async start(): Promise<Link | null> {
-    const proc = spawn('ip', ['-o', 'monitor', 'link', 'address', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const proc = spawnTool('ip', ['-o', 'monitor', 'link', 'address', 'route']);
     this.proc = proc;
-    proc.stdout!.on('data', () => this.rxGuard.run(() => this.notify()));
-    proc.on('error', () => undefined);
+    proc.onData(() => this.rxGuard.run(() => this.notify()));
     for (let i = 0; i < 200 && proc.pid !== undefined && proc.exitCode === null && !hasSocket(proc.pid); i++) {
       await new Promise((r) => setTimeout(r, 5));
     }

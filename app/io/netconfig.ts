@@ -2,11 +2,13 @@
  * Interface, address, route and policy-rule set-up: the one platform module
  * through which the engine changes the kernel's network configuration.
  *
- * Linux, via iproute2: `execFile('ip', [...])` with argument arrays (never a
+ * Linux, via iproute2: `ip` run through app/io/exec.ts with argument arrays (never a
  * shell), optionally in a network namespace (`ip -n NS ...`). The builders
  * are pure and exported for tests; NetConfig runs them.
  */
-import { execFile } from 'node:child_process';
+import { execText, type ExecFailure } from './exec.ts';
+
+export { runTool } from './exec.ts';
 
 export const CAP_NET_ADMIN_HINT =
   'needs CAP_NET_ADMIN: run as root, or grant it with `sudo setcap cap_net_admin+ep $(command -v node)`';
@@ -216,31 +218,11 @@ export function parseAddresses(out: string): AddressInfo[] {
 
 // ---- running ----
 
-interface ExecFailure {
-  stderr?: string | Buffer;
-  code?: number | string;
-  message?: string;
-}
-
 export const defaultIpRunner: IpRunner = (args) =>
-  new Promise((resolve, reject) => {
-    execFile('ip', [...args], { encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
-      if (!err) return resolve(stdout);
-      const f = err as ExecFailure;
-      const said = stderr || (f.code === 'ENOENT' ? 'iproute2 (ip) is not installed' : (f.message ?? ''));
-      reject(new NetConfigError(['ip', ...args], said, f.code));
-    });
+  execText('ip', args, 30_000).catch((f: ExecFailure) => {
+    const said = f.stderr || (f.code === 'ENOENT' ? 'iproute2 (ip) is not installed' : f.message);
+    throw new NetConfigError(['ip', ...args], said, f.code);
   });
-
-/** Runs another system tool (argument array, never a shell); resolves stdout, rejects with its stderr. */
-export function runTool(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.join(' ')} failed: ${(stderr || err.message).trim()}`));
-      else resolve(stdout);
-    });
-  });
-}
 
 export interface NetConfigOptions {
   /** run every command in this network namespace (`ip -n NS`) */

@@ -26,6 +26,7 @@
  * it never fails with "File exists".
  */
 import { NetConfig } from './netconfig.ts';
+import type { NetConfigPort } from './platform.ts';
 
 export const MIP_TABLE = '434';
 export const PHYS_TABLE = '435';
@@ -57,7 +58,7 @@ export interface CleanupResult {
 }
 
 /** Removes every rule at our preferences, flushes our tables and deletes our TUNs (left by a killed run). */
-export async function removeLeftovers(net: NetConfig, tuns: readonly string[]): Promise<CleanupResult> {
+export async function removeLeftovers(net: NetConfigPort, tuns: readonly string[]): Promise<CleanupResult> {
   let rules = 0;
   for (const p of OUR_PREFS) rules += await net.delRulesAt(p);
   for (const t of OUR_TABLES) await net.flushTable(t).catch(() => undefined);
@@ -73,11 +74,12 @@ export interface PolicyOptions {
   intranet: string[];
   /** our TUN names (leftovers are deleted at install) */
   tuns: readonly string[];
-  net?: NetConfig;
+  /** the platform's network configuration (default: iproute2) */
+  net?: NetConfigPort;
 }
 
 export class PolicyRoutes {
-  private readonly net: NetConfig;
+  private readonly net: NetConfigPort;
   private link?: { iface: string; addr: string };
   private tia?: { tia: string; dev: string };
   private fa?: { iface: string; addr: string };
@@ -131,6 +133,16 @@ export class PolicyRoutes {
   }
 
   /** The VPN is up with this TIA on this TUN (null: down). */
+  /**
+   * The access link changed: its rules, and an FA's rules of another link
+   * and the request-through-an-FA rule go (a new FA is set up again).
+   */
+  async linkChanged(link: { iface: string; addr: string } | null): Promise<void> {
+    await this.setLink(link);
+    if (this.faIface !== undefined && this.faIface !== link?.iface) await this.setFa(null);
+    await this.setFaRequest(null);
+  }
+
   async setTia(info: { tia: string; dev: string } | null): Promise<void> {
     if (this.tia) {
       await this.net.delRule({ from: this.tia.tia, table: VPN_TABLE, pref: PREF.fromTia }).catch(() => undefined);

@@ -45,9 +45,16 @@ interface UdpHandle {
  */
 function udpHandle(s: dgram.Socket): UdpHandle | undefined {
   const sym = Object.getOwnPropertySymbols(s).find((x) => x.description === 'state symbol');
-  const state = sym ? (s as unknown as Record<symbol, { handle?: UdpHandle } | undefined>)[sym] : undefined;
-  const h = state?.handle;
-  return h && typeof h.fd === 'number' && h.fd >= 0 && typeof h.recvStop === 'function' && typeof h.recvStart === 'function' ? h : undefined;
+  const state: unknown = sym ? Reflect.get(s, sym) : undefined;
+  const h: unknown = typeof state === 'object' && state !== null ? Reflect.get(state, 'handle') : undefined;
+  return isUdpHandle(h) ? h : undefined;
+}
+
+/** Node's internal handle, checked member by member before we rely on it. */
+function isUdpHandle(h: unknown): h is UdpHandle {
+  if (typeof h !== 'object' || h === null) return false;
+  const fd: unknown = Reflect.get(h, 'fd');
+  return typeof fd === 'number' && fd >= 0 && typeof Reflect.get(h, 'recvStop') === 'function' && typeof Reflect.get(h, 'recvStart') === 'function';
 }
 
 function bind(addr: string, port: number): Promise<dgram.Socket> {

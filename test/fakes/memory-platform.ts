@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Platform } from '../../app/io/platform.ts';
-import type { MemoryClock } from './memory-clock.ts';
+import { MemoryClock as MemoryClockClass, type MemoryClock } from './memory-clock.ts';
 import { MemoryLinkWatcher } from './memory-link-watcher.ts';
 import type { MemoryHost } from './memory-net.ts';
 import type { MemoryNetConfig } from './memory-netconfig.ts';
@@ -65,8 +65,13 @@ function seededRandom(seed: number): (n: number) => Uint8Array {
   };
 }
 
-export function memoryPlatform(host: MemoryHost, opts: MemoryPlatformOptions = {}): MemoryPlatform {
+/** `clock`, when given, must be the host's net's clock (the one its timers and deliveries run on). */
+export function memoryPlatform(host: MemoryHost, opts?: MemoryPlatformOptions): MemoryPlatform;
+export function memoryPlatform(host: MemoryHost, clock: MemoryClock, opts?: MemoryPlatformOptions): MemoryPlatform;
+export function memoryPlatform(host: MemoryHost, a?: MemoryClock | MemoryPlatformOptions, b?: MemoryPlatformOptions): MemoryPlatform {
   const clock = host.net.clock;
+  if (a instanceof MemoryClockClass && a !== clock) throw new Error('memoryPlatform: the clock must be the MemoryNet\'s (new MemoryNet(clock))');
+  const opts: MemoryPlatformOptions = (a instanceof MemoryClockClass ? b : a) ?? {};
   const tuns = new Map<string, MemoryTun>();
   const opened: MemoryPlatform['opened'] = { udp: [], datagrams: [], raw: [], watchers: [] };
   const toolCalls: MemoryPlatform['toolCalls'] = [];

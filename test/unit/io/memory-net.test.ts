@@ -453,7 +453,8 @@ describe('memoryPlatform', () => {
     const again = memoryPlatform(mn, { seed: 7 });
     expect(p.random(16)).toEqual(again.random(16));
     expect(p.random(16)).not.toEqual(memoryPlatform(mn, { seed: 8 }).random(16));
-    const scripted = memoryPlatform(mn, { runTool: () => Promise.resolve('ok') });
+    const scripted = memoryPlatform(mn, mn.net.clock, { runTool: () => Promise.resolve('ok') });
+    expect(() => memoryPlatform(mn, new MemoryClock())).toThrow(/MemoryNet's/);
     expect(await scripted.runTool('x', [])).toBe('ok');
   });
 });

@@ -10,13 +10,20 @@
 import { readFile } from 'node:fs/promises';
 import { ProfileError } from '../config/profile.ts';
 import type { Profile } from '../config/profile.ts';
-import type { IkeEventJson } from '../ikev2/types.ts';
+import type { IkeEvent } from '../ikev2/types.ts';
 import { VpnDriver } from '../io/vpn-driver.ts';
 import { humanLine } from './human.ts';
 import { CliError, eachOption } from './main.ts';
 import { checkProfile } from './profile-check.ts';
 
 export { validateProposal } from './profile-check.ts';
+
+interface VpnStoppedEvent {
+  type: 'stopped';
+  code?: string;
+  espIn: number;
+  espOut: number;
+}
 
 export interface VpnArgs {
   profile: string;
@@ -63,7 +70,8 @@ export async function vpnUp(argv: string[]): Promise<number> {
   const args = parseVpnArgs(argv);
   const json = args.json;
   // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
-  const out = (e: IkeEventJson | VpnStoppedEvent): void => {
+  /** the driver's events, and ours: `stopped` when the tunnel is down */
+  const out = (e: IkeEvent | VpnStoppedEvent): void => {
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
     if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(e)}\n`);
     else if (!json) process.stdout.write(`${humanLine(e)}\n`);

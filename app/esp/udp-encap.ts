@@ -5,6 +5,9 @@
  *   00 00 00 00 ‖ IKE message      → ike (marker stripped)
  *   FF                             → keepalive (ignore; not a liveness signal)
  *   SPI ≠ 0 ‖ Seq ‖ …              → esp
+ *
+ * The one demultiplexer of port 4500: the VPN driver (app/io/vpn-driver.ts)
+ * and the IKE core (app/ikev2/task-manager.ts handleDatagram) both use it.
  */
 import { NAT_KEEPALIVE_BYTE, NON_ESP_MARKER_LENGTH } from './constants.ts';
 

@@ -40,7 +40,7 @@ import { IkeMobikeTask, clonePath, mobikePath, newMobikeState } from './tasks/ik
 import type { MobikeState } from './tasks/ike-mobike.ts';
 import { IkeNatdTask } from './tasks/ike-natd.ts';
 import { IkeRekeyDeleteTask, IkeRekeyTask } from './tasks/ike-rekey.ts';
-import type { ChildSaInfo, Command, Datagram, Effect, IkeEventJson, IkeSaConfig, IkeStats, Transmit } from './types.ts';
+import type { ChildSaInfo, Command, Datagram, Effect, IkeEvent, IkeSaConfig, IkeStats, Transmit } from './types.ts';
 
 export type IkeSaState = 'idle' | 'connecting' | 'established' | 'deleting' | 'closed';
 
@@ -157,7 +157,7 @@ export class IkeSa implements SaContext {
     this.effects.push(e);
   }
 
-  event(e: IkeEventJson): void {
+  event(e: IkeEvent): void {
     this.effects.push({ type: 'event', event: e });
   }
 

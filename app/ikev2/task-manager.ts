@@ -29,6 +29,7 @@
 import { equalBytes } from '../base/bytes.ts';
 import { backoff, TimerTable } from '../base/clock.ts';
 import type { Instant } from '../base/clock.ts';
+import { classifyUdp4500 } from '../esp/udp-encap.ts';
 import { ExchangeType, NotifyType, PayloadType } from '../wire/ikev2/constants.ts';
 import { makeNotify } from '../wire/ikev2/payloads/notify.ts';
 import { peekHeader } from '../wire/ikev2/message.ts';
@@ -45,7 +46,6 @@ import { candidatePaths, mobikePath, pathKey, respondMobike } from './tasks/ike-
 import type { Path, Task, TaskResult } from './task.ts';
 import type { Datagram } from './types.ts';
 
-const NON_ESP_MARKER = new Uint8Array(4);
 const BACKOFF_FACTOR = 1.8;
 const BACKOFF_CAP_MS = 60_000;
 
@@ -289,8 +289,11 @@ export class TaskManager {
     sa.stats.rxMessages++;
     let raw = d.bytes;
     if (d.local.port === sa.config.nattPort || sa.path.natt) {
-      if (raw.length === 1 && raw[0] === 0xff) return sa.drop('keepalive');
-      if (raw.length >= 4 && equalBytes(raw.subarray(0, 4), NON_ESP_MARKER)) raw = raw.subarray(4);
+      // RFC 3948 §2.2 (app/esp/udp-encap.ts); a marker with too short a message behind it is malformed IKE
+      const c = classifyUdp4500(raw);
+      if (c.kind === 'keepalive') return sa.drop('keepalive');
+      if (c.kind === 'ike') raw = c.message;
+      else if (c.kind === 'invalid' && c.reason === 'short-ike') return sa.drop('malformed');
       else if (d.local.port === sa.config.nattPort) return sa.drop('esp-on-ike-path');
     }
     let header: DecodedIkeHeader;

@@ -26,7 +26,7 @@ import type { Payload } from '../wire/ikev2/payload.ts';
 import type { DhKey, Random } from './crypto-adapter.ts';
 import type { InboundMessage, Session } from './session.ts';
 import type { MobikeState } from './tasks/ike-mobike.ts';
-import type { ChildSaInfo, Effect, Endpoint, IkeEventJson, IkeSaConfig } from './types.ts';
+import type { ChildSaInfo, Effect, Endpoint, IkeEvent, IkeSaConfig } from './types.ts';
 
 export type TaskResult = 'done' | 'retry' | 'failed' | 'more' | 'wait';
 
@@ -78,7 +78,7 @@ export interface SaContext {
   tia?: string;
   dns: string[];
   effect(e: Effect): void;
-  event(e: IkeEventJson): void;
+  event(e: IkeEvent): void;
   /** Ends the IKE SA with an error named after the IKEv2 notify (e.g. AUTHENTICATION_FAILED). */
   fail(code: string, message: string): void;
   /** Switches to a new session (IKE SA rekey); the old one stays to answer its DELETE. */

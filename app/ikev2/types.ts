@@ -8,6 +8,7 @@
  * driver needs it to install ESP SAs); events never do.
  */
 import type { Prefix } from '../base/ipv4.ts';
+import type { ChildSaEvent, ErrorEvent, IkeSaEvent, LivenessEvent, LogEvent, MobikeUpdateEvent } from '../events.ts';
 import type { EapMethodConfig } from '../eap/eap-peer.ts';
 import type { TlsEngineResult } from '../eap/eap-tls.ts';
 import type { LocalCredential, TrustAnchor } from './cert-auth.ts';
@@ -77,7 +78,25 @@ export interface IkeKeyLog {
   suite: CipherSuite;
 }
 
-export type IkeEventJson = Record<string, string | number | boolean | string[] | undefined>;
+/**
+ * The events the IKE core emits: members of the engine's event union
+ * (app/events.ts), as they go out on `--json` and the control socket. The
+ * names and shapes are a contract; the extra fields below are what the core
+ * adds to the engine's members.
+ */
+export type IkeEvent =
+  /** failed: `code` (as in the error event); deleted: `reason` ('closed' or who deleted it) */
+  | (IkeSaEvent & { code?: string; reason?: string })
+  | ChildSaEvent
+  /** `gateway`: the gateway address of the new path */
+  | (MobikeUpdateEvent & { gateway?: string })
+  | LivenessEvent
+  | ErrorEvent
+  /** context flattened into `ctx_<name>` fields */
+  | (LogEvent & { [ctx: `ctx_${string}`]: string | number | boolean | string[] | undefined });
+
+/** @deprecated the old name of IkeEvent */
+export type IkeEventJson = IkeEvent;
 
 export type Effect =
   /**
@@ -94,7 +113,7 @@ export type Effect =
   | { type: 'keylog-ike'; keys: IkeKeyLog }
   /** EAP-TLS: feed these TLS bytes to the engine (null: start a handshake), answer with `eap-tls-output` */
   | { type: 'eap-tls'; input: Uint8Array | null }
-  | { type: 'event'; event: IkeEventJson }
+  | { type: 'event'; event: IkeEvent }
   /** The IKE SA is gone: error set when it failed (code named after the IKEv2 notify). */
   | { type: 'closed'; error?: { code: string; message: string } };
 

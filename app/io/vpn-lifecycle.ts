@@ -174,7 +174,9 @@ export class VpnLifecycle {
 
   private onEvent(h: VpnHandle, driverEvent: DriverEvent): void {
     if (!isVpnEvent(driverEvent)) {
-      this.o.publish({ type: 'log', level: 'debug', msg: String(driverEvent.type), ctx: flat(driverEvent) });
+      // (with vpn15's typed IkeEvent every driver event is a VpnEvent: this is what a newer driver adds)
+      const other: { type?: unknown } = driverEvent;
+      this.o.publish({ type: 'log', level: 'debug', msg: String(other.type), ctx: flat(other) });
       return;
     }
     const ev: VpnEvent = driverEvent;

@@ -150,7 +150,7 @@ export class GatewayNode {
     const n = ++this.made;
     const tia = u32ToIPv4(ipv4ToU32(this.opts.tiaPool) + n);
     const responder = new MiniResponder({
-      psk: this.opts.psk, address: this.opts.address, natdFromSource: true, seed: `gateway-node-${n}`,
+      psk: this.opts.psk, address: this.opts.address, seed: `gateway-node-${n}`,
       espSpi: Uint8Array.of(0xc1, 0, 0, n), tia, localTs: this.opts.localTs, dnsServers: [], mobike: this.opts.mobike ?? true,
       ...(this.opts.ike ? { ike: this.opts.ike } : {}), ...(this.opts.esp ? { esp: this.opts.esp } : {}),
     });

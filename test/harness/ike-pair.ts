@@ -16,7 +16,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { Writer, bytesToHex, concatBytes, equalBytes, fromUtf8, utf8 } from '../../app/base/bytes.ts';
 import { ipv4ToBytes } from '../../app/base/ipv4.ts';
 import { createDh, natdHash, prf, pskAuth } from '../../app/ikev2/crypto-adapter.ts';
-import type { Random } from '../../app/ikev2/crypto-adapter.ts';
+import type { CipherSuite, Random } from '../../app/ikev2/crypto-adapter.ts';
 import { IkeSa } from '../../app/ikev2/ike-sa.ts';
 import { deriveChildKeys, deriveIkeKeys, initialSkeyseed, rekeySkeyseed } from '../../app/ikev2/keymat.ts';
 import { findNotify, first } from '../../app/ikev2/notifies.ts';
@@ -92,10 +92,8 @@ export interface ResponderOptions {
    * insists on N(EAP_ONLY_AUTHENTICATION); users: EAP identity → password.
    */
   eap?: { users: Record<string, string>; forgeAuthenticatorResponse?: boolean; ignoreMissingEapOnly?: boolean };
-  /** our own address (NAT-D source hash; GATEWAY by default) */
+  /** our own address, where a request's destination is not known (GATEWAY by default) */
   address?: string;
-  /** NAT-D destination hash over the IKE_SA_INIT's real source (as handed to handle()) instead of CLIENT / natPublicAddr */
-  natdFromSource?: boolean;
   /** the first Child SA's inbound SPI (c0000001 by default): a gateway with several IKE SAs gives each its own */
   espSpi?: Uint8Array;
   /** seed of the deterministic randomness ('responder' by default): distinct IKE SPIs per SA of one gateway */
@@ -178,13 +176,14 @@ export class MiniResponder {
     this.ni = first(m.payloads, PayloadType.Nonce)!.data;
     this.nr = this.random(32);
     s.keys = deriveIkeKeys(suite, initialSkeyseed(suite, this.ni, this.nr, dh.sharedSecret(ke.data)), this.ni, this.nr, s.spiI, s.spiR);
-    const clientSeen = this.opts.natdFromSource && this.src ? this.src : { addr: this.opts.natPublicAddr ?? CLIENT, port: 500 };
+    // NAT-D of the addresses as seen (a datagram's source and destination when given, else the pair's constants)
+    const clientSeen = this.opts.natPublicAddr ?? this.src?.addr ?? CLIENT;
     const out = answer([
       { type: PayloadType.SA, proposals: [chosen] },
       { type: PayloadType.KE, group: suite.dh, data: dh.publicKey },
       { type: PayloadType.Nonce, data: this.nr },
-      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(this.opts.address ?? GATEWAY), 500)),
-      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen.addr), clientSeen.port)),
+      natDetectionNotify(NotifyType.NatDetectionSourceIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(this.dst?.addr ?? GATEWAY), this.dst?.port ?? 500)),
+      natDetectionNotify(NotifyType.NatDetectionDestinationIp, natdHash(s.spiI, s.spiR, ipv4ToBytes(clientSeen), this.src?.port ?? 500)),
     ]);
     this.session = s;
     this.initRequest = bytes;
@@ -368,6 +367,7 @@ export class MiniResponder {
     const chosen = selectProposal(parseProposals('esp', this.opts.esp ?? 'aes256gcm16'), sa.proposals, ProtocolId.ESP)!;
     const esp = espSuiteOf(chosen.transforms)!;
     this.childKeys = deriveChildKeys(s.suite!.prf, s.keys!.skD, esp.cipher, this.ni!, this.nr!);
+    this.childSuite = esp.cipher;
     this.peerEspSpi = chosen.spi;
     const mobike = this.opts.mobike && findNotify(payloads, NotifyType.MobikeSupported) ? [
       makeNotify(NotifyType.MobikeSupported), ...(this.opts.additional ?? []).map((a) => additionalIp4Notify(a))] : [];
@@ -385,6 +385,8 @@ export class MiniResponder {
   }
 
   peerEspSpi?: Uint8Array;
+  /** the ESP cipher suite of the IKE_AUTH Child SA */
+  childSuite?: CipherSuite;
 
   /** A request the responder starts (INFORMATIONAL …), sealed for the current session. */
   request(exchange: ExchangeType, inner: Payload[]): Uint8Array {
@@ -557,6 +559,6 @@ export class IkePair {
   }
 
   events(): Record<string, unknown>[] {
-    return this.effects.flatMap((e) => (e?.type === 'event' ? [e.event] : []));
+    return this.effects.flatMap((e) => (e?.type === 'event' ? [{ ...e.event }] : []));
   }
 }

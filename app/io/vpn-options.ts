@@ -1,0 +1,27 @@
+/** What the VPN driver (app/io/vpn-driver.ts) is given and gives back. */
+import type { Profile } from '../config/profile.ts';
+import type { IkeEvent } from '../ikev2/types.ts';
+import type { Platform } from './platform.ts';
+
+export interface VpnDriverOptions {
+  profile: Profile;
+  emit: (event: IkeEvent) => void;
+  keylog?: string;
+  tunName?: string;
+  /** ms to wait for the gateway's answer to our DELETE at stop */
+  stopTimeoutMs?: number;
+  /**
+   * Called once the TUN holds the TIA and the routes for the traffic selectors
+   * are installed — from then on a packet sent from the TIA enters the tunnel
+   * (app/io/engine.ts registers with the home agent through it).
+   */
+  onReady?(info: { tia: string; local: string; dev: string; /** the gateway's DNS servers and split-DNS domains (RFC 8598) */ dns?: { servers: string[]; domains: string[] } }): void;
+  /** Watch the links ourselves and roam on a change (`vpn up` standalone; the engine calls roam() itself). */
+  monitor?: boolean;
+  /** the operating system (default: Linux) */
+  platform?: Platform;
+}
+
+export interface VpnResult {
+  error?: { code: string; message: string };
+}

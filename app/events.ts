@@ -126,6 +126,55 @@ export interface RegistrationEvent {
   authenticated?: boolean;
 }
 
+/** The home agent's clock or nonce differed (code 133): the registration client resynchronised. */
+export interface RegistrationResyncEvent {
+  type: 'registration-resync';
+  replayProtection: 'timestamp' | 'nonce';
+  offsetSeconds: number;
+  message: string;
+}
+
+/** The home agent refused an option (encapsulation, UDP tunnelling, lifetime): the client asks again without it. */
+export interface RegistrationFallbackEvent {
+  type: 'registration-fallback';
+  what: 'encapsulation' | 'udp-tunnel' | 'lifetime';
+  from: string;
+  to: string;
+  code: number;
+  codeName: string;
+}
+
+/** RFC 3519 keepalives went unanswered: the client re-registers. */
+export interface KeepaliveLostEvent {
+  type: 'keepalive-lost';
+  unanswered: number;
+}
+
+/** `homeward mip`: the care-of address the registration follows (moved: not the first one). */
+export interface CareOfEvent {
+  type: 'care-of';
+  coa: string;
+  moved: boolean;
+}
+
+/** A driver's non-fatal trouble (a send failed, a tunnelled packet was refused, a socket could not be pinned). */
+export interface WarningEvent {
+  type: 'warning';
+  /** UDP_SEND, DATA_PATH, TUNNEL_DROPPED */
+  code: string;
+  message: string;
+  /** TUNNEL_DROPPED: the refusal reason and how many so far */
+  reason?: string;
+  count?: number;
+}
+
+/**
+ * What the Mobile IP drivers report (app/io/mip-registration.ts, mip-tunnel.ts):
+ * the registration client's events (app/mip4/registration-types.ts) and the
+ * drivers' own. `homeward mip --json` prints them as they are.
+ */
+export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent;
+
 export interface CountersEvent {
   type: 'counters';
   tunIn: number;
@@ -181,6 +230,11 @@ export type EngineEvent =
   | MobikeUpdateEvent
   | LivenessEvent
   | RegistrationEvent
+  | RegistrationResyncEvent
+  | RegistrationFallbackEvent
+  | KeepaliveLostEvent
+  | CareOfEvent
+  | WarningEvent
   | CountersEvent
   | LogEvent
   | UiEvent

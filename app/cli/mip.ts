@@ -13,6 +13,7 @@
  *   {"type":"stopped","stats":{…}}
  */
 import { isIPv4, parsePrefix } from '../base/ipv4.ts';
+import type { MipEvent } from '../events.ts';
 import { MipDriver, type CoreFactory } from '../io/mip-driver.ts';
 import { replyCodeName } from '../wire/mip4/constants.ts';
 import { humanLine } from './human.ts';
@@ -75,7 +76,8 @@ export async function mipRegister(argv: string[], core?: CoreFactory): Promise<n
   const args = parseMipArgs(argv);
   const profile = await loadProfile(args.profile);
   const routes = args.routes.length > 0 ? args.routes : (profile.vpn?.remoteTs ?? []).map((p) => `${p.addr}/${p.len}`);
-  const emit = (o: Record<string, unknown>): void => {
+  const emit = (e: MipEvent | Record<string, unknown>): void => {
+    const o: Record<string, unknown> = { ...e };
     if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
     if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
     else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
@@ -86,7 +88,7 @@ export async function mipRegister(argv: string[], core?: CoreFactory): Promise<n
     onEvent: (e) => {
       if (e.type === 'registration' && e.state === 'denied') {
         const code = Number(e.code);
-        emit({ type: 'error', code: errorCodeName(e.codeName as string | undefined, code), replyCode: code, message: `registration denied: ${String(e.codeName ?? code)} (${code})` });
+        emit({ type: 'error', code: errorCodeName(e.codeName, code), replyCode: code, message: `registration denied: ${String(e.codeName ?? code)} (${code})` });
       }
       if (e.type === 'registration' && e.state === 'unverified-denial') {
         const code = Number(e.code);
@@ -103,6 +105,7 @@ export async function mipRegister(argv: string[], core?: CoreFactory): Promise<n
   });
   try {
     await driver.start();
+    await driver.followCareOf();
   } catch (e) {
     await driver.stop(0).catch(() => undefined);
     throw e;

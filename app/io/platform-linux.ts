@@ -6,13 +6,14 @@
  */
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import type { Instant } from '../base/clock.ts';
 import { openTun } from './native-tun.ts';
 import { NetMonitor } from './net-monitor.ts';
 import { NetConfig, runTool } from './netconfig.ts';
 import type { DatagramOptions, DatagramPeer, DatagramSocket, Platform } from './platform.ts';
-import { openRawSocket, openUdpSocketFd } from './raw-socket.ts';
+import { bindSocketToDevice, openRawSocket, openUdpSocketFd } from './raw-socket.ts';
 import { DriverTimer, monotonicNow } from './system-clock.ts';
 import { openUdpTransport } from './udp-transport.ts';
 
@@ -36,7 +37,21 @@ export function openNodeDatagram(opts: DatagramOptions = {}): DatagramSocket {
   }
   if (fd !== undefined) sock.bind({ fd });
   else sock.bind(opts.port ?? 0, opts.address);
+  let device = fd === undefined ? undefined : opts.device;
+  const movable = fd === undefined ? {} : {
+    bindToDevice(dev: string): void {
+      try {
+        bindSocketToDevice(fd, dev);
+        device = dev === '' ? undefined : dev;
+      } catch (e) {
+        device = undefined;
+        throw e;
+      }
+    },
+  };
   return {
+    ...movable,
+    boundDevice: () => device,
     bound,
     local(): DatagramPeer {
       try {
@@ -89,6 +104,22 @@ export function deviceOfAddress(addr: string): string | undefined {
   return undefined;
 }
 
+/** A number from /sys/class/net/<dev>/<what>; undefined when it cannot be read. */
+function sysNet(dev: string, what: 'ifindex' | 'mtu'): number | undefined {
+  try {
+    const v = Number(readFileSync(`/sys/class/net/${dev}/${what}`, 'utf8').trim());
+    return Number.isInteger(v) && v >= (what === 'mtu' ? 68 : 1) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function linkInfo(dev: string): { ifindex?: number; mtu?: number } {
+  const ifindex = sysNet(dev, 'ifindex');
+  const mtu = sysNet(dev, 'mtu');
+  return { ...(ifindex === undefined ? {} : { ifindex }), ...(mtu === undefined ? {} : { mtu }) };
+}
+
 export function linuxPlatform(): Platform {
   return {
     clock: {
@@ -106,5 +137,6 @@ export function linuxPlatform(): Platform {
     sourceTowards: (dst) => sourceAddressTowards(dst),
     deviceOf: deviceOfAddress,
     runTool,
+    linkInfo,
   };
 }

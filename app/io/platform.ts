@@ -57,6 +57,14 @@ export interface DatagramSocket {
   onError(handler: (e: Error) => void): void;
   send(bytes: Uint8Array, to: DatagramPeer): void;
   close(): void;
+  /**
+   * The device the socket is bound to (SO_BINDTODEVICE) — undefined when the
+   * binding asked for in DatagramOptions could not be made. Absent: the one
+   * asked for.
+   */
+  boundDevice?(): string | undefined;
+  /** Moves the device binding ("" removes it); absent when the socket cannot be moved (open a new one). */
+  bindToDevice?(device: string): void;
 }
 
 /** The network configuration a driver may change or read (app/io/netconfig.ts's NetConfig). */
@@ -121,4 +129,10 @@ export interface Platform {
   deviceOf(addr: string): string | undefined;
   /** runs a system tool with an argument array (never a shell); resolves stdout */
   runTool(cmd: string, args: readonly string[], timeoutMs?: number): Promise<string>;
+  /**
+   * A device's interface index and MTU (each absent when unknown). Optional:
+   * without it a driver knows neither (tunnelled packets cannot be matched to
+   * their arrival device, and no "fragmentation needed" is answered).
+   */
+  linkInfo?(dev: string): { ifindex?: number; mtu?: number };
 }

@@ -10,7 +10,8 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Instant } from '../../../../app/base/clock.ts';
 import type { Profile } from '../../../../app/config/profile.ts';
-import type { CoreCommand, CoreEvent, CoreTransmit, RegistrationCoreLike } from '../../../../app/io/mip-driver.ts';
+import type { CoreCommand, CoreTransmit, RegistrationCoreLike } from '../../../../app/io/mip-driver.ts';
+import type { RegistrationEvent } from '../../../../app/mip4/registration-types.ts';
 
 const NTP_UNIX_OFFSET = 2_208_988_800;
 
@@ -18,7 +19,7 @@ export function createTestCore(profile: Profile): RegistrationCoreLike {
   const auth = profile.mnHaAuth;
   if (!auth) throw new Error('test core: profile has no mnHaAuth');
   const tx: CoreTransmit[] = [];
-  const events: CoreEvent[] = [];
+  const events: RegistrationEvent[] = [];
   let pending: { coa: string; lifetime: number; id: bigint; at: Instant } | undefined;
   let clockOffset = 0;
   let lastSeconds = 0;
@@ -71,17 +72,18 @@ export function createTestCore(profile: Profile): RegistrationCoreLike {
       const p = pending;
       pending = undefined;
       if (code === 133) {
-        clockOffset += b.readUInt32BE(12) - Number(p.id >> 32n);
-        events.push({ type: 'registration', state: 'resynchronising', code });
+        const offsetSeconds = b.readUInt32BE(12) - Number(p.id >> 32n);
+        clockOffset += offsetSeconds;
+        events.push({ type: 'registration-resync', replayProtection: 'timestamp', offsetSeconds, message: `home agent clock differs by ${offsetSeconds} s` });
         send(p.coa, p.lifetime, now, wallMs);
         return;
       }
       if (code > 1) {
-        events.push({ type: 'registration', state: 'denied', code, codeName: `reply code ${code}` });
+        events.push({ type: 'registration', state: 'denied', coa: p.coa, lifetime: 0, tnc: false, code, codeName: `reply code ${code}` });
         return;
       }
       if (p.lifetime === 0) {
-        events.push({ type: 'registration', state: 'deregistered', coa: p.coa });
+        events.push({ type: 'registration', state: 'deregistered', coa: p.coa, lifetime: 0, tnc: false });
         return;
       }
       let tnc = false;
@@ -90,7 +92,7 @@ export function createTestCore(profile: Profile): RegistrationCoreLike {
         if (b[o] === 149) tnc = true;
         if (b[o] === 44) udpTunnel = b[o + 3]! < 64;
       }
-      events.push({ type: 'registration', state: 'accepted', coa: p.coa, lifetime: b.readUInt16BE(2), tnc, udpTunnel });
+      events.push({ type: 'registration', state: 'accepted', coa: p.coa, lifetime: b.readUInt16BE(2), tnc, udpTunnel, encapsulation: 'ip-in-ip', code, codeName: 'accepted' });
     },
     handleTimeout(now, wallMs) {
       if (pending && now - pending.at >= 1000) send(pending.coa, pending.lifetime, now, wallMs);

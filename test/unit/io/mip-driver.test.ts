@@ -1,0 +1,301 @@
+/**
+ * The Mobile IP drivers (app/io/mip-registration.ts, mip-tunnel.ts behind the
+ * MipDriver facade) over the in-memory platform, against the lab's reference
+ * home agent's pure parts (test/lab/home-agent: Registrar, BindingCache,
+ * Forwarder) running on a MemoryHost. No root, no sleeps: the MemoryClock.
+ *
+ *   MN eth0 (visit-a 192.0.2.7) ─┐
+ *   MN eth1 (visit-b 198.51.100.7)┴─ R (router) ─ home 10.1.0.0/24 ─ HA 10.1.0.1
+ */
+import { describe, expect, it } from 'vitest';
+import { parsePrefix } from '../../../app/base/ipv4.ts';
+import { parseProfile, type Profile } from '../../../app/config/profile.ts';
+import type { MipEvent } from '../../../app/events.ts';
+import { MipDriver } from '../../../app/io/mip-driver.ts';
+import type { Platform } from '../../../app/io/platform.ts';
+import { createRegistrationCore } from '../../../app/mip4/registration.ts';
+import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import { encodeUdp } from '../../../app/wire/ip/udp.ts';
+import { MemoryClock, MemoryNet, memoryPlatform, type MemoryHost, type MemoryPlatform } from '../../fakes/memory-platform.ts';
+import { BindingCache } from '../../lab/home-agent/binding-cache.ts';
+import type { HomeAgentConfig } from '../../lab/home-agent/config.ts';
+import { Forwarder } from '../../lab/home-agent/forwarding.ts';
+import { Registrar } from '../../lab/home-agent/registrar.ts';
+import { MipType } from '../../lab/home-agent/wire.ts';
+
+const HOA = '10.1.0.50';
+const HA = '10.1.0.1';
+const HOST = '10.1.0.9';
+const KEY = 'hex:00112233445566778899aabbccddeeff';
+const SPI = 256;
+const WALL0 = Date.UTC(2026, 11, 3, 12, 0, 0);
+
+/** A Platform over `host` with the device facts the data path reads (ifindex, MTU). */
+function withLinks(p: MemoryPlatform, host: MemoryHost): Platform {
+  return {
+    ...p,
+    linkInfo: (dev) => {
+      const i = host.config.interfaces.get(dev);
+      return i ? { ifindex: i.ifindex, mtu: i.mtu } : {};
+    },
+  };
+}
+
+/** The reference HA on a MemoryHost: registrations on UDP 434, reverse-tunnelled packets to `intranet`. */
+function homeAgent(host: MemoryHost, mip: { udpTunnelling?: boolean } = {}) {
+  const plat = memoryPlatform(host);
+  const cfg: HomeAgentConfig = {
+    address: HA, port: 434, homeNetwork: parsePrefix('10.1.0.0/24'), tunDevice: 'ha0',
+    mobileNodes: [{ homeAddress: HOA, spi: SPI, key: Uint8Array.from(Buffer.from(KEY.slice(4), 'hex')) }],
+    trustedPrefixes: [], acceptUntrusted: true, maxLifetime: 600, replayToleranceSeconds: 7, replayProtection: 'timestamp',
+    encapsulations: ['gre', 'minimal'], clockOffsetSeconds: 0, udpTunnelling: mip.udpTunnelling ?? true, keepaliveSeconds: 0, reverseTunnelling: true,
+  };
+  const cache = new BindingCache();
+  const registrar = new Registrar(cfg, cache, () => 1);
+  const intranet: Uint8Array[] = [];
+  const udp = plat.openDatagram({ address: HA, port: 434 });
+  const raw = plat.openRaw(IpProto.IpInIp, { hdrincl: true });
+  const forwarder = new Forwarder(cfg, cache, {
+    tunWrite: (pkt) => intranet.push(pkt),
+    udpSend: (msg, port, address) => udp.send(msg, { address, port }),
+    rawSend: (pkt, dst) => void raw.send(pkt, dst),
+    icmpSend: () => undefined,
+  });
+  const log: Array<Record<string, unknown>> = [];
+  udp.onMessage((bytes, from) => {
+    if (bytes[0] === MipType.TunnelData) return forwarder.handleTunnelData(bytes, from);
+    const out = registrar.handleRequest(bytes, from, plat.clock.now(), plat.clock.wallNow());
+    log.push(out.log);
+    if (out.reply) udp.send(out.reply, from);
+  });
+  raw.onPacket((pkt) => forwarder.handleRaw(pkt));
+  return { cache, forwarder, intranet, log };
+}
+
+function world(mip: { udpTunnelling?: boolean } = {}) {
+  const net = new MemoryNet(new MemoryClock({ wallStart: WALL0 }));
+  const mn = net.host('MN');
+  mn.addInterface('eth0', { link: 'visit-a', address: '192.0.2.7/24', gateway: '192.0.2.1' });
+  const r = net.host('R', { forwarding: true });
+  r.addInterface('eth0', { link: 'visit-a', address: '192.0.2.1/24' });
+  r.addInterface('eth1', { link: 'visit-b', address: '198.51.100.1/24' });
+  r.addInterface('eth2', { link: 'home', address: '10.1.0.254/24' });
+  const haHost = net.host('HA');
+  haHost.addInterface('eth0', { link: 'home', address: `${HA}/24`, gateway: '10.1.0.254' });
+  const ha = homeAgent(haHost, mip);
+  const mnPlat = memoryPlatform(mn);
+  return { net, mn, mnPlat, platform: withLinks(mnPlat, mn), ha };
+}
+
+function profile(udpTunnel: 'auto' | 'off' | 'force' = 'auto'): Profile {
+  return parseProfile({ homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: KEY }, mip: { encapsulation: 'ipip', udpTunnel, lifetimeSeconds: 300 } });
+}
+
+function udpPacket(src: string, dst: string, text: string): Uint8Array {
+  const payload = new TextEncoder().encode(text);
+  return encodeIpv4({ src, dst, protocol: IpProto.Udp }, encodeUdp({ srcPort: 5000, dstPort: 7, payload }, { src, dst }));
+}
+
+function text(pkt: Uint8Array): string {
+  return new TextDecoder().decode(pkt.subarray(decodeIpv4Header(pkt).ihl + 8));
+}
+
+/** stop(): the deregistration's answer arrives, or its 2 s wait runs out on the MemoryClock */
+async function stopped(w: ReturnType<typeof world>, d: MipDriver): Promise<void> {
+  const stopping = d.stop();
+  await w.net.settle();
+  w.net.clock.advance(2000);
+  await w.net.settle();
+  await stopping;
+}
+
+/** A UDP service on the home address (port 7): what the TUN delivers reaches it, and nothing answers "port unreachable". */
+function homeService(w: ReturnType<typeof world>): string[] {
+  const got: string[] = [];
+  w.mnPlat.openDatagram({ address: HOA, port: 7 }).onMessage((m) => got.push(new TextDecoder().decode(m)));
+  return got;
+}
+
+function driver(w: ReturnType<typeof world>, p = profile()) {
+  const events: MipEvent[] = [];
+  const d = new MipDriver({
+    core: (prof, o) => createRegistrationCore(prof, o, (n) => w.platform.random(n)),
+    profile: p, routes: ['10.1.0.0/24'], tunName: 'hwmip0', platform: w.platform,
+    onEvent: (e) => events.push(e),
+  });
+  return { d, events, registrations: () => events.filter((e) => e.type === 'registration') };
+}
+
+describe('MipDriver over the in-memory platform, against the reference home agent', () => {
+  it('registers with MN-HA authentication, reverse-tunnels TUN traffic to the HA and delivers its tunnelled reply', async () => {
+    const w = world();
+    const { d, events, registrations } = driver(w);
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    expect(events[0]).toEqual({ type: 'care-of', coa: '192.0.2.7', moved: false });
+    expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '192.0.2.7', udpTunnel: false, encapsulation: 'ip-in-ip' })]);
+    expect(w.ha.cache.get(HOA)).toMatchObject({ careOfAddress: '192.0.2.7', mode: 'ipip', reverseTunnel: true });
+    // the set-up the driver made through the platform: address, MTU, the HA on main, the prefix into the TUN
+    expect(w.mn.config.deviceOf(HOA)).toBe('hwmip0');
+    expect(w.mn.config.interfaces.get('hwmip0')).toMatchObject({ mtu: 1400, up: true });
+    expect(w.mn.config.rules).toEqual(expect.arrayContaining([
+      expect.objectContaining({ to: { addr: HA, len: 32 }, table: 'main', pref: 1000 }),
+      expect.objectContaining({ to: { addr: HA, len: 32 }, action: 'unreachable', pref: 1001 }),
+      expect.objectContaining({ to: { addr: '10.1.0.0', len: 24 }, table: '434', pref: 1002 }),
+    ]));
+
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    const service = homeService(w);
+    tun.inject(udpPacket(HOA, HOST, 'hello intranet'));
+    await w.net.settle();
+    expect(w.ha.forwarder.stats.fromMn).toBe(1);
+    expect(w.ha.intranet.map(text)).toEqual(['hello intranet']);
+    expect(decodeIpv4Header(w.ha.intranet[0]!)).toMatchObject({ src: HOA, dst: HOST });
+
+    w.ha.forwarder.handleFromIntranet(udpPacket(HOST, HOA, 'hello mobile node'));
+    await w.net.settle();
+    expect(w.ha.forwarder.stats.toMn).toBe(1);
+    expect(tun.written.map(text)).toEqual(['hello mobile node']);
+    expect(service).toEqual(['hello mobile node']);
+    expect(d.stats).toMatchObject({ tunnelledOut: 1, tunnelledIn: 1, droppedNoBinding: 0, droppedWrongPath: 0 });
+
+    await stopped(w, d);
+    expect(registrations().at(-1)).toMatchObject({ state: 'deregistered' });
+    expect(w.ha.cache.get(HOA)).toBeUndefined();
+    expect(w.mn.config.interfaces.has('hwmip0')).toBe(false);
+    expect(w.mn.config.rules.filter((r) => r.pref === 1000 || r.pref === 1001 || r.pref === 1002)).toEqual([]);
+  });
+
+  it('nothing leaves the TUN before the binding is accepted (fail closed, counted)', async () => {
+    const w = world();
+    const { d } = driver(w);
+    await d.start();
+    w.mnPlat.tuns.get('hwmip0')!.inject(udpPacket(HOA, HOST, 'too early'));
+    await w.net.settle();
+    expect(d.stats.droppedNoBinding).toBe(1);
+    expect(w.ha.intranet).toEqual([]);
+    await stopped(w, d);
+  });
+
+  it('a move to a new care-of address re-registers from it; traffic follows the new binding', async () => {
+    const w = world();
+    const { d, events, registrations } = driver(w);
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    // the MN leaves visit-a for visit-b
+    w.mn.detach('eth0');
+    w.mn.config.delAddressNow('eth0', '192.0.2.7/24');
+    w.mn.config.delRouteNow({ dst: 'default', via: '192.0.2.1', dev: 'eth0' });
+    w.mn.addInterface('eth1', { link: 'visit-b', address: '198.51.100.7/24', gateway: '198.51.100.1' });
+    w.net.clock.advance(1000);
+    await w.net.settle();
+    expect(events).toContainEqual({ type: 'care-of', coa: '198.51.100.7', moved: true });
+    expect(registrations().at(-1)).toMatchObject({ state: 'accepted', coa: '198.51.100.7' });
+    expect(w.ha.cache.get(HOA)).toMatchObject({ careOfAddress: '198.51.100.7' });
+
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    const service = homeService(w);
+    tun.inject(udpPacket(HOA, HOST, 'from visit-b'));
+    w.ha.forwarder.handleFromIntranet(udpPacket(HOST, HOA, 'to visit-b'));
+    await w.net.settle();
+    expect(w.ha.intranet.map(text)).toEqual(['from visit-b']);
+    expect(tun.written.map(text)).toEqual(['to visit-b']);
+    expect(service).toEqual(['to visit-b']);
+    // already on this address: the next checks change nothing
+    const n = registrations().length;
+    w.net.clock.advance(3000);
+    await w.net.settle();
+    expect(registrations().length).toBe(n);
+    await stopped(w, d);
+    expect(w.ha.cache.get(HOA)).toBeUndefined();
+  });
+
+  it('refuses IP-in-IP "from the HA" that arrives on another device than the binding\'s', async () => {
+    const w = world();
+    const { d } = driver(w);
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    // an attacker on visit-b sends to the MN's address there, spoofing the HA as outer source
+    w.mn.addInterface('eth1', { link: 'visit-b', address: '198.51.100.7/24' });
+    const attacker = w.net.host('X');
+    attacker.addInterface('eth0', { link: 'visit-b', address: '198.51.100.66/24' });
+    attacker.config.addRouteNow({ dst: '192.0.2.7/32', via: '198.51.100.7', dev: 'eth0' });
+    const inner = udpPacket(HOST, HOA, 'injected');
+    attacker.output(encodeIpv4({ src: HA, dst: '192.0.2.7', protocol: IpProto.IpInIp }, inner), undefined);
+    attacker.output(encodeIpv4({ src: HA, dst: '198.51.100.7', protocol: IpProto.IpInIp }, inner), undefined);
+    await w.net.settle();
+    expect(w.mnPlat.tuns.get('hwmip0')!.written).toEqual([]);
+    // to the CoA but on eth1 (wrong device), and to eth1's address (not the CoA)
+    expect(d.stats.droppedWrongPath).toBe(2);
+    expect(d.stats.tunnelledIn).toBe(0);
+    await stopped(w, d);
+  });
+
+  it('RFC 3519: with UDP tunnelling forced, user data and the reply travel as tunnel data on the registration socket', async () => {
+    const w = world();
+    const { d, registrations } = driver(w, profile('force'));
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', udpTunnel: true })]);
+    expect(w.ha.cache.get(HOA)).toMatchObject({ mode: 'udp', tunnelDst: '192.0.2.7' });
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    const service = homeService(w);
+    tun.inject(udpPacket(HOA, HOST, 'over udp'));
+    w.ha.forwarder.handleFromIntranet(udpPacket(HOST, HOA, 'back over udp'));
+    await w.net.settle();
+    expect(w.ha.intranet.map(text)).toEqual(['over udp']);
+    expect(tun.written.map(text)).toEqual(['back over udp']);
+    expect(service).toEqual(['back over udp']);
+    await stopped(w, d);
+  });
+
+  it("the engine's shape: registers from the source it is given, sends only through the data path it is pinned to", async () => {
+    const w = world();
+    const { d, registrations } = driver(w);
+    await d.start();
+    d.register({ coa: '192.0.2.7', source: '192.0.2.7' });
+    await w.net.settle();
+    expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '192.0.2.7' })]);
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    homeService(w);
+    // no data path yet: the binding is there but nothing may leave (counted, not sent)
+    tun.inject(udpPacket(HOA, HOST, 'unpinned'));
+    await w.net.settle();
+    expect(w.ha.intranet).toEqual([]);
+    expect(d.stats.droppedNoBinding).toBe(1);
+    d.setDataPath({ device: 'eth0' });
+    d.sendOut(udpPacket(HOA, HOST, 'released by the gate'));
+    await w.net.settle();
+    expect(w.ha.intranet.map(text)).toEqual(['released by the gate']);
+    d.deregister();
+    await w.net.settle();
+    expect(registrations().at(-1)).toMatchObject({ state: 'deregistered' });
+    expect(w.ha.cache.get(HOA)).toBeUndefined();
+    tun.inject(udpPacket(HOA, HOST, 'after deregistration'));
+    await w.net.settle();
+    expect(w.ha.intranet).toHaveLength(1);
+    await stopped(w, d);
+  });
+
+  it('stop without an answer from the HA gives up after its timeout on the platform clock', async () => {
+    const w = world();
+    const { d } = driver(w);
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    w.mn.detach('eth0'); // the deregistration is lost
+    let done = false;
+    const stopping = d.stop(2000).then(() => { done = true; });
+    await w.net.settle();
+    expect(done).toBe(false);
+    w.net.clock.advance(2000);
+    await w.net.settle();
+    await stopping;
+    expect(done).toBe(true);
+    expect(w.ha.cache.get(HOA)).toBeDefined();
+  });
+});

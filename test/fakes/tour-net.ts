@@ -96,7 +96,56 @@ function attach(
   return tun;
 }
 
-export function createTourNet(opts: { clock?: MemoryClock; ha?: Record<string, unknown> } = {}): TourNet {
+/**
+ * Platform.linkInfo (mip15: the arrival device's ifindex for the tunnel's path
+ * check, and its MTU) from the host's interfaces, where memoryPlatform has none.
+ */
+function withLinkInfo(p: MemoryPlatform): MemoryPlatform {
+  if (p.linkInfo) return p;
+  return {
+    ...p,
+    linkInfo: (dev: string) => {
+      const i = p.host.config.interfaces.get(dev);
+      return i ? { ifindex: i.ifindex, mtu: i.mtu } : {};
+    },
+  };
+}
+
+/**
+ * A FIFO that hands packets on `delayMs` after they were given, on the clock
+ * (one timer): the HA's processing time. MemoryNet itself delivers within the
+ * same instant.
+ */
+function delayed(clock: MemoryClock, delayMs: number, out: (pkt: Uint8Array) => void): (pkt: Uint8Array) => void {
+  if (delayMs <= 0) return out;
+  const queue: Array<{ at: number; pkt: Uint8Array }> = [];
+  const timer = clock.timer(() => {
+    while (queue.length > 0 && queue[0]!.at <= clock.now()) out(queue.shift()!.pkt);
+    timer.arm(queue[0]?.at);
+  });
+  return (pkt) => {
+    queue.push({ at: clock.now() + delayMs, pkt });
+    if (queue.length === 1) timer.arm(queue[0]!.at);
+  };
+}
+
+export interface TourNetOptions {
+  clock?: MemoryClock;
+  /** the HA's configuration, over the lab's */
+  ha?: Record<string, unknown>;
+  /**
+   * How long the HA takes to answer or forward (default 1 ms, 0: within the
+   * same instant). The engine's detection probe and the MIP driver register
+   * through two registration clients, each with its own identification
+   * sequence (RFC 5944 §5.7: NTP seconds and milliseconds, the rest random):
+   * when the driver's request leaves in the same millisecond as the probe's,
+   * it is older than the probe's half the time, and the HA answers 133 — on a
+   * clock that never moves between the two, it keeps doing so.
+   */
+  haDelayMs?: number;
+}
+
+export function createTourNet(opts: TourNetOptions = {}): TourNet {
   const clock = opts.clock ?? new MemoryClock({ wallStart: Date.UTC(2026, 11, 3, 12, 0, 0) });
   const net = new MemoryNet(clock);
   const mn = net.host('mn');
@@ -126,7 +175,7 @@ export function createTourNet(opts: { clock?: MemoryClock; ha?: Record<string, u
   const haNode = new HomeAgentNode({
     address: TOUR.HA, homeNetwork: '10.1.0.0/24', trustedPrefixes: ['10.2.0.0/24'], acceptUntrusted: true,
     mobileNodes: [{ homeAddress: TOUR.HOA, spi: TOUR.SPI, key: `hex:${TOUR.KEY}` }], ...opts.ha,
-  }, clock, (pkt) => void ha.output(pkt), (pkt) => haTun.write(pkt));
+  }, clock, delayed(clock, opts.haDelayMs ?? 1, (pkt) => void ha.output(pkt)), delayed(clock, opts.haDelayMs ?? 1, (pkt) => haTun.write(pkt)));
 
   const gwTun: MemoryTun = attach(gw, 'gw0', TOUR.GW, [500, 4500], [], [`${TOUR.TIA_POOL}/24`], (pkt) => gwNode.receive(pkt));
   const gwNode = new GatewayNode({
@@ -146,7 +195,7 @@ export function createTourNet(opts: { clock?: MemoryClock; ha?: Record<string, u
     mn.config.replaceRouteNow({ dst: 'default', via: router, dev: MN_IF[on] });
   };
   return {
-    net, clock, mn, ha, gw, intra, platform: memoryPlatform(mn), haNode, gwNode, echoed,
+    net, clock, mn, ha, gw, intra, platform: withLinkInfo(memoryPlatform(mn)), haNode, gwNode, echoed,
     toU1: () => to('U1', TOUR.U1_ROUTER),
     toT1: () => to('T1', TOUR.T1_ROUTER),
   };

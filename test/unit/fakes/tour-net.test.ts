@@ -54,6 +54,7 @@ describe('tour-net: the lab topology in memory, with the gateway and HA nodes', 
     const reg = registration(t, TOUR.T1_ADDR);
     reg.register(TOUR.T1_ADDR);
     t.net.flush();
+    t.clock.advance(5);
     expect(reg.events).toEqual([expect.objectContaining({ type: 'registration', state: 'accepted', coa: TOUR.T1_ADDR, tnc: true })]);
 
     const raw = t.platform.openRaw(IpProto.IpInIp, { hdrincl: true, device: 'wlan0' });
@@ -65,6 +66,7 @@ describe('tour-net: the lab topology in memory, with the gateway and HA nodes', 
     const ping = icmpEchoPacket(TOUR.HOA, TOUR.INTRA, { type: IcmpType.EchoRequest, id: 1, seq: 1, data: new Uint8Array(24).fill(1) });
     expect(raw.send(encapsulateIp(ping, 'ip-in-ip', { src: TOUR.T1_ADDR, dst: TOUR.HA }), TOUR.HA)).toBe(true);
     t.net.flush();
+    t.clock.advance(5);
     expect(got.map((p) => parseIcmpEcho(p))).toEqual([expect.objectContaining({ type: IcmpType.EchoReply, src: TOUR.INTRA, dst: TOUR.HOA, seq: 1 })]);
     expect(t.haNode.forwarder.stats).toMatchObject({ fromMn: 1, toMn: 1 });
   });
@@ -73,9 +75,11 @@ describe('tour-net: the lab topology in memory, with the gateway and HA nodes', 
     const t = createTourNet();
     t.toU1();
     t.net.flush();
+    t.clock.advance(5);
     const reg = registration(t, TOUR.U1_ADDR);
     reg.register(TOUR.U1_ADDR);
     t.net.flush();
+    t.clock.advance(5);
     expect(reg.events).toEqual([]);
     expect(t.haNode.log).toEqual([]);
     expect(t.net.link('U1').stats.filtered).toBeGreaterThan(0);
@@ -112,6 +116,7 @@ describe('tour-net: the lab topology in memory, with the gateway and HA nodes', 
     sa.handleCommand({ type: 'connect' }, t.clock.now());
     drain();
     t.net.flush();
+    t.clock.advance(5);
     expect(sa.state).toBe('established');
     const tia = effects.flatMap((e) => (e.type === 'set-tia' ? [e.address] : []))[0];
     expect(tia).toBe('10.10.100.1');
@@ -121,6 +126,7 @@ describe('tour-net: the lab topology in memory, with the gateway and HA nodes', 
     if (!esp.ok) throw new Error(esp.reason);
     udp.send({ bytes: esp.packet, local: { addr: TOUR.U1_ADDR, port: udp.nattPort }, remote: { addr: TOUR.GW, port: 4500 } });
     t.net.flush();
+    t.clock.advance(5);
     expect(delivered.map((p) => parseIcmpEcho(p))).toEqual([expect.objectContaining({ type: IcmpType.EchoReply, src: TOUR.INTRA, dst: tia })]);
     expect(t.gwNode.stats).toMatchObject({ espIn: 1, espOut: 1, forwarded: 1 });
     udp.close();

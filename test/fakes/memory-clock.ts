@@ -58,6 +58,16 @@ export class MemoryClock extends ManualClock implements PlatformClock {
     return t;
   }
 
+  /** runs `fn` once at `at` (a one-shot that is forgotten after it ran: link delays) */
+  at(at: Instant, fn: () => void): void {
+    const t = new MemoryTimer(this, () => {
+      this.timers.delete(t);
+      fn();
+    });
+    this.timers.add(t);
+    t.arm(at);
+  }
+
   /** @internal */
   nextSeq(): number {
     return ++this.seq;

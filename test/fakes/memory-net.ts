@@ -52,6 +52,8 @@ export class MemoryLink {
   capture = false;
   readonly frames: Frame[] = [];
   readonly stats = { carried: 0, filtered: 0, noNeighbor: 0 };
+  /** one-way delay on this link (0: delivered at the next flush; above 0: after that long on the clock) */
+  delayMs = 0;
   constructor(
     readonly name: string,
     private readonly net: MemoryNet,
@@ -79,7 +81,9 @@ export class MemoryLink {
     this.stats.carried++;
     for (const t of targets) {
       const copy = bytes.slice();
-      this.net.enqueue(() => t.host.receive(copy, t.iface));
+      const deliver = (): void => t.host.receive(copy, t.iface);
+      if (this.delayMs > 0) this.net.clock.at(this.net.clock.now() + this.delayMs, deliver);
+      else this.net.enqueue(deliver);
     }
   }
 }
@@ -271,7 +275,7 @@ export class MemoryHost {
   private readonly raw: RawBinding[] = [];
   private readonly groups = new Set<string>();
   private nextEphemeral = 32768;
-  readonly stats = { sent: 0, received: 0, forwarded: 0, delivered: 0 };
+  readonly stats = { sent: 0, received: 0, forwarded: 0, delivered: 0, fragmented: 0 };
   readonly drops = new Map<string, number>();
   /** the last 100 drops, newest last: reason and packet summary */
   readonly dropLog: string[] = [];
@@ -311,6 +315,27 @@ export class MemoryHost {
     const k = l.members.findIndex((m) => m.host === this && m.iface === iface);
     if (k >= 0) l.members.splice(k, 1);
     this.attached.delete(iface);
+  }
+
+  /**
+   * Leaves the link as a DHCP client would on losing it: unplugged, its
+   * addresses (and so their routes) gone, the interface left up. The link
+   * watcher then sees the primary link change.
+   */
+  leave(iface: string): void {
+    this.detach(iface);
+    for (const a of [...(this.config.interfaces.get(iface)?.addrs ?? [])]) this.config.delAddressNow(iface, `${a.address}/${a.prefixLen}`);
+    this.config.routes = this.config.routes.filter((r) => r.dev !== iface);
+    this.config.touch(`left ${iface}`);
+  }
+
+  /** Joins a link as a DHCP client would: plugged in, up, the address, a default route via `gateway`. */
+  join(iface: string, link: string, opts: { address: string; gateway?: string; metric?: number }): void {
+    if (!this.config.interfaces.has(iface)) this.config.createInterface(iface, 'ether');
+    this.attach(iface, link);
+    this.config.linkUpNow(iface);
+    this.config.addAddressNow(iface, opts.address);
+    if (opts.gateway !== undefined) this.config.addRouteNow({ dst: 'default', via: opts.gateway, dev: iface, ...(opts.metric !== undefined ? { metric: opts.metric } : {}) });
   }
 
   linkOf(iface: string): MemoryLink | undefined {
@@ -437,6 +462,17 @@ export class MemoryHost {
       this.drop('no-route', out);
       return { ok: false, error: new SocketError('ENETUNREACH', `${h.dst}: no route`) };
     }
+    const mtu = this.config.interfaces.get(dev)?.mtu ?? Infinity;
+    if (out.length > mtu && (h.flags & 0x2) !== 0) {
+      this.drop('too-big', out);
+      return { ok: false, error: new SocketError('EMSGSIZE', `${out.length} bytes with DF over ${dev}'s MTU ${mtu}`) };
+    }
+    // IP_MULTICAST_LOOP (on by default) and broadcasts: the sending host hears its own, if a member
+    if (broadcastish && this.isForUs(h.dst, dev)) {
+      const lo = out.slice();
+      const arrival = this.config.interfaces.get(dev);
+      if (arrival) this.net.enqueue(() => this.deliverLocal(lo, decodeIpv4Header(lo, false), arrival));
+    }
     const gateway = d.kind === 'unicast' && d.dev === dev ? d.gateway : undefined;
     return this.transmit(out, h, dev, gateway ?? h.dst, broadcastish);
   }
@@ -447,10 +483,9 @@ export class MemoryHost {
       this.drop('link-down', pkt);
       return { ok: false, error: new SocketError('ENETUNREACH', `${dev} is down`) };
     }
-    if (pkt.length > i.mtu) {
-      this.drop('too-big', pkt);
-      return { ok: false, error: new SocketError('EMSGSIZE', `${pkt.length} bytes over ${dev}'s MTU ${i.mtu}`) };
-    }
+    // over the MTU: the sender fragments and the receiver reassembles (not modelled byte by byte: the
+    // packet goes whole, and is counted); DF packets were refused before this (output, forwarding)
+    if (pkt.length > i.mtu) this.stats.fragmented++;
     if (i.kind === 'loopback') {
       this.net.enqueue(() => this.deliverLocal(pkt, h, i));
       return { ok: true };

@@ -134,6 +134,11 @@ export class MemoryNetConfig implements NetConfigPort {
     this.listeners.push(listener);
   }
 
+  /** tells the listeners of a change made directly on `routes`/`rules`/`interfaces` */
+  touch(what: string): void {
+    this.changed(what);
+  }
+
   private changed(what: string): void {
     for (const l of this.listeners) l(what);
   }

@@ -458,3 +458,77 @@ describe('memoryPlatform', () => {
     expect(await scripted.runTool('x', [])).toBe('ok');
   });
 });
+
+describe('MemoryNet fidelity', () => {
+  it('lets a big UDP datagram through (the kernel fragments it) but refuses DF packets over the MTU, at the sender and at a router', () => {
+    const { net, mn, r, gw } = topology();
+    r.config.setMtuNow('eth1', 1400);
+    const got: number[] = [];
+    memoryPlatform(gw).openDatagram({ port: 500 }).onMessage((m) => got.push(m.length));
+    memoryPlatform(mn).openDatagram().send(new Uint8Array(2500), { address: '192.0.2.10', port: 500 });
+    net.flush();
+    expect(got).toEqual([2500]);
+    expect(mn.stats.fragmented).toBe(1);
+
+    const icmp: Array<[number, number, number]> = [];
+    const raw = memoryPlatform(mn).openRaw(IpProto.Icmp);
+    raw.onPacket((p) => icmp.push([p[20]!, p[21]!, (p[26]! << 8) | p[27]!]));
+    const df = (len: number): Uint8Array => encodeIpv4({ src: '10.1.0.2', dst: '192.0.2.10', protocol: IpProto.Gre, dontFragment: true }, new Uint8Array(len));
+    const gre = memoryPlatform(mn).openRaw(IpProto.Gre, { hdrincl: true });
+    expect(gre.send(df(1600), '192.0.2.10')).toBe(false); // over wlan0's 1500
+    expect(gre.send(df(1450), '192.0.2.10')).toBe(true); // fits wlan0, not R's eth1
+    net.flush();
+    expect(icmp).toEqual([[3, 4, 1400]]);
+    expect(r.drops.get('too-big')).toBe(1);
+  });
+
+  it('loops a broadcast back to the sending host (IP_MULTICAST_LOOP), as the kernel does', () => {
+    const { net, r } = topology();
+    const p = memoryPlatform(r);
+    const own: number[] = [];
+    const s = p.openRaw(IpProto.Icmp, { device: 'eth0', pktinfo: true });
+    s.onPacket((pkt, i) => own.push(i));
+    const adv = new Uint8Array(8);
+    adv[0] = 9;
+    s.send(adv, '224.0.0.1');
+    net.flush();
+    expect(own).toEqual([r.config.interfaces.get('eth0')!.ifindex]);
+  });
+
+  it('delays frames on a link by its delayMs, on the clock', () => {
+    const { net, mn, gw } = topology();
+    net.link('core').delayMs = 40;
+    net.link('U1').delayMs = 10;
+    const at: number[] = [];
+    const t0 = net.clock.now();
+    memoryPlatform(gw).openDatagram({ port: 9 }).onMessage(() => at.push(net.clock.now() - t0));
+    memoryPlatform(mn).openDatagram().send(new Uint8Array(1), { address: '192.0.2.10', port: 9 });
+    net.flush();
+    net.clock.advance(49);
+    expect(at).toEqual([]);
+    net.clock.advance(1);
+    expect(at).toEqual([50]);
+  });
+
+  it('moves a host between links (leave / join) and the link watcher follows', async () => {
+    const { net, mn, gw } = topology();
+    const t = net.host('T');
+    t.addInterface('eth0', { link: 'T1', address: '10.2.0.1/24' });
+    t.addInterface('eth1', { link: 'core', address: '192.0.2.2/24' });
+    t.forwarding = true;
+    const p = memoryPlatform(mn);
+    const links: Array<string | null> = [];
+    await p.watchLinks((l) => links.push(l ? `${l.iface} ${l.addr}` : null)).start();
+    mn.leave('wlan0');
+    net.flush();
+    mn.join('eth0', 'T1', { address: '10.2.0.7/24', gateway: '10.2.0.1' });
+    net.flush();
+    expect(links).toEqual([null, 'eth0 10.2.0.7']);
+    const from: string[] = [];
+    gw.config.addRouteNow({ dst: '10.2.0.0/24', via: '192.0.2.2' });
+    memoryPlatform(gw).openDatagram({ port: 9 }).onMessage((_m, f) => from.push(f.address));
+    p.openDatagram().send(new Uint8Array(1), { address: '192.0.2.10', port: 9 });
+    net.flush();
+    expect(from).toEqual(['10.2.0.7']);
+  });
+});

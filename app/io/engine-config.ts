@@ -7,7 +7,7 @@ import type { Policy } from '../events.ts';
 import type { RandomBytes } from '../mip4/identification.ts';
 import { RegistrationClient } from '../mip4/registration.ts';
 import type { DnsBackend } from './dns.ts';
-import type { CoreFactory, MipDriverOptions, RegistrationCoreLike } from './mip-driver.ts';
+import type { CoreFactory, MipDriver, MipDriverOptions, RegistrationCoreLike } from './mip-driver.ts';
 import type { Platform } from './platform.ts';
 
 export interface EngineOptions {
@@ -26,7 +26,12 @@ export interface EngineOptions {
   platform?: Platform;
   /** the DNS backend (default: systemd-resolved when it runs, else the resolver file): tests and in-memory twins */
   dnsBackend?: DnsBackend;
+  /** the Mobile IP driver (default: app/io/mip-driver.ts's MipDriver over the platform) */
+  mipDriver?: (opts: MipOptions) => MipPort;
 }
+
+/** What the engine uses of the Mobile IP driver. */
+export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'>;
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
 export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n))): RegistrationCoreLike {

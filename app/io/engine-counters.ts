@@ -8,7 +8,7 @@ import type { Instant } from '../base/clock.ts';
 import type { CountersEvent } from '../events.ts';
 import type { TrafficGate } from '../mobility/traffic-gate.ts';
 import type { Deadline } from './engine-loop.ts';
-import type { MipDriver } from './mip-driver.ts';
+import type { MipPort } from './engine-config.ts';
 
 export const COUNTERS_MS = 1000;
 
@@ -16,7 +16,7 @@ export class EngineCounters implements Deadline {
   private at?: Instant;
   private last = '';
 
-  constructor(private readonly mip: MipDriver, private readonly gate: TrafficGate, private readonly publish: (c: CountersEvent) => void) {}
+  constructor(private readonly mip: MipPort, private readonly gate: TrafficGate, private readonly publish: (c: CountersEvent) => void) {}
 
   /** The first publication one period from `now`. */
   start(now: Instant): void {

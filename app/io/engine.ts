@@ -23,7 +23,7 @@ import { TrafficGate } from '../mobility/traffic-gate.ts';
 import { AccessServices } from './access-services.ts';
 import { AgentDiscoveryDriver, type AgentChange } from './agent-discovery-driver.ts';
 import { DetectionProbe, isRegistrationEvent, registrationResult, type ProbeRun } from './detection-probe.ts';
-import { engineCore, type EngineOptions, type MipEvent, type MipOptions } from './engine-config.ts';
+import { engineCore, type EngineOptions, type MipEvent, type MipOptions, type MipPort } from './engine-config.ts';
 import { EngineCounters } from './engine-counters.ts';
 import { EngineLoop } from './engine-loop.ts';
 import { MipDriver, type CoreFactory } from './mip-driver.ts';
@@ -32,7 +32,7 @@ import { linuxPlatform } from './platform-linux.ts';
 import { PolicyRoutes, VPN_TUNS } from './policy-routes.ts';
 import { flat, VpnLifecycle } from './vpn-lifecycle.ts';
 
-export { engineCore, type EngineOptions } from './engine-config.ts';
+export { engineCore, type EngineOptions, type MipOptions, type MipPort } from './engine-config.ts';
 
 type Pending = { kind: 'direct' | 'vpn'; attempt: number };
 
@@ -41,7 +41,7 @@ export class Engine implements EngineSource {
   private readonly loop: EngineLoop;
   private readonly controller: MobilityController;
   private readonly gate = new TrafficGate();
-  private readonly mip: MipDriver;
+  private readonly mip: MipPort;
   private readonly monitor: LinkWatcher;
   private readonly policy: PolicyRoutes;
   private readonly discovery: AgentDiscoveryDriver;
@@ -88,7 +88,7 @@ export class Engine implements EngineSource {
         void this.loop.enqueue(() => this.onMipEvent(e, attempt));
       },
     };
-    this.mip = new MipDriver(mipOpts);
+    this.mip = opts.mipDriver ? opts.mipDriver(mipOpts) : new MipDriver(mipOpts);
     this.countersTick = new EngineCounters(this.mip, this.gate, (c) => this.publish(c));
     this.monitor = platform.watchLinks((link) => void this.loop.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
     const { loop } = this;

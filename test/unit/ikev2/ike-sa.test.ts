@@ -191,6 +191,20 @@ describe('IKE SA: retransmission, duplicates, tampering', () => {
   });
 });
 
+describe('IKE SA: what arrives on the NAT-T port (RFC 3948 §2.2, app/esp/udp-encap.ts)', () => {
+  it('a keepalive, ESP, and a non-ESP marker with too short a message behind it are dropped under their own names', () => {
+    const pair = new IkePair();
+    pair.command({ type: 'connect' });
+    const on4500 = (bytes: Uint8Array): void => pair.sa.handleDatagram({ bytes, local: { addr: pair.sa.path.local.addr, port: 4500 }, remote: { addr: pair.sa.path.remote.addr, port: 4500 } }, pair.clock.now());
+    on4500(Uint8Array.of(0xff));
+    on4500(Uint8Array.of(0xc0, 0, 0, 1, 0, 0, 0, 1, 9, 9, 9, 9));
+    on4500(Uint8Array.of(1, 2));
+    on4500(new Uint8Array(4 + 10));
+    expect(pair.sa.stats.dropped).toMatchObject({ keepalive: 1, 'esp-on-ike-path': 2, malformed: 1 });
+    expect(pair.sa.state).toBe('established');
+  });
+});
+
 describe('IKE SA: liveness and deletion', () => {
   it('DPD: an empty INFORMATIONAL after dpdSeconds of silence; no answer → liveness failed, DEAD_PEER', () => {
     const pair = new IkePair(new MiniResponder(), clientConfig({ dpdSeconds: 10, retransmitTries: 2 }));

@@ -15,7 +15,7 @@
  */
 import type { Profile } from '../config/profile.ts';
 import type { MipEvent } from '../events.ts';
-import { careOfCommand, type DataPath, type RegistrationLocation } from '../mip4/mn-binding.ts';
+import { careOfCommand, registrationSource, type DataPath, type RegistrationLocation } from '../mip4/mn-binding.ts';
 import { MipRegistration, type CoreFactory } from './mip-registration.ts';
 import { MipTunnel, step, type MipTunnelStats } from './mip-tunnel.ts';
 import { linuxPlatform } from './platform-linux.ts';
@@ -110,6 +110,7 @@ export class MipDriver {
   }
 
   async start(): Promise<void> {
+    this.registration.start();
     await this.tunnel.start();
   }
 
@@ -156,10 +157,13 @@ export class MipDriver {
     const coa = this.opts.coa ?? (await this.platform.sourceTowards(this.opts.profile.homeAgent));
     const cmd = careOfCommand(current, coa);
     if (cmd === undefined || coa === undefined || this.stopped || this.registration.careOf !== current) return;
+    const ours = this.platform.deviceOf(coa) !== undefined;
+    const source = registrationSource(coa, ours, ours ? undefined : await this.platform.sourceTowards(this.opts.profile.homeAgent));
+    if (source === undefined || this.stopped || this.registration.careOf !== current) return;
     this.opts.onEvent({ type: 'care-of', coa, moved: cmd === 'move' });
-    const device = this.platform.deviceOf(coa);
+    const device = this.platform.deviceOf(source);
     this.tunnel.setDataPath(device === undefined ? undefined : { device });
-    this.registration.register({ coa, source: coa });
+    this.registration.register({ coa, source });
   }
 
   async stop(timeoutMs = 2000): Promise<void> {

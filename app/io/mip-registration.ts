@@ -12,41 +12,16 @@
  * the engine's controller, or `homeward mip`'s care-of follower
  * (app/io/mip-driver.ts). Everything outside goes through the Platform.
  */
-import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import type { MipEvent } from '../events.ts';
 import { bindingAfter, classifyDatagram, MIP_PORT, socketDevice, type DataBinding, type RegistrationLocation } from '../mip4/mn-binding.ts';
-import type { RegistrationCommand, RegistrationEvent as CoreRegistrationEvent } from '../mip4/registration-types.ts';
+import type { CoreCommand, CoreEvent, CoreFactory, CoreTransmit, RegistrationCoreLike } from '../mip4/registration-types.ts';
 import { linuxPlatform } from './platform-linux.ts';
 import type { DatagramPeer, DatagramSocket, Platform, PlatformTimer } from './platform.ts';
 
 export { MIP_PORT };
 
-/** What the registration client is given: `now` monotonic, `wallMs` for NTP identifications. */
-export type CoreCommand = RegistrationCommand;
-export interface CoreTransmit {
-  bytes: Uint8Array;
-  to: { address: string; port: number };
-  keepalive?: boolean;
-}
-/** The registration client's events (app/mip4/registration-types.ts): members of the engine's event union. */
-export type CoreEvent = CoreRegistrationEvent;
-
-/** What the driver needs from the sans-I/O registration client (app/mip4/registration.ts). */
-export interface RegistrationCoreLike {
-  handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void;
-  handleCommand(cmd: CoreCommand, now: Instant, wallMs: number): void;
-  handleTimeout(now: Instant, wallMs: number): void;
-  pollTransmit(): CoreTransmit | undefined;
-  pollEvent(): CoreEvent | undefined;
-  nextTimeout(): Instant | undefined;
-  /** User data went to the HA (restarts the RFC 3519 keepalive timer). */
-  handleDataSent?(now: Instant): void;
-  /** A tunnelled packet from the HA that may answer a keepalive; true when consumed. */
-  handleKeepaliveReply?(inner: Uint8Array, now: Instant): boolean;
-  readonly stats?: unknown;
-}
-export type CoreFactory = (profile: Profile, opts: { localPort: number }) => RegistrationCoreLike;
+export type { CoreCommand, CoreEvent, CoreFactory, CoreTransmit, RegistrationCoreLike };
 
 /** RFC 3519 tunnel data as it arrived: from whom, on which socket (its bound address) and that socket's device. */
 export interface TunnelDataArrival {
@@ -78,7 +53,8 @@ export class MipRegistration {
   droppedWrongSource = 0;
   keepalivesSent = 0;
   private readonly platform: Platform;
-  private readonly core: RegistrationCoreLike;
+  /** built by start(): a profile without a key fails there, not when the engine is constructed */
+  private core!: RegistrationCoreLike;
   private readonly timer: PlatformTimer;
   /** registration sockets by source address (the co-located CoA, the TIA or, mode f, the home address) */
   private readonly sockets = new Map<string, RegistrationSocket>();
@@ -91,20 +67,28 @@ export class MipRegistration {
   private readonly unverifiedCodes = new Set<number>();
 
   constructor(private readonly opts: MipRegistrationOptions) {
-    if (!opts.profile.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
     this.platform = opts.platform ?? linuxPlatform();
-    // the client never learns a port: each registration socket has its own (RFC 5944 §3.6.1.1: any source port)
-    this.core = opts.core(opts.profile, { localPort: 0 });
     this.timer = this.platform.clock.timer(() => {
-      if (this.stopped) return;
+      if (this.stopped || !this.started) return;
       this.core.handleTimeout(this.platform.clock.now(), this.platform.clock.wallNow());
       this.drain();
     });
   }
 
+  /** Builds the registration client; throws when the profile has no MN-HA key. */
+  start(): void {
+    if (!this.opts.profile.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
+    // the client never learns a port: each registration socket has its own (RFC 5944 §3.6.1.1: any source port)
+    this.core = this.opts.core(this.opts.profile, { localPort: 0 });
+  }
+
+  private get started(): boolean {
+    return (this.core as RegistrationCoreLike | undefined) !== undefined;
+  }
+
   /** The registration client's own counters (dropped replies by reason, …), when it keeps any. */
   get coreStats(): unknown {
-    return this.core.stats;
+    return this.started ? this.core.stats : undefined;
   }
 
   /** The care-of address last registered (undefined before the first register()). */
@@ -127,7 +111,7 @@ export class MipRegistration {
    * TUN may have been re-created).
    */
   register(loc: RegistrationLocation): void {
-    if (this.stopped) return;
+    if (this.stopped || !this.started) return;
     this.source = loc.source;
     this.via = loc.via;
     for (const [addr, s] of this.sockets) {
@@ -286,7 +270,7 @@ export class MipRegistration {
 
   private handleEvent(e: CoreEvent): void {
     const before = this.binding;
-    this.binding = bindingAfter(e, this.binding, this.coa);
+    this.binding = bindingAfter(e, this.binding, { ...(this.coa === undefined ? {} : { coa: this.coa }), ...(this.source === undefined ? {} : { source: this.source }) });
     if (this.binding !== before) this.opts.onBinding?.(this.binding);
     if (e.type === 'registration' && e.state === 'deregistered') this.deregistered?.();
     this.opts.onEvent(e);

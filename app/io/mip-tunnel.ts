@@ -208,7 +208,9 @@ export class MipTunnel {
 
   /** RFC 3519 tunnel data from a registration socket: the socket's bound address is the outer destination, its device the arrival device. */
   handleTunnelData(msg: Uint8Array, a: TunnelDataArrival): void {
-    const path = this.expectedPath();
+    // the socket the registration left from (its address: the CoA, unless a fixed CoA is not ours)
+    const b = this.binding;
+    const path = b && { ha: this.opts.homeAgent, coa: b.source, device: this.pinned?.path.device ?? '' };
     if (!this.pathOk({ src: a.from, dst: a.local, device: a.device }, path, path?.device, () => `UDP tunnel data from ${a.from} to ${a.local} on ${a.device ?? 'no device'}`)) return;
     const d = decapsulateUdp(msg, this.binding?.format ?? 'ip-in-ip');
     if (!this.opened(d)) return;

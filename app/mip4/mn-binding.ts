@@ -24,6 +24,8 @@ export interface RegistrationLocation {
 /** The accepted binding as the data path sees it. */
 export interface DataBinding {
   coa: string;
+  /** the address the accepted request left from: RFC 3519 tunnel data comes back to it (= coa unless a fixed CoA is not ours) */
+  source: string;
   /** RFC 3519 UDP tunnelling on the registration socket */
   udpTunnel: boolean;
   format: TunnelFormat;
@@ -49,6 +51,16 @@ export function socketDevice(loc: Pick<RegistrationLocation, 'source' | 'via'>, 
   return loc.via === undefined ? deviceOf(loc.source) : undefined;
 }
 
+/**
+ * The address a co-located care-of address registers from: the CoA itself
+ * when it is one of ours; a fixed CoA that is not (`homeward mip --coa`, e.g.
+ * the address a static NAT maps us to) registers from the address the host
+ * picks towards the HA, as an unbound socket would.
+ */
+export function registrationSource(coa: string, isOurs: boolean, towardsHa: string | undefined): string | undefined {
+  return isOurs ? coa : towardsHa;
+}
+
 export type DatagramVerdict = 'registration' | 'tunnel-data' | 'wrong-source';
 
 /**
@@ -69,11 +81,12 @@ export function classifyDatagram(msg: Uint8Array, from: { address: string; port:
  * deregistration ends it (fail closed); anything else (a timed-out
  * re-registration included) keeps the old one until it expires.
  */
-export function bindingAfter(e: MipEvent, current: DataBinding | undefined, lastCoa: string | undefined): DataBinding | undefined {
+export function bindingAfter(e: MipEvent, current: DataBinding | undefined, last: { coa?: string; source?: string }): DataBinding | undefined {
   if (e.type !== 'registration') return current;
   if (e.state === 'accepted') {
     const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
-    return { coa: e.coa ?? lastCoa ?? '', udpTunnel: e.udpTunnel === true, format };
+    const coa = e.coa ?? last.coa ?? '';
+    return { coa, source: last.source ?? coa, udpTunnel: e.udpTunnel === true, format };
   }
   if (e.state === 'denied' || e.state === 'expired' || e.state === 'deregistered') return undefined;
   return current;

@@ -3,6 +3,7 @@
  * events, counters and the binding (see registration.ts for the behaviour).
  */
 import type { Instant } from '../base/clock.ts';
+import type { Profile } from '../config/profile.ts';
 import type { RandomBytes } from './identification.ts';
 
 export type EncapsulationPreference = 'ip-in-ip' | 'gre' | 'minimal';
@@ -110,3 +111,31 @@ export interface Binding {
   encapsulation: EncapsulationPreference;
   keepaliveSeconds?: number;
 }
+
+/**
+ * What a driver (app/io/mip-registration.ts) needs from the sans-I/O
+ * registration client, quinn-style: inputs carry `now` (monotonic) and
+ * `wallMs` (NTP identifications); transmits and events are polled.
+ */
+export type CoreCommand = RegistrationCommand;
+export interface CoreTransmit {
+  bytes: Uint8Array;
+  to: { address: string; port: number };
+  keepalive?: boolean;
+}
+/** The client's events: members of the engine's event union (app/events.ts). */
+export type CoreEvent = RegistrationEvent;
+export interface RegistrationCoreLike {
+  handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void;
+  handleCommand(cmd: CoreCommand, now: Instant, wallMs: number): void;
+  handleTimeout(now: Instant, wallMs: number): void;
+  pollTransmit(): CoreTransmit | undefined;
+  pollEvent(): CoreEvent | undefined;
+  nextTimeout(): Instant | undefined;
+  /** User data went to the HA (restarts the RFC 3519 keepalive timer). */
+  handleDataSent?(now: Instant): void;
+  /** A tunnelled packet from the HA that may answer a keepalive; true when consumed. */
+  handleKeepaliveReply?(inner: Uint8Array, now: Instant): boolean;
+  readonly stats?: unknown;
+}
+export type CoreFactory = (profile: Profile, opts: { localPort: number }) => RegistrationCoreLike;

@@ -116,11 +116,11 @@ function homeService(w: ReturnType<typeof world>): string[] {
   return got;
 }
 
-function driver(w: ReturnType<typeof world>, p = profile()) {
+function driver(w: ReturnType<typeof world>, p = profile(), coa?: string) {
   const events: MipEvent[] = [];
   const d = new MipDriver({
     core: (prof, o) => createRegistrationCore(prof, o, (n) => w.platform.random(n)),
-    profile: p, routes: ['10.1.0.0/24'], tunName: 'hwmip0', platform: w.platform,
+    profile: p, routes: ['10.1.0.0/24'], tunName: 'hwmip0', platform: w.platform, ...(coa ? { coa } : {}),
     onEvent: (e) => events.push(e),
   });
   return { d, events, registrations: () => events.filter((e) => e.type === 'registration') };
@@ -165,6 +165,14 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     expect(w.ha.cache.get(HOA)).toBeUndefined();
     expect(w.mn.config.interfaces.has('hwmip0')).toBe(false);
     expect(w.mn.config.rules.filter((r) => r.pref === 1000 || r.pref === 1001 || r.pref === 1002)).toEqual([]);
+  });
+
+  it('a profile without the MN-HA key: the driver can be built (the engine builds it at once), start() names the field', async () => {
+    const w = world();
+    const { d } = driver(w, parseProfile({ homeAddress: HOA, homeAgent: HA }));
+    expect(d.coreStats).toBeUndefined();
+    await expect(d.start()).rejects.toThrow(/mnHaAuth/);
+    expect(w.mnPlat.tuns.size).toBe(0);
   });
 
   it('nothing leaves the TUN before the binding is accepted (fail closed, counted)', async () => {
@@ -278,6 +286,27 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     tun.inject(udpPacket(HOA, HOST, 'after deregistration'));
     await w.net.settle();
     expect(w.ha.intranet).toHaveLength(1);
+    await stopped(w, d);
+  });
+
+  it('homeward mip --coa with an address that is not ours: registers from the host\'s source, the HA sees a NAT and tunnels over UDP', async () => {
+    const w = world();
+    const { d, events, registrations } = driver(w, profile(), '203.0.113.50');
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    expect(events[0]).toEqual({ type: 'care-of', coa: '203.0.113.50', moved: false });
+    expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '203.0.113.50', udpTunnel: true })]);
+    expect(w.ha.cache.get(HOA)).toMatchObject({ careOfAddress: '203.0.113.50', mode: 'udp', tunnelDst: '192.0.2.7' });
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    const service = homeService(w);
+    tun.inject(udpPacket(HOA, HOST, 'via the registration socket'));
+    w.ha.forwarder.handleFromIntranet(udpPacket(HOST, HOA, 'back'));
+    await w.net.settle();
+    expect(w.ha.intranet.map(text)).toEqual(['via the registration socket']);
+    // tunnel data comes back to 192.0.2.7, the address the registration left from
+    expect(service).toEqual(['back']);
+    expect(d.stats).toMatchObject({ tunnelledIn: 1, droppedWrongPath: 0 });
     await stopped(w, d);
   });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { MipEvent } from '../../../app/events.ts';
-import { bindingAfter, careOfCommand, classifyDatagram, outboundRoute, socketDevice, type DataBinding } from '../../../app/mip4/mn-binding.ts';
+import { bindingAfter, careOfCommand, classifyDatagram, outboundRoute, registrationSource, socketDevice, type DataBinding } from '../../../app/mip4/mn-binding.ts';
 
 const HA = '10.1.0.1';
 const FA = '192.0.2.1';
@@ -38,6 +38,14 @@ describe('socketDevice', () => {
   });
 });
 
+describe('registrationSource', () => {
+  it('a care-of address of ours registers from itself; a fixed one that is not, from the address towards the HA', () => {
+    expect(registrationSource('198.51.100.7', true, undefined)).toBe('198.51.100.7');
+    expect(registrationSource('203.0.113.50', false, '198.51.100.7')).toBe('198.51.100.7');
+    expect(registrationSource('203.0.113.50', false, undefined)).toBeUndefined();
+  });
+});
+
 describe('classifyDatagram', () => {
   const reply = Uint8Array.of(3, 0, 0, 0);
   const data = Uint8Array.of(4, 0, 0, 0);
@@ -64,35 +72,38 @@ describe('bindingAfter', () => {
   const accepted: MipEvent = {
     type: 'registration', state: 'accepted', coa: '198.51.100.7', lifetime: 600, tnc: false, udpTunnel: false, encapsulation: 'gre', code: 0, codeName: 'accepted',
   };
-  const current: DataBinding = { coa: '198.51.100.7', udpTunnel: true, format: 'ip-in-ip' };
+  const current: DataBinding = { coa: '198.51.100.7', source: '198.51.100.7', udpTunnel: true, format: 'ip-in-ip' };
 
   it('an accepted registration carries its CoA, tunnelling and format', () => {
-    expect(bindingAfter(accepted, undefined, undefined)).toEqual({ coa: '198.51.100.7', udpTunnel: false, format: 'gre' });
-    expect(bindingAfter({ type: 'registration', state: 'accepted', coa: '203.0.113.9', udpTunnel: true }, current, undefined))
-      .toEqual({ coa: '203.0.113.9', udpTunnel: true, format: 'ip-in-ip' });
+    expect(bindingAfter(accepted, undefined, { source: '198.51.100.7' })).toEqual({ coa: '198.51.100.7', source: '198.51.100.7', udpTunnel: false, format: 'gre' });
+    expect(bindingAfter({ type: 'registration', state: 'accepted', coa: '203.0.113.9', udpTunnel: true }, current, {}))
+      .toEqual({ coa: '203.0.113.9', source: '203.0.113.9', udpTunnel: true, format: 'ip-in-ip' });
+    // a fixed CoA that is not ours: tunnel data comes back to the address the request left from
+    expect(bindingAfter({ type: 'registration', state: 'accepted', coa: '203.0.113.50', udpTunnel: true }, undefined, { source: '192.0.2.7' }))
+      .toMatchObject({ coa: '203.0.113.50', source: '192.0.2.7' });
   });
 
   it('an unknown encapsulation falls back to IP-in-IP; a missing CoA to the last one registered', () => {
     const odd = { type: 'registration', state: 'accepted', encapsulation: 'ipx' } as unknown as MipEvent;
-    expect(bindingAfter(odd, undefined, '10.10.100.7')).toEqual({ coa: '10.10.100.7', udpTunnel: false, format: 'ip-in-ip' });
+    expect(bindingAfter(odd, undefined, { coa: '10.10.100.7' })).toEqual({ coa: '10.10.100.7', source: '10.10.100.7', udpTunnel: false, format: 'ip-in-ip' });
   });
 
   it('a denial, an expiry or a deregistration closes the data path', () => {
     for (const state of ['denied', 'expired', 'deregistered'] as const) {
-      expect(bindingAfter({ type: 'registration', state, coa: '198.51.100.7', lifetime: 0, tnc: false }, current, undefined)).toBeUndefined();
+      expect(bindingAfter({ type: 'registration', state, coa: '198.51.100.7', lifetime: 0, tnc: false }, current, {})).toBeUndefined();
     }
   });
 
   it('a timed-out re-registration and other events keep the binding until it expires', () => {
-    expect(bindingAfter({ type: 'registration', state: 'timeout', coa: '203.0.113.9', lifetime: 0, tnc: false }, current, undefined)).toBe(current);
-    expect(bindingAfter({ type: 'registration', state: 'unverified-denial', code: 131, authenticated: false }, current, undefined)).toBe(current);
-    expect(bindingAfter({ type: 'keepalive-lost', unanswered: 3 }, current, undefined)).toBe(current);
-    expect(bindingAfter({ type: 'warning', code: 'UDP_SEND', message: 'x' }, undefined, undefined)).toBeUndefined();
+    expect(bindingAfter({ type: 'registration', state: 'timeout', coa: '203.0.113.9', lifetime: 0, tnc: false }, current, {})).toBe(current);
+    expect(bindingAfter({ type: 'registration', state: 'unverified-denial', code: 131, authenticated: false }, current, {})).toBe(current);
+    expect(bindingAfter({ type: 'keepalive-lost', unanswered: 3 }, current, {})).toBe(current);
+    expect(bindingAfter({ type: 'warning', code: 'UDP_SEND', message: 'x' }, undefined, {})).toBeUndefined();
   });
 });
 
 describe('outboundRoute', () => {
-  const ipip: DataBinding = { coa: '198.51.100.7', udpTunnel: false, format: 'ip-in-ip' };
+  const ipip: DataBinding = { coa: '198.51.100.7', source: '198.51.100.7', udpTunnel: false, format: 'ip-in-ip' };
 
   it('fails closed without a binding, whatever the data path', () => {
     expect(outboundRoute(undefined, { device: 'eth1' })).toBe('no-binding');

@@ -19,7 +19,8 @@
  * HA's proxy-ARP entry), and writes decapsulated packets into that TUN for its
  * kernel to forward. The gateway binds 500/4500 and routes the TIA pool into a
  * TUN of its own, in the same way. The intranet host answers pings (its
- * kernel) and echoes UDP on port 7.
+ * kernel) and echoes UDP on port 7. Every link delays frames by 1 ms (see
+ * TourNetOptions.linkDelayMs).
  */
 import { ipv4ToU32, u32ToIPv4 } from '../../app/base/ipv4.ts';
 import { ipHeader, udpPacket } from './ip-packet.ts';
@@ -111,38 +112,20 @@ function withLinkInfo(p: MemoryPlatform): MemoryPlatform {
   };
 }
 
-/**
- * A FIFO that hands packets on `delayMs` after they were given, on the clock
- * (one timer): the HA's processing time. MemoryNet itself delivers within the
- * same instant.
- */
-function delayed(clock: MemoryClock, delayMs: number, out: (pkt: Uint8Array) => void): (pkt: Uint8Array) => void {
-  if (delayMs <= 0) return out;
-  const queue: Array<{ at: number; pkt: Uint8Array }> = [];
-  const timer = clock.timer(() => {
-    while (queue.length > 0 && queue[0]!.at <= clock.now()) out(queue.shift()!.pkt);
-    timer.arm(queue[0]?.at);
-  });
-  return (pkt) => {
-    queue.push({ at: clock.now() + delayMs, pkt });
-    if (queue.length === 1) timer.arm(queue[0]!.at);
-  };
-}
-
 export interface TourNetOptions {
   clock?: MemoryClock;
   /** the HA's configuration, over the lab's */
   ha?: Record<string, unknown>;
   /**
-   * How long the HA takes to answer or forward (default 1 ms, 0: within the
-   * same instant). The engine's detection probe and the MIP driver register
-   * through two registration clients, each with its own identification
-   * sequence (RFC 5944 §5.7: NTP seconds and milliseconds, the rest random):
-   * when the driver's request leaves in the same millisecond as the probe's,
-   * it is older than the probe's half the time, and the HA answers 133 — on a
-   * clock that never moves between the two, it keeps doing so.
+   * One-way delay of every link (default 1 ms; 0: delivered within the same
+   * instant). The engine's detection probe and the MIP driver register through
+   * two registration clients, each with its own identification sequence
+   * (RFC 5944 §5.7: NTP seconds and milliseconds, the rest random): when the
+   * driver's request leaves in the same millisecond as the probe's, it is
+   * older than the probe's half the time and the HA answers 133 — on a clock
+   * that never moves between the two, again and again.
    */
-  haDelayMs?: number;
+  linkDelayMs?: number;
 }
 
 export function createTourNet(opts: TourNetOptions = {}): TourNet {
@@ -167,6 +150,7 @@ export function createTourNet(opts: TourNetOptions = {}): TourNet {
   intra.config.addRouteNow({ dst: `${TOUR.HOA}/32`, via: TOUR.HA });
   gw.config.addRouteNow({ dst: `${TOUR.HOA}/32`, via: TOUR.HA });
 
+  for (const l of ['T1', 'U1', 'lan']) net.link(l).delayMs = opts.linkDelayMs ?? 1;
   // U1 is untrusted: from the MN, only the gateway itself is reachable there
   net.link('U1').filter = (pkt, from) => (from.host === 'mn' && ipHeader(pkt)?.dst !== TOUR.GW ? null : undefined);
 
@@ -175,7 +159,7 @@ export function createTourNet(opts: TourNetOptions = {}): TourNet {
   const haNode = new HomeAgentNode({
     address: TOUR.HA, homeNetwork: '10.1.0.0/24', trustedPrefixes: ['10.2.0.0/24'], acceptUntrusted: true,
     mobileNodes: [{ homeAddress: TOUR.HOA, spi: TOUR.SPI, key: `hex:${TOUR.KEY}` }], ...opts.ha,
-  }, clock, delayed(clock, opts.haDelayMs ?? 1, (pkt) => void ha.output(pkt)), delayed(clock, opts.haDelayMs ?? 1, (pkt) => haTun.write(pkt)));
+  }, clock, (pkt) => void ha.output(pkt), (pkt) => haTun.write(pkt));
 
   const gwTun: MemoryTun = attach(gw, 'gw0', TOUR.GW, [500, 4500], [], [`${TOUR.TIA_POOL}/24`], (pkt) => gwNode.receive(pkt));
   const gwNode = new GatewayNode({

@@ -172,6 +172,7 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
 
     // the settled modes of the whole run, and nothing of the home address in clear on U1
     expect(r.events.filter((e) => e.type === 'mode' && SETTLED.has(e.mode)).map((e) => (e as { mode: string }).mode).filter((x, i, a) => x !== a[i - 1])).toEqual(['c', 'mc', 'c']);
+    expect(r.events.filter((e) => e.type === 'error'), describeEvents(r.events)).toEqual([]);
     expect(capU1.frames.length).toBeGreaterThan(4);
     for (const f of capU1.frames) {
       const h = ipHeader(f.pkt)!;

@@ -109,15 +109,23 @@ async function roundTrip(r: Run, tag: number): Promise<{ udp: string; ping: stri
   }
 }
 
+/** The engine for a profile like the lab's (detection settings over it), on the MN of a fresh tour net. */
+function startRun(detection: Record<string, unknown> = {}): Run {
+  const t = createTourNet();
+  const dir = mkdtempSync(join(tmpdir(), 'hw-two-node-'));
+  const json = tourProfileJson();
+  const profile = parseProfile({ ...json, detection: { ...(json.detection as object), ...detection } });
+  const engine = new Engine({ profile, platform: t.platform, stateDir: dir, resolvConf: join(dir, 'resolv.conf') });
+  const r: Run = { t, engine, events: [], dir };
+  run = r;
+  engine.onEvent((e) => r.events.push(e));
+  return r;
+}
+
 describe('two-node tour: the engine against the in-memory gateway and home agent (T1 → U1 → T1)', () => {
   it('modes c, mc, c with real packets end to end, on the manual clock', async () => {
-    const t = createTourNet();
-    const dir = mkdtempSync(join(tmpdir(), 'hw-two-node-'));
-    const profile = parseProfile(tourProfileJson());
-    const engine = new Engine({ profile, platform: t.platform, stateDir: dir, resolvConf: join(dir, 'resolv.conf') });
-    const r: Run = { t, engine, events: [], dir };
-    run = r;
-    engine.onEvent((e) => r.events.push(e));
+    const r = startRun();
+    const { t, engine } = r;
     t.net.tracing = true;
     const capU1 = t.net.link('U1');
     capU1.capture = true;
@@ -142,7 +150,10 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
     await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
     const mc = r.events.slice(n0).find((e) => e.type === 'mode' && e.mode === 'mc');
     expect(mc).toMatchObject({ trusted: false, coa: '10.10.100.1' });
-    expect(r.events.slice(n0).filter((e) => e.type === 'handover')).toEqual([expect.objectContaining({ from: 'c', to: 'mc' })]);
+    // RFC 5266 §3.4 read the default way: the home address's traffic flows through the VPN before the HA's window ends
+    const h = r.events.slice(n0).filter((e) => e.type === 'handover');
+    expect(h).toEqual([expect.objectContaining({ from: 'c', to: 'mc', trust: 'deciding', trigger: 'link' })]);
+    expect(h[0]!.type === 'handover' && h[0]!.gapMs).toBeLessThan(3000);
     // the VPN came up inside T1 already (detection.keepVpnInside, through the HA as the router): the move to U1 is MOBIKE
     expect(t.gwNode.log).toEqual([`established 10.10.100.1 for ${TOUR.T1_ADDR}`, `moved 10.10.100.1 to ${TOUR.U1_ADDR}:4500`]);
     expect(r.events.slice(n0).some((e) => e.type === 'mobike-update' && e.to === TOUR.U1_ADDR)).toBe(true);
@@ -178,5 +189,23 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
       const h = ipHeader(f.pkt)!;
       expect([h.src, h.dst]).not.toContain(TOUR.HOA);
     }
+  });
+  it('with detection.holdUntilDecided nothing flows on U1 before the detection window (1 s × 3) has passed', async () => {
+    const r = startRun({ holdUntilDecided: true });
+    const { t } = r;
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    const n0 = r.events.length;
+    const movedAt = t.clock.now();
+    t.toU1();
+    await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
+    const h = r.events.slice(n0).filter((e) => e.type === 'handover');
+    expect(h).toEqual([expect.objectContaining({ from: 'c', to: 'mc', trust: 'untrusted', trigger: 'link' })]);
+    expect(h[0]!.type === 'handover' && h[0]!.gapMs).toBeGreaterThanOrEqual(3000);
+    expect(t.clock.now() - movedAt).toBeGreaterThanOrEqual(3000);
+    // the direct requests from U1 never reached the HA: its last binding is still T1's until the one through the VPN
+    expect(t.haNode.log.filter((l) => l.from === TOUR.U1_ADDR)).toEqual([]);
+    const m = await roundTrip(r, 4);
+    expect(m.udp).toBe(`${TOUR.INTRA}:${TOUR.UDP_ECHO_PORT} hello 4`);
   });
 });

@@ -103,7 +103,7 @@ interface RawBinding {
 
 export class SocketError extends Error {
   constructor(
-    readonly code: 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'ENETUNREACH' | 'EMSGSIZE' | 'EPERM' | 'ENODEV',
+    readonly code: 'EADDRINUSE' | 'EADDRNOTAVAIL' | 'ENETUNREACH' | 'EMSGSIZE' | 'EPERM' | 'ENODEV' | 'EINVAL',
     message: string,
   ) {
     super(`${code}: ${message}`);
@@ -403,6 +403,10 @@ export class MemoryHost {
   /** sends one UDP datagram from a bound socket (source chosen by routing when bound to 0.0.0.0) */
   sendUdp(from: { addr: string; port: number; device?: string | undefined }, payload: Uint8Array, to: DatagramPeer, ttl?: number): SendResult {
     let src = from.addr;
+    // the kernel refuses to send from a bound address the host no longer has (it moved, DHCP took it back)
+    if (src !== '0.0.0.0' && this.config.deviceOf(src) === undefined) {
+      return { ok: false, error: new SocketError('EINVAL', `${src} is no longer an address of ${this.name}`) };
+    }
     if (src === '0.0.0.0') {
       const d = this.config.decide({ dst: to.address, proto: IpProto.Udp, dport: to.port, ...(from.device ? { oif: from.device } : {}) });
       if (d.kind === 'local') src = to.address;
@@ -526,6 +530,8 @@ export class MemoryHost {
     }
     if (this.isForUs(h.dst, ifname)) return this.deliverLocal(pkt, h, i);
     if (!this.forwarding) return this.drop('not-for-us', pkt);
+    // no multicast routing: a group nobody here joined stays on its link
+    if (isMulticast(h.dst)) return this.drop('multicast-not-joined', pkt);
     const dport = h.protocol === IpProto.Udp && h.totalLength >= h.ihl + 4 ? (pkt[h.ihl + 2]! << 8) | pkt[h.ihl + 3]! : undefined;
     const d = this.config.decide({ dst: h.dst, src: h.src, iif: ifname, proto: h.protocol, ...(dport !== undefined ? { dport } : {}) });
     if (d.kind !== 'unicast') {
@@ -675,5 +681,23 @@ export class MemoryNet {
       await new Promise<void>((r) => setImmediate(r));
       quiet = ran === 0 && this.queue.length === 0 ? quiet + 1 : 0;
     }
+  }
+
+  /**
+   * Runs the simulation `ms` forward for async drivers: advances the clock
+   * deadline by deadline and settles after each (a timer callback's promise
+   * chain runs before the next timer fires), then to the end.
+   */
+  async run(ms: number): Promise<void> {
+    const target = this.clock.now() + ms;
+    await this.settle();
+    for (let guard = 0; guard < 1_000_000; guard++) {
+      const next = this.clock.nextDeadline();
+      if (next === undefined || next > target) break;
+      this.clock.advance(Math.max(0, next - this.clock.now()));
+      await this.settle();
+    }
+    this.clock.advance(Math.max(0, target - this.clock.now()));
+    await this.settle();
   }
 }

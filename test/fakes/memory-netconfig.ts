@@ -118,6 +118,8 @@ export class MemoryNetConfig implements NetConfigPort {
     { pref: 32766, table: 'main' },
     { pref: 32767, table: 'default' },
   ];
+  /** IPv6 rules, as their `ip -6 rule add` arguments (kept, never consulted) */
+  rules6: Array<{ key: string; pref: number }> = [];
   private nextIndex = 1;
   private readonly listeners: Array<(what: string) => void> = [];
   /** every NetConfigPort call, as the `ip` arguments it stands for (for assertions) */
@@ -345,7 +347,13 @@ export class MemoryNetConfig implements NetConfigPort {
 
   addRuleNow(r: RuleSpec): void {
     const args = buildRuleArgs('add', r);
-    if (r.family === 6) return; // the simulated network is IPv4-only; IPv6 rules are accepted and ignored
+    if (r.family === 6) {
+      // the simulated network carries IPv4 only: IPv6 rules are kept (add/del/delRulesAt agree) but route nothing
+      const key = args.join(' ');
+      if (this.rules6.some((x) => x.key === key)) this.fail(args, 'RTNETLINK answers: File exists');
+      this.rules6.push({ key, pref: r.pref ?? 0 });
+      return this.changed('rule6');
+    }
     const rule = this.toRule(r);
     if (r.pref === undefined) {
       const firstNonZero = this.rules.find((x) => x.pref > 0);
@@ -360,7 +368,12 @@ export class MemoryNetConfig implements NetConfigPort {
 
   delRuleNow(r: RuleSpec): void {
     const args = buildRuleArgs('del', r);
-    if (r.family === 6) this.fail(args, 'RTNETLINK answers: No such file or directory');
+    if (r.family === 6) {
+      const k = this.rules6.findIndex((x) => x.key === buildRuleArgs('add', r).join(' ') || (Object.keys(r).every((f) => f === 'pref' || f === 'family') && x.pref === r.pref));
+      if (k < 0) this.fail(args, 'RTNETLINK answers: No such file or directory');
+      this.rules6.splice(k, 1);
+      return this.changed('rule6 deleted');
+    }
     const want = this.toRule(r);
     const k = this.rules.findIndex((x) =>
       (r.pref === undefined || x.pref === want.pref) && (r.to === undefined || samePrefix(x.to, want.to)) &&
@@ -374,7 +387,11 @@ export class MemoryNetConfig implements NetConfigPort {
   }
 
   delRulesAtNow(pref: number, family?: 6): number {
-    if (family === 6) return 0;
+    if (family === 6) {
+      const before6 = this.rules6.length;
+      this.rules6 = this.rules6.filter((r) => r.pref !== pref);
+      return before6 - this.rules6.length;
+    }
     const before = this.rules.length;
     this.rules = this.rules.filter((r) => r.pref !== pref);
     const n = before - this.rules.length;

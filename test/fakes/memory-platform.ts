@@ -11,7 +11,10 @@
  *   import { MemoryNet, memoryPlatform, … } from '../../fakes/memory-platform.ts';
  */
 import { randomBytes } from 'node:crypto';
-import type { Platform } from '../../app/io/platform.ts';
+import type { Instant } from '../../app/base/clock.ts';
+import type { DatagramOptions, LinkWatchOptions, Platform } from '../../app/io/platform.ts';
+import type { RawSocketOptions } from '../../app/io/raw-socket.ts';
+import type { Link } from '../../app/mobility/inputs.ts';
 import { MemoryClock as MemoryClockClass, type MemoryClock } from './memory-clock.ts';
 import { MemoryLinkWatcher } from './memory-link-watcher.ts';
 import type { MemoryHost } from './memory-net.ts';
@@ -34,6 +37,16 @@ export interface MemoryPlatformOptions {
 }
 
 export interface MemoryPlatform extends Platform {
+  openTun(name: string): MemoryTun;
+  openUdpTransport(localAddr: string): Promise<MemoryUdpTransport>;
+  openDatagram(opts?: DatagramOptions): MemoryDatagram;
+  openRaw(protocol: number, opts?: RawSocketOptions): MemoryRaw;
+  watchLinks(onLink: (link: Link | null, eventAt: Instant) => void, opts?: LinkWatchOptions): MemoryLinkWatcher;
+  /**
+   * a device's ifindex and MTU ({} when the host has no such device): mip15's optional Platform.linkInfo
+   * (always there; declared optional as Platform declares it, so `if (p.linkInfo)` in tests stays valid)
+   */
+  linkInfo?(dev: string): { ifindex?: number; mtu?: number };
   readonly host: MemoryHost;
   readonly clock: MemoryClock;
   readonly net: MemoryNetConfig;
@@ -117,6 +130,10 @@ export function memoryPlatform(host: MemoryHost, a?: MemoryClock | MemoryPlatfor
       return Promise.resolve(d.kind === 'local' ? dst : d.kind === 'unicast' ? d.prefsrc : undefined);
     },
     deviceOf: (addr) => host.config.deviceOf(addr),
+    linkInfo(dev) {
+      const i = host.config.interfaces.get(dev);
+      return i ? { ifindex: i.ifindex, mtu: i.mtu } : {};
+    },
     runTool(cmd, args) {
       toolCalls.push({ cmd, args: [...args] });
       if (opts.runTool) return opts.runTool(cmd, args);

@@ -105,6 +105,18 @@ export class MemoryDatagram implements DatagramSocket {
     return this.binding ? { address: this.binding.addr, port: this.binding.port } : { address: this.opts.address ?? '0.0.0.0', port: 0 };
   }
 
+  /** the device the socket is bound to (SO_BINDTODEVICE), undefined when none (mip15's DatagramSocket.boundDevice) */
+  boundDevice(): string | undefined {
+    return this.binding?.device;
+  }
+
+  /** moves the device binding ("" removes it); a device the host lacks is ENODEV (mip15's DatagramSocket.bindToDevice) */
+  bindToDevice(device: string): void {
+    if (!this.binding) return;
+    if (device !== '' && !this.host.config.interfaces.has(device)) throw new SocketError('ENODEV', `no device ${device} on ${this.host.name}`);
+    this.binding.device = device === '' ? undefined : device;
+  }
+
   onMessage(handler: (bytes: Uint8Array, from: DatagramPeer) => void): void {
     this.messageHandlers.push(handler);
   }

@@ -3,6 +3,7 @@ import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4
 import { decodeUdp, encodeUdp } from '../../../app/wire/ip/udp.ts';
 import { encodeIcmpEcho } from '../../../app/wire/ip/icmp.ts';
 import type { Datagram } from '../../../app/ikev2/types.ts';
+import type { UdpTransport } from '../../../app/io/udp-transport.ts';
 import { MemoryClock, MemoryNet, memoryPlatform, type MemoryHost } from '../../fakes/memory-platform.ts';
 
 /** MN on U1 (10.1.0.2) — router R — core (192.0.2.0/24) — GW (192.0.2.10) */
@@ -112,7 +113,8 @@ describe('MemoryUdpTransport: port demultiplexing', () => {
     expect(got.map((d) => [d.local.port, d.remote.port, d.bytes.length])).toEqual([[500, 500, 1], [4500, 4500, 5]]);
     expect(t.stats.tx).toBe(2);
     expect(g.stats.rx).toBe(2);
-    expect(t.natt).toBeUndefined();
+    const port: UdpTransport = t;
+    expect(port.natt).toBeUndefined(); // no native data plane here
   });
 
   it('falls back to ephemeral ports when 500/4500 are taken, and frees them on close', async () => {
@@ -530,5 +532,97 @@ describe('MemoryNet fidelity', () => {
     p.openDatagram().send(new Uint8Array(1), { address: '192.0.2.10', port: 9 });
     net.flush();
     expect(from).toEqual(['10.2.0.7']);
+  });
+});
+
+describe('MemoryNetConfig: IPv6 rules', () => {
+  it('keeps them so that add, del and delRulesAt agree, though they route nothing', async () => {
+    const { mn } = topology();
+    const nc = mn.config;
+    await nc.addRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 });
+    await expect(nc.addRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 })).rejects.toThrow(/File exists/);
+    await nc.ensureRule({ family: 6, from: '2001:db8::1', action: 'unreachable', pref: 1003 });
+    expect(await nc.delRulesAt(1003, 6)).toBe(1);
+    await expect(nc.delRule({ family: 6, pref: 1003 })).rejects.toThrow(/No such file/);
+    expect(await nc.delRulesAt(1003)).toBe(0);
+  });
+});
+
+describe('async drivers on the twins', () => {
+  it('settle() runs promise chains and deliveries until both are quiet', async () => {
+    const { net, mn, gw } = topology();
+    const g = await memoryPlatform(gw).openUdpTransport('192.0.2.10');
+    // a responder that answers after an await (as a driver's serial chain does)
+    g.onDatagram((d) => void Promise.resolve().then(() => g.send({ bytes: d.bytes, local: d.local, remote: d.remote })));
+    const m = await memoryPlatform(mn).openUdpTransport('10.1.0.2');
+    const answers: number[] = [];
+    m.onDatagram((d) => void Promise.resolve().then(async () => {
+      answers.push(d.bytes[0]!);
+      await Promise.resolve();
+      if (d.bytes[0]! < 3) m.send({ bytes: new Uint8Array([d.bytes[0]! + 1]), local: d.local, remote: d.remote });
+    }));
+    m.send({ bytes: new Uint8Array([1]), local: { addr: '10.1.0.2', port: 500 }, remote: { addr: '192.0.2.10', port: 500 } });
+    net.flush();
+    expect(answers).toEqual([]); // the responder's answer waits on a promise
+    await net.settle();
+    expect(answers).toEqual([1, 2, 3]);
+  });
+});
+
+describe('MemoryNet: moves and async time', () => {
+  it('refuses to send from a bound address the host no longer has; a router does not forward multicast', async () => {
+    const { net, mn, r } = topology();
+    const t = await memoryPlatform(mn).openUdpTransport('10.1.0.2');
+    mn.leave('wlan0');
+    mn.join('wlan0', 'U1', { address: '10.1.0.9/24', gateway: '10.1.0.1' });
+    t.send({ bytes: new Uint8Array(1), local: { addr: '10.1.0.2', port: 500 }, remote: { addr: '192.0.2.10', port: 500 } });
+    expect(t.stats.txErrors).toBe(1);
+    memoryPlatform(mn).openRaw(IpProto.Icmp, { device: 'wlan0' }).send(new Uint8Array(8), '224.0.0.11');
+    net.flush();
+    expect(r.drops.get('multicast-not-joined')).toBe(1);
+    expect(r.stats.forwarded).toBe(0);
+  });
+
+  it('run(ms) lets each timer\'s promise chain finish before the next timer fires', async () => {
+    const { net, mn } = topology();
+    const p = memoryPlatform(mn);
+    const log: string[] = [];
+    let n = 0;
+    const t0 = p.clock.now();
+    const t = p.clock.timer(() => void (async () => {
+      await Promise.resolve();
+      await Promise.resolve();
+      log.push(`retransmit ${++n} at ${p.clock.now() - t0}`);
+      if (n < 3) t.arm(p.clock.now() + 1000); // re-armed only after the awaits, as an async driver does
+    })());
+    t.arm(p.clock.now() + 500);
+    await net.run(5000);
+    expect(log).toEqual(['retransmit 1 at 500', 'retransmit 2 at 1500', 'retransmit 3 at 2500']);
+    expect(p.clock.now() - t0).toBe(5000);
+  });
+});
+
+describe('device bindings and link info (mip15\'s optional members)', () => {
+  it('moves a datagram socket between devices and reports ifindex and MTU', () => {
+    const { net, mn, gw } = topology();
+    gw.addInterface('eth9', { link: 'other', address: '198.51.100.1/24', mtu: 1400 });
+    const p = memoryPlatform(gw);
+    expect(p.linkInfo?.('eth9')).toEqual({ ifindex: gw.config.interfaces.get('eth9')!.ifindex, mtu: 1400 });
+    expect(p.linkInfo?.('nope')).toEqual({});
+    const s = p.openDatagram({ port: 434, device: 'eth9' });
+    expect(s.boundDevice()).toBe('eth9');
+    let got = 0;
+    s.onMessage(() => got++);
+    const m = memoryPlatform(mn).openDatagram();
+    m.send(new Uint8Array(1), { address: '192.0.2.10', port: 434 });
+    net.flush();
+    expect(got).toBe(0); // arrived on eth0
+    s.bindToDevice('eth0');
+    m.send(new Uint8Array(1), { address: '192.0.2.10', port: 434 });
+    net.flush();
+    expect(got).toBe(1);
+    expect(() => s.bindToDevice('nope0')).toThrow(/ENODEV/);
+    s.bindToDevice('');
+    expect(s.boundDevice()).toBeUndefined();
   });
 });

@@ -16,7 +16,7 @@
 import type { Profile } from '../config/profile.ts';
 import type { EngineEvent } from '../events.ts';
 import { CaptivePortalWatch } from './captive-portal.ts';
-import { DnsManager, desiredDns, ResolvConfBackend, ResolvedBackend, resolvedRunning, type DnsBackend, type DnsSettings } from './dns.ts';
+import { DnsManager, desiredDns, ResolvConfBackend, ResolvedBackend, resolvedRunning, type CommandRunner, type DnsBackend, type DnsSettings } from './dns.ts';
 import type { NetConfigPort } from './platform.ts';
 
 export const PREF_INTRANET6_BLOCK = 980;
@@ -35,6 +35,8 @@ export interface AccessServicesOptions {
   retryVpn(): void;
   /** tests: choose the backend instead of asking the system */
   backend?: DnsBackend;
+  /** runs `resolvectl` (the platform's runTool; default: app/io/exec.ts) */
+  runTool?: CommandRunner;
 }
 
 export class AccessServices {
@@ -55,8 +57,8 @@ export class AccessServices {
   }
 
   async start(): Promise<void> {
-    const backend = this.o.backend ?? (await resolvedRunning()
-      ? new ResolvedBackend(this.o.mipTun)
+    const backend = this.o.backend ?? (await resolvedRunning(this.o.runTool)
+      ? new ResolvedBackend(this.o.mipTun, this.o.runTool)
       : new ResolvConfBackend({ stateDir: this.o.stateDir, ...(this.o.resolvConf ? { path: this.o.resolvConf } : {}) }));
     // a resolv.conf left rewritten by a crashed run comes back first
     if (backend instanceof ResolvConfBackend && await backend.recover()) {

@@ -107,7 +107,7 @@ export class Engine implements EngineSource {
     this.access = new AccessServices({
       profile: p, net: platform.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
       ...(opts.resolvConf ? { resolvConf: opts.resolvConf } : {}),
-      ...(opts.dnsBackend ? { backend: opts.dnsBackend } : {}),
+      ...(opts.dnsBackend ? { backend: opts.dnsBackend } : {}), runTool: (cmd, args) => platform.runTool(cmd, args),
       publish: (ev) => this.publish(ev),
       // the portal let us through: a fresh IKE SA now rather than after the old one's backoff
       retryVpn: () => void this.loop.enqueue(() => {

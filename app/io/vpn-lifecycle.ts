@@ -174,9 +174,8 @@ export class VpnLifecycle {
 
   private onEvent(h: VpnHandle, driverEvent: DriverEvent): void {
     if (!isVpnEvent(driverEvent)) {
-      // (with vpn15's typed IkeEvent every driver event is a VpnEvent: this is what a newer driver adds)
-      const other: { type?: unknown } = driverEvent;
-      this.o.publish({ type: 'log', level: 'debug', msg: String(other.type), ctx: flat(other) });
+      const f = flat(driverEvent);
+      this.o.publish({ type: 'log', level: 'debug', msg: String(f.type), ctx: f });
       return;
     }
     const ev: VpnEvent = driverEvent;

@@ -97,21 +97,6 @@ function attach(
   return tun;
 }
 
-/**
- * Platform.linkInfo (mip15: the arrival device's ifindex for the tunnel's path
- * check, and its MTU) from the host's interfaces, where memoryPlatform has none.
- */
-function withLinkInfo(p: MemoryPlatform): MemoryPlatform {
-  if (p.linkInfo) return p;
-  return {
-    ...p,
-    linkInfo: (dev: string) => {
-      const i = p.host.config.interfaces.get(dev);
-      return i ? { ifindex: i.ifindex, mtu: i.mtu } : {};
-    },
-  };
-}
-
 export interface TourNetOptions {
   clock?: MemoryClock;
   /** the HA's configuration, over the lab's */
@@ -179,7 +164,7 @@ export function createTourNet(opts: TourNetOptions = {}): TourNet {
     mn.config.replaceRouteNow({ dst: 'default', via: router, dev: MN_IF[on] });
   };
   return {
-    net, clock, mn, ha, gw, intra, platform: withLinkInfo(memoryPlatform(mn)), haNode, gwNode, echoed,
+    net, clock, mn, ha, gw, intra, platform: memoryPlatform(mn), haNode, gwNode, echoed,
     toU1: () => to('U1', TOUR.U1_ROUTER),
     toT1: () => to('T1', TOUR.T1_ROUTER),
   };

@@ -58,16 +58,23 @@ async function loadVpnProfile(path: string): Promise<Profile> {
   return p;
 }
 
+/** The last line of `vpn up`: how it ended and what the tunnel carried. */
+interface VpnStoppedEvent {
+  type: 'stopped';
+  code?: string;
+  espIn: number;
+  espOut: number;
+}
+
 export async function vpnUp(argv: string[]): Promise<number> {
   const args = parseVpnArgs(argv);
   const json = args.json;
   // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
   /** the driver's events, and ours: `stopped` when the tunnel is down */
   const out = (e: IkeEvent | VpnStoppedEvent): void => {
-    const o: Record<string, unknown> = { ...e };
     if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
-    if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
-    else if (!json) process.stdout.write(`${humanLine(o)}\n`);
+    if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(e)}\n`);
+    else if (!json) process.stdout.write(`${humanLine(e)}\n`);
   };
   let profile: Profile;
   try {

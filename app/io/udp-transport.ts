@@ -50,6 +50,7 @@ function udpHandle(s: dgram.Socket): UdpHandle | undefined {
   return isUdpHandle(h) ? h : undefined;
 }
 
+/** Node's internal handle, checked member by member before we rely on it. */
 function isUdpHandle(h: unknown): h is UdpHandle {
   if (typeof h !== 'object' || h === null) return false;
   const fd: unknown = Reflect.get(h, 'fd');

@@ -101,6 +101,16 @@ export interface ResponderOptions {
    * insists on N(EAP_ONLY_AUTHENTICATION); users: EAP identity → password.
    */
   eap?: { users: Record<string, string>; forgeAuthenticatorResponse?: boolean; ignoreMissingEapOnly?: boolean };
+  /** our own address, where a request's destination is not known (GATEWAY by default) */
+  address?: string;
+  /** the first Child SA's inbound SPI (c0000001 by default): a gateway with several IKE SAs gives each its own */
+  espSpi?: Uint8Array;
+  /** seed of the deterministic randomness ('responder' by default): distinct IKE SPIs per SA of one gateway */
+  seed?: string;
+  /** TSr of the first Child SA (10.10.0.0–10.10.255.255 by default) */
+  localTs?: Array<{ start: string; end: string }>;
+  /** INTERNAL_IP4_DNS in the CP reply (['10.10.0.53'] by default) */
+  dnsServers?: string[];
 }
 
 export interface WireRecord {
@@ -123,13 +133,16 @@ export class MiniResponder {
   nr?: Uint8Array;
   initResponse?: Uint8Array;
   childKeys?: { i: EspKeys; r: EspKeys };
-  espSpi = Uint8Array.of(0xc0, 0, 0, 1);
+  espSpi: Uint8Array;
   authRequests = 0;
   private cache = new Map<number, Uint8Array>();
   private nextRequestId = 0;
-  private readonly random = seededRandom('responder');
+  private readonly random: Random;
 
-  constructor(readonly opts: ResponderOptions = {}) {}
+  constructor(readonly opts: ResponderOptions = {}) {
+    this.espSpi = opts.espSpi ?? Uint8Array.of(0xc0, 0, 0, 1);
+    this.random = seededRandom(opts.seed ?? 'responder');
+  }
 
   /** A request from the initiator (no marker) → the response bytes, or undefined (silent/ignored). */
   handle(bytes: Uint8Array, src?: Endpoint, dst?: Endpoint): Uint8Array | undefined {
@@ -239,7 +252,7 @@ export class MiniResponder {
     const c2 = findNotify(payloads, NotifyType.Cookie2);
     if (!findNotify(payloads, NotifyType.UpdateSaAddresses)) return c2 ? [makeNotify(NotifyType.Cookie2, c2.data)] : [];
     const src = this.src ?? { addr: CLIENT, port: 4500 };
-    const dst = this.dst ?? { addr: GATEWAY, port: 4500 };
+    const dst = this.dst ?? { addr: this.opts.address ?? GATEWAY, port: 4500 };
     const refused = this.opts.unacceptable ?? [];
     if (refused.includes(src.addr) || refused.includes(`${src.addr}>${dst.addr}`)) return [makeNotify(NotifyType.UnacceptableAddresses)];
     const nn = findNotify(payloads, NotifyType.NoNatsAllowed);
@@ -403,11 +416,11 @@ export class MiniResponder {
       ...mobike,
       { type: PayloadType.CP, cfgType: CfgType.Reply, attributes: [
         { kind: 'ip4', type: CfgAttr.InternalIp4Address, address: this.opts.tia ?? '10.10.100.1' },
-        { kind: 'ip4', type: CfgAttr.InternalIp4Dns, address: '10.10.0.53' },
+        ...(this.opts.dnsServers ?? ['10.10.0.53']).map((address) => ({ kind: 'ip4' as const, type: CfgAttr.InternalIp4Dns as const, address })),
         ...(this.opts.dnsDomains ?? []).map((d) => ({ kind: 'raw' as const, type: CfgAttr.InternalDnsDomain, value: new TextEncoder().encode(d) }))] },
       { type: PayloadType.SA, proposals: [{ ...chosen, spi: this.espSpi }] },
       tsPayload(PayloadType.TSi, [{ start: this.opts.tia ?? '10.10.100.1', end: this.opts.tia ?? '10.10.100.1' }]),
-      tsPayload(PayloadType.TSr, [{ start: '10.10.0.0', end: '10.10.255.255' }]),
+      tsPayload(PayloadType.TSr, this.opts.localTs ?? [{ start: '10.10.0.0', end: '10.10.255.255' }]),
     ];
   }
 

@@ -4,7 +4,7 @@
  */
 import type { Profile } from '../config/profile.ts';
 import type { Policy } from '../events.ts';
-import type { RandomBytes } from '../mip4/identification.ts';
+import { newIdentificationSource, type IdentificationSource, type RandomBytes } from '../mip4/identification.ts';
 import { RegistrationClient } from '../mip4/registration.ts';
 import type { DnsBackend } from './dns.ts';
 import type { CoreFactory, MipDriver, MipDriverOptions, RegistrationCoreLike } from './mip-driver.ts';
@@ -34,7 +34,7 @@ export interface EngineOptions {
 export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'>;
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
-export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n))): RegistrationCoreLike {
+export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)), ids?: IdentificationSource): RegistrationCoreLike {
   if (!profile.mnHaAuth) throw new Error('profile has no mnHaAuth: Mobile IP needs the MN-HA key (RFC 5944 §3.5)');
   const m = profile.mip;
   return new RegistrationClient({
@@ -43,7 +43,19 @@ export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThi
     encapsulation: m.encapsulation === 'ipip' ? 'ip-in-ip' : m.encapsulation,
     udpTunnel: m.udpTunnel === 'auto' ? 'request' : m.udpTunnel, keepaliveSeconds: m.keepaliveSeconds, replayProtection: m.replayProtection,
     retransmitInitialMs: Math.max(1000, profile.detection.timeoutMs), maxTries: profile.detection.retransmits + 1, rng,
+    ...(ids ? { ids } : {}),
   });
+}
+
+/**
+ * The engine's registration clients (the detection probe's, one per detection, and the
+ * driver's): they register the same home address with the same home agent, so they draw
+ * from one identification sequence — with one each, a request from one can be older than
+ * the other's accepted one in the same millisecond, and the home agent answers 133.
+ */
+export function engineCores(profile: Profile, rng: RandomBytes): CoreFactory {
+  const ids = newIdentificationSource(profile.mip.replayProtection, rng);
+  return (p) => engineCore(p, rng, ids);
 }
 
 export type MipOptions = MipDriverOptions;

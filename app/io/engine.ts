@@ -23,7 +23,7 @@ import { TrafficGate } from '../mobility/traffic-gate.ts';
 import { AccessServices } from './access-services.ts';
 import { AgentDiscoveryDriver, type AgentChange } from './agent-discovery-driver.ts';
 import { DetectionProbe, isRegistrationEvent, registrationResult, type ProbeRun } from './detection-probe.ts';
-import { engineCore, type EngineOptions, type MipEvent, type MipOptions, type MipPort } from './engine-config.ts';
+import { engineCores, type EngineOptions, type MipEvent, type MipOptions, type MipPort } from './engine-config.ts';
 import { EngineCounters } from './engine-counters.ts';
 import { EngineLoop } from './engine-loop.ts';
 import { MipDriver, type CoreFactory } from './mip-driver.ts';
@@ -32,7 +32,7 @@ import { linuxPlatform } from './platform-linux.ts';
 import { PolicyRoutes, VPN_TUNS } from './policy-routes.ts';
 import { flat, VpnLifecycle } from './vpn-lifecycle.ts';
 
-export { engineCore, type EngineOptions, type MipOptions, type MipPort } from './engine-config.ts';
+export { engineCore, engineCores, type EngineOptions, type MipOptions, type MipPort } from './engine-config.ts';
 
 type Pending = { kind: 'direct' | 'vpn'; attempt: number };
 
@@ -76,7 +76,7 @@ export class Engine implements EngineSource {
     const mipTun = opts.mipTun ?? 'hwmip0';
     const intranet = opts.routes ?? (p.vpn?.remoteTs ?? []).map((r) => `${r.addr}/${r.len}`);
     this.policy = new PolicyRoutes({ hoa: p.homeAddress, homeAgent: p.homeAgent, intranet, tuns: [mipTun, ...VPN_TUNS], net: platform.net });
-    const core: CoreFactory = opts.core ?? ((profile) => engineCore(profile, (n) => platform.random(n)));
+    const core: CoreFactory = opts.core ?? engineCores(p, (n) => platform.random(n));
     const mipOpts: MipOptions = {
       core, profile: p, tunName: mipTun, manual: true, platform,
       // the HA's own address goes through the tunnel like the intranet (never via main, RFC 5266 §3.4)

@@ -96,3 +96,8 @@ export class IdentificationClock implements IdentificationSource {
 
   observeReply(_high32: number): void {}
 }
+
+/** The identification source a home agent with this replay protection expects (RFC 5944 §5.7). */
+export function newIdentificationSource(kind: 'timestamp' | 'nonce' | undefined, rng: RandomBytes): IdentificationSource {
+  return kind === 'nonce' ? new NonceIdentification(rng) : new IdentificationClock(rng);
+}

@@ -4,7 +4,7 @@
  */
 import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
-import type { RandomBytes } from './identification.ts';
+import type { IdentificationSource, RandomBytes } from './identification.ts';
 
 export type EncapsulationPreference = 'ip-in-ip' | 'gre' | 'minimal';
 export type UdpTunnelMode = 'off' | 'request' | 'force';
@@ -40,6 +40,14 @@ export interface RegistrationConfig {
   /** RFC 5944 §5.7: timestamps (default) or nonces, as the home agent expects. */
   replayProtection?: 'timestamp' | 'nonce';
   rng: RandomBytes;
+  /**
+   * The identification source to draw from (default: the client's own). Two
+   * clients registering the same home address with the same home agent (the
+   * engine's detection probe and its driver) must share one: with a sequence
+   * each, a request from one can be older than the other's accepted one, and
+   * the home agent answers 133 (RFC 5944 §5.7).
+   */
+  ids?: IdentificationSource;
 }
 
 export interface Location {

@@ -49,7 +49,7 @@ import type { RegistrationReply } from '../wire/mip4/registration-reply.ts';
 import { encodeRegistrationRequest } from '../wire/mip4/registration-request.ts';
 import { udpTunnelAssented } from '../wire/mip4/udp-tunnel-extensions.ts';
 import type { Profile } from '../config/profile.ts';
-import { IdentificationClock, NonceIdentification, type IdentificationSource, type RandomBytes } from './identification.ts';
+import { newIdentificationSource, type IdentificationSource, type RandomBytes } from './identification.ts';
 import { KeepaliveProbe } from './keepalive.ts';
 import { decapsulateUdp, encapsulateUdp } from './tunnel-format.ts';
 import { openRegistrationReply } from './reply-auth.ts';
@@ -105,7 +105,7 @@ export class RegistrationClient {
   constructor(private readonly cfg: RegistrationConfig) {
     if (cfg.lifetimeSeconds < 1 || cfg.lifetimeSeconds > LIFETIME_INFINITE) throw new RangeError('lifetimeSeconds must be 1..65535');
     if ((cfg.retransmitInitialMs ?? 1000) < 1000) throw new RangeError('retransmitInitialMs must be at least 1000 (RFC 5944 §3.6.3)');
-    this.ids = cfg.replayProtection === 'nonce' ? new NonceIdentification(cfg.rng) : new IdentificationClock(cfg.rng);
+    this.ids = cfg.ids ?? newIdentificationSource(cfg.replayProtection, cfg.rng);
     this.keepalive = new KeepaliveProbe(cfg.homeAddress, cfg.homeAgent, cfg.rng);
     this.encapsulation = cfg.encapsulation;
     this.udpMode = cfg.udpTunnel;

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { concatBytes, hexToBytes } from '../../../app/base/bytes.ts';
 import { parseProfile } from '../../../app/config/profile.ts';
 import type { CoreFactory } from '../../../app/io/mip-driver.ts';
+import { engineCores } from '../../../app/io/engine-config.ts';
 import { createRegistrationCore, RegistrationClient, type RegistrationConfig, type RegistrationEvent, type RegistrationTransmit } from '../../../app/mip4/registration.ts';
 import { decodeIcmpEcho, encodeIcmpEcho } from '../../../app/wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
@@ -585,6 +586,34 @@ describe('registration: RFC 3519 keepalives', () => {
     expect(r.client.handleKeepaliveReply(Uint8Array.of(1, 2, 3), r.clock.now())).toBe(false);
     expect(r.client.handleKeepaliveReply(decodeTunnelData(echoReply(e)).payload, r.clock.now())).toBe(true);
     expect(r.client.stats.keepaliveReplies).toBe(1);
+  });
+});
+
+describe("the engine's registration clients (engineCores)", () => {
+  it('the detection probe and the driver draw from one identification sequence: the later request is newer, in the same millisecond too', () => {
+    for (const replayProtection of ['timestamp', 'nonce'] as const) {
+      const profile = parseProfile({ homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: 'hex:00112233445566778899aabbccddeeff' }, mip: { replayProtection } });
+      const cores = engineCores(profile, seededRng());
+      const probe = cores(profile, { localPort: 0 });
+      const driver = cores(profile, { localPort: 0 });
+      probe.handleCommand({ type: 'register', coa: COA }, 0, WALL0);
+      driver.handleCommand({ type: 'register', coa: COA }, 0, WALL0);
+      const first = decodeRegistrationRequest(probe.pollTransmit()!.bytes).identification;
+      const second = decodeRegistrationRequest(driver.pollTransmit()!.bytes).identification;
+      if (replayProtection === 'timestamp') expect(second > first, `${second} > ${first}`).toBe(true);
+      else expect(second).not.toBe(first);
+    }
+    // two separate factories (what the engine had before): the second can be the older one
+    const profile = parseProfile({ homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: 'hex:00112233445566778899aabbccddeeff' } });
+    let older = 0;
+    for (let i = 0; i < 16; i++) {
+      const a = engineCores(profile, seededRng(100 + i))(profile, { localPort: 0 });
+      const b = engineCores(profile, seededRng(200 + i))(profile, { localPort: 0 });
+      a.handleCommand({ type: 'register', coa: COA }, 0, WALL0);
+      b.handleCommand({ type: 'register', coa: COA }, 0, WALL0);
+      if (decodeRegistrationRequest(b.pollTransmit()!.bytes).identification < decodeRegistrationRequest(a.pollTransmit()!.bytes).identification) older++;
+    }
+    expect(older).toBeGreaterThan(0);
   });
 });
 

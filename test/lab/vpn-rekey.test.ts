@@ -17,7 +17,8 @@
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Lab, labAvailable, roadWarriorResponder, skipLine, startStrongSwan, sweepStale, type StrongSwan } from './harness/index.ts';
+import { labAvailable, roadWarriorResponder, skipLine, startStrongSwan, type Lab, type StrongSwan } from './harness/index.ts';
+import { createVpnLab } from './fixtures/vpn-lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const BIN = join(ROOT, 'bin/homeward.mjs');
@@ -40,17 +41,7 @@ describe.skipIf(!avail.ok)('vpn up: CHILD_SA and IKE_SA rekeys from both sides u
   let gw: StrongSwan;
 
   beforeAll(async () => {
-    sweepStale();
-    lab = await Lab.create({
-      hosts: ['client', { name: 'gw', forward: true }, 'intranet'],
-      switches: ['lan'],
-      links: [
-        { a: 'client', b: 'gw', aAddr: '192.0.2.2/24', bAddr: '192.0.2.1/24' },
-        { a: 'gw', b: 'lan', aAddr: '10.10.0.1/24' },
-        { a: 'intranet', b: 'lan', aAddr: '10.10.0.10/24' },
-      ],
-      routes: [{ host: 'intranet', to: 'default', via: '10.10.0.1' }],
-    });
+    lab = await createVpnLab();
     gw = await startStrongSwan(lab, 'gw', { swanctlConf: SWANCTL });
   }, 60_000);
   afterAll(async () => {

@@ -14,12 +14,13 @@ import { VpnDriver } from '../../../app/io/vpn-driver.ts';
 import type { VpnDriverOptions, VpnResult } from '../../../app/io/vpn-driver.ts';
 import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { decodeUdp, encodeUdp } from '../../../app/wire/ip/udp.ts';
-import { MemoryClock, MemoryNet, memoryPlatform } from '../../fakes/memory-platform.ts';
+import { memoryPlatform, type MemoryNet } from '../../fakes/memory-platform.ts';
 import type { MemoryHost, MemoryPlatform } from '../../fakes/memory-platform.ts';
 import { MiniResponder } from '../../harness/ike-pair.ts';
 import { MiniGateway } from '../../harness/mini-gateway.ts';
+import { VPN_WORLD_GW, vpnWorld } from '../../fakes/vpn-world.ts';
 
-const GW = '192.0.2.10';
+const GW = VPN_WORLD_GW;
 const TIA = '10.10.100.1';
 const SERVER = '10.10.0.5';
 
@@ -43,15 +44,7 @@ interface Rig {
 }
 
 async function rig(opts: Partial<VpnDriverOptions> = {}): Promise<Rig> {
-  const net = new MemoryNet(new MemoryClock());
-  const r = net.host('R', { forwarding: true });
-  r.addInterface('eth0', { link: 'U1', address: '10.1.0.1/24' });
-  r.addInterface('eth1', { link: 'core', address: '192.0.2.1/24' });
-  r.addInterface('eth2', { link: 'U2', address: '10.2.0.1/24' });
-  const gw = net.host('GW');
-  gw.addInterface('eth0', { link: 'core', address: `${GW}/24`, gateway: '192.0.2.1' });
-  const mn = net.host('MN');
-  mn.addInterface('wlan0', { link: 'U1', address: '10.1.0.2/24', gateway: '10.1.0.1' });
+  const { net, mn, gw } = vpnWorld();
   const gateway = new MiniGateway(await memoryPlatform(gw).openUdpTransport(GW), new MiniResponder({ mobike: true, tia: TIA }));
   const platform = memoryPlatform(mn);
   const events: IkeEvent[] = [];

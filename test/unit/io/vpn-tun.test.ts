@@ -2,23 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { UdpPool } from '../../../app/io/udp-pool.ts';
 import { TUN_MTU, VpnTun, rangeToPrefixes } from '../../../app/io/vpn-tun.ts';
 import type { Datagram } from '../../../app/ikev2/types.ts';
-import { MemoryClock, MemoryNet, memoryPlatform } from '../../fakes/memory-platform.ts';
+import { memoryPlatform, type MemoryNet } from '../../fakes/memory-platform.ts';
 import type { MemoryPlatform } from '../../fakes/memory-platform.ts';
+import { VPN_WORLD_GW, vpnWorld } from '../../fakes/vpn-world.ts';
 
-const GW = '192.0.2.10';
+const GW = VPN_WORLD_GW;
 
 /** MN with wlan0 (10.1.0.2, default via 10.1.0.1) and eth1 (10.2.0.2) on two links to router R; GW behind R. */
 function world(): { net: MemoryNet; mn: MemoryPlatform; gw: MemoryPlatform } {
-  const net = new MemoryNet(new MemoryClock());
-  const r = net.host('R', { forwarding: true });
-  r.addInterface('eth0', { link: 'U1', address: '10.1.0.1/24' });
-  r.addInterface('eth1', { link: 'core', address: '192.0.2.1/24' });
-  r.addInterface('eth2', { link: 'U2', address: '10.2.0.1/24' });
-  const gw = net.host('GW');
-  gw.addInterface('eth0', { link: 'core', address: `${GW}/24`, gateway: '192.0.2.1' });
-  const mn = net.host('MN');
-  mn.addInterface('wlan0', { link: 'U1', address: '10.1.0.2/24', gateway: '10.1.0.1' });
-  mn.addInterface('eth1', { link: 'U2', address: '10.2.0.2/24' });
+  const { net, mn, gw } = vpnWorld({ secondLink: true });
   return { net, mn: memoryPlatform(mn), gw: memoryPlatform(gw) };
 }
 

@@ -4,7 +4,7 @@
  * sans-I/O app/mip4/agent-discovery.ts, its Agent Solicitations go out on the
  * same socket, and its agent-up / -updated / -rebooted / -lost events become
  * the engine's `agent` input when the usable foreign agent of the link
- * changed (foreignAgentChange). The engine's loop drives its timers (it is
+ * changed (app/mip4/fa-choice.ts foreignAgentChange). The engine's loop drives its timers (it is
  * one of the loop's Deadlines).
  *
  * Solicitations stay off until the engine says the link may be solicited on
@@ -12,22 +12,16 @@
  */
 import type { Instant } from '../base/clock.ts';
 import type { RandomBytes } from '../mip4/identification.ts';
-import { AgentDiscovery, type AgentInfo, type DiscoveryEvent } from '../mip4/agent-discovery.ts';
+import { AgentDiscovery } from '../mip4/agent-discovery.ts';
 import type { ForeignAgent, Link } from '../mobility/inputs.ts';
-import { decodeIpv4Header, ipv4Payload, IpProto } from '../wire/ip/ipv4-header.ts';
+import { agentAdvertisement, foreignAgentChange, type AgentChange } from '../mip4/fa-choice.ts';
+import { IpProto } from '../wire/ip/ipv4-header.ts';
 import type { EngineLoop } from './engine-loop.ts';
 import type { Platform } from './platform.ts';
 import type { RawSocket } from './raw-socket.ts';
 import { RxGuard } from './rx-guard.ts';
 
-const ICMP_AGENT_ADVERTISEMENT = 9;
-
-/** The link's usable foreign agent changed (or the one in use rebooted). */
-export interface AgentChange {
-  iface: string;
-  fa: ForeignAgent | null;
-  rebooted: boolean;
-}
+export type { AgentChange };
 
 export interface AgentDiscoveryDriverOptions {
   platform: Platform;
@@ -123,32 +117,5 @@ export class AgentDiscoveryDriver {
         : fa ? `foreign agent ${fa.addr} on ${iface} offers ${fa.coa}` : `no foreign agent on ${iface}`);
       this.o.onChange(change);
     }
-  }
-}
-
-/**
- * What a discovery event means for the controller: the interface's usable
- * foreign agent — one that offers a care-of address and reverse tunnelling
- * (we always ask for T) and is not busy — when it differs from the one the
- * controller knows, or the one in use restarted (RFC 5944 §2.3.1: the core
- * registers through it again). Undefined: nothing changed.
- */
-export function foreignAgentChange(e: DiscoveryEvent, agents: readonly AgentInfo[], known: ForeignAgent | undefined): AgentChange | undefined {
-  const usable = agents.find((a) => a.foreignAgent && !a.busy && a.reverseTunnel && a.careOfAddresses.length > 0);
-  const fa: ForeignAgent | null = usable ? { iface: e.iface, addr: usable.address, coa: usable.careOfAddresses[0]! } : null;
-  const rebooted = e.type === 'agent-rebooted' && fa !== null && e.agent.address === fa.addr && known?.addr === fa.addr;
-  if (!rebooted && known?.addr === fa?.addr && known?.coa === fa?.coa) return undefined;
-  return { iface: e.iface, fa, rebooted };
-}
-
-/** An ICMP Agent Advertisement (type 9) in a raw IPv4 packet: its ICMP bytes and IP source, or undefined. */
-export function agentAdvertisement(pkt: Uint8Array): { icmp: Uint8Array; src: string } | undefined {
-  try {
-    const h = decodeIpv4Header(pkt);
-    if (h.protocol !== IpProto.Icmp) return undefined;
-    const icmp = ipv4Payload(pkt, h);
-    return icmp[0] === ICMP_AGENT_ADVERTISEMENT ? { icmp, src: h.src } : undefined;
-  } catch {
-    return undefined;
   }
 }

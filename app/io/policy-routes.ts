@@ -132,7 +132,6 @@ export class PolicyRoutes {
     }
   }
 
-  /** The VPN is up with this TIA on this TUN (null: down). */
   /**
    * The access link changed: its rules, and an FA's rules of another link
    * and the request-through-an-FA rule go (a new FA is set up again).
@@ -143,6 +142,7 @@ export class PolicyRoutes {
     await this.setFaRequest(null);
   }
 
+  /** The VPN is up with this TIA on this TUN (null: down). */
   async setTia(info: { tia: string; dev: string } | null): Promise<void> {
     if (this.tia) {
       await this.net.delRule({ from: this.tia.tia, table: VPN_TABLE, pref: PREF.fromTia }).catch(() => undefined);

@@ -25,7 +25,7 @@
  */
 import { decodeIpv4Header, encodeIpv4, IpProto, type Ipv4Header } from '../../app/wire/ip/ipv4-header.ts';
 import { decodeUdp, encodeUdp } from '../../app/wire/ip/udp.ts';
-import { encodeFragmentationNeeded, encodeIcmpEcho, decodeIcmpEcho, IcmpType } from '../../app/wire/ip/icmp.ts';
+import { encodeFragmentationNeeded, encodeIcmpEcho, encodeIcmpError, decodeIcmpEcho, IcmpType } from '../../app/wire/ip/icmp.ts';
 import { internetChecksum } from '../../app/wire/ip/checksum.ts';
 import { ipv4ToBytes } from '../../app/base/ipv4.ts';
 import type { DatagramPeer } from '../../app/io/platform.ts';
@@ -230,21 +230,6 @@ export function rewrite(pkt: Uint8Array, h: Ipv4Header, to: { src?: string; dst?
     const fresh = encodeUdp({ srcPort: u.srcPort, dstPort: u.dstPort, payload: u.payload }, { src: decodeIpv4Header(out, false).src, dst: decodeIpv4Header(out, false).dst });
     seg.set(fresh);
   }
-  return out;
-}
-
-function icmpError(type: number, code: number, original: Uint8Array, extra = 0): Uint8Array {
-  const ihl = (original[0]! & 0x0f) * 4;
-  const quote = original.subarray(0, Math.min(original.length, ihl + 8));
-  const out = new Uint8Array(8 + quote.length);
-  out[0] = type;
-  out[1] = code;
-  out[6] = extra >> 8;
-  out[7] = extra & 0xff;
-  out.set(quote, 8);
-  const c = internetChecksum(out);
-  out[2] = c >> 8;
-  out[3] = c & 0xff;
   return out;
 }
 
@@ -612,7 +597,7 @@ export class MemoryHost {
   private icmpBack(pkt: Uint8Array, h: Ipv4Header, type: number, code: number): void {
     if (h.protocol === IpProto.Icmp && pkt[h.ihl] !== IcmpType.EchoRequest && pkt[h.ihl] !== IcmpType.EchoReply) return;
     if (isMulticast(h.dst) || this.config.isBroadcast(h.dst)) return;
-    this.sendIcmp(icmpError(type, code, pkt.subarray(0, h.totalLength)), h.src);
+    this.sendIcmp(encodeIcmpError(type, code, pkt.subarray(0, h.totalLength)), h.src);
   }
 
   private sendIcmp(icmp: Uint8Array, to: string): SendResult {

@@ -47,13 +47,22 @@ export function decodeIcmpEcho(msg: Uint8Array): IcmpEcho {
 export function encodeFragmentationNeeded(original: Uint8Array, nextHopMtu: number): Uint8Array {
   if (original.length < 20) throw new DecodeError(`datagram too short to quote: ${original.length} bytes`);
   if (!Number.isInteger(nextHopMtu) || nextHopMtu < 68 || nextHopMtu > 0xffff) throw new RangeError(`next-hop MTU ${nextHopMtu} out of range`);
+  return encodeIcmpError(IcmpType.DestinationUnreachable, 4, original, nextHopMtu);
+}
+
+/**
+ * An ICMP error message (RFC 792): type, code, the 16-bit value of bytes 6–7
+ * (a next-hop MTU, or 0), and the original datagram's IP header plus its
+ * first 8 data bytes quoted.
+ */
+export function encodeIcmpError(type: number, code: number, original: Uint8Array, extra = 0): Uint8Array {
   const ihl = (original[0]! & 0x0f) * 4;
   const quote = original.subarray(0, Math.min(original.length, ihl + 8));
   const out = new Uint8Array(8 + quote.length);
-  out[0] = IcmpType.DestinationUnreachable;
-  out[1] = 4;
-  out[6] = nextHopMtu >> 8;
-  out[7] = nextHopMtu & 0xff;
+  out[0] = type;
+  out[1] = code;
+  out[6] = extra >> 8;
+  out[7] = extra & 0xff;
   out.set(quote, 8);
   const c = internetChecksum(out);
   out[2] = c >> 8;

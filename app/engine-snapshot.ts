@@ -251,6 +251,8 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
       return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal, natRemote } };
     }
     case 'liveness':
+      // the snapshot's liveness is the VPN gateway's; the binding's story is in the event stream
+      if ('what' in event && event.what === 'binding') return s;
       return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs } };
     case 'registration': return applyRegistration(s, event, nowMs);
     case 'counters': return applyCounters(s, event, nowMs);

@@ -94,6 +94,34 @@ export interface LivenessEvent {
   silentMs?: number;
 }
 
+/**
+ * The Mobile IP binding's liveness (issue 18): one story per suspicion, e.g.
+ *
+ *   {"type":"liveness","what":"binding","state":"suspect","reason":"inbound-silent","silentMs":1010,"action":"refresh"}
+ *   {"type":"registration","state":"accepted",…}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"inbound-silent","action":"refresh","result":"accepted","ms":35}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"inbound-silent","result":"inbound-resumed","silentMs":1870}
+ *
+ * `reason`: what made the binding suspect — `inbound-silent` (tunnelled packets
+ * went out, none came back for mip.livenessMs) or the reason the engine gave
+ * MipDriver.refreshBinding (e.g. `resume`). `action`: what was done (`refresh`:
+ * re-registered at once). `result`: how it ended (the refresh's registration
+ * outcome, then `inbound-resumed` when traffic comes back).
+ */
+export interface BindingLivenessEvent {
+  type: 'liveness';
+  what: 'binding';
+  state: 'suspect' | 'ok' | 'failed';
+  reason: string;
+  action?: 'refresh';
+  result?: 'accepted' | 'denied' | 'timeout' | 'expired' | 'inbound-resumed';
+  /** suspect: how long outbound went unanswered; inbound-resumed: how long inbound was silent */
+  silentMs?: number;
+  /** the refresh's outcome: from the refresh to its outcome */
+  ms?: number;
+  coa?: string;
+}
+
 export interface RegistrationEvent {
   type: 'registration';
   /**
@@ -173,7 +201,7 @@ export interface WarningEvent {
  * the registration client's events (app/mip4/registration-types.ts) and the
  * drivers' own. `homeward mip --json` prints them as they are.
  */
-export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent;
+export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent | BindingLivenessEvent;
 
 export interface CountersEvent {
   type: 'counters';
@@ -229,6 +257,7 @@ export type EngineEvent =
   | ChildSaEvent
   | MobikeUpdateEvent
   | LivenessEvent
+  | BindingLivenessEvent
   | RegistrationEvent
   | RegistrationResyncEvent
   | RegistrationFallbackEvent

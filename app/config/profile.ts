@@ -56,6 +56,11 @@ export interface MipProfile {
   keepaliveSeconds: number;
   /** RFC 5944 §5.7: identifications as timestamps (default) or nonces, whichever the home agent uses */
   replayProtection: 'timestamp' | 'nonce';
+  /**
+   * Binding liveness: when tunnelled packets go out but none come back for this long, the binding
+   * is suspect (the home agent may have restarted) and is refreshed at once (0: never).
+   */
+  livenessMs: number;
 }
 
 export interface DetectionProfile {
@@ -315,7 +320,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
     mnHaAuth = { spi, key };
   }
   const mo = o.mip === undefined ? {} : obj(o.mip, 'mip');
-  knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds', 'replayProtection']);
+  knownKeys(mo, 'mip', ['lifetimeSeconds', 'reverseTunnel', 'encapsulation', 'udpTunnel', 'keepaliveSeconds', 'replayProtection', 'livenessMs']);
   const d = o.detection === undefined ? {} : obj(o.detection, 'detection');
   knownKeys(d, 'detection', ['timeoutMs', 'retransmits', 'tMonitorSeconds', 'keepVpnInside', 'agentWaitMs', 'holdUntilDecided']);
   if (o.failClosed !== undefined && o.failClosed !== true) {
@@ -334,6 +339,7 @@ export function parseProfile(json: unknown, opts: ParseOptions = {}): Profile {
       udpTunnel: oneOf(mo, 'udpTunnel', 'mip', ['auto', 'force', 'off'] as const, 'auto'),
       keepaliveSeconds: num(mo, 'keepaliveSeconds', 'mip', 110, 10, 3600),
       replayProtection: oneOf(mo, 'replayProtection', 'mip', ['timestamp', 'nonce'] as const, 'timestamp'),
+      livenessMs: mo.livenessMs === 0 ? 0 : num(mo, 'livenessMs', 'mip', 1000, 200, 60_000),
     },
     detection: {
       timeoutMs: num(d, 'timeoutMs', 'detection', 1000, 50, 60000),

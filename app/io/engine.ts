@@ -292,6 +292,8 @@ export class Engine implements EngineSource {
       }
       return;
     }
+    // the binding's liveness story (suspect → refresh → result) is part of the timeline as it is
+    if (e.type === 'liveness') return this.publish(e);
     const f = flat(e);
     if (f.type === 'warning') this.publish({ type: 'log', level: 'warn', msg: String(f.message ?? f.code) });
     else this.publish({ type: 'log', level: 'debug', msg: String(f.type), ctx: f });

@@ -4,17 +4,25 @@
  * wired together, one shape for both callers:
  *
  *   - the engine (app/io/engine.ts) drives `register()`, `deregister()`,
- *     `setDataPath()` and `sendOut()` from its mobility controller;
+ *     `setDataPath()` and `sendOut()` from its mobility controller, and
+ *     `refreshBinding(reason)` when it has reason to doubt the binding (a resume);
  *   - `homeward mip register` (app/cli/mip.ts) calls `followCareOf()`: the
  *     care-of address is the source the host picks towards the HA (or a fixed
  *     one), re-checked every second; a change re-registers from it and pins
  *     the data path to its device (app/mip4/mn-binding.ts careOfCommand).
+ *
+ * Binding liveness (issue 18, app/mip4/binding-liveness.ts): while there is a
+ * binding whose inbound comes through our tunnel, the data path's packet
+ * counters are sampled a few times per `mip.livenessMs`; tunnelled packets
+ * going out with none coming back for that long make the binding suspect (a
+ * restarted home agent has forgotten it) and it is refreshed at once.
  *
  * Order of a run: start (TUN, routes, receive sockets) → register → … → stop
  * (deregister with lifetime 0, wait briefly for the reply, undo the set-up).
  */
 import type { Profile } from '../config/profile.ts';
 import type { MipEvent } from '../events.ts';
+import { BindingLiveness } from '../mip4/binding-liveness.ts';
 import { careOfCommand, registrationSource, type DataPath, type RegistrationLocation } from '../mip4/mn-binding.ts';
 import { MipRegistration, type CoreFactory } from './mip-registration.ts';
 import { MipTunnel, step, type MipTunnelStats } from './mip-tunnel.ts';
@@ -29,6 +37,7 @@ export type { DataPath, MipEvent };
 
 const RULE_PREF_HA = 1000;
 const CARE_OF_CHECK_MS = 1000;
+const LIVENESS_DEFAULT_MS = 1000;
 
 export interface MipDriverOptions {
   /** Builds the registration client; see RegistrationCoreLike. */
@@ -57,14 +66,28 @@ export class MipDriver {
   private readonly tunnel: MipTunnel;
   private watch?: PlatformTimer;
   private stopped = false;
+  /** stop() began: no refresh may replace its deregistration */
+  private stopping = false;
+  private readonly liveness: BindingLiveness;
+  private readonly livenessTimer: PlatformTimer;
+  /** the data path last set (mode f's direct path: the FA delivers inbound on the link, nothing to watch) */
+  private path?: DataPath;
 
   constructor(private readonly opts: MipDriverOptions) {
     this.platform = opts.platform ?? linuxPlatform();
     const p = opts.profile;
+    this.liveness = new BindingLiveness(p.mip.livenessMs ?? LIVENESS_DEFAULT_MS);
+    this.livenessTimer = this.platform.clock.timer(() => this.sampleLiveness());
     this.registration = new MipRegistration({
       core: opts.core, profile: p, platform: this.platform,
-      onEvent: (e) => opts.onEvent(e),
-      onBinding: (b) => this.tunnel.setBinding(b),
+      onEvent: (e) => {
+        if (e.type === 'registration' && e.state === 'accepted') this.liveness.confirmed(this.platform.clock.now());
+        opts.onEvent(e);
+      },
+      onBinding: (b) => {
+        this.tunnel.setBinding(b);
+        this.watchLiveness();
+      },
       onTunnelData: (msg, arrival) => this.tunnel.handleTunnelData(msg, arrival),
       onMalformed: (detail) => this.tunnel.countMalformed(detail),
     });
@@ -105,6 +128,19 @@ export class MipDriver {
   /** Outer packets leave only through `path.device` from now on (undefined: nowhere). */
   setDataPath(path: DataPath | undefined): void {
     this.tunnel.setDataPath(path);
+    this.path = path;
+    this.watchLiveness();
+  }
+
+  /**
+   * The binding may be gone (the engine woke from a suspend, …): re-register
+   * at once — fresh identification, the current care-of address and mode —
+   * without tearing down the tunnel. The usual registration events follow,
+   * framed by `{"type":"liveness","what":"binding","reason":<reason>,…}`.
+   * Nothing happens before the first registration.
+   */
+  refreshBinding(reason: string): void {
+    this.refresh(reason);
   }
 
   /** Sends a packet that the gate held, through the current binding (or counts it dropped). */
@@ -145,13 +181,43 @@ export class MipDriver {
     if (source === undefined || this.stopped || this.registration.careOf !== current) return;
     this.opts.onEvent({ type: 'care-of', coa, moved: cmd === 'move' });
     const device = this.platform.deviceOf(source);
-    this.tunnel.setDataPath(device === undefined ? undefined : { device });
+    this.setDataPath(device === undefined ? undefined : { device });
     this.registration.register({ coa, source });
+  }
+
+  private refresh(reason: string, silentMs?: number): void {
+    if (this.stopping || this.registration.careOf === undefined) return;
+    const coa = this.registration.careOf;
+    this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason, ...(silentMs === undefined ? {} : { silentMs }), action: 'refresh', coa });
+    this.registration.refresh(reason);
+  }
+
+  /** Watches the binding's traffic while there is a binding whose inbound comes through our tunnel. */
+  private watchLiveness(): void {
+    const b = this.registration.bound;
+    const on = !this.stopping && b !== undefined && (b.udpTunnel || (this.path !== undefined && this.path.direct !== true));
+    const s = this.tunnel.stats;
+    this.liveness.watch(on, this.platform.clock.now(), s.tunnelledOut, s.tunnelledIn);
+    this.livenessTimer.arm(this.liveness.nextTimeout());
+  }
+
+  private sampleLiveness(): void {
+    if (this.stopping) return;
+    const s = this.tunnel.stats;
+    const v = this.liveness.sample(this.platform.clock.now(), s.tunnelledOut, s.tunnelledIn);
+    if (v?.kind === 'back') {
+      this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'ok', reason: 'inbound-silent', result: 'inbound-resumed', silentMs: v.silentMs });
+    } else if (v?.kind === 'suspect' && !this.registration.refreshPending) {
+      this.refresh('inbound-silent', v.silentMs);
+    }
+    this.livenessTimer.arm(this.liveness.nextTimeout());
   }
 
   async stop(timeoutMs = 2000): Promise<void> {
     if (this.stopped) return;
+    this.stopping = true;
     this.watch?.stop();
+    this.livenessTimer.stop();
     await this.registration.stop(timeoutMs);
     this.stopped = true;
     const ha = this.opts.profile.homeAgent;

@@ -12,6 +12,7 @@
  * the engine's controller, or `homeward mip`'s care-of follower
  * (app/io/mip-driver.ts). Everything outside goes through the Platform.
  */
+import type { Instant } from '../base/clock.ts';
 import type { Profile } from '../config/profile.ts';
 import type { MipEvent } from '../events.ts';
 import { bindingAfter, classifyDatagram, MIP_PORT, socketDevice, type DataBinding, type RegistrationLocation } from '../mip4/mn-binding.ts';
@@ -65,6 +66,8 @@ export class MipRegistration {
   private stopped = false;
   private deregistered?: () => void;
   private readonly unverifiedCodes = new Set<number>();
+  /** a refresh in progress (refresh()): why, and when it began; its outcome is reported as a `liveness` event */
+  private refreshing?: { reason: string; at: Instant };
 
   constructor(private readonly opts: MipRegistrationOptions) {
     this.platform = opts.platform ?? linuxPlatform();
@@ -112,6 +115,7 @@ export class MipRegistration {
    */
   register(loc: RegistrationLocation): void {
     if (this.stopped || !this.started) return;
+    this.refreshing = undefined; // a new location supersedes a refresh of the old one
     this.source = loc.source;
     this.via = loc.via;
     for (const [addr, s] of this.sockets) {
@@ -127,9 +131,35 @@ export class MipRegistration {
     this.drain();
   }
 
+  /** true while a refresh (refresh()) waits for its outcome */
+  get refreshPending(): boolean {
+    return this.refreshing !== undefined;
+  }
+
+  /**
+   * Re-registers at once from the current location — the care-of address,
+   * source and FA last registered — with a fresh identification and the
+   * client's short retransmissions (a `refresh` command), keeping the data
+   * path as it is. The socket is pinned again (the VPN's TUN may be new).
+   * Its outcome follows the registration events as
+   * `{"type":"liveness","what":"binding","action":"refresh","result":…}`.
+   * false when there is nothing to refresh (never registered, stopped).
+   */
+  refresh(reason: string): boolean {
+    if (this.stopped || !this.started || this.coa === undefined || this.source === undefined) return false;
+    const loc: RegistrationLocation = { coa: this.coa, source: this.source, ...(this.via === undefined ? {} : { via: this.via }) };
+    this.pin(loc);
+    const now = this.platform.clock.now();
+    this.refreshing = { reason, at: now };
+    this.core.handleCommand({ type: 'refresh', coa: loc.coa, ...(loc.via === undefined ? {} : { via: loc.via }) }, now, this.platform.clock.wallNow());
+    this.drain();
+    return true;
+  }
+
   /** Deregisters (lifetime 0) without stopping; the result arrives as a `registration` event. */
   deregister(): void {
     if (!this.binding || this.stopped) return;
+    this.refreshing = undefined;
     this.core.handleCommand({ type: 'deregister' }, this.platform.clock.now(), this.platform.clock.wallNow());
     this.drain();
   }
@@ -274,6 +304,19 @@ export class MipRegistration {
     if (this.binding !== before) this.opts.onBinding?.(this.binding);
     if (e.type === 'registration' && e.state === 'deregistered') this.deregistered?.();
     this.opts.onEvent(e);
+    if (this.refreshing && e.type === 'registration') this.refreshOutcome(e.state);
+  }
+
+  /** The end of a refresh, told after the registration event that ended it. */
+  private refreshOutcome(state: string): void {
+    const r = this.refreshing!;
+    if (state !== 'accepted' && state !== 'denied' && state !== 'timeout' && state !== 'expired') return;
+    this.refreshing = undefined;
+    const ms = this.platform.clock.now() - r.at;
+    this.opts.onEvent({
+      type: 'liveness', what: 'binding', state: state === 'accepted' ? 'ok' : 'failed', reason: r.reason, action: 'refresh', result: state, ms,
+      ...(this.coa === undefined ? {} : { coa: this.coa }),
+    });
   }
 
   private warn(code: string, message: string): void {

@@ -33,6 +33,15 @@ export interface RegistrationConfig {
   retransmitCapMs?: number;
   /** Requests per attempt before a 'timeout' event (default 5); retrying continues at the cap. */
   maxTries?: number;
+  /**
+   * A `refresh` (a binding suspected lost: the home agent restarted, the laptop woke up) is
+   * retransmitted sooner: first after this many ms (default 200), doubling up to
+   * `refreshRetransmitCapMs` (default 1000), for `refreshTries` requests (default 10, ≈ 8 s)
+   * before its 'timeout'; then the ordinary back-off.
+   */
+  refreshRetransmitMs?: number;
+  refreshRetransmitCapMs?: number;
+  refreshTries?: number;
   /** Re-register at this fraction of the granted lifetime (default 0.8). */
   reregisterFraction?: number;
   /** Code 133 resynchronisations per attempt (default 2). */
@@ -63,6 +72,8 @@ export interface Location {
 export type RegistrationCommand =
   | ({ type: 'register' } & Location)
   | ({ type: 'move' } & Location)
+  /** re-register at once from the current location (fresh identification), with short retransmissions */
+  | ({ type: 'refresh' } & Location)
   | { type: 'deregister' };
 
 export type RegistrationTransmit = {

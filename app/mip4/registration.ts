@@ -17,6 +17,8 @@
  *
  *   idle ──register/move──► pending ──accepted──► bound ──80% of lifetime──► pending …
  *                             │ ▲  retransmit 1 s, 2 s, 4 s … (new ID each time, capped)
+ *                             │ ▲  refresh (binding suspect): 200, 400, 800, 1000 … ms for
+ *                             │ │  refreshTries requests, then as above
  *                             │ └─ 133: resync clock, resend │ 139/72/142: fall back, resend
  *                             ├──denied──► idle (event denied)
  *                             └──max tries──► event timeout, keep retrying at the cap
@@ -74,6 +76,8 @@ interface Attempt {
   resyncs: number;
   udpRequested: boolean;
   timedOut: boolean;
+  /** a refresh of a binding suspected lost: short retransmissions (refreshRetransmitMs …) */
+  fast: boolean;
   /** dropped replies by cause, and the count last reported in a `failing` event */
   failing: Map<FailingCause, { count: number; reported: number; spi?: number }>;
 }
@@ -131,9 +135,9 @@ export class RegistrationClient {
       this.startAttempt('deregister', now, wallMs);
       return;
     }
-    const { type: _type, ...loc } = cmd;
+    const { type, ...loc } = cmd;
     this.location = loc;
-    this.startAttempt('register', now, wallMs);
+    this.startAttempt('register', now, wallMs, type === 'refresh');
   }
 
   handleDatagram(bytes: Uint8Array, from: { address: string; port: number }, now: Instant, wallMs: number): void {
@@ -190,13 +194,15 @@ export class RegistrationClient {
 
   // ── requests ────────────────────────────────────────────────────────
 
-  private startAttempt(kind: Attempt['kind'], now: Instant, wallMs: number): void {
+  private startAttempt(kind: Attempt['kind'], now: Instant, wallMs: number, fast = false): void {
     const loc = this.location;
     if (!loc) return;
     this.timers.stop('reregister');
     this.timers.stop('retransmit');
     const lifetime = kind === 'deregister' ? 0 : Math.min(this.cfg.lifetimeSeconds, loc.faLifetime ?? LIFETIME_INFINITE);
-    this.attempt = { kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false, failing: new Map() };
+    this.attempt = {
+      kind, loc, lifetime, sent: new Map(), formats: new Map(), tries: 0, resyncs: 0, udpRequested: false, timedOut: false, failing: new Map(), fast,
+    };
     this.sendRequest(now, wallMs);
   }
 
@@ -220,6 +226,12 @@ export class RegistrationClient {
   }
 
   private retransmitDelay(a: Attempt): number {
+    if (this.fastPhase(a)) {
+      // RFC 5944 §3.6.3 asks for ≥ 1 s between ordinary requests; a refresh probes a binding we have
+      // reason to think is gone while user traffic is being lost, so the first tries go sooner
+      const first = this.cfg.refreshRetransmitMs ?? 200;
+      return Math.min(this.cfg.refreshRetransmitCapMs ?? 1000, first * 2 ** (a.tries - 1));
+    }
     const initial = this.cfg.retransmitInitialMs ?? 1000;
     let cap = this.cfg.retransmitCapMs ?? 32_000;
     if (a.lifetime > 0 && a.lifetime !== LIFETIME_INFINITE) cap = Math.min(cap, a.lifetime * 1000);
@@ -254,11 +266,17 @@ export class RegistrationClient {
     return { bytes: appendMnHaAuth(body, this.cfg.spi, this.cfg.key), udp, format };
   }
 
+  /** A refresh's short retransmissions, for its first refreshTries requests. */
+  private fastPhase(a: Attempt): boolean {
+    return a.fast && a.tries < (this.cfg.refreshTries ?? 10);
+  }
+
   private onRetransmitTimer(now: Instant, wallMs: number): void {
     const a = this.attempt;
     if (!a) return;
     this.reportFailing(a);
-    if (a.tries >= (this.cfg.maxTries ?? 5) && !a.timedOut) {
+    const maxTries = a.fast ? Math.max(this.cfg.maxTries ?? 5, this.cfg.refreshTries ?? 10) : this.cfg.maxTries ?? 5;
+    if (a.tries >= maxTries && !a.timedOut) {
       a.timedOut = true;
       if (a.kind === 'deregister') {
         this.reset();
@@ -439,7 +457,8 @@ export class RegistrationClient {
     if (this.keepalive.unanswered >= (this.cfg.keepaliveMaxUnanswered ?? 3)) {
       this.events.push({ type: 'keepalive-lost', unanswered: this.keepalive.unanswered });
       this.keepalive.answered();
-      this.startAttempt('register', now, wallMs);
+      // the HA (or the NAT before it) has lost us: a refresh, with its short retransmissions
+      this.startAttempt('register', now, wallMs, true);
       return;
     }
     // in the binding's format: the HA drops tunnel data whose Next Header is not the binding's (RFC 3519 §3.3)

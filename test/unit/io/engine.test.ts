@@ -64,6 +64,10 @@ class RecordingMip implements MipPort {
     this.registered.push(loc);
   }
   deregister(): void {}
+  readonly refreshed: string[] = [];
+  refreshBinding(reason: string): void {
+    this.refreshed.push(reason);
+  }
   setDataPath(path: DataPath | undefined): void {
     this.paths.push(path);
   }

@@ -657,3 +657,87 @@ describe('registration: nonce-based replay protection (RFC 5944 §5.7.2)', () =>
     expect(() => parseProfile({ ...base, mip: { replayProtection: 'counter' } })).toThrow(/mip\.replayProtection/);
   });
 });
+
+describe('registration: refresh of a binding suspected lost (issue 18)', () => {
+  it('re-registers at once with a fresh identification, retransmits after 200, 400, 800, 1000 … ms, and reports its timeout only after refreshTries', () => {
+    const r = new Rig({ udpTunnel: 'off', maxTries: 3 });
+    r.command({ type: 'register', coa: COA });
+    const first = r.request();
+    r.deliver(haReply(first));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted' });
+    r.advance(5000);
+    // the home agent restarted: nothing answers any more
+    r.command({ type: 'refresh', coa: COA });
+    const refresh = r.request();
+    expect(refresh.identification > first.identification).toBe(true);
+    expect(refresh.careOfAddress).toBe(COA);
+    expect(refresh.lifetime).toBe(600);
+    const gaps: number[] = [];
+    for (let i = 0; i < 9; i++) {
+      gaps.push(r.step());
+      r.request();
+    }
+    expect(gaps).toEqual([200, 400, 800, 1000, 1000, 1000, 1000, 1000, 1000]);
+    // the binding is kept while the refresh runs its course (the controller would detect again on a timeout)
+    expect(r.events()).toEqual([]);
+    expect(r.client.binding).toMatchObject({ coa: COA });
+    // the 10th request went unanswered: timeout, then the ordinary back-off
+    expect(r.step()).toBeGreaterThan(1000);
+    expect(r.events()).toEqual([{ type: 'registration', state: 'timeout', coa: COA, lifetime: 0, tnc: false }]);
+  });
+
+  it('an answer to a refresh retransmission brings the binding back: accepted, 80 % re-registration re-armed', () => {
+    const r = new Rig({ udpTunnel: 'off', lifetimeSeconds: 20 });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request()));
+    r.events();
+    r.command({ type: 'refresh', coa: COA });
+    r.request();
+    expect([r.step(), r.step()]).toEqual([200, 400]);
+    const [, third] = r.transmits().map((t) => decodeRegistrationRequest(t.bytes));
+    if (!third) throw new Error('no third request');
+    r.deliver(haReply(third));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration', state: 'accepted', coa: COA, lifetime: 20 })]);
+    expect(r.client.pending).toBe(false);
+    expect(r.step()).toBe(16_000);
+  });
+
+  it('a restarted home agent using nonces answers 133 with a new nonce: resynchronised and sent again at once, then accepted', () => {
+    const r = new Rig({ replayProtection: 'nonce', udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    const first = r.request();
+    r.deliver(haReply(first, { code: 133, identification: (0x1111n << 32n) | (first.identification & 0xffffffffn) }));
+    r.events();
+    const second = r.request();
+    r.deliver(haReply(second, { identification: (0x2222n << 32n) | (second.identification & 0xffffffffn) }));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted' });
+    // the HA restarted: it has issued no nonce to us any more
+    r.advance(3000);
+    r.command({ type: 'refresh', coa: COA });
+    const stale = r.request();
+    expect(stale.identification >> 32n).toBe(0x2222n);
+    r.deliver(haReply(stale, { code: 133, identification: (0x3333n << 32n) | (stale.identification & 0xffffffffn) }));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration-resync', replayProtection: 'nonce' })]);
+    // no wait: the next request is already out, with the HA's new nonce
+    const fresh = r.request();
+    expect(fresh.identification >> 32n).toBe(0x3333n);
+    r.deliver(haReply(fresh, { identification: (0x4444n << 32n) | (fresh.identification & 0xffffffffn) }));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration', state: 'accepted' })]);
+  });
+
+  it('a restarted home agent whose clock differs answers 133: the same, with timestamps', () => {
+    const r = new Rig({ udpTunnel: 'off' });
+    r.command({ type: 'register', coa: COA });
+    r.deliver(haReply(r.request()));
+    r.events();
+    r.command({ type: 'refresh', coa: COA });
+    const req = r.request();
+    const haSeconds = ntpSecondsOf(WALL0) + 60;
+    r.deliver(haReply(req, { code: 133, identification: (BigInt(haSeconds) << 32n) | (req.identification & 0xffffffffn) }));
+    expect(r.events()).toEqual([expect.objectContaining({ type: 'registration-resync', offsetSeconds: 60 })]);
+    const again = r.request();
+    expect(Number(again.identification >> 32n)).toBe(haSeconds);
+    r.deliver(haReply(again));
+    expect(r.events()[0]).toMatchObject({ state: 'accepted' });
+  });
+});

@@ -188,7 +188,7 @@ export class MipDriver {
   private refresh(reason: string, silentMs?: number): void {
     if (this.stopping || this.registration.careOf === undefined) return;
     const coa = this.registration.careOf;
-    this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason, ...(silentMs === undefined ? {} : { silentMs }), action: 'refresh', coa });
+    this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason, ...(silentMs === undefined ? {} : { silentMs: Math.round(silentMs) }), action: 'refresh', coa });
     this.registration.refresh(reason);
   }
 
@@ -206,7 +206,7 @@ export class MipDriver {
     const s = this.tunnel.stats;
     const v = this.liveness.sample(this.platform.clock.now(), s.tunnelledOut, s.tunnelledIn);
     if (v?.kind === 'back') {
-      this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'ok', reason: 'inbound-silent', result: 'inbound-resumed', silentMs: v.silentMs });
+      this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'ok', reason: 'inbound-silent', result: 'inbound-resumed', silentMs: Math.round(v.silentMs) });
     } else if (v?.kind === 'suspect' && !this.registration.refreshPending) {
       this.refresh('inbound-silent', v.silentMs);
     }

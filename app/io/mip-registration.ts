@@ -312,7 +312,7 @@ export class MipRegistration {
     const r = this.refreshing!;
     if (state !== 'accepted' && state !== 'denied' && state !== 'timeout' && state !== 'expired') return;
     this.refreshing = undefined;
-    const ms = this.platform.clock.now() - r.at;
+    const ms = Math.round(this.platform.clock.now() - r.at);
     this.opts.onEvent({
       type: 'liveness', what: 'binding', state: state === 'accepted' ? 'ok' : 'failed', reason: r.reason, action: 'refresh', result: state, ms,
       ...(this.coa === undefined ? {} : { coa: this.coa }),

@@ -218,4 +218,15 @@ describe('Engine over the in-memory platform', () => {
     expect(events).toContainEqual({ type: 'log', level: 'info', msg: 'no foreign agent on eth0' });
     await engine.stop();
   });
+
+  it("the MIP driver's binding liveness events reach the event stream as they are; the snapshot's liveness stays the gateway's", async () => {
+    const { net, engine, mip, events } = rig();
+    await engine.start();
+    await net.settle();
+    mip.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'inbound-silent', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
+    await net.settle();
+    expect(events).toContainEqual({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'inbound-silent', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
+    expect(engine.snapshot().liveness).toBeNull();
+    await engine.stop();
+  });
 });

@@ -97,12 +97,12 @@ export interface LivenessEvent {
 /**
  * The Mobile IP binding's liveness (issue 18): one story per suspicion, e.g.
  *
- *   {"type":"liveness","what":"binding","state":"suspect","reason":"inbound-silent","silentMs":1010,"action":"refresh"}
+ *   {"type":"liveness","what":"binding","state":"suspect","reason":"one-sided","silentMs":1010,"action":"refresh"}
  *   {"type":"registration","state":"accepted",…}
- *   {"type":"liveness","what":"binding","state":"ok","reason":"inbound-silent","action":"refresh","result":"accepted","ms":35}
- *   {"type":"liveness","what":"binding","state":"ok","reason":"inbound-silent","result":"inbound-resumed","silentMs":1870}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","action":"refresh","result":"accepted","ms":35}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","result":"inbound-resumed","silentMs":1870}
  *
- * `reason`: what made the binding suspect — `inbound-silent` (tunnelled packets
+ * `reason`: what made the binding suspect — `one-sided` (tunnelled packets
  * went out, none came back for mip.livenessMs) or the reason the engine gave
  * MipDriver.refreshBinding (e.g. `resume`). `action`: what was done (`refresh`:
  * re-registered at once). `result`: how it ended (the refresh's registration

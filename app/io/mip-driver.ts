@@ -206,9 +206,9 @@ export class MipDriver {
     const s = this.tunnel.stats;
     const v = this.liveness.sample(this.platform.clock.now(), s.tunnelledOut, s.tunnelledIn);
     if (v?.kind === 'back') {
-      this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'ok', reason: 'inbound-silent', result: 'inbound-resumed', silentMs: Math.round(v.silentMs) });
+      this.opts.onEvent({ type: 'liveness', what: 'binding', state: 'ok', reason: 'one-sided', result: 'inbound-resumed', silentMs: Math.round(v.silentMs) });
     } else if (v?.kind === 'suspect' && !this.registration.refreshPending) {
-      this.refresh('inbound-silent', v.silentMs);
+      this.refresh('one-sided', v.silentMs);
     }
     this.livenessTimer.arm(this.liveness.nextTimeout());
   }

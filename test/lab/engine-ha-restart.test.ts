@@ -85,9 +85,9 @@ describe.skipIf(!avail.ok)('homeward run: the home agent restarts and forgets th
       expect(first, `a ping reply after the HA is back in mode ${mode}:\n${mn!.stdout().slice(-3000)}\nHA: ${ha.stdout().slice(-1500)}`).toBeDefined();
       expect(first! - readyAt).toBeLessThanOrEqual(3000);
       // the timeline tells it: suspect → refresh → accepted
-      expect(suspect).toMatchObject({ what: 'binding', reason: 'inbound-silent', action: 'refresh' });
+      expect(suspect).toMatchObject({ what: 'binding', reason: 'one-sided', action: 'refresh' });
       const accepted = await waitEvent(mn!, n0, (e) => e.type === 'liveness' && e.what === 'binding' && e.result === 'accepted', 'the refresh accepted', 5000);
-      expect(accepted).toMatchObject({ state: 'ok', action: 'refresh', reason: 'inbound-silent' });
+      expect(accepted).toMatchObject({ state: 'ok', action: 'refresh', reason: 'one-sided' });
       await ha.waitFor(/"event":"binding-added","homeAddress":"10.1.0.50"/, 5000, 'stdout');
       // no re-detection: the mode stayed what it was
       expect(events(mn!).slice(n0).filter((e) => e.type === 'mode').map((e) => e.mode)).toEqual([]);

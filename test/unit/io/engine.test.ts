@@ -223,9 +223,9 @@ describe('Engine over the in-memory platform', () => {
     const { net, engine, mip, events } = rig();
     await engine.start();
     await net.settle();
-    mip.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'inbound-silent', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
+    mip.opts.onEvent({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
     await net.settle();
-    expect(events).toContainEqual({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'inbound-silent', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
+    expect(events).toContainEqual({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', silentMs: 1010, action: 'refresh', coa: '10.2.0.100' });
     expect(engine.snapshot().liveness).toBeNull();
     await engine.stop();
   });

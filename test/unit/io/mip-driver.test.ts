@@ -390,7 +390,7 @@ describe('MipDriver: binding liveness and refreshBinding (issue 18)', () => {
     const crashedAt = w.net.clock.now();
     await flow(w, 1300);
     const suspect = liveness(events)[0];
-    expect(suspect).toMatchObject({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'inbound-silent', action: 'refresh', coa: '192.0.2.7' });
+    expect(suspect).toMatchObject({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', action: 'refresh', coa: '192.0.2.7' });
     expect((suspect as { silentMs: number }).silentMs).toBeGreaterThanOrEqual(1000);
     expect(d.stats.tunnelledIn).toBe(in0);
 

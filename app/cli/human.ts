@@ -26,8 +26,21 @@ export function humanMs(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(2)} s`;
 }
 
+/** The Mobile IP binding's liveness (issue 18; the IKE SA's liveness events name a gateway instead). */
+function bindingLiveness(o: Obj): string {
+  const why = s(o.reason);
+  if (o.state === 'suspect') {
+    const silent = o.silentMs !== undefined ? `: nothing back for ${humanMs(Number(o.silentMs))}` : '';
+    return `binding suspect (${why}${silent}): registering again at once${o.coa ? ` via care-of ${s(o.coa)}` : ''}`;
+  }
+  if (o.result === 'inbound-resumed') return `binding: traffic back after ${humanMs(Number(o.silentMs))} of silence`;
+  const took = o.ms !== undefined ? ` after ${humanMs(Number(o.ms))}` : '';
+  return o.state === 'ok' ? `binding refreshed (${why})${took}` : `binding refresh (${why}) failed: ${s(o.result)}${took}`;
+}
+
 export function humanLine(event: object): string {
   const o: Obj = Object.fromEntries(Object.entries(event));
+  if (o.type === 'liveness' && o.what === 'binding') return bindingLiveness(o);
   switch (o.type) {
     case 'mode': {
       const coa = o.coa ? `, care-of ${s(o.coa)}` : '';

@@ -143,6 +143,12 @@ describe('output without --json reads as sentences', () => {
     expect(humanLine({ type: 'handover', from: 'mc', to: 'c', gapMs: 1843.2 })).toBe('moved mc → c: traffic held 1.84 s');
     expect(humanLine({ type: 'mode', mode: 'mc', trusted: false, coa: '10.200.0.9', hoa: '10.10.0.50' })).toBe('mode mc: outside: Mobile IP through the VPN, care-of 10.200.0.9');
     expect(humanLine({ type: 'error', code: 'AUTHENTICATION_FAILED', message: 'the gateway refused our PSK' })).toBe('error AUTHENTICATION_FAILED: the gateway refused our PSK');
+    // the binding's liveness story (issue 18)
+    expect(humanLine({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', silentMs: 1003, action: 'refresh', coa: '10.10.100.1' }))
+      .toBe('binding suspect (one-sided: nothing back for 1.00 s): registering again at once via care-of 10.10.100.1');
+    expect(humanLine({ type: 'liveness', what: 'binding', state: 'ok', reason: 'resume', action: 'refresh', result: 'accepted', ms: 35 })).toBe('binding refreshed (resume) after 35 ms');
+    expect(humanLine({ type: 'liveness', what: 'binding', state: 'failed', reason: 'one-sided', action: 'refresh', result: 'timeout', ms: 8400 })).toBe('binding refresh (one-sided) failed: timeout after 8.40 s');
+    expect(humanLine({ type: 'liveness', what: 'binding', state: 'ok', reason: 'one-sided', result: 'inbound-resumed', silentMs: 1870 })).toBe('binding: traffic back after 1.87 s of silence');
     expect(humanLine({ type: 'stopped', stats: { rx: 1 } })).toBe('stopped: stats={"rx":1}');
   });
 });

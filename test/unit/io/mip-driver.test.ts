@@ -153,6 +153,150 @@ function driver(w: ReturnType<typeof world>, p = profile(), coa?: string) {
   return { d, events, registrations: () => events.filter((e) => e.type === 'registration') };
 }
 
+describe('MipDriver: binding liveness and refreshBinding (issue 18)', () => {
+  /** A 20 ms "ping" from the home address for `ms`: one UDP packet per tick, the echo host answers through the HA. */
+  async function flow(w: ReturnType<typeof world>, ms: number, send = true): Promise<void> {
+    const tun = w.mnPlat.tuns.get('hwmip0')!;
+    for (let t = 0; t < ms; t += 20) {
+      if (send) tun.inject(udpPacket(HOA, HOST, `ping ${w.net.clock.now()}`));
+      await w.net.run(20);
+    }
+  }
+  const liveness = (events: MipEvent[]) => events.filter((e) => e.type === 'liveness');
+
+  async function bound(mip: Parameters<typeof world>[0] = {}) {
+    const w = world({ echo: true, ...mip });
+    const r = driver(w, profile('off'));
+    await r.d.start();
+    await r.d.followCareOf();
+    await w.net.settle();
+    expect(r.registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '192.0.2.7' })]);
+    homeService(w);
+    return { w, ...r };
+  }
+
+  it('outbound flowing, inbound stops (the HA restarted, bindings gone): a refresh at once; the HA back with a new binding brings traffic back', async () => {
+    const { w, d, events } = await bound();
+    await flow(w, 1000);
+    const in0 = d.stats.tunnelledIn;
+    expect(in0).toBeGreaterThan(40);
+    expect(liveness(events)).toEqual([]);
+    const requests0 = w.ha.log.length;
+
+    w.ha.crash();
+    const crashedAt = w.net.clock.now();
+    await flow(w, 1300);
+    const suspect = liveness(events)[0];
+    expect(suspect).toMatchObject({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', action: 'refresh', coa: '192.0.2.7' });
+    expect((suspect as { silentMs: number }).silentMs).toBeGreaterThanOrEqual(1000);
+    expect(d.stats.tunnelledIn).toBe(in0);
+
+    // the HA comes back with an empty binding cache; the refresh's short retransmissions reach it
+    await flow(w, 700);
+    w.ha.restart();
+    const backAt = w.net.clock.now();
+    expect(w.ha.cache.get(HOA)).toBeUndefined();
+    let firstReply: number | undefined;
+    for (let t = 0; t < 2000 && firstReply === undefined; t += 20) {
+      await flow(w, 20);
+      if (d.stats.tunnelledIn > in0) firstReply = w.net.clock.now();
+    }
+    expect(firstReply).toBeDefined();
+    // the refresh retransmits at most 1 s apart: the first reply within about a second of the HA's return
+    expect(firstReply! - backAt).toBeLessThanOrEqual(1100);
+    expect(w.ha.cache.get(HOA)).toMatchObject({ careOfAddress: '192.0.2.7' });
+    expect(w.ha.log.slice(requests0).filter((l) => l.event === 'binding-added')).toHaveLength(1);
+    await flow(w, 500);
+    // the story: suspect → registration accepted → refresh accepted → inbound resumed
+    const story = events.slice(events.indexOf(suspect!)).filter((e) => e.type === 'liveness' || e.type === 'registration').map((e) => e.type === 'liveness' ? `liveness:${e.state}:${e.result ?? e.action ?? ''}` : `registration:${e.state}`);
+    expect(story).toEqual(['liveness:suspect:refresh', 'registration:accepted', 'liveness:ok:accepted', 'liveness:ok:inbound-resumed']);
+    const resumed = liveness(events).at(-1) as { silentMs: number };
+    expect(resumed.silentMs).toBeGreaterThanOrEqual(firstReply! - crashedAt - 300);
+    await stopped(w, d);
+  });
+
+  it('no refresh when we send nothing, however long the silence', async () => {
+    const { w, d, events } = await bound();
+    await flow(w, 500);
+    w.ha.crash();
+    await flow(w, 10_000, false);
+    expect(liveness(events)).toEqual([]);
+    expect(w.ha.log.length).toBe(1);
+    expect(d.stats.tunnelledIn).toBeGreaterThan(0);
+    w.ha.restart();
+    await stopped(w, d);
+  });
+
+  it("refreshBinding('resume') re-registers at once (fresh identification, same CoA) without tearing the tunnel down", async () => {
+    const { w, d, events } = await bound();
+    await flow(w, 200);
+    const before = w.ha.cache.get(HOA)!;
+    const n = events.length;
+    w.net.clock.advance(3000);
+    d.refreshBinding('resume');
+    await w.net.settle();
+    expect(events.slice(n)).toEqual([
+      { type: 'liveness', what: 'binding', state: 'suspect', reason: 'resume', action: 'refresh', coa: '192.0.2.7' },
+      expect.objectContaining({ type: 'registration', state: 'accepted', coa: '192.0.2.7' }),
+      expect.objectContaining({ type: 'liveness', what: 'binding', state: 'ok', reason: 'resume', action: 'refresh', result: 'accepted', ms: 0 }),
+    ]);
+    const after = w.ha.cache.get(HOA)!;
+    expect(after.lastId > before.lastId).toBe(true);
+    expect(after).toMatchObject({ careOfAddress: '192.0.2.7', mode: 'ipip' });
+    // the data path never went away: traffic flows on at once
+    const in0 = d.stats.tunnelledIn;
+    await flow(w, 100);
+    expect(d.stats.tunnelledIn).toBeGreaterThan(in0);
+    expect(d.stats.droppedNoBinding).toBe(0);
+    await stopped(w, d);
+  });
+
+  it('refreshBinding before any registration does nothing', async () => {
+    const w = world();
+    const { d, events } = driver(w);
+    await d.start();
+    d.refreshBinding('resume');
+    await w.net.settle();
+    expect(events).toEqual([]);
+    expect(w.ha.log).toEqual([]);
+    await stopped(w, d);
+  });
+
+  it('a restarted HA using nonces answers the refresh with 133: resynchronised and registered again at once', async () => {
+    const { w, d, events } = await bound({ replayProtection: 'nonce' });
+    await flow(w, 200);
+    w.ha.restart();
+    const n = events.length;
+    const t0 = w.net.clock.now();
+    await flow(w, 1500);
+    const story = events.slice(n).map((e) => (e.type === 'registration' ? `registration:${e.state}` : e.type === 'liveness' ? `liveness:${e.state}:${e.result ?? e.action ?? ''}` : e.type));
+    expect(story.slice(0, 5)).toEqual(['liveness:suspect:refresh', 'registration-resync', 'registration:accepted', 'liveness:ok:accepted', 'liveness:ok:inbound-resumed']);
+    // the 133 and the second request were one round trip apart: no retransmission timer in between
+    const accepted = events.slice(n).find((e) => e.type === 'liveness' && e.result === 'accepted') as { ms: number };
+    expect(accepted.ms).toBe(0);
+    expect(w.ha.log.slice(-2).map((l) => l.event)).toEqual(['denied', 'binding-added']);
+    expect(w.net.clock.now() - t0).toBeLessThan(3000);
+    await stopped(w, d);
+  });
+
+  it('mip.livenessMs: 0 turns it off; a bad value names the field', async () => {
+    expect(() => parseProfile({ homeAddress: HOA, homeAgent: HA, mip: { livenessMs: 50 } })).toThrow(/mip\.livenessMs/);
+    expect(() => parseProfile({ homeAddress: HOA, homeAgent: HA, mip: { livenessMs: 'fast' } })).toThrow(/mip\.livenessMs/);
+    expect(parseProfile({ homeAddress: HOA, homeAgent: HA }).mip.livenessMs).toBe(1000);
+    const w = world({ echo: true });
+    const p = parseProfile({ homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: KEY }, mip: { udpTunnel: 'off', livenessMs: 0 } });
+    const { d, events } = driver(w, p);
+    await d.start();
+    await d.followCareOf();
+    await w.net.settle();
+    homeService(w);
+    w.ha.crash();
+    await flow(w, 5000);
+    expect(liveness(events)).toEqual([]);
+    await stopped(w, d);
+  });
+});
+
 describe('MipDriver over the in-memory platform, against the reference home agent', () => {
   it('registers with MN-HA authentication, reverse-tunnels TUN traffic to the HA and delivers its tunnelled reply', async () => {
     const w = world();
@@ -353,149 +497,5 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     await stopping;
     expect(done).toBe(true);
     expect(w.ha.cache.get(HOA)).toBeDefined();
-  });
-});
-
-describe('MipDriver: binding liveness and refreshBinding (issue 18)', () => {
-  /** A 20 ms "ping" from the home address for `ms`: one UDP packet per tick, the echo host answers through the HA. */
-  async function flow(w: ReturnType<typeof world>, ms: number, send = true): Promise<void> {
-    const tun = w.mnPlat.tuns.get('hwmip0')!;
-    for (let t = 0; t < ms; t += 20) {
-      if (send) tun.inject(udpPacket(HOA, HOST, `ping ${w.net.clock.now()}`));
-      await w.net.run(20);
-    }
-  }
-  const liveness = (events: MipEvent[]) => events.filter((e) => e.type === 'liveness');
-
-  async function bound(mip: Parameters<typeof world>[0] = {}) {
-    const w = world({ echo: true, ...mip });
-    const r = driver(w, profile('off'));
-    await r.d.start();
-    await r.d.followCareOf();
-    await w.net.settle();
-    expect(r.registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '192.0.2.7' })]);
-    homeService(w);
-    return { w, ...r };
-  }
-
-  it('outbound flowing, inbound stops (the HA restarted, bindings gone): a refresh at once; the HA back with a new binding brings traffic back', async () => {
-    const { w, d, events } = await bound();
-    await flow(w, 1000);
-    const in0 = d.stats.tunnelledIn;
-    expect(in0).toBeGreaterThan(40);
-    expect(liveness(events)).toEqual([]);
-    const requests0 = w.ha.log.length;
-
-    w.ha.crash();
-    const crashedAt = w.net.clock.now();
-    await flow(w, 1300);
-    const suspect = liveness(events)[0];
-    expect(suspect).toMatchObject({ type: 'liveness', what: 'binding', state: 'suspect', reason: 'one-sided', action: 'refresh', coa: '192.0.2.7' });
-    expect((suspect as { silentMs: number }).silentMs).toBeGreaterThanOrEqual(1000);
-    expect(d.stats.tunnelledIn).toBe(in0);
-
-    // the HA comes back with an empty binding cache; the refresh's short retransmissions reach it
-    await flow(w, 700);
-    w.ha.restart();
-    const backAt = w.net.clock.now();
-    expect(w.ha.cache.get(HOA)).toBeUndefined();
-    let firstReply: number | undefined;
-    for (let t = 0; t < 2000 && firstReply === undefined; t += 20) {
-      await flow(w, 20);
-      if (d.stats.tunnelledIn > in0) firstReply = w.net.clock.now();
-    }
-    expect(firstReply).toBeDefined();
-    // the refresh retransmits at most 1 s apart: the first reply within about a second of the HA's return
-    expect(firstReply! - backAt).toBeLessThanOrEqual(1100);
-    expect(w.ha.cache.get(HOA)).toMatchObject({ careOfAddress: '192.0.2.7' });
-    expect(w.ha.log.slice(requests0).filter((l) => l.event === 'binding-added')).toHaveLength(1);
-    await flow(w, 500);
-    // the story: suspect → registration accepted → refresh accepted → inbound resumed
-    const story = events.slice(events.indexOf(suspect!)).filter((e) => e.type === 'liveness' || e.type === 'registration').map((e) => e.type === 'liveness' ? `liveness:${e.state}:${e.result ?? e.action ?? ''}` : `registration:${e.state}`);
-    expect(story).toEqual(['liveness:suspect:refresh', 'registration:accepted', 'liveness:ok:accepted', 'liveness:ok:inbound-resumed']);
-    const resumed = liveness(events).at(-1) as { silentMs: number };
-    expect(resumed.silentMs).toBeGreaterThanOrEqual(firstReply! - crashedAt - 300);
-    await stopped(w, d);
-  });
-
-  it('no refresh when we send nothing, however long the silence', async () => {
-    const { w, d, events } = await bound();
-    await flow(w, 500);
-    w.ha.crash();
-    await flow(w, 10_000, false);
-    expect(liveness(events)).toEqual([]);
-    expect(w.ha.log.length).toBe(1);
-    expect(d.stats.tunnelledIn).toBeGreaterThan(0);
-    w.ha.restart();
-    await stopped(w, d);
-  });
-
-  it("refreshBinding('resume') re-registers at once (fresh identification, same CoA) without tearing the tunnel down", async () => {
-    const { w, d, events } = await bound();
-    await flow(w, 200);
-    const before = w.ha.cache.get(HOA)!;
-    const n = events.length;
-    w.net.clock.advance(3000);
-    d.refreshBinding('resume');
-    await w.net.settle();
-    expect(events.slice(n)).toEqual([
-      { type: 'liveness', what: 'binding', state: 'suspect', reason: 'resume', action: 'refresh', coa: '192.0.2.7' },
-      expect.objectContaining({ type: 'registration', state: 'accepted', coa: '192.0.2.7' }),
-      expect.objectContaining({ type: 'liveness', what: 'binding', state: 'ok', reason: 'resume', action: 'refresh', result: 'accepted', ms: 0 }),
-    ]);
-    const after = w.ha.cache.get(HOA)!;
-    expect(after.lastId > before.lastId).toBe(true);
-    expect(after).toMatchObject({ careOfAddress: '192.0.2.7', mode: 'ipip' });
-    // the data path never went away: traffic flows on at once
-    const in0 = d.stats.tunnelledIn;
-    await flow(w, 100);
-    expect(d.stats.tunnelledIn).toBeGreaterThan(in0);
-    expect(d.stats.droppedNoBinding).toBe(0);
-    await stopped(w, d);
-  });
-
-  it('refreshBinding before any registration does nothing', async () => {
-    const w = world();
-    const { d, events } = driver(w);
-    await d.start();
-    d.refreshBinding('resume');
-    await w.net.settle();
-    expect(events).toEqual([]);
-    expect(w.ha.log).toEqual([]);
-    await stopped(w, d);
-  });
-
-  it('a restarted HA using nonces answers the refresh with 133: resynchronised and registered again at once', async () => {
-    const { w, d, events } = await bound({ replayProtection: 'nonce' });
-    await flow(w, 200);
-    w.ha.restart();
-    const n = events.length;
-    const t0 = w.net.clock.now();
-    await flow(w, 1500);
-    const story = events.slice(n).map((e) => (e.type === 'registration' ? `registration:${e.state}` : e.type === 'liveness' ? `liveness:${e.state}:${e.result ?? e.action ?? ''}` : e.type));
-    expect(story.slice(0, 5)).toEqual(['liveness:suspect:refresh', 'registration-resync', 'registration:accepted', 'liveness:ok:accepted', 'liveness:ok:inbound-resumed']);
-    // the 133 and the second request were one round trip apart: no retransmission timer in between
-    const accepted = events.slice(n).find((e) => e.type === 'liveness' && e.result === 'accepted') as { ms: number };
-    expect(accepted.ms).toBe(0);
-    expect(w.ha.log.slice(-2).map((l) => l.event)).toEqual(['denied', 'binding-added']);
-    expect(w.net.clock.now() - t0).toBeLessThan(3000);
-    await stopped(w, d);
-  });
-
-  it('mip.livenessMs: 0 turns it off; a bad value names the field', async () => {
-    expect(() => parseProfile({ homeAddress: HOA, homeAgent: HA, mip: { livenessMs: 50 } })).toThrow(/mip\.livenessMs/);
-    expect(() => parseProfile({ homeAddress: HOA, homeAgent: HA, mip: { livenessMs: 'fast' } })).toThrow(/mip\.livenessMs/);
-    expect(parseProfile({ homeAddress: HOA, homeAgent: HA }).mip.livenessMs).toBe(1000);
-    const w = world({ echo: true });
-    const p = parseProfile({ homeAddress: HOA, homeAgent: HA, mnHaAuth: { spi: SPI, key: KEY }, mip: { udpTunnel: 'off', livenessMs: 0 } });
-    const { d, events } = driver(w, p);
-    await d.start();
-    await d.followCareOf();
-    await w.net.settle();
-    homeService(w);
-    w.ha.crash();
-    await flow(w, 5000);
-    expect(liveness(events)).toEqual([]);
-    await stopped(w, d);
   });
 });

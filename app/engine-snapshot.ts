@@ -227,6 +227,8 @@ function applyHandover(s: EngineSnapshot, e: HandoverEvent, now: number): Engine
 /** Folds one event into the snapshot. Pure: returns a new object, the input is untouched. */
 export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: number): EngineSnapshot {
   const s: EngineSnapshot = { ...snapshot, updatedAt: nowMs };
+  // the snapshot's liveness is the VPN gateway's; the binding's story (issue 18) is in the event stream
+  if (event.type === 'liveness' && 'what' in event && event.what === 'binding') return s;
   switch (event.type) {
     case 'mode': {
       const next: EngineSnapshot = {
@@ -251,8 +253,6 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
       return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal, natRemote } };
     }
     case 'liveness':
-      // the snapshot's liveness is the VPN gateway's; the binding's story is in the event stream
-      if ('what' in event && event.what === 'binding') return s;
       return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs } };
     case 'registration': return applyRegistration(s, event, nowMs);
     case 'counters': return applyCounters(s, event, nowMs);

@@ -94,34 +94,6 @@ export interface LivenessEvent {
   silentMs?: number;
 }
 
-/**
- * The Mobile IP binding's liveness (issue 18): one story per suspicion, e.g.
- *
- *   {"type":"liveness","what":"binding","state":"suspect","reason":"one-sided","silentMs":1010,"action":"refresh"}
- *   {"type":"registration","state":"accepted",…}
- *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","action":"refresh","result":"accepted","ms":35}
- *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","result":"inbound-resumed","silentMs":1870}
- *
- * `reason`: what made the binding suspect — `one-sided` (tunnelled packets
- * went out, none came back for mip.livenessMs) or the reason the engine gave
- * MipDriver.refreshBinding (e.g. `resume`). `action`: what was done (`refresh`:
- * re-registered at once). `result`: how it ended (the refresh's registration
- * outcome, then `inbound-resumed` when traffic comes back).
- */
-export interface BindingLivenessEvent {
-  type: 'liveness';
-  what: 'binding';
-  state: 'suspect' | 'ok' | 'failed';
-  reason: string;
-  action?: 'refresh';
-  result?: 'accepted' | 'denied' | 'timeout' | 'expired' | 'inbound-resumed';
-  /** suspect: how long outbound went unanswered; inbound-resumed: how long inbound was silent */
-  silentMs?: number;
-  /** the refresh's outcome: from the refresh to its outcome */
-  ms?: number;
-  coa?: string;
-}
-
 export interface RegistrationEvent {
   type: 'registration';
   /**
@@ -176,6 +148,34 @@ export interface RegistrationFallbackEvent {
 export interface KeepaliveLostEvent {
   type: 'keepalive-lost';
   unanswered: number;
+}
+
+/**
+ * The Mobile IP binding's liveness (issue 18): one story per suspicion, e.g.
+ *
+ *   {"type":"liveness","what":"binding","state":"suspect","reason":"one-sided","silentMs":1010,"action":"refresh"}
+ *   {"type":"registration","state":"accepted",…}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","action":"refresh","result":"accepted","ms":35}
+ *   {"type":"liveness","what":"binding","state":"ok","reason":"one-sided","result":"inbound-resumed","silentMs":1870}
+ *
+ * `reason`: what made the binding suspect — `one-sided` (tunnelled packets
+ * went out, none came back for mip.livenessMs) or the reason the engine gave
+ * MipDriver.refreshBinding (e.g. `resume`). `action`: what was done (`refresh`:
+ * re-registered at once). `result`: how it ended (the refresh's registration
+ * outcome, then `inbound-resumed` when traffic comes back).
+ */
+export interface BindingLivenessEvent {
+  type: 'liveness';
+  what: 'binding';
+  state: 'suspect' | 'ok' | 'failed';
+  reason: string;
+  action?: 'refresh';
+  result?: 'accepted' | 'denied' | 'timeout' | 'expired' | 'inbound-resumed';
+  /** suspect: how long outbound went unanswered; inbound-resumed: how long inbound was silent */
+  silentMs?: number;
+  /** the refresh's outcome: from the refresh to its outcome */
+  ms?: number;
+  coa?: string;
 }
 
 /** `homeward mip`: the care-of address the registration follows (moved: not the first one). */
@@ -257,11 +257,11 @@ export type EngineEvent =
   | ChildSaEvent
   | MobikeUpdateEvent
   | LivenessEvent
-  | BindingLivenessEvent
   | RegistrationEvent
   | RegistrationResyncEvent
   | RegistrationFallbackEvent
   | KeepaliveLostEvent
+  | BindingLivenessEvent
   | CareOfEvent
   | WarningEvent
   | CountersEvent

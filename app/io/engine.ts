@@ -259,6 +259,8 @@ export class Engine implements EngineSource {
     // leaves on the link
     // (a newer link queued behind this one already rewrites the rules in its own step: this one is skipped)
     this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null) : undefined);
+    // a link that appeared or went since: rule 993 (after the access link's own rules, which the detection request waits for)
+    void this.rulesDo(async () => this.stopped ? undefined : this.policy.syncLinks());
     this.discovery.setLink(link);
     this.input({ kind: 'link', link });
   }

@@ -10,7 +10,7 @@ import { execText, type ExecFailure } from './exec.ts';
 
 export { runTool } from './exec.ts';
 export * from '../net/iproute.ts';
-import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, NetConfigError, nsArgs, parseAddresses, parseRouteGet, token } from '../net/iproute.ts';
+import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, NetConfigError, nsArgs, parseAddresses, parseLinkNames, parseRouteGet, token } from '../net/iproute.ts';
 import type { AddressInfo, IpRunner, RouteLookup, RouteSpec, RuleSpec } from '../net/iproute.ts';
 
 // ---- running ----
@@ -119,6 +119,10 @@ export class NetConfig {
     const args = ['-j', 'addr', 'show'];
     if (dev !== undefined) args.push('dev', devName(dev));
     return parseAddresses(await this.ip(args));
+  }
+  /** Every interface's name (`ip -j link show`), up or down, with an address or not. */
+  async listLinks(): Promise<string[]> {
+    return parseLinkNames(await this.ip(['-j', 'link', 'show']));
   }
 }
 

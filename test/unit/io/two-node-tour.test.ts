@@ -208,4 +208,45 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
     const m = await roundTrip(r, 4);
     expect(m.udp).toBe(`${TOUR.INTRA}:${TOUR.UDP_ECHO_PORT} hello 4`);
   });
+
+  it('with detection.holdUntilDecided what an application sends from the home address during the window goes nowhere until the decision, then flows', async () => {
+    const r = startRun({ holdUntilDecided: true });
+    const { t } = r;
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    const n0 = r.events.length;
+    const movedAt = t.clock.now();
+    t.toU1();
+    await t.net.settle();
+    const echoed0 = t.echoed.length;
+    const espIn0 = t.gwNode.stats.espIn;
+    const fromMn0 = t.haNode.forwarder.stats.fromMn;
+    const sock = t.platform.openDatagram({ address: TOUR.HOA });
+    const answers: string[] = [];
+    sock.onMessage((bytes) => answers.push(new TextDecoder().decode(bytes)));
+    try {
+      sock.send(new TextEncoder().encode('held 5'), { address: TOUR.INTRA, port: TOUR.UDP_ECHO_PORT });
+      // the detection window (1 s × 3) but its last 100 ms, deadline by deadline
+      const end = movedAt + 2900;
+      while (t.clock.now() < end) {
+        await t.net.settle();
+        const next = t.clock.nextDeadline() ?? end;
+        t.clock.advance(Math.max(1, Math.min(next, end) - t.clock.now()));
+      }
+      await t.net.settle();
+      // undecided: no mode, no handover, nothing of the home address at the intranet host, the HA or the gateway's ESP
+      expect(r.events.slice(n0).filter((e) => e.type === 'handover' || (e.type === 'mode' && SETTLED.has(e.mode)))).toEqual([]);
+      expect(t.echoed.length).toBe(echoed0);
+      expect(t.haNode.forwarder.stats.fromMn).toBe(fromMn0);
+      expect(t.gwNode.stats.espIn).toBe(espIn0);
+      expect(answers).toEqual([]);
+      // decided (not inside): the held datagram goes through the VPN and its echo comes back
+      await until(r, () => ready(r, n0, 'mc') && answers.length > 0, 'mode mc and the held datagram\'s echo');
+      expect(answers).toEqual(['held 5']);
+      expect(t.echoed.at(-1)!.from).toBe(TOUR.HOA);
+      expect(t.gwNode.stats.espIn).toBeGreaterThan(espIn0);
+    } finally {
+      sock.close();
+    }
+  });
 });

@@ -27,7 +27,7 @@ import { createMobileNodeLab, HOME_ADDRESS, INSIDE, OUTSIDE, tryHomewardRun, typ
 import { sleep, spawnHomeward, strongswanClientConf, waitForEvent } from '../lab/peers.ts';
 import { moveClient } from '../lab/topology.ts';
 import { outsideDetectionMs, trustedDetectionMs } from '../lib/detection.ts';
-import { ikeSetupFromEvents, ikeSetupFromWire, initiatorShareFromWire, parseIkeFields } from '../lib/ike-setup.ts';
+import { ikeSetupFromEvents, ikeSetupFromWire, initiatorShareFromWire, parseIkeFields, type IkePacket } from '../lib/ike-setup.ts';
 import { averageRtt, parsePingD } from '../lib/ping-gap.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
@@ -113,15 +113,16 @@ interface IkeSetups {
   raw: Record<string, unknown>;
 }
 
-const some = (xs: number[], what: string, note?: string): Measured => {
+const some = (xs: number[], what: string, note?: string, why = 'no sample'): Measured => {
   const m = median(xs);
-  return m === null ? missing(`${what}: no sample`) : measured(m, { samples: xs.map((x) => Math.round(x * 10) / 10), ...(note ? { note } : {}) });
+  return m === null ? missing(`${what}: ${why}`) : measured(m, { samples: xs.map((x) => Math.round(x * 10) / 10), ...(note ? { note } : {}) });
 };
 
 /** IKE_SETUPS new IKE SAs from each client on the outside link, one client after the other. */
 async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<IkeSetups> {
   const { lab } = m;
-  const cap = await capture(lab, 'gw', 'a0', { filter: 'udp port 500 or udp port 4500', name: 'ike-setup.pcap' });
+  // the wire clock needs tcpdump and tshark: without them only the wire figures are missing
+  const cap = await capture(lab, 'gw', 'a0', { filter: 'udp port 500 or udp port 4500', name: 'ike-setup.pcap' }).catch((e: Error) => e);
   // Homeward: one `homeward vpn up` (vpn.reconnect, the default): the gateway deletes each IKE SA once its CHILD_SA is
   // installed, and the running process sets up the next (as the engine does on a move without a warm SA);
   // the first one, in a process just started, is reported on its own
@@ -166,9 +167,16 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
   }
   const sEnd = Date.now();
   progress(`  IKE setup, strongSwan: swanctl --initiate wall ${initiate.map((x) => x.toFixed(0)).join(' ')} ms`);
-  await cap.stop();
-  const fields = await runOk('tshark', ['-r', cap.pcap, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'isakmp.exchangetype', '-e', 'isakmp.flags']);
-  const packets = parseIkeFields(fields.stdout);
+  let packets: IkePacket[] = [];
+  let wireReason = '';
+  try {
+    if (cap instanceof Error) throw cap;
+    await cap.stop();
+    const fields = await runOk('tshark', ['-r', cap.pcap, '-T', 'fields', '-e', 'frame.time_epoch', '-e', 'ip.src', '-e', 'isakmp.exchangetype', '-e', 'isakmp.flags']);
+    packets = parseIkeFields(fields.stdout);
+  } catch (e) {
+    wireReason = `no capture: ${(e as Error).message.split('\n')[0] ?? ''}`;
+  }
   const within = (a: number, b: number) => packets.filter((p) => p.atMs >= a && p.atMs <= b);
   const hWireAll = ikeSetupFromWire(within(hStart, hEnd), CLIENT_OUTSIDE);
   const hWire = hWireAll.slice(1);
@@ -179,9 +187,9 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
   progress(`  the initiator's share (IKE_SA_INIT response → IKE_AUTH request): Homeward ${hShare.map((x) => x.toFixed(1)).join(' ')} ms; strongSwan ${sShare.map((x) => x.toFixed(1)).join(' ')} ms`);
   return {
     homeward: hReason && hEvents.length === 0 ? missing(hReason) : some(hEvents, 'Homeward IKE setup', `the first, in a process just started: ${hCold?.toFixed(1) ?? 'n/a'} ms`),
-    strongswan: some(sWire, 'strongSwan IKE setup on the wire', `swanctl --initiate's own wall time ${median(initiate)?.toFixed(1) ?? 'n/a'} ms`),
-    homewardWire: some(hWire, 'Homeward IKE setup on the wire'),
-    strongswanWire: some(sWire, 'strongSwan IKE setup on the wire'),
+    strongswan: some(sWire, 'strongSwan IKE setup on the wire', `swanctl --initiate's own wall time ${median(initiate)?.toFixed(1) ?? 'n/a'} ms`, wireReason || undefined),
+    homewardWire: some(hWire, 'Homeward IKE setup on the wire', undefined, wireReason || undefined),
+    strongswanWire: some(sWire, 'strongSwan IKE setup on the wire', undefined, wireReason || undefined),
     raw: { homewardFirstMs: hCold ?? null, homewardFirstWireMs: hWireAll[0] ?? null, homewardEventsMs: hEvents, strongswanInitiateMs: initiate, homewardWireMs: hWire, strongswanWireMs: sWire, homewardInitiatorShareMs: hShare, strongswanInitiatorShareMs: sShare },
   };
 }

@@ -24,7 +24,7 @@ import type { EngineEvent } from '../../../app/events.ts';
 import { Engine } from '../../../app/io/engine.ts';
 import { IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
-import { icmpEchoPacket, ipHeader, parseIcmpEcho } from '../../fakes/ip-packet.ts';
+import { icmpEchoPacket, ipHeader, parseIcmpEcho, parseUdpPacket } from '../../fakes/ip-packet.ts';
 import { createTourNet, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
 
 const SETTLED = new Set(['c', 'f', 'mc']);
@@ -207,6 +207,36 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
     expect(t.haNode.log.filter((l) => l.from === TOUR.U1_ADDR)).toEqual([]);
     const m = await roundTrip(r, 4);
     expect(m.udp).toBe(`${TOUR.INTRA}:${TOUR.UDP_ECHO_PORT} hello 4`);
+  });
+
+  it('a MOBIKE update lost on the fresh link is sent again 200 ms later (not after the profile\'s 1 s base), and the move completes', async () => {
+    const r = startRun();
+    const { t } = r;
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    // the warm IKE SA inside (detection.keepVpnInside) is up: the move is a MOBIKE update
+    await until(r, () => r.events.some((e) => e.type === 'ike-sa' && e.state === 'established'), 'the warm IKE SA on T1');
+    // U1 drops the first IKE message the MN sends there (the UPDATE_SA_ADDRESSES of the warm SA) and notes each one's time
+    const ikeSent: number[] = [];
+    const untrusted = t.net.link('U1').filter;
+    t.net.link('U1').filter = (pkt, from) => {
+      const u = from.host === 'mn' ? parseUdpPacket(pkt) : undefined;
+      // IKE on 4500 carries the non-ESP marker (four zero bytes); ESP starts with a non-zero SPI
+      const ike = u !== undefined && u.dst === TOUR.GW && (u.dstPort === 500 || (u.dstPort === 4500 && u.payload.length > 4 && u.payload.subarray(0, 4).every((b) => b === 0)));
+      if (ike) {
+        ikeSent.push(t.clock.now());
+        if (ikeSent.length === 1) return null;
+      }
+      return untrusted?.(pkt, from);
+    };
+    const n0 = r.events.length;
+    t.toU1();
+    await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
+    expect(t.gwNode.log.at(-1)).toBe(`moved 10.10.100.1 to ${TOUR.U1_ADDR}:4500`);
+    expect(ikeSent.length).toBeGreaterThanOrEqual(2);
+    expect(ikeSent[1]! - ikeSent[0]!).toBe(200);
+    const h = r.events.slice(n0).filter((e) => e.type === 'handover');
+    expect(h).toEqual([expect.objectContaining({ from: 'c', to: 'mc' })]);
   });
 
   it('with detection.holdUntilDecided what an application sends from the home address during the window goes nowhere until the decision, then flows', async () => {

@@ -209,6 +209,33 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
     expect(m.udp).toBe(`${TOUR.INTRA}:${TOUR.UDP_ECHO_PORT} hello 4`);
   });
 
+  it('rule 993 follows the links: one per interface of the node at start, a new one at the next link change, none after a stop', async () => {
+    const r = startRun();
+    const { t } = r;
+    const rules993 = () => t.mn.config.showRules().filter((l) => l.startsWith('993:')).sort();
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    expect(rules993()).toEqual([
+      '993: from all oif eth1 lookup main suppress_prefixlength 0',
+      '993: from all oif wlan0 lookup main suppress_prefixlength 0',
+    ]);
+    // a device plugged in (no address yet), then a move: the engine's rules follow
+    t.mn.addInterface('usb0', { up: false });
+    const n0 = r.events.length;
+    t.toU1();
+    await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
+    expect(rules993()).toContain('993: from all oif usb0 lookup main suppress_prefixlength 0');
+    expect(rules993().some((l) => /hwmip0|hwvpn|oif lo /.test(l))).toBe(false);
+    // a clean stop removes them with the rest
+    const stopping = r.engine.stop();
+    for (let i = 0; i < 50; i++) {
+      await t.net.settle();
+      t.clock.advance(100);
+    }
+    await stopping;
+    expect(rules993()).toEqual([]);
+  });
+
   it('a MOBIKE update lost on the fresh link is sent again 200 ms later (not after the profile\'s 1 s base), and the move completes', async () => {
     const r = startRun();
     const { t } = r;

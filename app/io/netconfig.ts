@@ -73,16 +73,20 @@ export class NetConfig {
   async delRule(r: RuleSpec): Promise<void> {
     await this.ip(buildRuleArgs('del', r));
   }
-  /** Adds a rule after deleting any identical one (a leftover of a killed run): never "File exists". */
+  /**
+   * Adds a rule unless an identical one is there already (a leftover of a
+   * killed run): never "File exists". One `ip` call in the usual case — `ip
+   * rule add` asks the kernel for an exclusive create (NLM_F_EXCL), so an
+   * identical rule is refused with "File exists" and is what we wanted; the
+   * rule changes of a move wait for these calls (docs/ENGINE.md).
+   */
   async ensureRule(r: RuleSpec): Promise<void> {
-    for (let i = 0; i < 16; i++) {
-      try {
-        await this.delRule(r);
-      } catch {
-        break;
-      }
+    try {
+      await this.addRule(r);
+    } catch (e) {
+      if (e instanceof NetConfigError && /File exists/i.test(e.stderr)) return;
+      throw e;
     }
-    await this.addRule(r);
   }
   /** Deletes every rule with this preference; resolves how many there were. */
   async delRulesAt(pref: number, family?: 6): Promise<number> {

@@ -84,6 +84,17 @@ describe('policy routes: fail closed across crashes', () => {
     expect(k.rules).toEqual([]);
   });
 
+  it('ensureRule is one exclusive add: an identical rule there already counts as added, another error does not', async () => {
+    const k = fakeKernel();
+    const r = { from: '198.51.100.100', table: '435', pref: 990 };
+    await k.net.ensureRule(r);
+    await k.net.ensureRule(r);
+    expect(k.rules.map((x) => x.join(' '))).toEqual(['from 198.51.100.100 lookup 435 pref 990']);
+    expect(k.log.filter((l) => l.startsWith('rule'))).toEqual(['rule add from 198.51.100.100 lookup 435 pref 990', 'rule add from 198.51.100.100 lookup 435 pref 990']);
+    const refusing = new NetConfig({ runner: (args) => Promise.reject(new NetConfigError(['ip', ...args], 'RTNETLINK answers: Operation not permitted', 2)) });
+    await expect(refusing.ensureRule(r)).rejects.toThrow(/Operation not permitted/);
+  });
+
   it('cleanup without a profile removes rules at every preference of ours', async () => {
     const k = fakeKernel();
     k.rules.push(['to', '10.1.0.0/24', 'lookup', '434', 'pref', '1002'], ['from', '1.2.3.4', 'lookup', '99', 'pref', '500']);

@@ -121,7 +121,7 @@ async function main(): Promise<void> {
   const results = buildResults({ figures, sections: outcomes, startedAt: started, finishedAt: new Date(), machine: machine(), raw });
   const table = formatTable(figures);
   process.stdout.write(`${table}\n\n`);
-  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs']) {
+  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs', 'detectionOutsideWorstMs', 'ikeSetupMs', 'ikeSetupMsStrongswan', 'ikeSetupRatio']) {
     const why = results.reasons[key];
     process.stdout.write(`${key}: ${String(results[key])}${why ? ` (${why})` : ''}\n`);
   }

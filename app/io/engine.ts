@@ -259,6 +259,9 @@ export class Engine implements EngineSource {
     // leaves on the link
     // (a newer link queued behind this one already rewrites the rules in its own step: this one is skipped)
     this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null) : undefined);
+    // a link that appeared or went since: rule 993 (after the access link's own rules, which the detection request
+    // waits for; skipped, like them, when a newer link is queued — its own sync follows its rules)
+    void this.rulesDo(async () => this.stopped || this.link !== link ? undefined : this.policy.syncLinks());
     this.discovery.setLink(link);
     this.input({ kind: 'link', link });
   }

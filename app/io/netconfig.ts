@@ -10,7 +10,7 @@ import { execText, type ExecFailure } from './exec.ts';
 
 export { runTool } from './exec.ts';
 export * from '../net/iproute.ts';
-import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, NetConfigError, nsArgs, parseAddresses, parseRouteGet, token } from '../net/iproute.ts';
+import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, NetConfigError, nsArgs, parseAddresses, parseLinkNames, parseRouteGet, token } from '../net/iproute.ts';
 import type { AddressInfo, IpRunner, RouteLookup, RouteSpec, RuleSpec } from '../net/iproute.ts';
 
 // ---- running ----
@@ -73,16 +73,20 @@ export class NetConfig {
   async delRule(r: RuleSpec): Promise<void> {
     await this.ip(buildRuleArgs('del', r));
   }
-  /** Adds a rule after deleting any identical one (a leftover of a killed run): never "File exists". */
+  /**
+   * Adds a rule unless an identical one is there already (a leftover of a
+   * killed run): never "File exists". One `ip` call in the usual case — `ip
+   * rule add` asks the kernel for an exclusive create (NLM_F_EXCL), so an
+   * identical rule is refused with "File exists" and is what we wanted; the
+   * rule changes of a move wait for these calls (docs/ENGINE.md).
+   */
   async ensureRule(r: RuleSpec): Promise<void> {
-    for (let i = 0; i < 16; i++) {
-      try {
-        await this.delRule(r);
-      } catch {
-        break;
-      }
+    try {
+      await this.addRule(r);
+    } catch (e) {
+      if (e instanceof NetConfigError && /File exists/i.test(e.stderr)) return;
+      throw e;
     }
-    await this.addRule(r);
   }
   /** Deletes every rule with this preference; resolves how many there were. */
   async delRulesAt(pref: number, family?: 6): Promise<number> {
@@ -119,6 +123,10 @@ export class NetConfig {
     const args = ['-j', 'addr', 'show'];
     if (dev !== undefined) args.push('dev', devName(dev));
     return parseAddresses(await this.ip(args));
+  }
+  /** Every interface's name (`ip -j link show`), up or down, with an address or not. */
+  async listLinks(): Promise<string[]> {
+    return parseLinkNames(await this.ip(['-j', 'link', 'show']));
   }
 }
 

@@ -89,6 +89,8 @@ export interface NetConfigPort {
   copyRoutes(dev: string, from: number | string, to: number | string): Promise<void>;
   getRoute(dst: string): Promise<RouteLookup>;
   listAddresses(dev?: string): Promise<AddressInfo[]>;
+  /** every interface's name, with an address or not */
+  listLinks(): Promise<string[]>;
 }
 
 export interface LinkWatchOptions {

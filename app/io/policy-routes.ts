@@ -15,6 +15,11 @@
  *                                                  Request; matched by its source, never by the HA alone)
  *   pref 991  from <TIA> lookup 436               (436: default dev <VPN TUN>)
  *   pref 992  from <TIA> unreachable
+ *   pref 993  oif <dev> lookup main suppress_prefixlength 0
+ *                                                 (every link but ours: a lookup that already names the device —
+ *                                                  the kernel's nexthop check of a route via a gateway on it, a
+ *                                                  socket bound to it — may use that device's own routes in main,
+ *                                                  never its default; unbound sockets (oif 0) never match)
  *   pref 1002 to <intranet, HA/32> lookup 434     (MipDriver: into the home-address TUN)
  *   pref 1003 from <HoA> unreachable              (persistent: the home address leaves only through a tunnel)
  *   pref 1004 to <intranet, HA/32> unreachable    (persistent: with the TUN gone, 434 is empty — blocked, not main)
@@ -40,6 +45,7 @@ export const PREF = {
   fromLink: 990,
   fromTia: 991,
   tiaUnreachable: 992,
+  boundToLink: 993,
   /** MipDriver (standalone `homeward mip` only): HA via main, then unreachable */
   mipHa: 1000,
   mipHaUnreachable: 1001,
@@ -84,6 +90,8 @@ export class PolicyRoutes {
   private tia?: { tia: string; dev: string };
   private fa?: { iface: string; addr: string };
   private faRequest?: { iface: string; addr: string };
+  /** the links rule 993 is installed for */
+  private readonly bound = new Set<string>();
 
   constructor(private readonly o: PolicyOptions) {
     this.net = o.net ?? new NetConfig();
@@ -104,7 +112,36 @@ export class PolicyRoutes {
     const left = await removeLeftovers(this.net, this.o.tuns);
     await this.net.addRule({ from: this.o.hoa, action: 'unreachable', pref: PREF.blockHoa });
     for (const d of this.blocked) await this.net.addRule({ to: d, action: 'unreachable', pref: PREF.blockIntranet });
+    await this.syncLinks();
     return left;
+  }
+
+  /**
+   * Rule 993 for every link there is now (ours and lo excepted), none for a
+   * link gone. Without it, a route via a gateway inside an intranet prefix
+   * (a trusted subnet of the intranet, or an untrusted one that overlaps it)
+   * cannot be installed at all: the kernel's check of the gateway
+   * (fib_check_nh) is a full policy lookup with the route's device as
+   * `oif`, and 1002/1004 answer it with the TUN or "unreachable" — "Error:
+   * Nexthop has invalid gateway" for the DHCP client or `ip route replace
+   * default via … dev …`. Per device, not per connected prefix: the device
+   * exists before its address, so the rule is in place before a DHCP client
+   * adds the address and at once the default route (a rule written after
+   * the address event would lose that race).
+   */
+  async syncLinks(): Promise<void> {
+    const ours = new Set(['lo', ...this.o.tuns]);
+    const now = new Set((await this.net.listLinks()).filter((d) => !ours.has(d)));
+    for (const dev of [...this.bound]) {
+      if (now.has(dev)) continue;
+      await this.net.delRule(boundRule(dev)).catch(() => undefined);
+      this.bound.delete(dev);
+    }
+    for (const dev of now) {
+      if (this.bound.has(dev)) continue;
+      await this.net.ensureRule(boundRule(dev));
+      this.bound.add(dev);
+    }
   }
 
   /** Everything of ours, the blocking rules included (a clean stop). */
@@ -113,6 +150,7 @@ export class PolicyRoutes {
     await this.setFaRequest(null);
     await this.setTia(null);
     await this.setLink(null);
+    this.bound.clear();
     await removeLeftovers(this.net, []);
   }
 
@@ -194,4 +232,14 @@ export class PolicyRoutes {
   get faIface(): string | undefined {
     return this.fa?.iface;
   }
+
+  /** the links rule 993 is installed for (sorted) */
+  get boundLinks(): string[] {
+    return [...this.bound].sort();
+  }
+}
+
+/** Rule 993 for one link: its own routes in main (not the default) for lookups that name it. */
+export function boundRule(dev: string) {
+  return { oif: dev, table: 'main', suppressPrefixLength: 0, pref: PREF.boundToLink };
 }

@@ -34,6 +34,12 @@ export interface RuleSpec {
   oif?: string;
   ipproto?: 'udp' | 'tcp' | 'icmp';
   dport?: number;
+  /**
+   * reject the table's answer when its prefix is this long or shorter
+   * (`suppress_prefixlength`; 0: every route of the table but its default),
+   * and go on with the next rule
+   */
+  suppressPrefixLength?: number;
 }
 
 export interface AddressInfo {
@@ -144,6 +150,12 @@ export function buildRuleArgs(verb: 'add' | 'del', r: RuleSpec): string[] {
   if (r.action !== undefined) args.push(r.action);
   else if (r.table !== undefined) args.push('lookup', token('table', r.table));
   else if (verb === 'add') throw new TypeError('netconfig: a rule needs a table or an action');
+  if (r.suppressPrefixLength !== undefined) {
+    if (r.action !== undefined || !Number.isInteger(r.suppressPrefixLength) || r.suppressPrefixLength < 0 || r.suppressPrefixLength > 32) {
+      throw new RangeError(`netconfig: bad suppress_prefixlength ${r.suppressPrefixLength} (0..32, on a lookup rule)`);
+    }
+    args.push('suppress_prefixlength', String(r.suppressPrefixLength));
+  }
   if (r.pref !== undefined) args.push('pref', token('rule preference', r.pref));
   return args;
 }
@@ -174,6 +186,16 @@ export function parseRouteGet(out: string): RouteLookup {
     if (typeof v === 'string' || typeof v === 'number') r[k] = String(v);
   }
   return r;
+}
+
+/** `ip -j link show` → the interface names (every link, with an address or not). */
+export function parseLinkNames(out: string): string[] {
+  const names: string[] = [];
+  for (const link of parseJsonArray(out, 'ip -j link show')) {
+    const n = str(link.ifname);
+    if (n !== undefined) names.push(n);
+  }
+  return names;
 }
 
 /** `ip -j addr show` → one entry per address. */

@@ -11,7 +11,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Lab, roadWarriorResponder, startStrongSwan, sweepStale, type LabProcess } from '../../test/lab/harness/index.ts';
+import { Lab, roadWarriorResponder, startStrongSwan, sweepStale, type LabProcess, type StrongSwan } from '../../test/lab/harness/index.ts';
 import { rawAddonEnv } from '../../test/lab/home-agent/addon.ts';
 import { ESP, IKE, PSK, ROOT, spawnHomeward, waitForEvent, writeProfile, type HomewardProc, type Started } from './peers.ts';
 import type { Access } from './topology.ts';
@@ -21,12 +21,12 @@ export const HOME_AGENT = '10.10.0.2';
 const KEY = '7d3a9c1e5b2f48c6a0e1d2c3b4a59688';
 export const OUTSIDE: Access = { iface: 'etha', cidr: '192.0.2.2/24', gw: '192.0.2.1' };
 export const INSIDE: Access = { iface: 'ethi', cidr: '10.10.2.100/24', gw: '10.10.2.1' };
-/** detection settings of the profile (stated beside the figures) */
-export const DETECTION = { timeoutMs: 500, retransmits: 1 };
 
 export interface MobileNodeLab {
   lab: Lab;
   ha: LabProcess;
+  /** the VPN gateway (strongSwan, responder connection "rw") */
+  gateway: StrongSwan;
   profile: string;
 }
 
@@ -51,7 +51,7 @@ export async function createMobileNodeLab(): Promise<MobileNodeLab> {
     ],
   });
   try {
-    await startStrongSwan(lab, 'gw', {
+    const gateway = await startStrongSwan(lab, 'gw', {
       swanctlConf: roadWarriorResponder({ localAddr: '192.0.2.1', psk: PSK, localTs: '10.10.0.0/16', proposals: IKE, espProposals: ESP }),
     });
     const haConfig = join(lab.workDir, 'ha.json');
@@ -64,9 +64,10 @@ export async function createMobileNodeLab(): Promise<MobileNodeLab> {
     const ha = lab.spawn('ha', process.execPath, ['--import', 'tsx', join(ROOT, 'test/lab/home-agent/main.ts'), '--config', haConfig], { env, label: 'home-agent' });
     await ha.waitFor(/"event":"ready"/, 20_000, 'stdout');
     const profile = writeProfile(lab.tempDir('homeward'), 'mn', {
-      homeAddress: HOME_ADDRESS, homeAgent: HOME_AGENT, mnHaAuth: { spi: 1000, key: `hex:${KEY}` }, detection: DETECTION,
+      homeAddress: HOME_ADDRESS, homeAgent: HOME_AGENT, mnHaAuth: { spi: 1000, key: `hex:${KEY}` },
+      // no `detection`: the profile's defaults, as issue 16 asks of the bench
     }, { remoteTs: ['10.10.0.0/16'] });
-    return { lab, ha, profile };
+    return { lab, ha, gateway, profile };
   } catch (e) {
     await lab.destroy();
     throw e;

@@ -82,10 +82,13 @@ export async function createBenchLab(opts: { nat?: boolean } = {}): Promise<Benc
 /**
  * Moves the client from one access link to the other: A's address goes
  * (its routes with it), then B's address and the default route through B
- * come — back to back, as when a link drops and another takes over.
+ * come — back to back, as when a link drops and another takes over. The
+ * route names its device, as a DHCP client's does: while the engine's
+ * policy rules exist, the kernel could not choose a device for a gateway
+ * inside an intranet prefix by itself (docs/ENGINE.md, rule 993).
  */
 export async function moveClient(lab: Lab, from: Access, to: Access): Promise<void> {
   await lab.addrDel('client', from.iface, from.cidr);
   await lab.addrAdd('client', to.iface, to.cidr);
-  await lab.routeAdd({ host: 'client', to: 'default', via: to.gw });
+  await lab.routeAdd({ host: 'client', to: 'default', via: to.gw, dev: to.iface });
 }

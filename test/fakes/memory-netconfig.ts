@@ -60,6 +60,8 @@ export interface MemoryRule {
   oif?: string;
   ipproto?: 'udp' | 'tcp' | 'icmp';
   dport?: number;
+  /** the table's answer is rejected when its prefix is this long or shorter */
+  suppressPrefixLength?: number;
 }
 
 /** What a packet's route lookup knows about it. */
@@ -268,9 +270,7 @@ export class MemoryNetConfig implements NetConfigPort {
     const table = tableName(r.table);
     let dev = r.dev;
     if (r.via !== undefined) {
-      const onLink = this.routes
-        .filter((x) => x.table === 'main' && x.via === undefined && x.scope === 'link' && inPrefix(r.via!, x.dst) && (dev === undefined || x.dev === dev))
-        .sort((a, b) => b.dst.len - a.dst.len)[0];
+      const onLink = this.nexthopCheck(r.via, dev, table);
       if (!onLink) this.fail(args, dev !== undefined && !this.interfaces.get(dev)?.up ? 'RTNETLINK answers: Network is down' : 'Error: Nexthop has invalid gateway.');
       dev ??= onLink.dev;
     }
@@ -285,6 +285,36 @@ export class MemoryNetConfig implements NetConfigPort {
       ...(r.via !== undefined ? { via: r.via } : {}),
       ...(r.src !== undefined ? { src: r.src } : {}),
     };
+  }
+
+  /**
+   * The kernel's check of a gateway (fib_check_nh_v4_gw): a route of scope
+   * link towards it in the route's own table (not main), else a full policy
+   * lookup — every rule in order, `oif` = the route's device (none when the
+   * route names none), only routes of scope link — whose first answer
+   * counts: a rule's action (unreachable…) or a local address refuses it.
+   */
+  private nexthopCheck(via: string, dev: string | undefined, table: string): MemoryRoute | undefined {
+    const onLink = (t: string): MemoryRoute | undefined => this.routes
+      .filter((x) => x.table === t && x.via === undefined && x.scope !== 'global' && inPrefix(via, x.dst) && (dev === undefined || x.dev === dev) && this.interfaces.get(x.dev)?.up)
+      .sort((a, b) => b.dst.len - a.dst.len || a.metric - b.metric)[0];
+    if (table !== 'main') {
+      const own = onLink(table);
+      if (own) return own;
+    }
+    const f: Flow = { dst: via, ...(dev !== undefined ? { oif: dev } : {}) };
+    for (const rule of this.rules) {
+      if (!this.ruleMatches(rule, f)) continue;
+      if (rule.action) return undefined;
+      if (rule.table === 'local') {
+        if (this.isLocal(via)) return undefined;
+        continue;
+      }
+      const r = onLink(rule.table!);
+      if (!r || (rule.suppressPrefixLength !== undefined && r.dst.len <= rule.suppressPrefixLength)) continue;
+      return r;
+    }
+    return undefined;
   }
 
   /** same key as the kernel's: table, destination, metric */
@@ -337,12 +367,14 @@ export class MemoryNetConfig implements NetConfigPort {
       ...(r.oif !== undefined ? { oif: r.oif } : {}),
       ...(r.ipproto !== undefined ? { ipproto: r.ipproto } : {}),
       ...(r.dport !== undefined ? { dport: r.dport } : {}),
+      ...(r.suppressPrefixLength !== undefined ? { suppressPrefixLength: r.suppressPrefixLength } : {}),
     };
   }
 
   private sameRule(a: MemoryRule, b: MemoryRule): boolean {
     return a.pref === b.pref && samePrefix(a.to, b.to) && samePrefix(a.from, b.from) && a.table === b.table &&
-      a.action === b.action && a.iif === b.iif && a.oif === b.oif && a.ipproto === b.ipproto && a.dport === b.dport;
+      a.action === b.action && a.iif === b.iif && a.oif === b.oif && a.ipproto === b.ipproto && a.dport === b.dport &&
+      a.suppressPrefixLength === b.suppressPrefixLength;
   }
 
   addRuleNow(r: RuleSpec): void {
@@ -380,7 +412,8 @@ export class MemoryNetConfig implements NetConfigPort {
       (r.from === undefined || samePrefix(x.from, want.from)) && (r.table === undefined || x.table === want.table) &&
       (r.action === undefined || x.action === want.action) && (r.iif === undefined || x.iif === want.iif) &&
       (r.oif === undefined || x.oif === want.oif) && (r.ipproto === undefined || x.ipproto === want.ipproto) &&
-      (r.dport === undefined || x.dport === want.dport));
+      (r.dport === undefined || x.dport === want.dport) &&
+      (r.suppressPrefixLength === undefined || x.suppressPrefixLength === want.suppressPrefixLength));
     if (k < 0) this.fail(args, 'RTNETLINK answers: No such file or directory');
     this.rules.splice(k, 1);
     this.changed(`rule ${want.pref} deleted`);
@@ -455,7 +488,7 @@ export class MemoryNetConfig implements NetConfigPort {
         continue;
       }
       const r = this.bestRoute(rule.table!, f.dst, f.oif);
-      if (!r) continue;
+      if (!r || (rule.suppressPrefixLength !== undefined && r.dst.len <= rule.suppressPrefixLength)) continue;
       const gateway = r.via;
       const prefsrc = r.src ?? this.sourceFor(r.dev, gateway ?? f.dst);
       return { kind: 'unicast', dev: r.dev, table: r.table, ...(gateway ? { gateway } : {}), ...(prefsrc ? { prefsrc } : {}) };
@@ -480,6 +513,10 @@ export class MemoryNetConfig implements NetConfigPort {
     if (d.kind === 'blocked' && d.action === 'prohibit') this.fail(args, 'RTNETLINK answers: Permission denied');
     if (d.kind === 'blocked' && d.action === 'blackhole') this.fail(args, 'RTNETLINK answers: Invalid argument');
     return this.fail(args, 'RTNETLINK answers: Network is unreachable');
+  }
+
+  listLinksNow(): string[] {
+    return [...this.interfaces.keys()];
   }
 
   listAddressesNow(dev?: string): AddressInfo[] {
@@ -510,7 +547,8 @@ export class MemoryNetConfig implements NetConfigPort {
   showRules(): string[] {
     return this.rules.map((r) => [`${r.pref}:`, 'from', r.from ? prefixText(r.from) : 'all', ...(r.to ? ['to', prefixText(r.to)] : []),
       ...(r.iif ? ['iif', r.iif] : []), ...(r.oif ? ['oif', r.oif] : []), ...(r.ipproto ? ['ipproto', r.ipproto] : []),
-      ...(r.dport ? ['dport', String(r.dport)] : []), ...(r.action ? [r.action] : ['lookup', r.table!])].join(' '));
+      ...(r.dport ? ['dport', String(r.dport)] : []), ...(r.action ? [r.action] : ['lookup', r.table!]),
+      ...(r.suppressPrefixLength !== undefined ? ['suppress_prefixlength', String(r.suppressPrefixLength)] : [])].join(' '));
   }
 
   // ---- NetConfigPort ----
@@ -554,15 +592,13 @@ export class MemoryNetConfig implements NetConfigPort {
     return this.call(['rule', 'del'], () => this.delRuleNow(r));
   }
   ensureRule(r: RuleSpec): Promise<void> {
+    // as NetConfig: an exclusive add, an identical rule there already is what was asked for
     return this.call(['rule', 'add'], () => {
-      for (;;) {
-        try {
-          this.delRuleNow(r);
-        } catch {
-          break;
-        }
+      try {
+        this.addRuleNow(r);
+      } catch (e) {
+        if (!(e instanceof NetConfigError && /File exists/.test(e.stderr))) throw e;
       }
-      this.addRuleNow(r);
     });
   }
   delRulesAt(pref: number, family?: 6): Promise<number> {
@@ -579,5 +615,8 @@ export class MemoryNetConfig implements NetConfigPort {
   }
   listAddresses(dev?: string): Promise<AddressInfo[]> {
     return this.call(['addr', 'show', ...(dev ? [dev] : [])], () => this.listAddressesNow(dev));
+  }
+  listLinks(): Promise<string[]> {
+    return this.call(['link', 'show'], () => this.listLinksNow());
   }
 }

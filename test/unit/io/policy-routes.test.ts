@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { buildRuleArgs, NetConfig, NetConfigError } from '../../../app/io/netconfig.ts';
-import { PolicyRoutes, removeLeftovers } from '../../../app/io/policy-routes.ts';
+import { MIP_TABLE, PolicyRoutes, PREF, removeLeftovers } from '../../../app/io/policy-routes.ts';
+import { MemoryNetConfig } from '../../fakes/memory-netconfig.ts';
 
 /** A tiny model of the kernel's rule list, links and tables behind `ip`: enough to see "File exists" and leftovers. */
 function fakeKernel() {
   const rules: string[][] = [];
   const links = new Set<string>();
+  /** the machine's own interfaces (`ip -j link show` lists them with `links`) */
+  const devices = ['lo', 'eth1', 'wlan0'];
   const log: string[] = [];
   const fail = (args: readonly string[], msg: string) => Promise.reject(new NetConfigError(['ip', ...args], msg, 2));
   const run = (args: readonly string[]): Promise<string> => {
@@ -23,6 +26,7 @@ function fakeKernel() {
       rules.splice(i, 1);
       return Promise.resolve('');
     }
+    if (obj === 'link' && verb === 'show') return Promise.resolve(JSON.stringify([...devices, ...links].map((ifname) => ({ ifname }))));
     if (obj === 'link' && verb === 'del') {
       const dev = rest[1]!;
       if (!links.delete(dev)) return fail(args, `Cannot find device "${dev}"`);
@@ -30,7 +34,7 @@ function fakeKernel() {
     }
     return Promise.resolve('');
   };
-  return { rules, links, log, net: new NetConfig({ runner: run }) };
+  return { rules, links, devices, log, net: new NetConfig({ runner: run }) };
 }
 
 const opts = { hoa: '10.1.0.50', homeAgent: '10.1.0.1', intranet: ['10.1.0.0/24'], tuns: ['hwmip0', 'hwvpn0', 'hwvpn1'] };
@@ -50,6 +54,8 @@ describe('policy routes: fail closed across crashes', () => {
     await first.install();
     expect(k.rules.map((r) => r.join(' ')).sort()).toEqual([
       'from 10.1.0.50 unreachable pref 1003',
+      'oif eth1 lookup main suppress_prefixlength 0 pref 993',
+      'oif wlan0 lookup main suppress_prefixlength 0 pref 993',
       'to 10.1.0.0/24 unreachable pref 1004',
       'to 10.1.0.1/32 unreachable pref 1004',
     ]);
@@ -57,12 +63,12 @@ describe('policy routes: fail closed across crashes', () => {
     await first.setTia({ tia: '10.10.100.2', dev: 'hwvpn0' });
     k.links.add('hwvpn0'); // the "killed" run's TUN, if the kernel kept it
     const before = k.rules.length;
-    expect(before).toBe(3 + 2 + 2);
+    expect(before).toBe(5 + 2 + 2);
     // killed: nothing removed; the next start
     const second = new PolicyRoutes({ ...opts, net: k.net });
     const left = await second.install();
     expect(left).toEqual({ rules: before, tuns: ['hwvpn0'] });
-    expect(k.rules.length).toBe(3);
+    expect(k.rules.length).toBe(5);
     expect(k.links.size).toBe(0);
     // a clean stop removes everything, the blocking rules included
     await second.remove();
@@ -78,11 +84,88 @@ describe('policy routes: fail closed across crashes', () => {
     expect(k.rules).toEqual([]);
   });
 
+  it('ensureRule is one exclusive add: an identical rule there already counts as added, another error does not', async () => {
+    const k = fakeKernel();
+    const r = { from: '198.51.100.100', table: '435', pref: 990 };
+    await k.net.ensureRule(r);
+    await k.net.ensureRule(r);
+    expect(k.rules.map((x) => x.join(' '))).toEqual(['from 198.51.100.100 lookup 435 pref 990']);
+    expect(k.log.filter((l) => l.startsWith('rule'))).toEqual(['rule add from 198.51.100.100 lookup 435 pref 990', 'rule add from 198.51.100.100 lookup 435 pref 990']);
+    const refusing = new NetConfig({ runner: (args) => Promise.reject(new NetConfigError(['ip', ...args], 'RTNETLINK answers: Operation not permitted', 2)) });
+    await expect(refusing.ensureRule(r)).rejects.toThrow(/Operation not permitted/);
+  });
+
   it('cleanup without a profile removes rules at every preference of ours', async () => {
     const k = fakeKernel();
     k.rules.push(['to', '10.1.0.0/24', 'lookup', '434', 'pref', '1002'], ['from', '1.2.3.4', 'lookup', '99', 'pref', '500']);
     k.links.add('hwmip0');
     expect(await removeLeftovers(k.net, ['hwmip0', 'hwvpn0'])).toEqual({ rules: 1, tuns: ['hwmip0'] });
     expect(k.rules).toEqual([['from', '1.2.3.4', 'lookup', '99', 'pref', '500']]);
+  });
+});
+
+describe('policy routes: rule 993, a gateway inside the intranet', () => {
+  it('builds suppress_prefixlength on a lookup rule only', () => {
+    expect(buildRuleArgs('add', { oif: 'eth1', table: 'main', suppressPrefixLength: 0, pref: 993 }))
+      .toEqual(['rule', 'add', 'oif', 'eth1', 'lookup', 'main', 'suppress_prefixlength', '0', 'pref', '993']);
+    expect(() => buildRuleArgs('add', { oif: 'eth1', action: 'unreachable', suppressPrefixLength: 0 })).toThrow(RangeError);
+    expect(() => buildRuleArgs('add', { oif: 'eth1', table: 'main', suppressPrefixLength: 33 })).toThrow(RangeError);
+  });
+
+  it('follows the links: one rule per link there is (not lo, not our TUNs), none for a link gone', async () => {
+    const k = fakeKernel();
+    const p = new PolicyRoutes({ ...opts, net: k.net });
+    k.links.add('hwmip0');
+    await p.install();
+    expect(p.boundLinks).toEqual(['eth1', 'wlan0']);
+    k.links.delete('hwmip0');
+    k.devices.splice(k.devices.indexOf('wlan0'), 1);
+    k.devices.push('usb0');
+    await p.syncLinks();
+    expect(p.boundLinks).toEqual(['eth1', 'usb0']);
+    expect(k.rules.filter((r) => r.at(-1) === '993').map((r) => r[1]).sort()).toEqual(['eth1', 'usb0']);
+    await p.remove();
+    expect(k.rules).toEqual([]);
+    expect(p.boundLinks).toEqual([]);
+  });
+
+  /** the bench lab's client: the trusted access network 10.10.2.0/24 lies inside the intranet 10.10.0.0/16 */
+  async function client() {
+    const net = new MemoryNetConfig();
+    net.createInterface('ethi', 'ether');
+    net.linkUpNow('ethi');
+    net.createInterface('hwmip0', 'tun');
+    net.linkUpNow('hwmip0');
+    net.addAddressNow('hwmip0', '10.10.0.77/32');
+    const p = new PolicyRoutes({ hoa: '10.10.0.77', homeAgent: '10.10.0.2', intranet: ['10.10.0.0/16'], tuns: ['hwvpn0'], net });
+    await p.install();
+    // what the MipDriver adds: the intranet into its TUN (table 434, rule 1002)
+    net.replaceRouteNow({ dst: '10.10.0.0/16', dev: 'hwmip0', src: '10.10.0.77', table: MIP_TABLE, scope: 'global' });
+    net.addRuleNow({ to: '10.10.0.0/16', table: MIP_TABLE, pref: PREF.mipRoutes });
+    net.addAddressNow('ethi', '10.10.2.100/24');
+    return { net, p };
+  }
+
+  it('without it the kernel refuses the default route via a gateway inside the intranet; with it, it takes it', async () => {
+    const { net } = await client();
+    expect(net.showRules().some((r) => r.startsWith('993:'))).toBe(true);
+    net.replaceRouteNow({ dst: 'default', via: '10.10.2.1', dev: 'ethi' });
+    expect(net.showRoutes()).toContain('default via 10.10.2.1 dev ethi');
+    net.delRulesAtNow(PREF.boundToLink);
+    net.delRouteNow({ dst: 'default' });
+    expect(() => net.replaceRouteNow({ dst: 'default', via: '10.10.2.1', dev: 'ethi' })).toThrow(/Nexthop has invalid gateway/);
+  });
+
+  it('only lookups that name the device match it: an unbound socket\'s intranet traffic on the link\'s own subnet still goes into the tunnel', async () => {
+    const { net } = await client();
+    net.replaceRouteNow({ dst: 'default', via: '10.10.2.1', dev: 'ethi' });
+    // an ordinary socket (oif 0): into the home-address TUN, never in clear on ethi
+    expect(net.decide({ dst: '10.10.2.5', proto: 6, dport: 80 })).toMatchObject({ kind: 'unicast', dev: 'hwmip0', table: MIP_TABLE });
+    expect(net.decide({ dst: '10.10.9.9', proto: 6, dport: 80 })).toMatchObject({ kind: 'unicast', dev: 'hwmip0' });
+    // a socket bound to ethi: its own subnet on the link, but never the intranet through the link's default route
+    expect(net.decide({ dst: '10.10.2.5', oif: 'ethi', proto: 6, dport: 80 })).toMatchObject({ kind: 'unicast', dev: 'ethi', table: 'main' });
+    expect(net.decide({ dst: '10.10.9.9', oif: 'ethi', proto: 6, dport: 80 })).not.toMatchObject({ gateway: '10.10.2.1' });
+    // the internet: main's default, as before
+    expect(net.decide({ dst: '203.0.113.9', proto: 6, dport: 80 })).toMatchObject({ kind: 'unicast', dev: 'ethi', gateway: '10.10.2.1' });
   });
 });

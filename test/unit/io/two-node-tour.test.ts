@@ -24,7 +24,7 @@ import type { EngineEvent } from '../../../app/events.ts';
 import { Engine } from '../../../app/io/engine.ts';
 import { IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
-import { icmpEchoPacket, ipHeader, parseIcmpEcho } from '../../fakes/ip-packet.ts';
+import { icmpEchoPacket, ipHeader, parseIcmpEcho, parseUdpPacket } from '../../fakes/ip-packet.ts';
 import { createTourNet, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
 
 const SETTLED = new Set(['c', 'f', 'mc']);
@@ -207,5 +207,103 @@ describe('two-node tour: the engine against the in-memory gateway and home agent
     expect(t.haNode.log.filter((l) => l.from === TOUR.U1_ADDR)).toEqual([]);
     const m = await roundTrip(r, 4);
     expect(m.udp).toBe(`${TOUR.INTRA}:${TOUR.UDP_ECHO_PORT} hello 4`);
+  });
+
+  it('rule 993 follows the links: one per interface of the node at start, a new one at the next link change, none after a stop', async () => {
+    const r = startRun();
+    const { t } = r;
+    const rules993 = () => t.mn.config.showRules().filter((l) => l.startsWith('993:')).sort();
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    expect(rules993()).toEqual([
+      '993: from all oif eth1 lookup main suppress_prefixlength 0',
+      '993: from all oif wlan0 lookup main suppress_prefixlength 0',
+    ]);
+    // a device plugged in (no address yet), then a move: the engine's rules follow
+    t.mn.addInterface('usb0', { up: false });
+    const n0 = r.events.length;
+    t.toU1();
+    await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
+    expect(rules993()).toContain('993: from all oif usb0 lookup main suppress_prefixlength 0');
+    expect(rules993().some((l) => /hwmip0|hwvpn|oif lo /.test(l))).toBe(false);
+    // a clean stop removes them with the rest
+    const stopping = r.engine.stop();
+    for (let i = 0; i < 50; i++) {
+      await t.net.settle();
+      t.clock.advance(100);
+    }
+    await stopping;
+    expect(rules993()).toEqual([]);
+  });
+
+  it('a MOBIKE update lost on the fresh link is sent again 200 ms later (not after the profile\'s 1 s base), and the move completes', async () => {
+    const r = startRun();
+    const { t } = r;
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    // the warm IKE SA inside (detection.keepVpnInside) is up: the move is a MOBIKE update
+    await until(r, () => r.events.some((e) => e.type === 'ike-sa' && e.state === 'established'), 'the warm IKE SA on T1');
+    // U1 drops the first IKE message the MN sends there (the UPDATE_SA_ADDRESSES of the warm SA) and notes each one's time
+    const ikeSent: number[] = [];
+    const untrusted = t.net.link('U1').filter;
+    t.net.link('U1').filter = (pkt, from) => {
+      const u = from.host === 'mn' ? parseUdpPacket(pkt) : undefined;
+      // IKE on 4500 carries the non-ESP marker (four zero bytes); ESP starts with a non-zero SPI
+      const ike = u !== undefined && u.dst === TOUR.GW && (u.dstPort === 500 || (u.dstPort === 4500 && u.payload.length > 4 && u.payload.subarray(0, 4).every((b) => b === 0)));
+      if (ike) {
+        ikeSent.push(t.clock.now());
+        if (ikeSent.length === 1) return null;
+      }
+      return untrusted?.(pkt, from);
+    };
+    const n0 = r.events.length;
+    t.toU1();
+    await until(r, () => ready(r, n0, 'mc'), 'mode mc on U1');
+    expect(t.gwNode.log.at(-1)).toBe(`moved 10.10.100.1 to ${TOUR.U1_ADDR}:4500`);
+    expect(ikeSent.length).toBeGreaterThanOrEqual(2);
+    expect(ikeSent[1]! - ikeSent[0]!).toBe(200);
+    const h = r.events.slice(n0).filter((e) => e.type === 'handover');
+    expect(h).toEqual([expect.objectContaining({ from: 'c', to: 'mc' })]);
+  });
+
+  it('with detection.holdUntilDecided what an application sends from the home address during the window goes nowhere until the decision, then flows', async () => {
+    const r = startRun({ holdUntilDecided: true });
+    const { t } = r;
+    await r.engine.start();
+    await until(r, () => ready(r, 0, 'c'), 'mode c on T1');
+    const n0 = r.events.length;
+    const movedAt = t.clock.now();
+    t.toU1();
+    await t.net.settle();
+    const echoed0 = t.echoed.length;
+    const espIn0 = t.gwNode.stats.espIn;
+    const fromMn0 = t.haNode.forwarder.stats.fromMn;
+    const sock = t.platform.openDatagram({ address: TOUR.HOA });
+    const answers: string[] = [];
+    sock.onMessage((bytes) => answers.push(new TextDecoder().decode(bytes)));
+    try {
+      sock.send(new TextEncoder().encode('held 5'), { address: TOUR.INTRA, port: TOUR.UDP_ECHO_PORT });
+      // the detection window (1 s × 3) but its last 100 ms, deadline by deadline
+      const end = movedAt + 2900;
+      while (t.clock.now() < end) {
+        await t.net.settle();
+        const next = t.clock.nextDeadline() ?? end;
+        t.clock.advance(Math.max(1, Math.min(next, end) - t.clock.now()));
+      }
+      await t.net.settle();
+      // undecided: no mode, no handover, nothing of the home address at the intranet host, the HA or the gateway's ESP
+      expect(r.events.slice(n0).filter((e) => e.type === 'handover' || (e.type === 'mode' && SETTLED.has(e.mode)))).toEqual([]);
+      expect(t.echoed.length).toBe(echoed0);
+      expect(t.haNode.forwarder.stats.fromMn).toBe(fromMn0);
+      expect(t.gwNode.stats.espIn).toBe(espIn0);
+      expect(answers).toEqual([]);
+      // decided (not inside): the held datagram goes through the VPN and its echo comes back
+      await until(r, () => ready(r, n0, 'mc') && answers.length > 0, 'mode mc and the held datagram\'s echo');
+      expect(answers).toEqual(['held 5']);
+      expect(t.echoed.at(-1)!.from).toBe(TOUR.HOA);
+      expect(t.gwNode.stats.espIn).toBeGreaterThan(espIn0);
+    } finally {
+      sock.close();
+    }
   });
 });

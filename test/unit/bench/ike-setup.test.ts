@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ikeSetupFromEvents, ikeSetupFromWire, parseIkeFields } from '../../../bench/lib/ike-setup.ts';
+import type { StampedEvent } from '../../../bench/lib/parse.ts';
+
+const ev = (atMs: number, event: Record<string, unknown>): StampedEvent => ({ atMs, event });
+
+describe('bench: the time to a new IKE SA + CHILD_SA', () => {
+  it('from the events: connecting to the next installed CHILD_SA, one sample per IKE SA, a rekey not counted', () => {
+    expect(ikeSetupFromEvents([
+      ev(100, { type: 'ike-sa', state: 'connecting', gateway: 'g' }),
+      ev(112, { type: 'ike-sa', state: 'established', gateway: 'g' }),
+      ev(118, { type: 'child-sa', state: 'installed' }),
+      ev(500, { type: 'child-sa', state: 'installed' }), // a second child or a rekey: no new setup
+      ev(900, { type: 'ike-sa', state: 'connecting', gateway: 'g' }),
+      ev(925, { type: 'child-sa', state: 'installed' }),
+      ev(1000, { type: 'ike-sa', state: 'connecting', gateway: 'g' }), // never finished
+    ])).toEqual([18, 25]);
+  });
+
+  it('parses tshark fields: the response flag, several values per field, lines without IKE', () => {
+    const text = [
+      '1700000000.100000\t192.0.2.2\t34\t0x08',
+      '1700000000.101500\t192.0.2.1\t34\t0x20',
+      '1700000000.102000\t192.0.2.2\t35,35\t0x08,0x08',
+      '1700000000.103000\t192.0.2.1\t35\t0x20',
+      '1700000000.200000\t192.0.2.2\t\t', // an ESP or keepalive packet
+      '',
+    ].join('\n');
+    const p = parseIkeFields(text);
+    expect(p.map((x) => [x.src, x.exchange, x.response])).toEqual([
+      ['192.0.2.2', 34, false], ['192.0.2.1', 34, true], ['192.0.2.2', 35, false], ['192.0.2.1', 35, true],
+    ]);
+    expect(p[1]!.atMs - p[0]!.atMs).toBeCloseTo(1.5, 3);
+  });
+
+  it('on the wire: the first IKE_SA_INIT request (a retransmission counts in the time) to the IKE_AUTH response', () => {
+    const pk = (atMs: number, src: string, exchange: number, response: boolean) => ({ atMs, src, exchange, response });
+    expect(ikeSetupFromWire([
+      pk(0, 'c', 34, false), pk(200, 'c', 34, false), pk(201, 'g', 34, true), pk(202, 'c', 35, false), pk(210, 'g', 35, true),
+      pk(300, 'c', 37, false), pk(301, 'g', 37, true), // INFORMATIONAL (the delete): nothing
+      pk(1000, 'c', 34, false), pk(1001, 'g', 34, true), pk(1002, 'c', 35, false), pk(1009, 'g', 35, true),
+      pk(2000, 'g', 35, true), // an answer without a request in the window
+    ], 'c')).toEqual([210, 9]);
+  });
+});

@@ -15,6 +15,7 @@
  * loop's one promise chain; its one timer serves every core (engine-loop.ts).
  */
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
+import type { Resume } from '../base/liveness.ts';
 import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
@@ -30,6 +31,7 @@ import { MipDriver, type CoreFactory } from './mip-driver.ts';
 import type { LinkWatcher, Platform } from './platform.ts';
 import { linuxPlatform } from './platform-linux.ts';
 import { PolicyRoutes, VPN_TUNS } from './policy-routes.ts';
+import { ResumeWatch } from './resume-watch.ts';
 import { flat, VpnLifecycle } from './vpn-lifecycle.ts';
 
 export { engineCore, engineCores, type EngineOptions, type MipOptions, type MipPort } from './engine-config.ts';
@@ -51,6 +53,7 @@ export class Engine implements EngineSource {
   private readonly access: AccessServices;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly countersTick: EngineCounters;
+  private readonly resumeWatch: ResumeWatch;
   private snap: EngineSnapshot = emptySnapshot();
   private link: Link | null = null;
   private pending?: Pending;
@@ -90,6 +93,7 @@ export class Engine implements EngineSource {
     };
     this.mip = opts.mipDriver ? opts.mipDriver(mipOpts) : new MipDriver(mipOpts);
     this.countersTick = new EngineCounters(this.mip, this.gate, (c) => this.publish(c));
+    this.resumeWatch = new ResumeWatch(clock, (r, now) => this.onResume(r, now));
     this.monitor = platform.watchLinks((link) => void this.loop.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
     const { loop } = this;
     this.discovery = new AgentDiscoveryDriver({
@@ -157,6 +161,9 @@ export class Engine implements EngineSource {
     await this.mip.start();
     this.countersTick.start(this.platform.clock.now());
     this.loop.add(this.countersTick);
+    this.resumeWatch.start(this.platform.clock.now());
+    this.loop.add(this.resumeWatch);
+    this.loop.add(this.vpn);
     const link = await this.monitor.start();
     await this.loop.enqueue(async () => {
       this.onLink(link);
@@ -261,6 +268,20 @@ export class Engine implements EngineSource {
     this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null) : undefined);
     this.discovery.setLink(link);
     this.input({ kind: 'link', link });
+  }
+
+  /**
+   * The engine slept (suspend or SIGSTOP): the network may have changed, the
+   * gateway may have deleted the IKE SA and the binding may have expired
+   * meanwhile. The SA gets a quick check with a new one prepared beside it,
+   * the MIP driver re-registers at once, and detection starts again.
+   */
+  private onResume(r: Resume, now: number): void {
+    if (this.stopped) return;
+    this.publish({ type: 'resume', sleptMs: r.sleptMs, kind: r.kind });
+    this.vpn.resume(now);
+    this.mip.refreshBinding?.('resume');
+    this.input({ kind: 'command', command: { cmd: 're-detect' } });
   }
 
   private onAgentChange({ iface, fa, rebooted }: AgentChange): void {

@@ -266,6 +266,21 @@ export class VpnDriver {
     });
   }
 
+  /**
+   * ESP packets sent and authentic ones received so far, both paths together:
+   * the JavaScript path's counters and the native path's (read from the addon
+   * on call, never per packet). The engine's one-sided liveness samples these.
+   */
+  espTotals(): { out: number; in: number } {
+    const n = this.data.nativeStats();
+    return { out: this.counters.espOut + (n?.espOut ?? 0), in: this.counters.espIn + (n?.espIn ?? 0) };
+  }
+
+  /** A liveness check now (an empty INFORMATIONAL, RFC 7296 §1.4), queued behind an exchange in flight. */
+  checkLiveness(): void {
+    this.command({ type: 'dpd-now' });
+  }
+
   /** Counters of the native ESP path while it runs (undefined on the JavaScript path). */
   nativeStats(): ReturnType<VpnDataPath['nativeStats']> {
     return this.data.nativeStats();

@@ -62,6 +62,9 @@ export class Engine implements EngineSource {
   /** the queue of policy-rule changes (PolicyRoutes: link, FA, TIA) */
   private rules: Promise<void> = Promise.resolve();
   private connected = false;
+  /** the mode of the last data-path effect, and the TIA and TUN of the last IKE SA that came up */
+  private dataPathMode?: string;
+  private lastSa?: { tia: string; dev: string };
   private stopped = false;
 
   constructor(private readonly opts: EngineOptions) {
@@ -106,7 +109,9 @@ export class Engine implements EngineSource {
     });
     this.vpn = new VpnLifecycle({
       profile: p, platform, loop, link: () => this.link, input: (i) => this.input(i), publish: (ev) => this.publish(ev),
-      setTia: (info) => this.rulesDo(() => this.policy.setTia(info)), vpnReady: (dns) => this.access.vpnReady(dns),
+      // (called on the loop's chain: newSaReady is queued behind, never awaited)
+      setTia: (info) => this.rulesDo(() => this.policy.setTia(info)).then(() => void this.loop.enqueue(() => this.newSaReady(info))),
+      vpnReady: (dns) => this.access.vpnReady(dns),
     });
     this.access = new AccessServices({
       profile: p, net: platform.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
@@ -229,6 +234,7 @@ export class Engine implements EngineSource {
       case 'vpn-move': return this.vpn.move(e.local, now);
       case 'vpn-disconnect': return this.vpn.disconnect();
       case 'data-path': {
+        this.dataPathMode = e.mode;
         const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
         void this.rulesDo(() => this.policy.setFa(fa && !this.stopped ? fa : null));
         const up = this.vpn.up;
@@ -268,6 +274,23 @@ export class Engine implements EngineSource {
     this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null) : undefined);
     this.discovery.setLink(link);
     this.input({ kind: 'link', link });
+  }
+
+  /**
+   * A new IKE SA is up. With another TIA the controller re-registers (the
+   * `vpn up` input that follows). With the SAME TIA — a gateway that
+   * restarted, or deleted our silent SA, hands the address out again — the
+   * controller has nothing to do, but the SA is on the other TUN and the
+   * binding at the HA may have expired meanwhile: in mc the outer packets
+   * move to the new TUN and the binding is registered again at once.
+   */
+  private newSaReady(info: { tia: string; dev: string }): void {
+    const prev = this.lastSa;
+    this.lastSa = { tia: info.tia, dev: info.dev };
+    if (this.stopped || !prev || prev.tia !== info.tia || prev.dev === info.dev || this.dataPathMode !== 'mc') return;
+    this.publish({ type: 'log', level: 'info', msg: `new IKE SA with the same TIA ${info.tia} on ${info.dev}: the tunnel follows, the binding is registered again` });
+    this.mip.setDataPath({ device: info.dev });
+    this.mip.register({ coa: info.tia, source: info.tia });
   }
 
   /**

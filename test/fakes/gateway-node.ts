@@ -157,10 +157,11 @@ export class GatewayNode {
   /**
    * The gateway restarts: every IKE and ESP SA is forgotten (what comes for
    * them is dropped, or — `invalidIkeSpi` — an IKE request is answered with
-   * INVALID_IKE_SPI); new IKE SAs get new TIAs.
+   * INVALID_IKE_SPI); new IKE SAs get new TIAs, or — `sameTias` — the pool's first ones again.
    */
-  restart(opts: { invalidIkeSpi?: boolean } = {}): void {
+  restart(opts: { invalidIkeSpi?: boolean; /** the TIA pool starts over (as charon's in-memory pool does) */ sameTias?: boolean } = {}): void {
     this.sas.length = 0;
+    if (opts.sameTias) this.made = 0;
     this.answerUnknownSpi = opts.invalidIkeSpi ?? false;
     this.log.push('restarted');
   }

@@ -224,6 +224,27 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
     expect(back - woke).toBeLessThan(2000);
   });
 
+  it('frozen while the gateway restarted and hands out the same TIA again: the tunnel follows the new TUN, the binding is registered again', async () => {
+    const r = startRun({ dpdSeconds: 30 });
+    const tia = await inMc(r);
+    const bindings = r.t.haNode.log.filter((l) => l.coa === tia).length;
+    r.t.gwNode.restart({ sameTias: true });
+    r.t.clock.freeze(40_000);
+    const woke = r.t.clock.now();
+    await until(r, () => r.pongs.some((p) => p.at >= woke), 'ping replies after the resume');
+    expect(r.pongs.find((p) => p.at >= woke)!.at - woke).toBeLessThan(2000);
+    const evs = after(r, woke);
+    expect(liveness(evs)).toEqual([
+      { state: 'suspect', reason: 'resume', action: 'dpd+new-sa' },
+      { state: 'replaced', reason: 'resume' },
+    ]);
+    expect(evs.filter((e) => e.type === 'ike-sa' && e.state === 'established')).toEqual([expect.objectContaining({ tia })]);
+    // registered again through the new SA (same care-of address)
+    await until(r, () => r.events.some((e) => e.type === 'registration' && e.state === 'accepted' && e.at >= woke), 'the binding registered again');
+    expect(r.t.haNode.log.filter((l) => l.coa === tia).length).toBeGreaterThan(bindings);
+    expect(evs.some((e) => e.type === 'log' && /same TIA/.test(e.msg))).toBe(true);
+  });
+
   it('suspended while the gateway kept the SA: the old SA answers first and the new one prepared beside it is deleted', async () => {
     const r = startRun({ dpdSeconds: 30 });
     const tia = await inMc(r);

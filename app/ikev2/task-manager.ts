@@ -237,7 +237,7 @@ export class TaskManager {
         this.send(this.wrap(bytes, p));
       }
     }
-    const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, BACKOFF_CAP_MS);
+    const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, sa.config.retransmitCapMs ?? BACKOFF_CAP_MS);
     this.timers.set('retransmit', sa.now + wait);
   }
 

@@ -134,6 +134,7 @@ export class VpnDriver {
     this.config = ikeSaConfig(vpn, {
       localAddr, ikePort: udp.ikePort, nattPort: udp.nattPort, addresses, wallOffsetMs: clock.wallNow() - clock.now(), auth: creds.auth,
     });
+    if (this.opts.retransmitCapMs !== undefined) this.config = { ...this.config, retransmitCapMs: this.opts.retransmitCapMs };
     if (this.stopping) return this.abandonStart();
     udp.onDatagram((d) => this.rxGuard.run(() => this.onDatagram(d)));
     this.connect();

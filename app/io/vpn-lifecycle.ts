@@ -37,6 +37,12 @@ export const VPN_STOP_MS = 1500;
  * on a fresh link must not cost a whole profile base interval (docs/MOBILITY.md).
  */
 export const IKE_FIRST_RETRANSMIT_MS = 200;
+/**
+ * …and never wait longer than this between two tries: a gateway that was gone
+ * (restarted, a lid closed for a while) is found within about a second of
+ * being back, instead of after a back-off grown to several seconds.
+ */
+export const IKE_RETRANSMIT_CAP_MS = 1000;
 /** tries added to the profile's so that the total retransmission budget stays about as long */
 const IKE_EXTRA_TRIES = 2;
 /** a MOBIKE move that fails before it could send (no route to the gateway yet) is tried again: 25, 50, 100, 200 ms */
@@ -156,7 +162,7 @@ export class VpnLifecycle implements Deadline {
           retransmitTries: profile.vpn!.retransmitTries + IKE_EXTRA_TRIES,
         },
       },
-      tunName: dev, stopTimeoutMs: VPN_STOP_MS, platform: this.o.platform,
+      tunName: dev, stopTimeoutMs: VPN_STOP_MS, platform: this.o.platform, retransmitCapMs: IKE_RETRANSMIT_CAP_MS,
       emit: (ev) => void this.o.loop.enqueue(() => {
         if (ref.handle) this.onEvent(ref.handle, ev);
       }),

@@ -290,7 +290,8 @@ export class Engine implements EngineSource {
     if (this.stopped || !prev || prev.tia !== info.tia || prev.dev === info.dev || this.dataPathMode !== 'mc') return;
     this.publish({ type: 'log', level: 'info', msg: `new IKE SA with the same TIA ${info.tia} on ${info.dev}: the tunnel follows, the binding is registered again` });
     this.mip.setDataPath({ device: info.dev });
-    this.mip.register({ coa: info.tia, source: info.tia });
+    // pinned to the new TUN by name: the old one holds the same address until its teardown
+    this.mip.register({ coa: info.tia, source: info.tia, device: info.dev });
   }
 
   /**

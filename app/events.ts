@@ -25,7 +25,7 @@ export interface ModeEvent {
 export type Policy = 'automatic' | 'always-vpn';
 
 /** What started a handover. */
-export type HandoverTrigger = 'link' | 'vpn-lost' | 'registration-lost' | 'agent' | 'user' | 'policy' | 'retry';
+export type HandoverTrigger = 'link' | 'vpn-lost' | 'registration-lost' | 'agent' | 'user' | 'policy' | 'retry' | 'resume';
 
 /**
  * What the node knew of the network when traffic flowed again: `deciding`

@@ -305,7 +305,7 @@ export class Engine implements EngineSource {
     this.publish({ type: 'resume', sleptMs: r.sleptMs, kind: r.kind });
     this.vpn.resume(now);
     this.mip.refreshBinding?.('resume');
-    this.input({ kind: 'command', command: { cmd: 're-detect' } });
+    this.input({ kind: 'resume', sleptMs: r.sleptMs });
   }
 
   private onAgentChange({ iface, fa, rebooted }: AgentChange): void {

@@ -14,7 +14,7 @@
 import type { LabProcess } from '../../test/lab/harness/index.ts';
 import type { EngineLab } from '../../test/lab/fixtures/engine-lab.ts';
 import {
-  createRecoveryLab, measureGatewayRestart, measureHaRestart, measureResume, Pinger, startEngineOnU1, type RecoveryResult,
+  createRecoveryLab, measureGatewayRestart, measureHaRestart, measureResume, Pinger, startEngineOnU1, story, type RecoveryResult,
 } from '../../test/lab/fixtures/recovery.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
@@ -24,12 +24,18 @@ export const RUNS = Number(process.env.BENCH_RECOVERY_RUNS ?? 5);
 
 async function series(what: string, progress: Progress, ping: Pinger, one: () => Promise<RecoveryResult>): Promise<Measured> {
   const samples: number[] = [];
+  const earlier = (): string => (samples.length > 0 ? ` (earlier runs: ${samples.map(Math.round).join(', ')} ms)` : '');
   for (let i = 0; i < RUNS; i++) {
-    await ping.flowing();
+    try {
+      await ping.flowing();
+    } catch (e) {
+      return missing(`${what}: before run ${i + 1}: ${(e as Error).message}${earlier()}`);
+    }
     const r = await one();
     if (r.ms === undefined) {
-      progress(`  ${what} ${i + 1}: no reply`);
-      return missing(`${what}: run ${i + 1} of ${RUNS} got no ping reply within 15 s${samples.length > 0 ? ` (earlier runs: ${samples.map(Math.round).join(', ')} ms)` : ''}`);
+      // the engine's story of the failed run, for whoever reads the bench's stderr
+      progress(`  ${what} ${i + 1}: no reply; the engine's events:\n${story(r.events)}`);
+      return missing(`${what}: run ${i + 1} of ${RUNS} got no ping reply within 15 s${earlier()}`);
     }
     samples.push(r.ms);
     progress(`  ${what} ${i + 1}: ${Math.round(r.ms)} ms`);

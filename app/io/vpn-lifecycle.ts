@@ -94,6 +94,8 @@ interface VpnHandle {
   liveness: OneSidedLiveness;
   /** the quick check under way (undefined: none) */
   check?: Check;
+  /** a DPD of ours is outstanding: its answer is the check's story, not a `liveness` event of its own */
+  askedDpd: boolean;
   /** authentic ESP received at the last sample */
   lastRx: number;
   /** one-sided checks the gateway answered in a row: the next one waits longer (a host that does not answer is no dead gateway) */
@@ -172,7 +174,7 @@ export class VpnLifecycle implements Deadline {
     };
     const h: VpnHandle = {
       dev, stopping: false, closed: false, driver: new VpnDriver(opts),
-      liveness: new OneSidedLiveness({ silentMs: this.livenessMs }), lastRx: 0, okInRow: 0, quietUntil: 0,
+      liveness: new OneSidedLiveness({ silentMs: this.livenessMs }), lastRx: 0, okInRow: 0, quietUntil: 0, askedDpd: false,
     };
     ref.handle = h;
     void h.driver.start().then(
@@ -283,6 +285,7 @@ export class VpnLifecycle implements Deadline {
     const moving = h.target !== undefined && h.target !== h.local;
     this.o.publish({ type: 'liveness', state: 'suspect', gateway, reason, action: parallel ? (moving ? 'mobike+new-sa' : 'dpd+new-sa') : 'dpd' });
     h.driver.checkLiveness();
+    h.askedDpd = true;
     if (parallel) h.check.candidate = this.open(h.dev);
   }
 
@@ -344,10 +347,11 @@ export class VpnLifecycle implements Deadline {
 
   private onEvent(h: VpnHandle, ev: DriverEvent): void {
     const current = this.vpn === h && !h.stopping;
-    if (ev.type === 'liveness' && current && (ev.state === 'suspect' || (ev.state === 'ok' && h.check))) {
-      // the core's hint (INVALID_IKE_SPI) or its DPD answered: the engine's check tells the story
-      if (ev.state === 'ok') return this.checkOk(h, this.o.platform.clock.now());
-      return this.suspect(h, ev.reason ?? 'invalid-ike-spi', this.o.platform.clock.now());
+    if (ev.type === 'liveness' && current && (ev.state === 'suspect' || (ev.state === 'ok' && (h.check || h.askedDpd)))) {
+      // the core's hint (INVALID_IKE_SPI) or the answer to our quick check's DPD: the engine's check tells the story
+      if (ev.state === 'suspect') return this.suspect(h, ev.reason ?? 'invalid-ike-spi', this.o.platform.clock.now());
+      h.askedDpd = false;
+      return this.checkOk(h, this.o.platform.clock.now());
     }
     this.o.publish(ev);
     // a confirmed MOBIKE update: the VPN is up again, from its new address, with the same TIA

@@ -112,10 +112,6 @@ export class Engine implements EngineSource {
       // (called on the loop's chain: newSaReady is queued behind, never awaited)
       setTia: (info) => this.rulesDo(() => this.policy.setTia(info)).then(() => void this.loop.enqueue(() => this.newSaReady(info))),
       vpnReady: (dns) => this.access.vpnReady(dns),
-      // ESP went out, nothing came back, and the gateway answers: in mc the binding at the HA is next in line
-      silentBeyondVpn: () => {
-        if (this.dataPathMode === 'mc' && !this.stopped) this.mip.refreshBinding?.('one-sided');
-      },
     });
     this.access = new AccessServices({
       profile: p, net: platform.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',

@@ -77,11 +77,6 @@ export interface VpnLifecycleOptions {
   setTia(info: VpnReadyInfo): Promise<void>;
   /** the VPN is up (new SA: its DNS; MOBIKE: undefined) */
   vpnReady(dns: VpnReadyInfo['dns']): void;
-  /**
-   * A one-sided check was answered: the gateway and the SA are alive, so the
-   * silence is beyond them (the binding at the HA, say). Optional.
-   */
-  silentBeyondVpn?(): void;
 }
 
 interface VpnHandle {
@@ -303,7 +298,6 @@ export class VpnLifecycle implements Deadline {
     if (c.candidate) void this.stopHandle(c.candidate, VPN_STOP_MS);
     h.liveness.reset();
     if (c.reason === 'one-sided') {
-      this.o.silentBeyondVpn?.();
       h.okInRow++;
       h.quietUntil = now + Math.min(this.livenessMs * 2 ** h.okInRow, this.o.profile.vpn!.dpdSeconds * 1000);
     }

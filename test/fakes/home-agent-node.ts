@@ -72,11 +72,6 @@ export class HomeAgentNode {
     return this.cache.get(homeAddress);
   }
 
-  /** The HA loses a binding as a restart would (no deregistration, nothing sent). */
-  forget(homeAddress: string): void {
-    if (this.cache.remove(homeAddress)) this.log.push({ event: 'binding-removed', homeAddress, reason: 'forgotten' });
-  }
-
   /** Removes the bindings whose lifetime is over (main.ts's 250 ms sweep). */
   expire(now: Instant = this.clock.now()): void {
     for (const b of this.cache.expire(now)) this.log.push({ event: 'binding-removed', homeAddress: b.homeAddress, reason: 'lifetime expired' });

@@ -18,7 +18,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseProfile } from '../../../app/config/profile.ts';
 import type { EngineEvent } from '../../../app/events.ts';
+import type { MipOptions, MipPort } from '../../../app/io/engine-config.ts';
 import { Engine } from '../../../app/io/engine.ts';
+import { MipDriver } from '../../../app/io/mip-driver.ts';
 import { QUICK_CHECK_MS } from '../../../app/io/vpn-lifecycle.ts';
 import { IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
@@ -37,6 +39,8 @@ interface Run {
   /** replies to the 100 ms ping: seq and when it came back */
   pongs: Array<{ seq: number; at: number }>;
   stopPing?: () => void;
+  /** the reasons the engine asked the MIP driver to refresh the binding */
+  refreshes: string[];
 }
 
 let run: Run | undefined;
@@ -76,8 +80,11 @@ function startRun(vpn: Record<string, unknown> = {}): Run {
   const dir = mkdtempSync(join(tmpdir(), 'hw-recovery-'));
   const json = tourProfileJson();
   const profile = parseProfile({ ...json, vpn: { ...(json.vpn as object), ...vpn } });
-  const engine = new Engine({ profile, platform: t.platform, stateDir: dir, resolvConf: join(dir, 'resolv.conf') });
-  const r: Run = { t, engine, events: [], dir, pongs: [] };
+  const refreshes: string[] = [];
+  // the MIP driver's refreshBinding (the Mobile IP side of issue 18, branch harestart18) as a spy: what the engine asks of it
+  const mipDriver = (o: MipOptions): MipPort => Object.assign(new MipDriver(o), { refreshBinding: (reason: string) => void refreshes.push(reason) });
+  const engine = new Engine({ profile, platform: t.platform, stateDir: dir, resolvConf: join(dir, 'resolv.conf'), mipDriver });
+  const r: Run = { t, engine, events: [], dir, pongs: [], refreshes };
   run = r;
   engine.onEvent((e) => r.events.push({ ...e, at: t.clock.now() }));
   return r;
@@ -211,6 +218,7 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
     await until(r, () => r.events.some((e) => e.type === 'mode' && e.mode === 'mc' && e.at >= woke), 'mode mc again');
     const evs = after(r, woke);
     expect(evs.find((e) => e.type === 'resume')).toMatchObject({ kind: 'freeze', sleptMs: expect.any(Number) });
+    expect(r.refreshes).toEqual(['resume']);
     expect((evs.find((e) => e.type === 'resume') as { sleptMs: number }).sleptMs).toBeGreaterThanOrEqual(39_000);
     expect(liveness(evs)).toEqual([
       { state: 'suspect', reason: 'resume', action: 'dpd+new-sa' },

@@ -71,15 +71,15 @@ describe.skipIf(!avail.ok)('homeward run: back within seconds after a freeze, a 
     expect(r.ms!, story(r.events)).toBeLessThanOrEqual(3000);
   }, 60_000);
 
-  // ---- (c) HOME AGENT RESTART (issue 18, harestart18's part) -------------------------------------------
-  // The Mobile IP side (inbound stops while outbound flows → registration refresh; MipDriver.refreshBinding)
-  // is on branch harestart18; this case holds once that is merged. It uses the same topology and helpers:
-  // measureHaRestart (fixtures/recovery.ts) kills the reference HA (its bindings are lost) and starts it again.
-  it.todo('(c) the home agent killed and started again: first reply ≤ 3 s after it is back (harestart18)');
-  // When harestart18 is merged, replace the todo with:
+  // ---- (c) HOME AGENT RESTART (issue 18, the Mobile IP side: branch harestart18) -------------------------
+  // The binding's own liveness (inbound stops while outbound flows → a registration refresh; MipDriver.refreshBinding)
+  // is on harestart18, with its lab case in test/lab/engine-ha-restart.test.ts (modes c and mc). Once merged, this
+  // topology measures it too (the bench's recovery.haMs does): fixtures/recovery.ts's measureHaRestart kills the
+  // reference HA (its bindings are lost) and starts it again. Replace the todo with:
   //   await ping.flowing();
   //   const r = await measureHaRestart(L!, mn, ping);
   //   expect(r.ms!, story(r.events)).toBeLessThanOrEqual(3000);
+  it.todo('(c) the home agent killed and started again: first reply ≤ 3 s after it is back (harestart18)');
   void measureHaRestart;
   // -------------------------------------------------------------------------------------------------------
 });

@@ -12,7 +12,7 @@
  * ages up. The reducer never mutates its input; histories are bounded.
  */
 import type {
-  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LogEvent, Mode, Policy, RegistrationEvent,
+  ChildSaEvent, CountersEvent, EngineCommand, EngineEvent, HandoverEvent, IkeSaEvent, LivenessEvent, LivenessReason, LogEvent, Mode, Policy, RegistrationEvent,
 } from './events.ts';
 
 // Implementation
@@ -122,7 +122,7 @@ export interface EngineSnapshot {
   registration: RegistrationInfo | null;
   ikeSa: IkeSaInfo | null;
   childSas: ChildSaInfo[];
-  liveness: { state: 'ok' | 'failed'; silentMs: number | null; at: number } | null;
+  liveness: { state: LivenessEvent['state']; silentMs: number | null; at: number; reason?: LivenessReason } | null;
   counters: CountersInfo;
   handovers: HandoverRecord[];
   /** the last settled mode (c/f/mc) and its care-of address, and the one before (handover records use them) */
@@ -253,7 +253,7 @@ export function applyEvent(snapshot: EngineSnapshot, event: EngineEvent, nowMs: 
       return { ...s, ikeSa: { ...s.ikeSa, local: event.to, lastMobike, natLocal, natRemote } };
     }
     case 'liveness':
-      return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs } };
+      return { ...s, liveness: { state: event.state, silentMs: event.silentMs ?? null, at: nowMs, ...(event.reason ? { reason: event.reason } : {}) } };
     case 'registration': return applyRegistration(s, event, nowMs);
     case 'counters': return applyCounters(s, event, nowMs);
     case 'log': {

@@ -25,7 +25,7 @@ export interface ModeEvent {
 export type Policy = 'automatic' | 'always-vpn';
 
 /** What started a handover. */
-export type HandoverTrigger = 'link' | 'vpn-lost' | 'registration-lost' | 'agent' | 'user' | 'policy' | 'retry';
+export type HandoverTrigger = 'link' | 'vpn-lost' | 'registration-lost' | 'agent' | 'user' | 'policy' | 'retry' | 'resume';
 
 /**
  * What the node knew of the network when traffic flowed again: `deciding`
@@ -87,11 +87,36 @@ export interface MobikeUpdateEvent {
   nat?: boolean;
 }
 
+/**
+ * Is the gateway still there? From the IKE core (`ok`: a DPD answered;
+ * `failed`: one went unanswered; `suspect`: an unprotected INVALID_IKE_SPI
+ * came back) and, with `reason`, from the engine's quick checks
+ * (docs/ENGINE.md, "Recovery"): `suspect` says why and what is done,
+ * `ok` / `failed` / `replaced` how it ended and after how many `ms`.
+ */
 export interface LivenessEvent {
   type: 'liveness';
-  state: 'ok' | 'failed';
+  /** replaced: the new IKE SA prepared beside the check was up first */
+  state: 'ok' | 'failed' | 'suspect' | 'replaced';
   gateway: string;
   silentMs?: number;
+  /** what made the SA suspect: ESP sent with nothing back, a resume, INVALID_IKE_SPI */
+  reason?: LivenessReason;
+  /** suspect: what is done — a DPD with short retransmissions, and/or a new IKE SA prepared beside it */
+  action?: 'dpd' | 'dpd+new-sa' | 'mobike+new-sa' | 'new-sa';
+  /** ok / failed / replaced: ms since the check began */
+  ms?: number;
+}
+
+export type LivenessReason = 'one-sided' | 'resume' | 'invalid-ike-spi';
+
+/** The engine noticed a suspend or a frozen process (docs/ENGINE.md, "Recovery"). */
+export interface ResumeEvent {
+  type: 'resume';
+  /** how long it was away: the jump of CLOCK_BOOTTIME or of the monotonic clock beyond its tick */
+  sleptMs: number;
+  /** suspend: the boot-time clock jumped (the machine slept); freeze: the monotonic one did (SIGSTOP, a stalled VM) */
+  kind: 'suspend' | 'freeze';
 }
 
 export interface RegistrationEvent {
@@ -257,6 +282,7 @@ export type EngineEvent =
   | ChildSaEvent
   | MobikeUpdateEvent
   | LivenessEvent
+  | ResumeEvent
   | RegistrationEvent
   | RegistrationResyncEvent
   | RegistrationFallbackEvent

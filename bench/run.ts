@@ -27,6 +27,7 @@ import { detectionSection } from './sections/detection.ts';
 import { espSection } from './sections/esp.ts';
 import { handoverSection } from './sections/handover.ts';
 import { memorySection } from './sections/memory.ts';
+import { recoverySection } from './sections/recovery.ts';
 import type { Progress, Section } from './sections/section.ts';
 import { throughputSection } from './sections/throughput.ts';
 import { throughputMcSection } from './sections/throughput-mc.ts';
@@ -45,9 +46,10 @@ const SECTIONS: Section[] = [
   { name: 'handover', run: handoverSection },
   { name: 'detection', run: detectionSection },
   { name: 'memory', run: memorySection },
+  { name: 'recovery', run: recoverySection },
   { name: 'esp', run: espSection },
 ];
-const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory']);
+const LAB_SECTIONS = new Set(['throughput', 'throughput-mc', 'handover', 'detection', 'memory', 'recovery']);
 
 const t0 = Date.now();
 const progress: Progress = (line) => process.stderr.write(`[bench +${((Date.now() - t0) / 1000).toFixed(0)}s] ${line}\n`);
@@ -121,7 +123,7 @@ async function main(): Promise<void> {
   const results = buildResults({ figures, sections: outcomes, startedAt: started, finishedAt: new Date(), machine: machine(), raw });
   const table = formatTable(figures);
   process.stdout.write(`${table}\n\n`);
-  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs', 'detectionOutsideWorstMs', 'ikeSetupMs', 'ikeSetupMsStrongswan', 'ikeSetupRatio']) {
+  for (const key of ['throughputRatio', 'throughputMcRatio', 'encapRatio', 'rssIdleMiB', 'helpStartS', 'mobikeGapMs', 'mobikeGapMsStrongswan', 'labRttMs', 'detectionTrustedMs', 'detectionOutsideMs', 'detectionOutsideWorstMs', 'ikeSetupMs', 'ikeSetupMsStrongswan', 'ikeSetupRatio', 'recoveryResumeMs', 'recoveryGatewayMs', 'recoveryHaMs']) {
     const why = results.reasons[key];
     process.stdout.write(`${key}: ${String(results[key])}${why ? ` (${why})` : ''}\n`);
   }

@@ -51,7 +51,8 @@ export function humanLine(event: object): string {
     case 'child-sa': return `child SA ${s(o.state)}: ${s(o.spiIn)}/${s(o.spiOut)} ${s(o.esp)}`;
     case 'mobike-update': return `MOBIKE: ${s(o.from)} → ${s(o.to)} in ${humanMs(Number(o.ms))}${o.nat ? ' (behind NAT)' : ''}`;
     case 'registration': return `registration ${s(o.state)} via care-of ${s(o.coa)}${o.lifetime !== undefined ? `, lifetime ${s(o.lifetime)} s` : ''}${o.tnc ? ', trusted network' : ''}${o.codeName ? ` (${s(o.codeName)})` : ''}`;
-    case 'liveness': return `gateway ${s(o.gateway)} ${o.state === 'ok' ? 'answers again' : `silent${o.silentMs !== undefined ? ` for ${humanMs(Number(o.silentMs))}` : ''}`}`;
+    case 'liveness': return liveness(o);
+    case 'resume': return `resumed after ${humanMs(Number(o.sleptMs))} (${s(o.kind)}): detecting again, the IKE SA and the binding are checked`;
     case 'log': return `${s(o.level)}: ${s(o.msg)}${o.ctx ? ` ${keyValues(o.ctx as Obj)}` : ''}`;
     case 'ui': return `UI: ${s(o.url)}`;
     case 'control': return `control socket: ${s(o.path)}`;
@@ -61,5 +62,16 @@ export function humanLine(event: object): string {
       const { type, ...rest } = o;
       return `${type === undefined ? '' : `${s(type)}: `}${keyValues(rest)}`;
     }
+  }
+}
+
+function liveness(o: Obj): string {
+  const why = o.reason !== undefined ? ` (${s(o.reason)})` : '';
+  const after = o.ms !== undefined ? ` after ${humanMs(Number(o.ms))}` : '';
+  switch (o.state) {
+    case 'ok': return `gateway ${s(o.gateway)} answers${o.reason !== undefined ? '' : ' again'}${why}${after}`;
+    case 'suspect': return `gateway ${s(o.gateway)} suspect${why}: ${s(o.action ?? 'check')}`;
+    case 'replaced': return `gateway ${s(o.gateway)}: a new IKE SA was up first${why}${after}`;
+    default: return `gateway ${s(o.gateway)} silent${o.silentMs !== undefined ? ` for ${humanMs(Number(o.silentMs))}` : ''}${why}${after}`;
   }
 }

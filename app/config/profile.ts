@@ -43,6 +43,11 @@ export interface VpnProfile {
   requestDns: boolean;
   retransmitBaseMs: number;
   retransmitTries: number;
+  /**
+   * The engine checks the gateway at once (DPD, short retransmissions) when ESP left for
+   * this long with nothing authentic coming back (default 1000; 0: never, only dpdSeconds).
+   */
+  livenessMs?: number;
   rekeySeconds?: number;
   /** Rekey the IKE SA ourselves every this many seconds (minus up to 10 % jitter, RFC 7296 §2.8.1). */
   ikeRekeySeconds?: number;
@@ -188,10 +193,13 @@ function knownKeys(o: Json, path: string, allowed: string[]): void {
   }
 }
 
+/** vpn.livenessMs: how long ESP may leave with nothing authentic coming back before a liveness check (0: never) */
+export const DEFAULT_LIVENESS_MS = 1000;
+
 function parseVpn(v: unknown, validateProposal: (s: string, field: string) => void): VpnProfile {
   const o = obj(v, 'vpn');
   knownKeys(o, 'vpn', ['gateway', 'localId', 'remoteId', 'auth', 'ca', 'ike', 'esp', 'remoteTs', 'port', 'dpdSeconds',
-    'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds', 'ikeRekeySeconds']);
+    'natKeepaliveSeconds', 'reconnect', 'mobike', 'noNatsAllowed', 'requestDns', 'retransmitBaseMs', 'retransmitTries', 'rekeySeconds', 'ikeRekeySeconds', 'livenessMs']);
   const a = obj(o.auth, 'vpn.auth');
   let auth: VpnAuth;
   if (a.eap !== undefined) {
@@ -244,6 +252,7 @@ function parseVpn(v: unknown, validateProposal: (s: string, field: string) => vo
     requestDns: bool(o, 'requestDns', 'vpn', true),
     retransmitBaseMs: num(o, 'retransmitBaseMs', 'vpn', 1000, 100, 60000),
     retransmitTries: num(o, 'retransmitTries', 'vpn', 5, 0, 20),
+    livenessMs: num(o, 'livenessMs', 'vpn', DEFAULT_LIVENESS_MS, 0, 60000),
     ...(rekey !== undefined ? { rekeySeconds: rekey } : {}),
     ...(ikeRekey !== undefined ? { ikeRekeySeconds: ikeRekey } : {}),
   };

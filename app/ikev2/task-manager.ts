@@ -237,7 +237,7 @@ export class TaskManager {
         this.send(this.wrap(bytes, p));
       }
     }
-    const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, BACKOFF_CAP_MS);
+    const wait = backoff(out.tries, sa.config.retransmitBaseMs, BACKOFF_FACTOR, sa.config.retransmitCapMs ?? BACKOFF_CAP_MS);
     this.timers.set('retransmit', sa.now + wait);
   }
 
@@ -416,6 +416,7 @@ export class TaskManager {
 
   private handleResponse(session: Session, header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): void {
     const sa = this.sa;
+    if (this.invalidIkeSpi(header, raw, d)) return;
     const out = session.outstanding;
     if (!out || !this.active || session !== this.activeSession || out.messageId !== header.messageId || out.exchange !== header.exchangeType) {
       return sa.drop('unexpected-response');
@@ -445,6 +446,26 @@ export class TaskManager {
       sa.event({ type: 'log', level: 'info', msg: `path probe answered on ${d.local.addr}>${d.remote.addr}` });
       sa.roam(mobikePath(sa, d.local.addr, d.remote.addr), sa.now);
     }
+  }
+
+  /**
+   * RFC 7296 §2.21.4: a gateway that lost our IKE SA (it restarted) may answer
+   * a request with an unprotected INVALID_IKE_SPI notify, our SPIs copied.
+   * Unprotected, anyone on the path can forge it: it is never acted on here,
+   * only counted (`dropped['invalid-ike-spi']`) and reported as a `liveness`
+   * `suspect` event — the engine then checks the SA at once (an authenticated
+   * DPD answer proves it alive) while a new one is prepared beside it.
+   */
+  private invalidIkeSpi(header: DecodedIkeHeader, raw: Uint8Array, d: Datagram): boolean {
+    const sa = this.sa;
+    if (sa.state !== 'established' || header.exchangeType === ExchangeType.IkeSaInit) return false;
+    const opened = openMessage(undefined, raw);
+    if (!opened.ok || opened.protected) return false;
+    const notify = opened.msg.payloads.some((p) => p.type === PayloadType.Notify && p.notifyType === NotifyType.InvalidIkeSpi);
+    if (!notify) return false;
+    sa.drop('invalid-ike-spi');
+    if (d.remote.addr === sa.path.remote.addr) sa.event({ type: 'liveness', state: 'suspect', gateway: sa.config.gateway, reason: 'invalid-ike-spi' });
+    return true;
   }
 
   /**

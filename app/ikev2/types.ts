@@ -146,6 +146,8 @@ export interface IkeSaConfig {
   requestDns: boolean;
   retransmitBaseMs: number;
   retransmitTries: number;
+  /** retransmissions back off by 1.8 up to this interval (default 60 s) */
+  retransmitCapMs?: number;
   dpdSeconds: number;
   natKeepaliveSeconds: number;
   mobike: boolean;

@@ -15,6 +15,7 @@
  * loop's one promise chain; its one timer serves every core (engine-loop.ts).
  */
 import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } from '../engine-snapshot.ts';
+import type { Resume } from '../base/liveness.ts';
 import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
@@ -30,6 +31,7 @@ import { MipDriver, type CoreFactory } from './mip-driver.ts';
 import type { LinkWatcher, Platform } from './platform.ts';
 import { linuxPlatform } from './platform-linux.ts';
 import { PolicyRoutes, VPN_TUNS } from './policy-routes.ts';
+import { ResumeWatch } from './resume-watch.ts';
 import { flat, VpnLifecycle } from './vpn-lifecycle.ts';
 
 export { engineCore, engineCores, type EngineOptions, type MipOptions, type MipPort } from './engine-config.ts';
@@ -51,6 +53,7 @@ export class Engine implements EngineSource {
   private readonly access: AccessServices;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
   private readonly countersTick: EngineCounters;
+  private readonly resumeWatch: ResumeWatch;
   private snap: EngineSnapshot = emptySnapshot();
   private link: Link | null = null;
   private pending?: Pending;
@@ -59,6 +62,9 @@ export class Engine implements EngineSource {
   /** the queue of policy-rule changes (PolicyRoutes: link, FA, TIA) */
   private rules: Promise<void> = Promise.resolve();
   private connected = false;
+  /** the mode of the last data-path effect, and the TIA and TUN of the last IKE SA that came up */
+  private dataPathMode?: string;
+  private lastSa?: { tia: string; dev: string };
   private stopped = false;
 
   constructor(private readonly opts: EngineOptions) {
@@ -90,6 +96,7 @@ export class Engine implements EngineSource {
     };
     this.mip = opts.mipDriver ? opts.mipDriver(mipOpts) : new MipDriver(mipOpts);
     this.countersTick = new EngineCounters(this.mip, this.gate, (c) => this.publish(c));
+    this.resumeWatch = new ResumeWatch(clock, (r, now) => this.onResume(r, now));
     this.monitor = platform.watchLinks((link) => void this.loop.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
     const { loop } = this;
     this.discovery = new AgentDiscoveryDriver({
@@ -102,7 +109,9 @@ export class Engine implements EngineSource {
     });
     this.vpn = new VpnLifecycle({
       profile: p, platform, loop, link: () => this.link, input: (i) => this.input(i), publish: (ev) => this.publish(ev),
-      setTia: (info) => this.rulesDo(() => this.policy.setTia(info)), vpnReady: (dns) => this.access.vpnReady(dns),
+      // (called on the loop's chain: newSaReady is queued behind, never awaited)
+      setTia: (info) => this.rulesDo(() => this.policy.setTia(info)).then(() => void this.loop.enqueue(() => this.newSaReady(info))),
+      vpnReady: (dns) => this.access.vpnReady(dns),
     });
     this.access = new AccessServices({
       profile: p, net: platform.net, mipTun, stateDir: opts.stateDir ?? '/var/lib/homeward',
@@ -157,6 +166,9 @@ export class Engine implements EngineSource {
     await this.mip.start();
     this.countersTick.start(this.platform.clock.now());
     this.loop.add(this.countersTick);
+    this.resumeWatch.start(this.platform.clock.now());
+    this.loop.add(this.resumeWatch);
+    this.loop.add(this.vpn);
     const link = await this.monitor.start();
     await this.loop.enqueue(async () => {
       this.onLink(link);
@@ -222,6 +234,7 @@ export class Engine implements EngineSource {
       case 'vpn-move': return this.vpn.move(e.local, now);
       case 'vpn-disconnect': return this.vpn.disconnect();
       case 'data-path': {
+        this.dataPathMode = e.mode;
         const fa = e.mode === 'f' && this.link ? this.controller.context.agents.get(this.link.iface) : undefined;
         void this.rulesDo(() => this.policy.setFa(fa && !this.stopped ? fa : null));
         const up = this.vpn.up;
@@ -264,6 +277,38 @@ export class Engine implements EngineSource {
     void this.rulesDo(async () => this.stopped || this.link !== link ? undefined : this.policy.syncLinks());
     this.discovery.setLink(link);
     this.input({ kind: 'link', link });
+  }
+
+  /**
+   * A new IKE SA is up. With another TIA the controller re-registers (the
+   * `vpn up` input that follows). With the SAME TIA — a gateway that
+   * restarted, or deleted our silent SA, hands the address out again — the
+   * controller has nothing to do, but the SA is on the other TUN and the
+   * binding at the HA may have expired meanwhile: in mc the outer packets
+   * move to the new TUN and the binding is registered again at once.
+   */
+  private newSaReady(info: { tia: string; dev: string }): void {
+    const prev = this.lastSa;
+    this.lastSa = { tia: info.tia, dev: info.dev };
+    if (this.stopped || !prev || prev.tia !== info.tia || prev.dev === info.dev || this.dataPathMode !== 'mc') return;
+    this.publish({ type: 'log', level: 'info', msg: `new IKE SA with the same TIA ${info.tia} on ${info.dev}: the tunnel follows, the binding is registered again` });
+    this.mip.setDataPath({ device: info.dev });
+    // pinned to the new TUN by name: the old one holds the same address until its teardown
+    this.mip.register({ coa: info.tia, source: info.tia, device: info.dev });
+  }
+
+  /**
+   * The engine slept (suspend or SIGSTOP): the network may have changed, the
+   * gateway may have deleted the IKE SA and the binding may have expired
+   * meanwhile. The SA gets a quick check with a new one prepared beside it,
+   * the MIP driver re-registers at once, and detection starts again.
+   */
+  private onResume(r: Resume, now: number): void {
+    if (this.stopped) return;
+    this.publish({ type: 'resume', sleptMs: r.sleptMs, kind: r.kind });
+    this.vpn.resume(now);
+    this.mip.refreshBinding?.('resume');
+    this.input({ kind: 'resume', sleptMs: r.sleptMs });
   }
 
   private onAgentChange({ iface, fa, rebooted }: AgentChange): void {

@@ -14,7 +14,7 @@ import { NetMonitor } from './net-monitor.ts';
 import { NetConfig, runTool } from './netconfig.ts';
 import type { DatagramOptions, DatagramPeer, DatagramSocket, Platform } from './platform.ts';
 import { bindSocketToDevice, openRawSocket, openUdpSocketFd } from './raw-socket.ts';
-import { DriverTimer, monotonicNow } from './system-clock.ts';
+import { DriverTimer, bootTimeNow, monotonicNow } from './system-clock.ts';
 import { openUdpTransport } from './udp-transport.ts';
 
 /** A dgram socket behind the DatagramSocket interface; `device` binds through the addon (SO_BINDTODEVICE). */
@@ -125,6 +125,7 @@ export function linuxPlatform(): Platform {
     clock: {
       now: (): Instant => monotonicNow(),
       wallNow: () => Date.now(),
+      bootNow: bootTimeNow,
       timer: (onFire) => new DriverTimer(onFire),
     },
     random: (n) => new Uint8Array(randomBytes(n)),

@@ -28,6 +28,12 @@ export interface PlatformClock {
   now(): Instant;
   /** wall-clock milliseconds since the epoch (certificate validity, registration identification) */
   wallNow(): number;
+  /**
+   * CLOCK_BOOTTIME in milliseconds: like now() but it also counts the time the
+   * machine was suspended (now() stops then). The engine compares the two to
+   * notice a suspend (app/base/liveness.ts ResumeDetector).
+   */
+  bootNow(): Instant;
   /** a timer that calls `onFire` once its armed deadline has passed on this clock */
   timer(onFire: () => void): PlatformTimer;
 }

@@ -2,10 +2,26 @@
  * The real clock and the one timer a driver re-arms (js-quic's
  * setConnTimeoutTimer): monotonic milliseconds from performance.now().
  */
+import { readFileSync } from 'node:fs';
 import type { Instant } from '../base/clock.ts';
 
 export function monotonicNow(): Instant {
   return performance.now();
+}
+
+/**
+ * CLOCK_BOOTTIME (ms; counts suspend, unlike performance.now()'s CLOCK_MONOTONIC):
+ * /proc/uptime's first field, 10 ms resolution. Without /proc (never on Linux), the
+ * monotonic clock: a suspend is then noticed only as a timer that fired far too late.
+ */
+export function bootTimeNow(): Instant {
+  try {
+    const up = Number.parseFloat(readFileSync('/proc/uptime', 'latin1'));
+    if (Number.isFinite(up)) return up * 1000;
+  } catch {
+    // fall through
+  }
+  return monotonicNow();
 }
 
 /** One re-armable timer: arm(at) replaces the previous deadline; undefined disarms. */

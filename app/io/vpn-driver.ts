@@ -134,6 +134,7 @@ export class VpnDriver {
     this.config = ikeSaConfig(vpn, {
       localAddr, ikePort: udp.ikePort, nattPort: udp.nattPort, addresses, wallOffsetMs: clock.wallNow() - clock.now(), auth: creds.auth,
     });
+    if (this.opts.retransmitCapMs !== undefined) this.config = { ...this.config, retransmitCapMs: this.opts.retransmitCapMs };
     if (this.stopping) return this.abandonStart();
     udp.onDatagram((d) => this.rxGuard.run(() => this.onDatagram(d)));
     this.connect();
@@ -264,6 +265,21 @@ export class VpnDriver {
         this.command({ type: 'disconnect' });
       }
     });
+  }
+
+  /**
+   * ESP packets sent and authentic ones received so far, both paths together:
+   * the JavaScript path's counters and the native path's (read from the addon
+   * on call, never per packet). The engine's one-sided liveness samples these.
+   */
+  espTotals(): { out: number; in: number } {
+    const n = this.data.nativeStats();
+    return { out: this.counters.espOut + (n?.espOut ?? 0), in: this.counters.espIn + (n?.espIn ?? 0) };
+  }
+
+  /** A liveness check now (an empty INFORMATIONAL, RFC 7296 §1.4), queued behind an exchange in flight. */
+  checkLiveness(): void {
+    this.command({ type: 'dpd-now' });
   }
 
   /** Counters of the native ESP path while it runs (undefined on the JavaScript path). */

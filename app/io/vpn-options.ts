@@ -20,6 +20,12 @@ export interface VpnDriverOptions {
   monitor?: boolean;
   /** the operating system (default: Linux) */
   platform?: Platform;
+  /**
+   * Retransmissions of IKE requests back off by 1.8 up to this interval
+   * (default 60 s): the engine caps them at 1 s so that a gateway coming back
+   * is found within about a second (docs/ENGINE.md, "Recovery").
+   */
+  retransmitCapMs?: number;
 }
 
 export interface VpnResult {

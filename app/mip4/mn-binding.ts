@@ -19,6 +19,12 @@ export interface RegistrationLocation {
   source: string;
   /** the foreign agent our requests go through (mode f) */
   via?: string;
+  /**
+   * the device the source lives on, when the caller knows it better than an
+   * address lookup: a new IKE SA with the same TIA holds it on the other TUN
+   * while the old one is still being torn down
+   */
+  device?: string;
 }
 
 /** The accepted binding as the data path sees it. */
@@ -47,8 +53,8 @@ export function careOfCommand(current: string | undefined, observed: string | un
  * taken only from there. Mode f (`via`): the source is the home address and
  * the requests go to the FA on the link: no device.
  */
-export function socketDevice(loc: Pick<RegistrationLocation, 'source' | 'via'>, deviceOf: (addr: string) => string | undefined): string | undefined {
-  return loc.via === undefined ? deviceOf(loc.source) : undefined;
+export function socketDevice(loc: Pick<RegistrationLocation, 'source' | 'via' | 'device'>, deviceOf: (addr: string) => string | undefined): string | undefined {
+  return loc.via === undefined ? loc.device ?? deviceOf(loc.source) : undefined;
 }
 
 /**

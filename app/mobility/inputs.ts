@@ -49,4 +49,6 @@ export type MobilityInput =
   | { kind: 'vpn'; event: 'up'; tia: string; local: string }
   | { kind: 'vpn'; event: 'down'; reason: string }
   /** A command from the user (tray, UI, control socket). */
-  | { kind: 'command'; command: EngineCommand };
+  | { kind: 'command'; command: EngineCommand }
+  /** The engine slept (a suspend, or the process was frozen) for `sleptMs`: the network may have changed meanwhile. */
+  | { kind: 'resume'; sleptMs: number };

@@ -62,6 +62,9 @@ export const TOP_LEVEL: ReadonlyArray<{ key: string; from: string[]; take: 'home
   { key: 'rssIdleMiB', from: ['memory.rssIdleMiB'], take: 'homeward' },
   { key: 'rssGrowthMiB', from: ['memory.rssGrowthMiB'], take: 'homeward' },
   { key: 'helpStartS', from: ['startup.helpS'], take: 'homeward' },
+  { key: 'recoveryResumeMs', from: ['recovery.resumeMs'], take: 'homeward' },
+  { key: 'recoveryGatewayMs', from: ['recovery.gatewayMs'], take: 'homeward' },
+  { key: 'recoveryHaMs', from: ['recovery.haMs'], take: 'homeward' },
 ];
 
 export interface ResultsJson {

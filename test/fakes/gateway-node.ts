@@ -25,8 +25,9 @@ import { classifyUdp4500, withNonEspMarker } from '../../app/esp/udp-encap.ts';
 import { parseProposals } from '../../app/ikev2/proposal-string.ts';
 import { espSuiteOf } from '../../app/ikev2/suite.ts';
 import type { Endpoint, TsRange } from '../../app/ikev2/types.ts';
-import { ExchangeType, PayloadType, ProtocolId } from '../../app/wire/ikev2/constants.ts';
-import { decodeMessage } from '../../app/wire/ikev2/message.ts';
+import { ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../app/wire/ikev2/constants.ts';
+import { decodeMessage, encodeMessage } from '../../app/wire/ikev2/message.ts';
+import { makeNotify } from '../../app/wire/ikev2/payloads/notify.ts';
 import { MiniResponder } from '../harness/ike-pair.ts';
 import { ipHeader, parseUdpPacket, udpPacket } from './ip-packet.ts';
 
@@ -75,6 +76,8 @@ export class GatewayNode {
   /** a log line per IKE SA event (established, moved, deleted), for asserts and failure output */
   readonly log: string[] = [];
   private made = 0;
+  /** answer a request for an IKE SA we do not know with an unprotected INVALID_IKE_SPI (RFC 7296 §2.21.4), as charon does */
+  answerUnknownSpi = false;
 
   /**
    * `send`: the packets the gateway originates (IKE and ESP-in-UDP to clients);
@@ -127,6 +130,11 @@ export class GatewayNode {
     this.stats.ikeIn++;
     let sa = this.sas.find((s) => s.responder.session && equalBytes(s.responder.session.spiI, header.spiI));
     if (!sa) {
+      if (header.exchangeType !== ExchangeType.IkeSaInit && !header.response && this.answerUnknownSpi) {
+        this.drop('ike-unknown-sa');
+        const notify = encodeMessage({ ...header, initiator: false, response: true }, [makeNotify(NotifyType.InvalidIkeSpi)]);
+        return this.answer(notify, to, from);
+      }
       if (header.exchangeType !== ExchangeType.IkeSaInit || header.response) return this.drop('ike-unknown-sa');
       sa = this.newSa();
     } else if (header.exchangeType === ExchangeType.IkeSaInit && sa.responder.initResponse) {
@@ -144,6 +152,18 @@ export class GatewayNode {
     }
     const deleted = r.requestsSeen.slice(seen).some((ps) => ps.some((p) => p.type === PayloadType.Delete && p.protocol === ProtocolId.IKE));
     if (deleted) this.remove(sa);
+  }
+
+  /**
+   * The gateway restarts: every IKE and ESP SA is forgotten (what comes for
+   * them is dropped, or — `invalidIkeSpi` — an IKE request is answered with
+   * INVALID_IKE_SPI); new IKE SAs get new TIAs, or — `sameTias` — the pool's first ones again.
+   */
+  restart(opts: { invalidIkeSpi?: boolean; /** the TIA pool starts over (as charon's in-memory pool does) */ sameTias?: boolean } = {}): void {
+    this.sas.length = 0;
+    if (opts.sameTias) this.made = 0;
+    this.answerUnknownSpi = opts.invalidIkeSpi ?? false;
+    this.log.push('restarted');
   }
 
   private newSa(): GatewaySa {
@@ -177,7 +197,9 @@ export class GatewayNode {
       selectors: { local: this.opts.localTs, remote: [{ start: sa.tia, end: sa.tia }] },
     });
     sa.outbound = new OutboundEspSa({ spi: u32(r.peerEspSpi!), suite, keys: r.childKeys!.r });
-    sa.peer = { addr: from.addr, port: 4500 };
+    // ESP goes where the client's NAT-T socket is: the port IKE_AUTH came from once it floated (an ephemeral one when
+    // 4500 was taken, e.g. by the previous SA's driver), 4500 when it came on 500
+    sa.peer = { addr: from.addr, port: from.port === 500 ? 4500 : from.port };
     this.log.push(`established ${sa.tia} for ${from.addr}`);
   }
 

@@ -42,6 +42,8 @@ export class MemoryClock extends ManualClock implements PlatformClock {
   private seq = 0;
   /** how many timer callbacks have run */
   fired = 0;
+  /** how long the simulated machine was suspended (bootNow() runs ahead of now() by this) */
+  private suspendedMs = 0;
 
   constructor(opts: MemoryClockOptions = {}) {
     super(opts.start);
@@ -50,6 +52,29 @@ export class MemoryClock extends ManualClock implements PlatformClock {
 
   wallNow(): number {
     return this.wallOffset + this.now();
+  }
+
+  bootNow(): Instant {
+    return this.now() + this.suspendedMs;
+  }
+
+  /**
+   * The machine sleeps `ms`: the boot-time clock moves, the monotonic one does
+   * not (CLOCK_MONOTONIC stops in suspend); then what is due fires.
+   */
+  suspend(ms: number): void {
+    this.suspendedMs += ms;
+    this.runDue();
+  }
+
+  /**
+   * The process is frozen (SIGSTOP) `ms`: both clocks move but no timer fires
+   * on the way; at the end (SIGCONT) every overdue timer fires at once, late.
+   */
+  freeze(ms: number): void {
+    if (ms < 0) throw new Error('time does not go backwards');
+    this.set(this.now() + ms);
+    this.runDue();
   }
 
   timer(onFire: () => void): PlatformTimer {

@@ -35,6 +35,9 @@ export function handleCommon(input: MobilityInput, ctx: MobilityContext, _now: I
   switch (input.kind) {
     case 'link':
       return redetect(ctx, 'network changed', 'link');
+    case 'resume':
+      // after a sleep nothing known about the network can be trusted: detect again (RFC 5266 §3.4)
+      return redetect(ctx, `resumed after ${Math.round(input.sleptMs / 1000)} s`, 'resume');
     case 'command':
       switch (input.command.cmd) {
         case 'disconnect':

@@ -40,6 +40,7 @@ describe('profile', () => {
     expect(p.vpn?.remoteTs).toEqual([{ addr: '10.10.0.0', len: 16 }]);
     expect(p.detection).toMatchObject({ timeoutMs: 1000, retransmits: 2, tMonitorSeconds: 60 });
     expect(p.failClosed).toBe(true);
+    expect(p.vpn?.livenessMs).toBe(1000);
   });
 
   it('names the bad field', () => {
@@ -61,6 +62,9 @@ describe('profile', () => {
       [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = 5), 'vpn.ikeRekeySeconds'],
       [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = '3600'), 'vpn.ikeRekeySeconds'],
       [(j) => ((j.vpn as Record<string, unknown>).ikeRekeySeconds = 86400 * 7 + 1), 'vpn.ikeRekeySeconds'],
+      [(j) => ((j.vpn as Record<string, unknown>).livenessMs = -1), 'vpn.livenessMs'],
+      [(j) => ((j.vpn as Record<string, unknown>).livenessMs = 60001), 'vpn.livenessMs'],
+      [(j) => ((j.vpn as Record<string, unknown>).livenessMs = '1000'), 'vpn.livenessMs'],
     ];
     for (const [mutate, field] of cases) {
       const j = example();

@@ -7,6 +7,8 @@ import { equalBytes } from '../../../app/base/bytes.ts';
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../app/wire/ikev2/constants.ts';
 import type { ChildSaInfo, Effect } from '../../../app/ikev2/types.ts';
 import { compareNonces, oursIsRedundant } from '../../../app/ikev2/tasks/child-rekey.ts';
+import { encodeMessage } from '../../../app/wire/ikev2/message.ts';
+import { makeNotify } from '../../../app/wire/ikev2/payloads/notify.ts';
 import { IkePair, MiniResponder, clientConfig } from '../../harness/ike-pair.ts';
 
 const P = PayloadType;
@@ -220,6 +222,32 @@ describe('IKE SA: liveness and deletion', () => {
     while (pair.sa.state !== 'closed') pair.advance();
     expect(pair.events()).toContainEqual(expect.objectContaining({ type: 'liveness', state: 'failed' }));
     expect(closed(pair)?.error?.code).toBe('DEAD_PEER');
+  });
+
+  it('INVALID_IKE_SPI (RFC 7296 §2.21.4): unprotected, so only counted and reported as suspect from the gateway; the SA stays and its DPD still decides', () => {
+    const pair = new IkePair(new MiniResponder(), clientConfig({ dpdSeconds: 10, retransmitTries: 2 }));
+    pair.command({ type: 'connect' });
+    const s = pair.sa.session;
+    // a restarted gateway answers our request for the SA it forgot: our SPIs copied, no SK payload
+    const notify = encodeMessage({ spiI: s.spiI, spiR: s.spiR, exchangeType: ExchangeType.Informational, initiator: false, response: true, messageId: 7 }, [makeNotify(NotifyType.InvalidIkeSpi)]);
+    pair.fromResponder(notify);
+    pair.drive();
+    expect(pair.events()).toContainEqual({ type: 'liveness', state: 'suspect', gateway: '192.0.2.1', reason: 'invalid-ike-spi' });
+    expect(pair.sa.stats.dropped['invalid-ike-spi']).toBe(1);
+    expect(pair.sa.state).toBe('established');
+    // from another address: counted, no suspicion
+    const n = pair.events().length;
+    pair.fromResponder(notify, pair.sa.path.natt, pair.sa.path.local.addr, '203.0.113.66');
+    pair.drive();
+    expect(pair.events().slice(n)).toEqual([]);
+    expect(pair.sa.stats.dropped['invalid-ike-spi']).toBe(2);
+    // an unprotected message without that notify is no such hint: dropped as before
+    pair.fromResponder(encodeMessage({ spiI: s.spiI, spiR: s.spiR, exchangeType: ExchangeType.Informational, initiator: false, response: true, messageId: 7 }, [makeNotify(NotifyType.AuthenticationFailed)]));
+    expect(pair.sa.stats.dropped['invalid-ike-spi']).toBe(2);
+    // the genuine gateway still answers the DPD: the SA is alive
+    pair.command({ type: 'dpd-now' });
+    expect(pair.events().filter((e) => e.type === 'liveness' && e.state === 'ok')).toHaveLength(1);
+    expect(pair.sa.state).toBe('established');
   });
 
   it('disconnect: INFORMATIONAL{ D(IKE) } --> <-- {} closes without an error and removes the Child SA', () => {

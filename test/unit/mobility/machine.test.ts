@@ -404,3 +404,25 @@ describe('mobility controller: a new TIA while traffic flows through the VPN dur
     expect(r.since().filter((e) => e.kind === 'event' && e.event.type === 'mode').map((e) => e.kind === 'event' && e.event.type === 'mode' && e.event.coa)).toEqual(['10.10.100.9']);
   });
 });
+
+describe('mobility controller: a resume (issue 18)', () => {
+  it('in mc: detects again at once (the SA is moved or confirmed from the link as it is now); the handover names the resume', () => {
+    const r = outsideMc();
+    r.m.handleInput({ kind: 'resume', sleptMs: 40_200 }, r.clock.now());
+    expect(r.m.stateName).toBe('detecting');
+    expect(r.since().find((e) => e.kind === 'event' && e.event.type === 'mode')).toMatchObject({ event: { mode: 'detecting', reason: 'resumed after 40 s' } });
+    expect(kinds(r)).toContain('vpn-move');
+    expect(kinds(r)).toContain('register-direct');
+    apply(r, 'vpn(up)');
+    expect(handovers(r)).toEqual([expect.objectContaining({ from: 'mc', to: 'mc', trigger: 'resume' })]);
+  });
+
+  it('disconnected: a resume changes nothing', () => {
+    const r = outsideMc();
+    r.m.handleInput({ kind: 'command', command: { cmd: 'disconnect' } }, r.clock.now());
+    r.mark();
+    r.m.handleInput({ kind: 'resume', sleptMs: 60_000 }, r.clock.now());
+    expect(r.m.stateName).toBe('disconnected');
+    expect(kinds(r).filter((k) => k !== 'event')).toEqual([]);
+  });
+});

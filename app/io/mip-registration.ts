@@ -68,6 +68,8 @@ export class MipRegistration {
   private readonly unverifiedCodes = new Set<number>();
   /** a refresh in progress (refresh()): why, and when it began; its outcome is reported as a `liveness` event */
   private refreshing?: { reason: string; at: Instant };
+  /** the device the last register() named (a re-created VPN TUN: the old one may still hold the TIA for a moment) */
+  private device?: string;
 
   constructor(private readonly opts: MipRegistrationOptions) {
     this.platform = opts.platform ?? linuxPlatform();
@@ -118,6 +120,7 @@ export class MipRegistration {
     this.refreshing = undefined; // a new location supersedes a refresh of the old one
     this.source = loc.source;
     this.via = loc.via;
+    this.device = loc.device;
     for (const [addr, s] of this.sockets) {
       if (addr !== loc.source) {
         s.sock.close();
@@ -147,7 +150,9 @@ export class MipRegistration {
    */
   refresh(reason: string): boolean {
     if (this.stopped || !this.started || this.coa === undefined || this.source === undefined) return false;
-    const loc: RegistrationLocation = { coa: this.coa, source: this.source, ...(this.via === undefined ? {} : { via: this.via }) };
+    const loc: RegistrationLocation = {
+      coa: this.coa, source: this.source, ...(this.via === undefined ? {} : { via: this.via }), ...(this.device === undefined ? {} : { device: this.device }),
+    };
     this.pin(loc);
     const now = this.platform.clock.now();
     this.refreshing = { reason, at: now };

@@ -125,7 +125,9 @@ async function inMc(r: Run): Promise<string> {
 }
 
 const after = (r: Run, from: number) => r.events.filter((e) => e.at >= from);
-const liveness = (evs: EngineEvent[]) => evs.filter((e) => e.type === 'liveness').map((e) => {
+/** the gateway's liveness events (the binding's own, issue 18's Mobile IP side, carry `what: 'binding'`) */
+const gwLiveness = (e: EngineEvent): e is Extract<EngineEvent, { type: 'liveness' }> => e.type === 'liveness' && !('what' in e && e.what === 'binding');
+const liveness = (evs: EngineEvent[]) => evs.filter(gwLiveness).map((e) => {
   const { type: _t, gateway: _g, ms: _m, silentMs: _s, at: _a, ...rest } = e as EngineEvent & { at: number; ms?: number; silentMs?: number; gateway?: string };
   return rest;
 });
@@ -143,8 +145,8 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
       { state: 'suspect', reason: 'one-sided', action: 'dpd' },
       { state: 'failed', reason: 'one-sided', action: 'new-sa' },
     ]);
-    const suspect = evs.find((e) => e.type === 'liveness' && e.state === 'suspect')!;
-    const failed = evs.find((e) => e.type === 'liveness' && e.state === 'failed')!;
+    const suspect = evs.find((e) => gwLiveness(e) && e.state === 'suspect')!;
+    const failed = evs.find((e) => gwLiveness(e) && e.state === 'failed')!;
     // about livenessMs (1 s, sampled every 250 ms) after the first unanswered packet — not dpdSeconds (30 s)
     expect(suspect.at - lost).toBeLessThanOrEqual(1500);
     expect(failed.at - suspect.at).toBe(QUICK_CHECK_MS);
@@ -172,8 +174,8 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
       { state: 'suspect', reason: 'invalid-ike-spi', action: 'dpd+new-sa' },
       { state: 'replaced', reason: 'invalid-ike-spi' },
     ]);
-    const suspect = evs.find((e) => e.type === 'liveness' && e.state === 'suspect')!;
-    const replaced = evs.find((e) => e.type === 'liveness' && e.state === 'replaced')!;
+    const suspect = evs.find((e) => gwLiveness(e) && e.state === 'suspect')!;
+    const replaced = evs.find((e) => gwLiveness(e) && e.state === 'replaced')!;
     // the new SA was up within a few round trips of the notify, well inside the quick check
     expect(replaced.at - suspect.at).toBeLessThan(QUICK_CHECK_MS);
     const mc = evs.findLast((e) => e.type === 'mode' && e.mode === 'mc') as { coa: string };
@@ -192,7 +194,7 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
     const notify = encodeMessage({ spiI: hex(sa.spiI), spiR: hex(sa.spiR), exchangeType: ExchangeType.Informational, initiator: false, response: true, messageId: 7 }, [makeNotify(NotifyType.InvalidIkeSpi)]);
     const natt = r.t.platform.opened.udp.at(-1)!.nattPort;
     r.t.gw.output(udpPacket({ src: TOUR.GW, dst: TOUR.U1_ADDR, srcPort: 4500, dstPort: natt, payload: withNonEspMarker(notify) }));
-    await until(r, () => r.events.some((e) => e.type === 'liveness' && e.state !== 'suspect' && e.at >= from), 'the check ended');
+    await until(r, () => r.events.some((e) => gwLiveness(e) && e.state !== 'suspect' && e.at >= from), 'the check ended');
     await until(r, () => r.t.clock.now() > from + 3000, '3 s more');
     expect(liveness(after(r, from))).toEqual([
       { state: 'suspect', reason: 'invalid-ike-spi', action: 'dpd+new-sa' },
@@ -258,7 +260,7 @@ describe('recovery (issue 18): the engine against the in-memory gateway', () => 
     const tia = await inMc(r);
     r.t.clock.suspend(60_000);
     const woke = r.t.clock.now();
-    await until(r, () => r.events.some((e) => e.type === 'liveness' && e.state === 'ok' && e.at >= woke), 'the check answered');
+    await until(r, () => r.events.some((e) => gwLiveness(e) && e.state === 'ok' && e.at >= woke), 'the check answered');
     await until(r, () => r.events.some((e) => e.type === 'mode' && e.mode === 'mc' && e.at >= woke), 'mode mc again');
     const evs = after(r, woke);
     expect(evs.find((e) => e.type === 'resume')).toMatchObject({ kind: 'suspend', sleptMs: 60_000 });

@@ -209,6 +209,12 @@ export class Engine implements EngineSource {
           return;
         }
         this.pending = { kind: 'direct', attempt: e.attempt };
+        // the FA's routing rules go in with the request, so that they are in place when the reply switches
+        // the data path to f (only ever on a trusted link: the controller registers through an FA nowhere else)
+        if (e.via) {
+          const via = e.via;
+          void this.rulesDo(() => this.policy.setFa(this.stopped || this.link?.iface !== via.iface ? null : via));
+        }
         const source = e.via ? this.opts.profile.homeAddress : this.link?.addr ?? e.coa;
         this.mip.register({ coa: e.coa, source, ...(e.via ? { via: e.via.addr } : {}) });
         return;

@@ -18,6 +18,7 @@ import { applyEvent, emptySnapshot, type EngineSnapshot, type EngineSource } fro
 import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
+import { TUNNEL_FORMATS } from '../mip4/tunnel-format.ts';
 import { MobilityController } from '../mobility/machine.ts';
 import { TrafficGate } from '../mobility/traffic-gate.ts';
 import { AccessServices } from './access-services.ts';
@@ -283,7 +284,8 @@ export class Engine implements EngineSource {
     if (result.status === 'accepted' && result.tnc) {
       // the HA's binding now points at the link: the driver's client takes it over (and refreshes it) from here
       this.pending = { kind: 'direct', attempt: run.attempt };
-      this.mip.register({ coa: run.coa, source: run.source });
+      const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
+      this.mip.register({ coa: run.coa, source: run.source, accepted: { udpTunnel: e.udpTunnel === true, format } });
     }
     this.input({ kind: 'direct-registration', attempt: run.attempt, result });
   }

@@ -19,6 +19,13 @@ export interface RegistrationLocation {
   source: string;
   /** the foreign agent our requests go through (mode f) */
   via?: string;
+  /**
+   * The home agent accepted this care-of address already (the detection
+   * request's verified reply): the data path uses it at once, in this
+   * format, while our own request refreshes it — not one round trip later
+   * with the previous binding's care-of address as the outer source.
+   */
+  accepted?: { udpTunnel: boolean; format: TunnelFormat };
 }
 
 /** The accepted binding as the data path sees it. */

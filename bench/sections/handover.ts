@@ -220,17 +220,19 @@ async function engineMoves(progress: Progress, yardstick: Measured): Promise<Fig
     }
     return undefined;
   };
-  const to = { U1: L.toU1, U2: L.toU2, T1: L.toT1, T2: L.toT2 };
   try {
     if (!(await waitFor(0, (e) => e.type === 'mode' && e.mode === 'c', 30_000))) throw new Error(`no mode c on T1: ${mn.stderr().slice(-300)}`);
     await sleep(1000);
     const moves: Array<{ at: number; kind: keyof typeof KINDS | null; n0: number }> = [];
     for (let r = 0; r < ROUNDS && failure === undefined; r++) {
       for (const [net, mode, kind] of ROUND) {
+        // the new interface comes up beside the current one first (a laptop's second interface), then the
+        // measured move: the default route onto it and the old link down, in one ip -batch
+        await L.prepare(net);
         const n0 = events(mn).length;
         const at = Date.now();
         moves.push({ at, kind, n0 });
-        await to[net]();
+        await L.switchTo(net);
         if (!(await waitFor(n0, (e) => e.type === 'mode' && e.mode === mode, 20_000))) {
           failure = `round ${r + 1}: no mode ${mode} on ${net}`;
           break;

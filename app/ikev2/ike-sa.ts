@@ -101,7 +101,8 @@ export class IkeSa implements SaContext {
 
   /** Our address changed (RFC 4555 §3.5): same gateway address, new local one. */
   private handleRoam(localAddr: string, addresses: string[] | undefined, eventAt: Instant): void {
-    if (addresses) this.mobike.localAddrs = addresses.filter((a) => a !== localAddr);
+    // without a list (the driver sends the update before it reads one) the last one stays, less the new address
+    this.mobike.localAddrs = (addresses ?? this.mobike.localAddrs).filter((a) => a !== localAddr);
     if (localAddr === this.path.local.addr) return this.handleAddresses(addresses ?? [localAddr, ...this.mobike.localAddrs]);
     this.roam(mobikePath(this, localAddr, this.path.remote.addr), eventAt);
   }

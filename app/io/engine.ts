@@ -19,6 +19,7 @@ import type { Resume } from '../base/liveness.ts';
 import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
+import { TUNNEL_FORMATS } from '../mip4/tunnel-format.ts';
 import { MobilityController } from '../mobility/machine.ts';
 import { TrafficGate } from '../mobility/traffic-gate.ts';
 import { AccessServices } from './access-services.ts';
@@ -221,6 +222,12 @@ export class Engine implements EngineSource {
           return;
         }
         this.pending = { kind: 'direct', attempt: e.attempt };
+        // the FA's routing rules go in with the request, so that they are in place when the reply switches
+        // the data path to f (only ever on a trusted link: the controller registers through an FA nowhere else)
+        if (e.via) {
+          const via = e.via;
+          void this.rulesDo(() => this.policy.setFa(this.stopped || this.link?.iface !== via.iface ? null : via));
+        }
         const source = e.via ? this.opts.profile.homeAddress : this.link?.addr ?? e.coa;
         this.mip.register({ coa: e.coa, source, ...(e.via ? { via: e.via.addr } : {}) });
         return;
@@ -325,7 +332,8 @@ export class Engine implements EngineSource {
     if (result.status === 'accepted' && result.tnc) {
       // the HA's binding now points at the link: the driver's client takes it over (and refreshes it) from here
       this.pending = { kind: 'direct', attempt: run.attempt };
-      this.mip.register({ coa: run.coa, source: run.source });
+      const format = TUNNEL_FORMATS.find((f) => f === e.encapsulation) ?? 'ip-in-ip';
+      this.mip.register({ coa: run.coa, source: run.source, accepted: { udpTunnel: e.udpTunnel === true, format } });
     }
     this.input({ kind: 'direct-registration', attempt: run.attempt, result });
   }

@@ -23,13 +23,16 @@ export class ExecFailure extends Error {
  * Runs `cmd` with `args`; resolves its stdout, rejects with an ExecFailure.
  * `timeoutMs` 0 (the default): no time limit.
  */
-export function execText(cmd: string, args: readonly string[], timeoutMs = 0): Promise<string> {
+export function execText(cmd: string, args: readonly string[], timeoutMs = 0, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
+    const child = execFile(cmd, [...args], { encoding: 'utf8', timeout: timeoutMs }, (err, stdout, stderr) => {
       if (!err) return resolve(stdout);
       const f = err as { code?: number | string; message?: string };
       reject(new ExecFailure(stderr ?? '', f.code, f.message ?? ''));
     });
+    // `input` on stdin (`ip -batch -`), else stdin closed at once
+    child.stdin?.on('error', () => undefined);
+    child.stdin?.end(input ?? '');
   });
 }
 
@@ -62,6 +65,51 @@ export function spawnTool(cmd: string, args: readonly string[]): ToolStream {
     },
     onData(handler) {
       proc.stdout!.on('data', handler);
+    },
+    kill() {
+      proc.kill();
+    },
+  };
+}
+
+/** A long-running tool fed on its stdin (`ip -batch -`), its stdout read as it comes. */
+export interface ToolSession extends ToolStream {
+  /** writes to its stdin; false once it is gone */
+  write(text: string): boolean;
+  onExit(handler: () => void): void;
+}
+
+/** Starts `cmd` with stdin and stdout piped, stderr ignored; a failure to start ends it (onExit). */
+export function spawnSession(cmd: string, args: readonly string[]): ToolSession {
+  const proc = spawn(cmd, [...args], { stdio: ['pipe', 'pipe', 'ignore'] });
+  let gone = false;
+  const exitHandlers: Array<() => void> = [];
+  const end = (): void => {
+    if (gone) return;
+    gone = true;
+    for (const h of exitHandlers) h();
+  };
+  proc.on('error', end);
+  proc.on('exit', end);
+  proc.stdin!.on('error', () => undefined);
+  return {
+    get pid() {
+      return proc.pid;
+    },
+    get exitCode() {
+      return proc.exitCode;
+    },
+    onData(handler) {
+      proc.stdout!.on('data', handler);
+    },
+    onExit(handler) {
+      if (gone) handler();
+      else exitHandlers.push(handler);
+    },
+    write(text) {
+      if (gone || !proc.stdin!.writable) return false;
+      proc.stdin!.write(text);
+      return true;
     },
     kill() {
       proc.kill();

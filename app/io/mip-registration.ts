@@ -131,6 +131,10 @@ export class MipRegistration {
     const type = this.coa === undefined ? 'register' : 'move';
     this.core.handleCommand(loc.via ? { type, coa: loc.coa, via: loc.via } : { type, coa: loc.coa }, this.platform.clock.now(), this.platform.clock.wallNow());
     this.coa = loc.coa;
+    if (loc.accepted && !loc.via) {
+      this.binding = { coa: loc.coa, source: loc.source, ...loc.accepted };
+      this.opts.onBinding?.(this.binding);
+    }
     this.drain();
   }
 

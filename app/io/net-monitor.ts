@@ -2,8 +2,9 @@
  * Turns kernel address/link/route changes into typed link events.
  *
  * `ip -o monitor link address route` streams notifications. By default the
- * first notification of a burst reads the kernel's view at once (`ip -j -4
- * addr`, `ip -j -4 route`) and chooses the primary link — a handover starts
+ * first notification of a burst reads the kernel's view at once (`addr show`
+ * and `route show` written to one `ip -j -4 -batch -` process kept open:
+ * IpStateReader) and chooses the primary link — a handover starts
  * on the first notification of the change that matters (the default route
  * or the address in use going away or appearing), not after a quiet window;
  * notifications that arrive during that read cause exactly one more read
@@ -15,7 +16,7 @@
 import { readdirSync, readlinkSync } from 'node:fs';
 import { Debouncer, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
 import type { Link } from '../mobility/inputs.ts';
-import { execText, spawnTool, type ToolStream } from './exec.ts';
+import { execText, spawnSession, spawnTool, type ToolSession, type ToolStream } from './exec.ts';
 import { RxGuard } from './rx-guard.ts';
 
 export interface NetMonitorOptions {
@@ -54,14 +55,107 @@ export async function readPrimaryLink(exclude: ReadonlySet<string>): Promise<Lin
   return (await readPrimaryPath(exclude)).link;
 }
 
+/** How long a read through the kept `ip -batch` may take before it is given up for two plain runs. */
+const SESSION_READ_MS = 1000;
+
+/**
+ * The kernel's IPv4 addresses and routes, read through ONE `ip -j -4 -force
+ * -batch -` process kept open for the monitor's life: a read is two lines
+ * written to its stdin and two JSON lines back (well under a millisecond),
+ * where starting `ip` twice costs tens of milliseconds on a loaded machine —
+ * time every handover would wait before it starts. Should the process die,
+ * fall out of step or stall, the read falls back to two plain runs and a
+ * fresh process is started for the next one.
+ */
+export class IpStateReader {
+  private session?: ToolSession;
+  private buf = '';
+  private lines: string[] = [];
+  private wake?: () => void;
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /** `ip -j -4 addr show` and `ip -j -4 route show`, one read after the other. */
+  read(): Promise<{ addrs: string; routes: string }> {
+    const r = this.queue.then(() => this.readOnce());
+    this.queue = r.catch(() => undefined);
+    return r;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.drop();
+  }
+
+  private open(): ToolSession | undefined {
+    if (this.closed) return undefined;
+    if (this.session) return this.session;
+    const s = spawnSession('ip', ['-j', '-4', '-force', '-batch', '-']);
+    this.session = s;
+    this.buf = '';
+    s.onData((chunk) => {
+      if (this.session !== s) return;
+      this.buf += chunk.toString('utf8');
+      const parts = this.buf.split('\n');
+      this.buf = parts.pop() ?? '';
+      this.lines.push(...parts.filter((l) => l.trim() !== ''));
+      this.wake?.();
+    });
+    s.onExit(() => {
+      if (this.session === s) this.drop();
+    });
+    return s;
+  }
+
+  private drop(): void {
+    const s = this.session;
+    this.session = undefined;
+    this.lines = [];
+    s?.kill();
+    this.wake?.();
+  }
+
+  private async readOnce(): Promise<{ addrs: string; routes: string }> {
+    const s = this.open();
+    if (s) {
+      this.lines = [];
+      if (s.write('addr show\nroute show\n') && (await this.waitLines(s, 2))) {
+        const [addrs = '[]', routes = '[]'] = this.lines.splice(0, 2);
+        return { addrs, routes };
+      }
+      // dead, out of step or stalled: this read the slow way, a fresh process for the next
+      if (this.session === s) this.drop();
+    }
+    const [addrs, routes] = await Promise.all([execText('ip', ['-j', '-4', 'addr', 'show']), execText('ip', ['-j', '-4', 'route', 'show'])]);
+    return { addrs, routes };
+  }
+
+  private waitLines(s: ToolSession, n: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => finish(), SESSION_READ_MS);
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve(this.session === s && this.lines.length >= n);
+      };
+      this.wake = () => {
+        if (this.session !== s || this.lines.length >= n) finish();
+      };
+      this.wake();
+    });
+  }
+}
+
 /**
  * The primary link and its default route's gateway ('' without one). Read at
  * the first notification, a link can show up before its default route (the
  * interface came up with its address, the route follows a moment later):
  * the gateway tells the two reads apart, so the handler hears of the route too.
  */
-async function readPrimaryPath(exclude: ReadonlySet<string>): Promise<{ link: Link | null; gateway: string }> {
-  const [a, r] = await Promise.all([execText('ip', ['-j', '-4', 'addr', 'show']), execText('ip', ['-j', '-4', 'route', 'show'])]);
+async function readPrimaryPath(exclude: ReadonlySet<string>, reader?: IpStateReader): Promise<{ link: Link | null; gateway: string }> {
+  const [a, r] = reader
+    ? await reader.read().then((x) => [x.addrs, x.routes])
+    : await Promise.all([execText('ip', ['-j', '-4', 'addr', 'show']), execText('ip', ['-j', '-4', 'route', 'show'])]);
   const routes = JSON.parse(r || '[]') as IpRouteInfo[];
   const link = selectPrimaryLink(JSON.parse(a || '[]') as IpAddrInfo[], routes, exclude);
   const def = link ? routes.find((x) => x.dst === 'default' && x.dev === link.iface) : undefined;
@@ -79,6 +173,7 @@ export class NetMonitor {
   private gateway = '';
   private readonly debouncer: Debouncer;
   private readonly exclude: Set<string>;
+  private readonly reader = new IpStateReader();
   private reading = false;
   private again = false;
   private closed = false;
@@ -110,7 +205,7 @@ export class NetMonitor {
     for (let i = 0; i < 200 && proc.pid !== undefined && proc.exitCode === null && !hasSocket(proc.pid); i++) {
       await new Promise((r) => setTimeout(r, 5));
     }
-    const first = await readPrimaryPath(this.exclude);
+    const first = await readPrimaryPath(this.exclude, this.reader);
     this.current = first.link;
     this.gateway = first.gateway;
     if (this.pollMs > 0) {
@@ -154,7 +249,7 @@ export class NetMonitor {
     }
     this.reading = true;
     try {
-      const { link, gateway } = await readPrimaryPath(this.exclude);
+      const { link, gateway } = await readPrimaryPath(this.exclude, this.reader);
       // the same link with another default route (typically: its route arrived after it) is a change too
       if (!this.closed && (this.everyBurst || !sameLink(link, this.current) || gateway !== this.gateway)) {
         this.current = link;
@@ -178,5 +273,6 @@ export class NetMonitor {
     if (this.poll) clearInterval(this.poll);
     this.proc?.kill();
     this.proc = null;
+    this.reader.close();
   }
 }

@@ -10,13 +10,13 @@ import { execText, type ExecFailure } from './exec.ts';
 
 export { runTool } from './exec.ts';
 export * from '../net/iproute.ts';
-import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, NetConfigError, nsArgs, parseAddresses, parseLinkNames, parseRouteGet, token } from '../net/iproute.ts';
-import type { AddressInfo, IpRunner, RouteLookup, RouteSpec, RuleSpec } from '../net/iproute.ts';
+import { buildAddressArgs, buildLinkArgs, buildRouteArgs, buildRuleArgs, devName, failedBatchLines, NetConfigError, nsArgs, parseAddresses, parseLinkNames, parseRouteGet, token } from '../net/iproute.ts';
+import type { AddressInfo, IpRunner, NetOp, RouteLookup, RouteSpec, RuleSpec } from '../net/iproute.ts';
 
 // ---- running ----
 
-export const defaultIpRunner: IpRunner = (args) =>
-  execText('ip', args, 30_000).catch((f: ExecFailure) => {
+export const defaultIpRunner: IpRunner = (args, input) =>
+  execText('ip', args, 30_000, input).catch((f: ExecFailure) => {
     const said = f.stderr || (f.code === 'ENOENT' ? 'iproute2 (ip) is not installed' : f.message);
     throw new NetConfigError(['ip', ...args], said, f.code);
   });
@@ -116,6 +116,52 @@ export class NetConfig {
       await this.ip(['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(dev), 'table', token('table', to)]).catch(() => undefined);
     }
   }
+  /**
+   * Several changes in ONE `ip -force -batch -` process, in order (the reads
+   * `copy-routes` needs run first): one process start instead of one per step,
+   * which is what a handover waits for on a loaded machine. A step that fails
+   * without `mayFail` fails the batch (the steps after it still ran).
+   */
+  async batch(ops: readonly NetOp[]): Promise<void> {
+    const copies = await Promise.all(ops.map((o) => (o.op === 'copy-routes'
+      ? this.ip(['-4', 'route', 'show', 'table', token('table', o.from), 'dev', devName(o.dev)]).catch(() => '')
+      : Promise.resolve(''))));
+    const lines: Array<{ args: string[]; mayFail: boolean }> = [];
+    ops.forEach((o, i) => {
+      switch (o.op) {
+        case 'add-rule': case 'del-rule': lines.push({ args: buildRuleArgs(o.op === 'add-rule' ? 'add' : 'del', o.rule), mayFail: o.mayFail === true }); break;
+        case 'replace-route': case 'del-route': lines.push({ args: buildRouteArgs(o.op === 'replace-route' ? 'replace' : 'del', o.route), mayFail: o.mayFail === true }); break;
+        case 'flush-table': lines.push({ args: ['route', 'flush', 'table', token('table', o.table)], mayFail: o.mayFail === true }); break;
+        case 'copy-routes':
+          for (const line of (copies[i] ?? '').split('\n').filter((l) => l.trim())) {
+            lines.push({ args: ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(o.dev), 'table', token('table', o.to)], mayFail: true });
+          }
+      }
+    });
+    if (lines.length === 0) return;
+    // a line carrying an option (-4, -6) runs on its own: ip takes options only before the batch
+    const batchable = lines.filter((l) => !l.args[0]!.startsWith('-') || l.args[0] === '-4');
+    if (batchable.length !== lines.length) {
+      for (const l of lines) await this.ip(l.args).catch((e: unknown) => {
+        if (!l.mayFail) throw e;
+      });
+      return;
+    }
+    const input = lines.map((l) => (l.args[0] === '-4' ? l.args.slice(1) : l.args).join(' ')).join('\n') + '\n';
+    try {
+      await this.run([...this.ns, '-force', '-batch', '-'], input);
+    } catch (e) {
+      const stderr = e instanceof NetConfigError ? e.stderr : String(e);
+      const failed = failedBatchLines(stderr).flatMap((f) => {
+        const l = lines[f.line - 1];
+        return l ? [{ ...l, said: f.said }] : [];
+      });
+      const fatal = failed.find((l) => !l.mayFail);
+      if (fatal) throw new NetConfigError(['ip', ...fatal.args], fatal.said, e instanceof NetConfigError ? e.exitCode : undefined);
+      if (failed.length === 0) throw e;
+    }
+  }
+
   async getRoute(dst: string): Promise<RouteLookup> {
     return parseRouteGet(await this.ip(['-j', 'route', 'get', token('destination', dst)]));
   }

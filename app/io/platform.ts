@@ -12,7 +12,7 @@
  */
 import type { Instant } from '../base/clock.ts';
 import type { Link } from '../mobility/inputs.ts';
-import type { AddressInfo, RouteLookup, RouteSpec, RuleSpec } from './netconfig.ts';
+import type { AddressInfo, NetOp, RouteLookup, RouteSpec, RuleSpec } from './netconfig.ts';
 import type { RawSocket, RawSocketOptions } from './raw-socket.ts';
 import type { TunDevice } from './tun-device.ts';
 import type { UdpTransport } from './udp-transport.ts';
@@ -93,6 +93,8 @@ export interface NetConfigPort {
   /** false when there was no such link */
   delLink(dev: string): Promise<boolean>;
   copyRoutes(dev: string, from: number | string, to: number | string): Promise<void>;
+  /** several changes at once, in order (iproute2: one `ip -batch` process); `mayFail` steps may fail */
+  batch(ops: readonly NetOp[]): Promise<void>;
   getRoute(dst: string): Promise<RouteLookup>;
   listAddresses(dev?: string): Promise<AddressInfo[]>;
   /** every interface's name, with an address or not */

@@ -30,7 +30,7 @@
  * first removes whatever a previous run left (by preference and table), so
  * it never fails with "File exists".
  */
-import { NetConfig } from './netconfig.ts';
+import { NetConfig, type NetOp, type RuleSpec } from './netconfig.ts';
 import type { NetConfigPort } from './platform.ts';
 
 export const MIP_TABLE = '434';
@@ -156,18 +156,23 @@ export class PolicyRoutes {
 
   /** The access link: its routes copied into 435, and rule 990 for its address. */
   async setLink(link: { iface: string; addr: string } | null): Promise<void> {
-    if (this.link) {
-      await this.net.delRule({ from: this.link.addr, table: PHYS_TABLE, pref: PREF.fromLink }).catch(() => undefined);
-      await this.net.delRule({ to: this.haHost, oif: this.link.iface, table: PHYS_TABLE, pref: PREF.outerViaLink }).catch(() => undefined);
-    }
+    const rules = (l: { iface: string; addr: string }): RuleSpec[] => [
+      { from: l.addr, table: PHYS_TABLE, pref: PREF.fromLink },
+      { to: this.haHost, oif: l.iface, table: PHYS_TABLE, pref: PREF.outerViaLink },
+    ];
+    const old = this.link;
     this.link = undefined;
-    await this.net.flushTable(PHYS_TABLE).catch(() => undefined);
-    if (link) {
-      await this.net.copyRoutes(link.iface, 'main', PHYS_TABLE);
-      await this.net.ensureRule({ from: link.addr, table: PHYS_TABLE, pref: PREF.fromLink });
-      await this.net.ensureRule({ to: this.haHost, oif: link.iface, table: PHYS_TABLE, pref: PREF.outerViaLink });
-      this.link = { iface: link.iface, addr: link.addr };
-    }
+    // one batch (one ip process on Linux): a handover's detection request waits for these rules
+    await this.net.batch([
+      ...(old ? rules(old).map((rule): NetOp => ({ op: 'del-rule', rule, mayFail: true })) : []),
+      { op: 'flush-table', table: PHYS_TABLE, mayFail: true },
+      ...(link ? [
+        { op: 'copy-routes', dev: link.iface, from: 'main', to: PHYS_TABLE } as const,
+        // (a rule left identical by a killed run goes first: never "File exists")
+        ...rules(link).flatMap((rule): NetOp[] => [{ op: 'del-rule', rule, mayFail: true }, { op: 'add-rule', rule }]),
+      ] : []),
+    ]);
+    if (link) this.link = { iface: link.iface, addr: link.addr };
   }
 
   /**
@@ -198,6 +203,8 @@ export class PolicyRoutes {
 
   /** Mode f: packets from the home address leaving on the link go to the foreign agent as router. */
   async setFa(fa: { iface: string; addr: string } | null): Promise<void> {
+    // the same FA again (its rules go in before the switch to f, and again at it): nothing to redo, no hole
+    if (this.fa && fa && this.fa.iface === fa.iface && this.fa.addr === fa.addr) return;
     if (this.fa) {
       for (const d of this.blocked) await this.net.delRule({ to: d, oif: this.fa.iface, table: FA_TABLE, pref: PREF.hoaViaFa }).catch(() => undefined);
       await this.net.delRule({ from: this.o.hoa, to: `${this.fa.addr}/32`, table: FA_TABLE, pref: PREF.faRouter }).catch(() => undefined);

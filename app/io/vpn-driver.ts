@@ -98,7 +98,7 @@ export class VpnDriver {
     this.roamer = new VpnRoamer({
       platform: p, gateway: opts.profile.vpn?.gateway ?? '', udp: () => this.udp, inactive: () => this.closedResult !== undefined || this.config === undefined,
       established: () => this.core?.state === 'established', pathLocal: () => this.path?.local.addr, tunName: () => this.tun.tun?.name,
-      followRoute: (route) => this.tun.followRoute(route),
+      followRoute: (route) => this.tun.followRoute(route), gatewayRouted: () => this.tun.gatewayRouted,
       setLocal: (addr) => {
         if (this.config) this.config = { ...this.config, localAddr: addr };
       },

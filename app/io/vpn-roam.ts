@@ -27,6 +27,8 @@ export interface VpnRoamHost {
   tunName(): string | undefined;
   /** the kernel's route towards the gateway moved (the gateway's host route follows) */
   followRoute(route: RouteLookup): Promise<void>;
+  /** the tunnel covers the gateway: its host route on the physical path must follow before IKE can leave */
+  gatewayRouted(): boolean;
   /** our address towards the gateway is now this */
   setLocal(addr: string): void;
   command(c: Command): void;
@@ -95,15 +97,32 @@ export class VpnRoamer {
   private async roamNow(localAddr: string | undefined, eventAt: Instant): Promise<void> {
     const udp = this.h.udp();
     if (!udp || this.h.inactive()) return;
+    // RFC 4555 §3.5: the update goes out on the new path first; what the kernel looks like otherwise
+    // (our other addresses, the route towards the gateway) is read after it, beside its round trip.
+    // Not when the gateway's host route must follow first (the tunnel covers the gateway: without it
+    // the update would be routed into our own TUN).
+    if (localAddr !== undefined && !this.h.gatewayRouted()) {
+      await udp.add(localAddr);
+      this.h.setLocal(localAddr);
+      const sent = this.h.established() && this.h.pathLocal() !== localAddr;
+      // the address list stays the one announced last (without the new address) until it is read below
+      if (sent) this.h.command({ type: 'roam', localAddr, eventAt });
+      const [route, addresses] = await Promise.all([
+        this.h.platform.net.getRoute(this.h.gateway).catch(() => undefined),
+        this.usableAddresses().catch(() => [localAddr]),
+      ]);
+      await this.addSockets(udp, localAddr, addresses);
+      if (route) await this.h.followRoute(route);
+      // a changed list goes in an INFORMATIONAL after the update (nothing is sent when it did not change)
+      this.h.command({ type: 'addresses', addresses: [localAddr, ...addresses.filter((a) => a !== localAddr)] });
+      return;
+    }
     const route = await this.h.platform.net.getRoute(this.h.gateway);
     const addr = localAddr ?? route.prefsrc;
     if (!addr) return;
     const addresses = await this.usableAddresses().catch(() => [addr]);
     await udp.add(addr);
-    for (const a of addresses) await udp.add(a).catch(() => undefined);
-    // sockets on addresses we no longer have close after a grace period
-    this.grace.update(udp.addresses(), new Set([...addresses, addr]), this.h.platform.clock.now());
-    this.graceTimer.arm(this.grace.nextDeadline());
+    await this.addSockets(udp, addr, addresses);
     await this.h.followRoute(route);
     this.h.setLocal(addr);
     if (!this.h.established() || this.h.pathLocal() === addr) {
@@ -111,6 +130,13 @@ export class VpnRoamer {
       return;
     }
     this.h.command({ type: 'roam', localAddr: addr, addresses, eventAt });
+  }
+
+  /** Sockets on every usable address; those on addresses we no longer have close after a grace period. */
+  private async addSockets(udp: UdpPool, addr: string, addresses: string[]): Promise<void> {
+    for (const a of addresses) await udp.add(a).catch(() => undefined);
+    this.grace.update(udp.addresses(), new Set([...addresses, addr]), this.h.platform.clock.now());
+    this.graceTimer.arm(this.grace.nextDeadline());
   }
 
   /** No more moves: the grace timer stops (the sockets close with the pool). */

@@ -53,6 +53,11 @@ export class VpnTun {
     if (route.dev) this.hostRoute = gatewayRoute(this.o.gateway, route);
   }
 
+  /** the tunnel's routes cover the gateway: its host route keeps it on the physical path */
+  get gatewayRouted(): boolean {
+    return this.routedGateway;
+  }
+
   /** A MOBIKE move: the gateway's host route follows the new physical route. */
   async followRoute(route: RouteLookup): Promise<void> {
     if (!this.hostRoute || !route.dev || !this.routedGateway) return;

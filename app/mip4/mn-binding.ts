@@ -25,6 +25,13 @@ export interface RegistrationLocation {
    * while the old one is still being torn down
    */
   device?: string;
+  /**
+   * The home agent accepted this care-of address already (the detection
+   * request's verified reply): the data path uses it at once, in this
+   * format, while our own request refreshes it — not one round trip later
+   * with the previous binding's care-of address as the outer source.
+   */
+  accepted?: { udpTunnel: boolean; format: TunnelFormat };
 }
 
 /** The accepted binding as the data path sees it. */

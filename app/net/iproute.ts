@@ -81,8 +81,34 @@ export class NetConfigError extends Error {
   }
 }
 
-/** Runs `ip` with these arguments (netns prefix included); resolves stdout. */
-export type IpRunner = (args: readonly string[]) => Promise<string>;
+/** Runs `ip` with these arguments (netns prefix included), `input` on its stdin (`-batch -`); resolves stdout. */
+export type IpRunner = (args: readonly string[], input?: string) => Promise<string>;
+
+/**
+ * One step of NetConfigPort.batch. `mayFail`: its failure is expected (a
+ * rule that may not be there) and ignored; any other failure fails the batch.
+ * `copy-routes` copies the IPv4 routes of `dev` in table `from` into `to`
+ * (each copy may fail, as copyRoutes' do).
+ */
+export type NetOp =
+  | { op: 'add-rule' | 'del-rule'; rule: RuleSpec; mayFail?: boolean }
+  | { op: 'replace-route' | 'del-route'; route: RouteSpec; mayFail?: boolean }
+  | { op: 'flush-table'; table: number | string; mayFail?: boolean }
+  | { op: 'copy-routes'; dev: string; from: number | string; to: number | string };
+
+/**
+ * The lines `ip -force -batch` reported as failed: iproute2 prints a failed
+ * command's own error, then "Command failed -:N" (N 1-based); `said` is that error.
+ */
+export function failedBatchLines(stderr: string): Array<{ line: number; said: string }> {
+  const out: Array<{ line: number; said: string }> = [];
+  let from = 0;
+  for (const m of stderr.matchAll(/Command failed \S*:(\d+)\n?/g)) {
+    out.push({ line: Number(m[1]), said: stderr.slice(from, m.index).trim() });
+    from = m.index + m[0].length;
+  }
+  return out;
+}
 
 // ---- pure argument builders ----
 

@@ -21,6 +21,7 @@ import {
   type AddressInfo, type RouteLookup, type RouteSpec, type RuleSpec,
 } from '../../app/io/netconfig.ts';
 import type { NetConfigPort } from '../../app/io/platform.ts';
+import type { NetOp } from '../../app/io/netconfig.ts';
 
 export interface MemoryAddress {
   address: string;
@@ -610,6 +611,27 @@ export class MemoryNetConfig implements NetConfigPort {
   copyRoutes(dev: string, from: number | string, to: number | string): Promise<void> {
     return this.call(['route', 'copy', dev, String(from), String(to)], () => this.copyRoutesNow(dev, from, to));
   }
+  /** each step through the methods above, in order (logged one by one); a step without mayFail that fails fails the batch */
+  async batch(ops: readonly NetOp[]): Promise<void> {
+    let fatal: unknown;
+    for (const o of ops) {
+      const step = ((): Promise<unknown> => {
+        switch (o.op) {
+          case 'add-rule': return this.addRule(o.rule);
+          case 'del-rule': return this.delRule(o.rule);
+          case 'replace-route': return this.replaceRoute(o.route);
+          case 'del-route': return this.delRoute(o.route);
+          case 'flush-table': return this.flushTable(o.table);
+          case 'copy-routes': return this.copyRoutes(o.dev, o.from, o.to);
+        }
+      })();
+      await step.catch((e: unknown) => {
+        if (o.op !== 'copy-routes' && !o.mayFail) fatal ??= e;
+      });
+    }
+    if (fatal !== undefined) throw fatal;
+  }
+
   getRoute(dst: string): Promise<RouteLookup> {
     return this.call(['route', 'get', dst], () => this.getRouteNow(dst));
   }

@@ -48,6 +48,10 @@ describe.skipIf(!avail.ok)('npm run demo -- --headless (lab)', () => {
 
     expect(summary!.moves.map((m) => [m.to, m.mode])).toEqual([['U1', 'mc'], ['U2', 'mc'], ['T2', 'f'], ['U1', 'mc'], ['T1', 'c']]);
     for (const m of summary!.moves) expect(typeof m.gapMs).toBe('number');
+    // issue 16: the summary shows the same gaps as the handover events, every move under a second
+    expect(summary!.everyMoveUnderASecond).toBe(true);
+    expect(summary!.longestGapMs).toBe(Math.max(...summary!.moves.map((m) => Number(m.gapMs))));
+    expect(Number(summary!.longestGapMs)).toBeLessThan(1000);
     const handovers = ev.filter((e) => e.type === 'handover').map((e) => `${String(e.from)}→${String(e.to)}`);
     // one handover per move (issue 16): on T1 traffic may come back through the warm VPN (mc) before the
     // i-HA proves T1 trusted; on T2 the node may show c before the FA answers, then c → f is a second one

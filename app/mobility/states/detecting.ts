@@ -153,7 +153,12 @@ export class DetectingState implements MobilityState {
     effects.push(...startSoliciting(ctx));
     const fa = agentOnLink(ctx);
     // FA discovery runs beside mode c (RFC 5266 §3.2): settle on c now, move to f when an FA advertises
-    const next = fa ? new InsideFState(fa, this.flowing ? null : this.trigger) : new InsideCState();
+    // (the binding on this link already: c is settled on at once, and the FA registration runs beside it)
+    const onLink = ctx.boundCoa !== null && ctx.boundCoa === ctx.link?.addr;
+    const next = !fa ? new InsideCState()
+      : this.flowing ? new InsideFState(fa, null)
+        : onLink ? new InsideFState(fa, null, { fallback: () => new InsideCState(), settleOnC: true })
+          : new InsideFState(fa, this.trigger);
     return goTo(next, ...effects);
   }
 

@@ -50,7 +50,8 @@ export class InsideCState implements MobilityState {
       }
       case 'agent': {
         const fa = ctx.link && input.iface === ctx.link.iface && input.fa && !ctx.faRefused.has(input.iface) ? input.fa : undefined;
-        return fa ? goTo(new InsideFState(fa, 'agent')) : stay();
+        // make-before-break: c carries the traffic until the FA relays the HA's reply
+        return fa ? goTo(new InsideFState(fa, null, { fallback: () => new InsideCState() })) : stay();
       }
       case 'vpn':
         if (input.event === 'down' && ctx.cfg.keepVpnInside) {

@@ -12,7 +12,7 @@ import type { HandoverTrigger } from '../../events.ts';
 import { directRegistration, hold, modeEvent, release, type MobilityContext, type TimerName } from '../context.ts';
 import type { MobilityEffect } from '../effects.ts';
 import type { ForeignAgent, MobilityInput } from '../inputs.ts';
-import { stay, type MobilityState, type Transition } from '../state.ts';
+import { goTo, stay, type MobilityState, type Transition } from '../state.ts';
 import { handleCommon, redetect } from './common.ts';
 
 export class InsideFState implements MobilityState {
@@ -22,11 +22,24 @@ export class InsideFState implements MobilityState {
   private registered = false;
 
   /**
-   * `trigger`: hold traffic while registering through the FA (a move c → f,
-   * or the end of a detection); null: traffic keeps flowing where it flows
-   * (through the VPN while trust was decided) until the FA relays the reply.
+   * `trigger`: hold traffic while registering through the FA (the end of a
+   * detection whose binding is not on this link); null: traffic keeps flowing
+   * where it flows (through the VPN while trust was decided, or in c on this
+   * link) until the FA relays the reply.
+   *
+   * `seamless` (make-before-break from mode c, RFC 5266 §3.2: FA discovery
+   * runs beside the co-located address): c keeps carrying the traffic while
+   * the request goes through the FA — with `settleOnC`, c is first settled on
+   * here (the detection just proved the link, the binding is on it) — the
+   * switch is announced as a handover with no gap, and an FA that refuses or
+   * stays silent sends the node back to c on this link (`fallback`, the
+   * co-located address registered again), not into a new detection.
    */
-  constructor(readonly fa: ForeignAgent, readonly trigger: HandoverTrigger | null) {}
+  constructor(
+    readonly fa: ForeignAgent,
+    readonly trigger: HandoverTrigger | null,
+    private readonly seamless?: { fallback: () => MobilityState; settleOnC?: boolean },
+  ) {}
 
   private register(ctx: MobilityContext, now: Instant): MobilityEffect {
     const reg = directRegistration(ctx, now, this.fa.coa, this.fa);
@@ -36,11 +49,20 @@ export class InsideFState implements MobilityState {
 
   enter(ctx: MobilityContext, now: Instant): MobilityEffect[] {
     ctx.timers.clear();
-    return [...(this.trigger ? [hold(ctx, now, this.trigger)] : []), this.register(ctx, now)];
+    const coa = ctx.link?.addr;
+    const settle: MobilityEffect[] = this.seamless?.settleOnC && coa
+      ? [{ kind: 'data-path', mode: 'c', coa }, ...release(ctx, 'c', now, 'trusted'), modeEvent(ctx, 'c', true, coa)]
+      : [];
+    return [...settle, ...(this.trigger ? [hold(ctx, now, this.trigger)] : []), this.register(ctx, now)];
   }
 
   private failed(ctx: MobilityContext, why: string): Transition {
     if (!this.registered) ctx.faRefused.add(this.fa.iface);
+    if (this.seamless && !this.registered) {
+      // c never stopped: stay on it, its binding registered again (the HA may have taken the FA's meanwhile)
+      ctx.boundCoa = null;
+      return goTo(this.seamless.fallback(), { kind: 'event', event: { type: 'log', level: 'warn', msg: `${why}: staying in mode c` } });
+    }
     return redetect(ctx, why, 'registration-lost');
   }
 
@@ -55,7 +77,12 @@ export class InsideFState implements MobilityState {
         ctx.boundCoa = r.coa;
         if (this.registered) return stay();
         this.registered = true;
-        return stay({ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now, 'trusted'), modeEvent(ctx, 'f', true, this.fa.coa));
+        const from = ctx.lastSettled;
+        const held = ctx.holdSince !== null;
+        const out: MobilityEffect[] = [{ kind: 'data-path', mode: 'f', coa: this.fa.coa }, ...release(ctx, 'f', now, 'trusted')];
+        // make-before-break: nothing was held, the move c → f is still one handover, with no gap
+        if (this.seamless && !held && from !== null) out.push({ kind: 'event', event: { type: 'handover', from, to: 'f', gapMs: 0, trigger: 'agent', trust: 'trusted' } });
+        return stay(...out, modeEvent(ctx, 'f', true, this.fa.coa));
       }
       case 'agent':
         if (input.iface !== this.fa.iface) return stay();

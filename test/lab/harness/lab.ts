@@ -320,6 +320,29 @@ export class Lab {
     await runOk('ip', ['-n', this.ns(host), ...args]);
   }
 
+  /**
+   * Several ip(8) commands in one process (`ip -batch -`), in order, stopping
+   * at the first failure: a change made of several steps (a link up, a route,
+   * another link down) lands within microseconds, as one kernel-side switch,
+   * instead of one process start per step. Routes named in `track` are
+   * recorded as routeAdd records them (linkUp restores them).
+   */
+  async ipBatch(host: string, commands: readonly (readonly string[])[], track: readonly RouteSpec[] = []): Promise<void> {
+    this.checkAlive();
+    for (const c of commands) for (const a of c) if (!/^[A-Za-z0-9_.:/-]+$/.test(a)) throw new Error(`ipBatch: argument ${JSON.stringify(a)} is not a plain word`);
+    await runOk('ip', ['-n', this.ns(host), '-batch', '-'], { input: commands.map((c) => c.join(' ')).join('\n') + '\n' });
+    for (const r of track) {
+      const list = (this.routes.get(r.host) ?? []).filter((x) => x.to !== r.to);
+      list.push(r);
+      this.routes.set(r.host, list);
+    }
+  }
+
+  /** The ip(8) arguments after `route replace` for a RouteSpec (for ipBatch). */
+  static routeArgs(r: RouteSpec): string[] {
+    return routeArgs(r);
+  }
+
   // ---- teardown ----
 
   /** Idempotent: kills the run's processes, deletes its namespaces and files. */

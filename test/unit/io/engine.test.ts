@@ -149,7 +149,8 @@ describe('Engine over the in-memory platform', () => {
     expect(modes(events).slice(-2)).toEqual(['detecting', 'c']);
     expect(events.find((e) => e.type === 'mode' && e.mode === 'c')).toMatchObject({ trusted: true, coa: '10.2.0.100', hoa: HOA, connected: true });
     // the binding is handed to the Mobile IP driver, and its packets pinned to the link
-    expect(mip.registered).toEqual([{ coa: '10.2.0.100', source: '10.2.0.100' }]);
+    // the HA accepted the detection request's CoA: the driver takes it over, its data path using it at once
+    expect(mip.registered).toEqual([{ coa: '10.2.0.100', source: '10.2.0.100', accepted: { udpTunnel: false, format: 'ip-in-ip' } }]);
     expect(mip.paths.at(-1)).toEqual({ device: 'eth0' });
     expect(engine.snapshot().mode).toBe('c');
 

@@ -460,6 +460,23 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     await stopped(w, d);
   });
 
+  it('a care-of address the HA accepted already (the detection request\'s reply) carries data at once, before our own request is answered', async () => {
+    const w = world();
+    const { d, registrations } = driver(w);
+    await d.start();
+    homeService(w);
+    // no answer yet to the driver's own request: the data path already uses the accepted binding
+    d.register({ coa: '192.0.2.7', source: '192.0.2.7', accepted: { udpTunnel: false, format: 'ip-in-ip' } });
+    d.setDataPath({ device: 'eth0' });
+    d.sendOut(udpPacket(HOA, HOST, 'right after the probe'));
+    expect(registrations()).toEqual([]);
+    expect(d.stats.droppedNoBinding).toBe(0);
+    await w.net.settle();
+    expect(w.ha.intranet.map(text)).toEqual(['right after the probe']);
+    expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', coa: '192.0.2.7' })]);
+    await stopped(w, d);
+  });
+
   it('homeward mip --coa with an address that is not ours: registers from the host\'s source, the HA sees a NAT and tunnels over UDP', async () => {
     const w = world();
     const { d, events, registrations } = driver(w, profile(), '203.0.113.50');

@@ -11,7 +11,23 @@ function fakeKernel() {
   const devices = ['lo', 'eth1', 'wlan0'];
   const log: string[] = [];
   const fail = (args: readonly string[], msg: string) => Promise.reject(new NetConfigError(['ip', ...args], msg, 2));
-  const run = (args: readonly string[]): Promise<string> => {
+  /** `ip -force -batch -`: every line runs, the failed ones are named on stderr as iproute2 names them */
+  const batch = async (input: string): Promise<string> => {
+    const failed: string[] = [];
+    const lines = input.split('\n').filter((l) => l.trim());
+    for (const [i, line] of lines.entries()) {
+      await runLine(line.split(' ')).catch((e: NetConfigError) => failed.push(`${e.stderr}\nCommand failed -:${i + 1}`));
+    }
+    return failed.length ? fail(['-force', '-batch', '-'], failed.join('\n')) : '';
+  };
+  /** one entry per ip process started */
+  const processes: string[] = [];
+  const run = (args: readonly string[], input?: string): Promise<string> => {
+    processes.push(args.join(' '));
+    if (args.join(' ') === '-force -batch -') return batch(input ?? '');
+    return runLine(args);
+  };
+  const runLine = (args: readonly string[]): Promise<string> => {
     log.push(args.join(' '));
     const [obj, verb, ...rest] = args[0] === '-4' || args[0] === '-j' ? args.slice(1) : args;
     if (obj === 'rule' && verb === 'add') {
@@ -34,7 +50,7 @@ function fakeKernel() {
     }
     return Promise.resolve('');
   };
-  return { rules, links, devices, log, net: new NetConfig({ runner: run }) };
+  return { rules, links, devices, log, processes, net: new NetConfig({ runner: run }) };
 }
 
 const opts = { hoa: '10.1.0.50', homeAgent: '10.1.0.1', intranet: ['10.1.0.0/24'], tuns: ['hwmip0', 'hwvpn0', 'hwvpn1'] };
@@ -73,6 +89,32 @@ describe('policy routes: fail closed across crashes', () => {
     // a clean stop removes everything, the blocking rules included
     await second.remove();
     expect(k.rules).toEqual([]);
+  });
+
+  it('a batch runs in one ip process; an expected failure (mayFail) is ignored, any other names its command', async () => {
+    const k = fakeKernel();
+    await k.net.batch([
+      { op: 'del-rule', rule: { from: '10.2.0.100', table: '435', pref: 990 }, mayFail: true },
+      { op: 'add-rule', rule: { from: '10.2.0.100', table: '435', pref: 990 } },
+    ]);
+    expect(k.rules.map((r) => r.join(' '))).toEqual(['from 10.2.0.100 lookup 435 pref 990']);
+    // the add of a rule that is there already fails: not mayFail, so the batch does, naming that command
+    await expect(k.net.batch([
+      { op: 'del-rule', rule: { from: '10.9.9.9', table: '435', pref: 990 }, mayFail: true },
+      { op: 'add-rule', rule: { from: '10.2.0.100', table: '435', pref: 990 } },
+    ])).rejects.toThrow(/rule add from 10\.2\.0\.100 lookup 435 pref 990 failed: .*File exists/);
+  });
+
+  it('setLink rewrites the rules of the link in one batch: the detection request waits for one process, not one per rule', async () => {
+    const k = fakeKernel();
+    const p = new PolicyRoutes({ ...opts, net: k.net });
+    await p.setLink({ iface: 'wlan0', addr: '10.2.0.100' });
+    await p.setLink({ iface: 'eth1', addr: '198.51.100.100' });
+    expect(k.rules.map((r) => r.join(' ')).sort()).toEqual(['from 198.51.100.100 lookup 435 pref 990', 'to 10.1.0.1/32 oif eth1 lookup 435 pref 986']);
+    // per link change two processes: the read of the link's routes, then everything else in one batch
+    expect(k.processes).toEqual([
+      '-4 route show table main dev wlan0', '-force -batch -', '-4 route show table main dev eth1', '-force -batch -',
+    ]);
   });
 
   it('the request through a foreign agent is let out by its source, destination and UDP 434 only', async () => {

@@ -151,6 +151,40 @@ describe('VpnDriver over the in-memory platform', () => {
     await stop(r);
   });
 
+  it('MOBIKE to a known address: UPDATE_SA_ADDRESSES leaves before the route and address reads, which run after it', async () => {
+    const r = await rig();
+    await up(r);
+    r.mn.addInterface('eth1', { link: 'U2', address: '10.2.0.2/24', gateway: '10.2.0.1', metric: 10 });
+    r.mn.detach('wlan0');
+    r.mn.config.delAddressNow('wlan0', '10.1.0.2/24');
+    r.mn.config.linkDownNow('wlan0');
+    // the kernel reads hang until released: the update must not wait for them
+    const reads: string[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((res) => {
+      release = res;
+    });
+    const net = r.platform.net;
+    const getRoute = net.getRoute.bind(net);
+    const listAddresses = net.listAddresses.bind(net);
+    net.getRoute = async (dst) => (reads.push('route'), await gate, getRoute(dst));
+    net.listAddresses = async () => (reads.push('addresses'), await gate, listAddresses());
+    let roamed = false;
+    const roam = r.driver.roam('10.2.0.2', r.net.clock.now()).then(() => {
+      roamed = true;
+    });
+    await until(r, () => r.events.some((e) => e.type === 'mobike-update'), 'the MOBIKE answer while the reads hang');
+    expect(r.gateway.responder.updates).toEqual([{ addr: '10.2.0.2', port: 4500 }]);
+    expect(r.events.find((e) => e.type === 'mobike-update')).toMatchObject({ from: '10.1.0.2', to: '10.2.0.2' });
+    // the housekeeping started beside the update and is still waiting: the move is not done until it is
+    expect(reads.sort()).toEqual(['addresses', 'route']);
+    expect(roamed).toBe(false);
+    release();
+    await until(r, () => roamed, 'the housekeeping');
+    await roam;
+    await stop(r);
+  });
+
   it('reconnect: a gateway gone silent is declared dead (DPD on the platform clock); after its restart a new IKE SA comes up on the same TUN', async () => {
     const r = await rig({ profile: profile({ reconnect: true, dpdSeconds: 5, retransmitBaseMs: 100, retransmitTries: 1 }) });
     await up(r);

@@ -223,10 +223,70 @@ describe('mobility controller: inside', () => {
     r.mark();
     r.clock.advance(500);
     apply(r, 'agent(fa)');
+    // make-before-break: the request goes through the FA while c still carries the traffic
+    expect(r.since().filter((e) => e.kind === 'traffic' || e.kind === 'data-path')).toEqual([]);
+    expect(r.since().flatMap((e) => (e.kind === 'register-direct' ? [e.via?.addr] : []))).toEqual(['192.168.1.1']);
     r.clock.advance(4);
+    r.mark();
     apply(r, 'direct(accepted, tnc)');
     expect(r.m.stateName).toBe('inside-f');
-    expect(handovers(r)).toEqual([{ type: 'handover', from: 'c', to: 'f', gapMs: 4, trigger: 'agent', trust: 'trusted' }]);
+    // then f at once, with no hold before it: the move is one handover with no gap
+    expect(kinds(r).filter((k) => k === 'traffic' || k === 'data-path')).toEqual(['data-path', 'traffic']);
+    expect(r.since().find((e) => e.kind === 'traffic')).toEqual({ kind: 'traffic', action: 'release' });
+    expect(handovers(r)).toEqual([{ type: 'handover', from: 'c', to: 'f', gapMs: 0, trigger: 'agent', trust: 'trusted' }]);
+    expect(modes(r)).toEqual(['f']);
+  });
+
+  it('an FA that refuses the registration leaves the node in c on the link: no hold, the co-located binding registered again', () => {
+    const r = new Rig();
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    apply(r, 'direct(accepted, tnc)');
+    apply(r, 'agent(fa)');
+    r.mark();
+    apply(r, 'direct(denied 65)');
+    expect(r.m.stateName).toBe('inside-c');
+    expect(r.since().some((e) => e.kind === 'traffic' && e.action !== 'release')).toBe(false);
+    const reg = r.since().find((e) => e.kind === 'register-direct');
+    expect(reg).toMatchObject({ kind: 'register-direct' });
+    expect(reg && reg.kind === 'register-direct' ? reg.via : 'none').toBeUndefined();
+    expect(handovers(r)).toEqual([]);
+    // the refused FA is not tried again on this link
+    r.mark();
+    apply(r, 'agent(fa)');
+    expect(r.m.stateName).toBe('inside-c');
+  });
+
+  it('a silent FA: after the detection window the node stays in c (nothing held meanwhile)', () => {
+    const r = new Rig();
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    apply(r, 'direct(accepted, tnc)');
+    apply(r, 'agent(fa)');
+    r.mark();
+    r.clock.advance(CFG.detectionTimeoutMs * (CFG.detectionRetransmits + 1));
+    r.m.handleTimeout(r.clock.now());
+    expect(r.m.stateName).toBe('inside-c');
+    expect(r.since().some((e) => e.kind === 'traffic' && e.action !== 'release')).toBe(false);
+    expect(modes(r)).toEqual(['c']);
+  });
+
+  it('an FA already heard when the i-HA proves the link: c at once, then f through the FA without a second gap', () => {
+    const r = new Rig();
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    apply(r, 'agent(fa)');
+    r.mark();
+    r.clock.advance(30);
+    apply(r, 'direct(accepted, tnc)');
+    expect(r.m.stateName).toBe('inside-f');
+    expect(modes(r)).toEqual(['c']);
+    expect(released(r)).toBe(true);
+    r.mark();
+    r.clock.advance(7);
+    apply(r, 'direct(accepted, tnc)');
+    expect(modes(r)).toEqual(['f']);
+    expect(r.since().some((e) => e.kind === 'traffic' && e.action === 'hold')).toBe(false);
   });
 
   it('an agent heard on an untrusted link is never used', () => {

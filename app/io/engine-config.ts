@@ -31,7 +31,8 @@ export interface EngineOptions {
 }
 
 /** What the engine uses of the Mobile IP driver. */
-export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'>;
+export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'>
+  & Partial<Pick<MipDriver, 'setTrafficOpen'>>;
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
 export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)), ids?: IdentificationSource): RegistrationCoreLike {

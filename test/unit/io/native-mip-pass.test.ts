@@ -166,7 +166,7 @@ describe('native Mobile IP pass: malformed packets are counted drops with the ve
       const good = ipInIpEncapsulate(inner(20 + (r() % 200), { src: '10.10.0.5', dst: T.hoa, options: r() % 4 === 0 ? 4 * (r() % 10) : 0 }), { src: T.ha, dst: T.coa });
       let pkt: Uint8Array = good.slice();
       switch (r() % 7) {
-        case 0: pkt[r() % pkt.length] ^= 1 << (r() % 8); break; // one bit anywhere
+        case 0: pkt[r() % pkt.length]! ^= 1 << (r() % 8); break; // one bit anywhere
         case 1: pkt = pkt.subarray(0, r() % pkt.length); break; // truncated
         case 2: pkt[r() % 4] = r() & 0xff; break; // version/IHL/TOS/length
         case 3: pkt[20 + (r() % 20)] = r() & 0xff; break; // the inner header

@@ -54,8 +54,10 @@ try {
   }
   const data = join(dir, 'perf.data');
   const perf = spawn('perf', ['record', '-e', 'cpu-clock', '-a', '-g', '-o', data, '--', 'sleep', String(seconds - 1)], { stdio: 'ignore' });
+  // listened to from the start: perf (seconds − 1) usually ends before iperf3 does, and an 'exit' nobody waited for yet is lost
+  const perfDone = new Promise((res) => perf.on('exit', res));
   const r = await lab.exec('client', 'iperf3', ['-c', INTRANET, '-B', source, '-t', String(seconds), '-J', ...(reverse ? ['-R'] : [])], { timeoutMs: (seconds + 20) * 1000 });
-  await new Promise((res) => perf.on('exit', res));
+  await perfDone;
   // thread ids of the processes of interest, read while they still run
   const roleOf = new Map<number, string>();
   for (const [pid, role] of roles) {

@@ -30,7 +30,7 @@ import {
   decapsulateIp, decapsulateUdp, encapsulateIp, encapsulateUdp, TUNNEL_PROTOCOL, tunnelOverhead, type Decapsulated, type TunnelFormat,
 } from '../mip4/tunnel-format.ts';
 import { checkTunnelPath, outerAddresses, worthReporting, type Arrival, type PathRefusal, type TunnelPath } from '../mip4/tunnel-path.ts';
-import type { WarningEvent } from '../events.ts';
+import type { MipDataPathEvent, WarningEvent } from '../events.ts';
 import { CAP_NET_ADMIN_HINT, NetConfigError } from './netconfig.ts';
 import type { TunnelDataArrival } from './mip-registration.ts';
 import { linuxPlatform } from './platform-linux.ts';
@@ -78,7 +78,7 @@ export interface MipTunnelOptions {
   /** Prefixes routed into the TUN (policy table 434). */
   routes: string[];
   registration: RegistrationPort;
-  onEvent(e: WarningEvent): void;
+  onEvent(e: WarningEvent | MipDataPathEvent): void;
   /** Decides, before anything else, whether a packet from the TUN may go now (true) or is taken by the caller (held/dropped). */
   gate?(pkt: Uint8Array): boolean;
   platform?: Platform;
@@ -208,15 +208,20 @@ export class MipTunnel {
     }
     const tun = handOver(this.tun);
     if (!want || !key) {
-      if (cur) tun?.setReading(true);
+      if (cur) {
+        tun?.setReading(true);
+        this.opts.onEvent({ type: 'mip-data-path', native: false });
+      }
       return;
     }
     try {
       want.port.install(want.t);
       this.native = { port: want.port, key, base: want.port.stats() ?? NO_COUNTS };
       tun?.setReading(false);
+      if (!cur) this.opts.onEvent({ type: 'mip-data-path', native: true, device: this.pinned!.path.device });
     } catch (e) {
       tun?.setReading(true);
+      if (cur) this.opts.onEvent({ type: 'mip-data-path', native: false });
       this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `the native Mobile IP pass is not available: ${(e as Error).message}` });
     }
   }

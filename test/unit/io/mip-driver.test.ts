@@ -381,6 +381,8 @@ describe('MipDriver: mode mc in the VPN data plane (app/io/native-pipeline.ts)',
       expect(port.calls).toEqual(['install']);
       expect(port.installed[0]).toEqual({ tunFd: 42, hoa: HOA, coa: '192.0.2.7', ha: HA, mtu: 1500 });
       expect(reading).toEqual([false]);
+      const dataPath = () => events.filter((e) => e.type === 'mip-data-path');
+      expect(dataPath()).toEqual([{ type: 'mip-data-path', native: true, device: 'eth0' }]);
       // the pass's counters show in the driver's and the TUN's
       port.counts.out = 5;
       port.counts.in = 3;
@@ -392,6 +394,7 @@ describe('MipDriver: mode mc in the VPN data plane (app/io/native-pipeline.ts)',
       d.setTrafficOpen(false);
       expect(port.calls).toEqual(['install', 'remove']);
       expect(reading).toEqual([false, true]);
+      expect(dataPath().at(-1)).toEqual({ type: 'mip-data-path', native: false });
       port.counts.out = 100; // the data plane's counters go on for others; ours were folded at removal
       expect(d.stats.tunnelledOut).toBe(5);
       d.setTrafficOpen(true);
@@ -402,6 +405,7 @@ describe('MipDriver: mode mc in the VPN data plane (app/io/native-pipeline.ts)',
       port.withdraw();
       expect(port.calls).toEqual(['install', 'remove', 'install', 'remove']);
       expect(reading).toEqual([false, true, false, true]);
+      expect(dataPath().map((e) => e.type === 'mip-data-path' && e.native)).toEqual([true, false, true, false]);
       expect(d.stats.tunnelledOut).toBe(7);
       await stopped(w, d);
     } finally {

@@ -203,6 +203,16 @@ export interface BindingLivenessEvent {
   coa?: string;
 }
 
+/**
+ * Mode mc (issue 17): the Mobile IP tunnel now runs in the VPN TUN's native data
+ * plane (native: true, on `device`), or back in JavaScript through the kernel.
+ */
+export interface MipDataPathEvent {
+  type: 'mip-data-path';
+  native: boolean;
+  device?: string;
+}
+
 /** `homeward mip`: the care-of address the registration follows (moved: not the first one). */
 export interface CareOfEvent {
   type: 'care-of';
@@ -226,7 +236,7 @@ export interface WarningEvent {
  * the registration client's events (app/mip4/registration-types.ts) and the
  * drivers' own. `homeward mip --json` prints them as they are.
  */
-export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent | BindingLivenessEvent;
+export type MipEvent = RegistrationEvent | RegistrationResyncEvent | RegistrationFallbackEvent | KeepaliveLostEvent | CareOfEvent | WarningEvent | BindingLivenessEvent | MipDataPathEvent;
 
 export interface CountersEvent {
   type: 'counters';

@@ -32,6 +32,8 @@ export interface NativeTun {
   readonly fd: number;
   /** Start reading: one call per readiness event with up to 64 packets. */
   start(onPackets: (batch: Uint8Array[]) => void, onError?: (err: NativeTunError) => void): void;
+  /** false: stop reading (the native data plane reads fd instead); true: read again. Writes are not affected. */
+  setReading(on: boolean): void;
   /** 1 written, 0 queued until writable, negative errno when dropped (-EAGAIN: queue full). */
   write(pkt: Uint8Array): number;
   mtu(): number;
@@ -121,6 +123,32 @@ export interface NativeDataplaneStats {
   /** sendmmsg entries that carried a UDP GSO run; gso false once the kernel refused it */
   gsoSends: number; gso: boolean;
   drops: Record<NativeEspDrop, number>;
+  mip: NativeMipStats;
+}
+
+/** Why the native Mobile IP pass dropped a packet (native-tunnel/src/mip_pass.h). */
+export type NativeMipDrop = 'malformed' | 'too-big' | 'wrong-destination' | 'tun-write';
+
+export interface NativeMipStats {
+  installed: boolean;
+  /** packets read from the home-address TUN */
+  tunIn: number;
+  /** encapsulated (IP-in-IP) and handed to the ESP seal */
+  out: number;
+  /** decapsulated and written to the home-address TUN */
+  in: number;
+  /** "fragmentation needed" answers written back to the home-address TUN */
+  tooBigIcmp: number;
+  drops: Record<NativeMipDrop, number>;
+}
+
+/** Mode mc's Mobile IP tunnel on the data plane: IP-in-IP from the care-of address to the HA (addresses dotted). */
+export interface NativeMipTunnel {
+  hoa: string;
+  coa: string;
+  ha: string;
+  /** the VPN TUN's MTU: a DF packet that does not fit with the outer header is answered with "fragmentation needed" */
+  mtu?: number;
 }
 
 export type NativeDataplaneEvent = { type: 'inbound'; spi: number } | { type: 'rekey'; spi: number };
@@ -142,6 +170,10 @@ export interface NativeDataplane {
   clearOutbound(): void;
   addInbound(spi: number, alg: NativeAeadAlg, keymat: Uint8Array, localTs: NativeRanges, remoteTs: NativeRanges): void;
   removeInbound(spi: number): void;
+  /** Mode mc in the same pass: the tx thread reads tunFd (the home-address TUN) too; the HA's tunnel goes there after the ESP open. Replaces any. */
+  setMip(t: NativeMipTunnel & { tunFd: number }): void;
+  /** Removes it: the threads let go of the descriptor (their own dup) at their next batch. */
+  clearMip(): void;
   /** ESP that arrived on a socket JS still reads (the old path of a move). */
   inject(esp: Uint8Array): void;
   stats(): NativeDataplaneStats;
@@ -152,6 +184,10 @@ export interface NativeDataplane {
 export interface DataplaneAddon {
   EspSa: new (o: NativeEspSaOptions) => NativeEspSa;
   Dataplane: new (o: NativeDataplaneOptions) => NativeDataplane;
+  /** The pass's encapsulation as the tx thread runs it (tests): the outer packet, or the drop (and the ICMP answer of a DF packet too big). */
+  mipEncapsulate(inner: Uint8Array, t: NativeMipTunnel & { id?: number }): { packet: Uint8Array } | { drop: NativeMipDrop; icmp?: Uint8Array };
+  /** The pass's decapsulation as the rx thread runs it (tests): where the inner packet is, 'not-ours' (to the VPN TUN), or the drop. */
+  mipDecapsulate(outer: Uint8Array, t: NativeMipTunnel): { offset: number; length: number } | 'not-ours' | NativeMipDrop;
   /** OpenSSL version string of the process (Node's own). */
   openssl: string;
 }

@@ -31,10 +31,11 @@ export interface EngineOptions {
 }
 
 /** What the engine uses of the Mobile IP driver. */
-export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'> & {
-  /** re-register the binding at once (the engine woke up: it may have expired meanwhile); absent: the driver cannot */
-  refreshBinding?(reason: string): void;
-};
+export type MipPort = Pick<MipDriver, 'start' | 'stop' | 'register' | 'deregister' | 'setDataPath' | 'sendOut' | 'tunStats' | 'stats' | 'coreStats'>
+  & Partial<Pick<MipDriver, 'setTrafficOpen'>> & {
+    /** re-register the binding at once (the engine woke up: it may have expired meanwhile); absent: the driver cannot */
+    refreshBinding?(reason: string): void;
+  };
 
 /** The registration client with RFC 5266 detection timing: first retransmission after detection.timeoutMs (≥ 1 s). */
 export function engineCore(profile: Profile, rng: RandomBytes = (n) => globalThis.crypto.getRandomValues(new Uint8Array(n)), ids?: IdentificationSource): RegistrationCoreLike {

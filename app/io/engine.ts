@@ -212,9 +212,14 @@ export class Engine implements EngineSource {
     const now = this.platform.clock.now();
     switch (e.kind) {
       case 'traffic':
+        // the MIP driver's native pass (mode mc) bypasses the gate: it runs only while the gate is open
+        if (e.action !== 'release') this.mip.setTrafficOpen?.(false);
         if (e.action === 'hold') this.gate.hold();
         else if (e.action === 'drop') this.gate.drop();
-        else for (const pkt of this.gate.release(now)) this.mip.sendOut(pkt);
+        else {
+          for (const pkt of this.gate.release(now)) this.mip.sendOut(pkt);
+          this.mip.setTrafficOpen?.(true);
+        }
         return;
       case 'register-direct': {
         if (e.detect && !e.via) {

@@ -143,6 +143,15 @@ export class MipDriver {
     this.refresh(reason);
   }
 
+  /**
+   * The engine's traffic gate opened (true) or holds/drops (false). In mode mc the
+   * tunnel runs in the VPN's native data plane only while it is open (the native
+   * pass does not ask the gate per packet).
+   */
+  setTrafficOpen(open: boolean): void {
+    this.tunnel.setTrafficOpen(open);
+  }
+
   /** Sends a packet that the gate held, through the current binding (or counts it dropped). */
   sendOut(pkt: Uint8Array): void {
     this.tunnel.send(pkt);

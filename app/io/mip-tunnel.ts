@@ -11,6 +11,17 @@
  *             when the inner destination is the home address; the rest is counted.
  * The registration driver (app/io/mip-registration.ts) sets the binding and carries
  * the RFC 3519 traffic. Everything outside goes through the Platform.
+ *
+ * Mode mc in one native pass (issue 17): when the data path is a VPN TUN whose
+ * ESP runs in the addon (app/io/native-pipeline.ts), the binding is IP-in-IP
+ * on raw IP (not RFC 3519), the traffic gate is open and the home-address TUN
+ * has a descriptor, the tunnel is installed in that data plane: its threads
+ * read this TUN, encapsulate and seal in one pass, and write the HA's tunnel
+ * back here after the ESP open — with the same checks as below
+ * (native-tunnel/src/mip_pass.h). JavaScript stops reading the TUN meanwhile
+ * and takes over again the moment any of those conditions ends (a handover
+ * holds the gate, the binding changes, the VPN's native path stops).
+ * HOMEWARD_NATIVE_MIP=0 keeps everything here.
  */
 import { encodeFragmentationNeeded } from '../wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, IpProto } from '../wire/ip/ipv4-header.ts';
@@ -19,13 +30,15 @@ import {
   decapsulateIp, decapsulateUdp, encapsulateIp, encapsulateUdp, TUNNEL_PROTOCOL, tunnelOverhead, type Decapsulated, type TunnelFormat,
 } from '../mip4/tunnel-format.ts';
 import { checkTunnelPath, outerAddresses, worthReporting, type Arrival, type PathRefusal, type TunnelPath } from '../mip4/tunnel-path.ts';
-import type { WarningEvent } from '../events.ts';
+import type { MipDataPathEvent, WarningEvent } from '../events.ts';
 import { CAP_NET_ADMIN_HINT, NetConfigError } from './netconfig.ts';
 import type { TunnelDataArrival } from './mip-registration.ts';
 import { linuxPlatform } from './platform-linux.ts';
 import type { Platform } from './platform.ts';
 import type { RawSocket } from './raw-socket.ts';
 import type { TunDevice, TunStats } from './tun-device.ts';
+import { nativePipeline, type MipPassPort } from './native-pipeline.ts';
+import type { NativeMipStats, NativeMipTunnel } from '../../native-tunnel/index.ts';
 
 export type { DataPath };
 
@@ -65,7 +78,7 @@ export interface MipTunnelOptions {
   /** Prefixes routed into the TUN (policy table 434). */
   routes: string[];
   registration: RegistrationPort;
-  onEvent(e: WarningEvent): void;
+  onEvent(e: WarningEvent | MipDataPathEvent): void;
   /** Decides, before anything else, whether a packet from the TUN may go now (true) or is taken by the caller (held/dropped). */
   gate?(pkt: Uint8Array): boolean;
   platform?: Platform;
@@ -82,8 +95,33 @@ export async function step(what: Promise<void>, tolerate = false): Promise<void>
   }
 }
 
+/** A TUN whose descriptor the native data plane can read (app/io/native-tun.ts). */
+interface HandOverTun {
+  readonly fd: number;
+  setReading(on: boolean): void;
+}
+
+function handOver(tun: TunDevice | undefined): (TunDevice & HandOverTun) | undefined {
+  const t = tun as (TunDevice & Partial<HandOverTun>) | undefined;
+  return t && typeof t.fd === 'number' && t.fd >= 0 && typeof t.setReading === 'function' ? (t as TunDevice & HandOverTun) : undefined;
+}
+
+type MipCounts = Pick<NativeMipStats, 'tunIn' | 'out' | 'in' | 'tooBigIcmp'> & { drops: NativeMipStats['drops'] };
+const NO_COUNTS: MipCounts = { tunIn: 0, out: 0, in: 0, tooBigIcmp: 0, drops: { malformed: 0, 'too-big': 0, 'wrong-destination': 0, 'tun-write': 0 } };
+
+function minus(a: MipCounts, b: MipCounts): MipCounts {
+  const d = { ...NO_COUNTS.drops };
+  for (const k of Object.keys(d) as (keyof MipCounts['drops'])[]) d[k] = a.drops[k] - b.drops[k];
+  return { tunIn: a.tunIn - b.tunIn, out: a.out - b.out, in: a.in - b.in, tooBigIcmp: a.tooBigIcmp - b.tooBigIcmp, drops: d };
+}
+
+function plus(a: MipCounts, b: MipCounts): MipCounts {
+  return minus(a, minus(NO_COUNTS, b));
+}
+
 export class MipTunnel {
-  readonly stats: MipTunnelStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongFormat: 0, droppedWrongPath: 0 };
+  /** the JavaScript path's counters; `stats` adds the native pass's */
+  private readonly counts: MipTunnelStats = { tunnelledOut: 0, tunnelledIn: 0, droppedNoBinding: 0, tooBig: 0, droppedMalformed: 0, droppedWrongSource: 0, droppedWrongFormat: 0, droppedWrongPath: 0 };
   private readonly platform: Platform;
   private tun?: TunDevice;
   /** receive sockets: IP-in-IP (4), GRE (47), minimal encapsulation (55) */
@@ -94,14 +132,98 @@ export class MipTunnel {
   /** the device tunnelled packets must arrive on, by name and (cached) ifindex */
   private arrivalDevice?: { name: string; ifindex: number | undefined; resolvedAt: number };
   private readonly dropCounts = new Map<string, number>();
+  /** the traffic gate lets packets through (no gate: always) — the native pass runs only then */
+  private trafficOpen: boolean;
+  /** the tunnel installed in a VPN TUN's data plane (mode mc), and its counters when installed */
+  private native?: { port: MipPassPort; key: string; base: MipCounts };
+  /** the native pass's counts of earlier installations */
+  private nativeDone: MipCounts = NO_COUNTS;
+  private unwatch?: () => void;
 
   constructor(private readonly opts: MipTunnelOptions) {
     this.platform = opts.platform ?? linuxPlatform();
+    this.trafficOpen = opts.gate === undefined;
   }
 
-  /** The home-address TUN's counters: rx = packets users sent, tx = packets delivered to them. */
+  /** Counters of both paths: the JavaScript one's and the native pass's. */
+  get stats(): Readonly<MipTunnelStats> {
+    const n = this.nativeCounts();
+    const c = this.counts;
+    return {
+      ...c,
+      tunnelledOut: c.tunnelledOut + n.out, tunnelledIn: c.tunnelledIn + n.in,
+      tooBig: c.tooBig + n.drops['too-big'], droppedMalformed: c.droppedMalformed + n.drops.malformed,
+      droppedWrongSource: c.droppedWrongSource + n.drops['wrong-destination'],
+    };
+  }
+
+  /** The home-address TUN's counters: rx = packets users sent, tx = packets delivered to them (the native pass's included). */
   get tunStats(): Readonly<TunStats> | undefined {
-    return this.tun?.stats;
+    const s = this.tun?.stats;
+    if (!s) return s;
+    const n = this.nativeCounts();
+    return { ...s, rxPackets: s.rxPackets + n.tunIn, txPackets: s.txPackets + n.in + n.tooBigIcmp, txDropped: s.txDropped + n.drops['tun-write'] };
+  }
+
+  /** Whether the native pass carries the tunnel now. */
+  get nativePass(): boolean {
+    return this.native !== undefined;
+  }
+
+  /** The traffic gate opened (true) or holds/drops (false): the native pass bypasses the gate, so it runs only while it is open. */
+  setTrafficOpen(open: boolean): void {
+    this.trafficOpen = open;
+    this.syncNative();
+  }
+
+  private nativeCounts(): MipCounts {
+    const n = this.native;
+    const now = n?.port.stats();
+    return n && now ? plus(this.nativeDone, minus(now, n.base)) : this.nativeDone;
+  }
+
+  /** The tunnel the native pass should carry now, or why not (undefined). */
+  private nativeWanted(): { port: MipPassPort; t: NativeMipTunnel & { tunFd: number } } | undefined {
+    const b = this.binding;
+    const p = this.pinned;
+    const tun = handOver(this.tun);
+    if (process.env.HOMEWARD_NATIVE_MIP === '0' || !tun || !b || !p || !this.trafficOpen) return undefined;
+    if (b.udpTunnel || b.format !== 'ip-in-ip' || p.path.direct === true) return undefined;
+    const port = nativePipeline.portFor(p.path.device);
+    if (!port) return undefined;
+    return { port, t: { tunFd: tun.fd, hoa: this.opts.homeAddress, coa: b.coa, ha: this.opts.homeAgent, ...(p.mtu === undefined ? {} : { mtu: p.mtu }) } };
+  }
+
+  /** Installs, moves or removes the native pass to match the binding, the data path, the gate and the VPN's data plane. */
+  private syncNative(): void {
+    const want = this.nativeWanted();
+    const key = want && JSON.stringify(want.t);
+    const cur = this.native;
+    if (cur && cur.port === want?.port && cur.key === key) return;
+    if (cur) {
+      const last = cur.port.stats();
+      if (last) this.nativeDone = plus(this.nativeDone, minus(last, cur.base));
+      cur.port.remove();
+      this.native = undefined;
+    }
+    const tun = handOver(this.tun);
+    if (!want || !key) {
+      if (cur) {
+        tun?.setReading(true);
+        this.opts.onEvent({ type: 'mip-data-path', native: false });
+      }
+      return;
+    }
+    try {
+      want.port.install(want.t);
+      this.native = { port: want.port, key, base: want.port.stats() ?? NO_COUNTS };
+      tun?.setReading(false);
+      if (!cur) this.opts.onEvent({ type: 'mip-data-path', native: true, device: this.pinned!.path.device });
+    } catch (e) {
+      tun?.setReading(true);
+      if (cur) this.opts.onEvent({ type: 'mip-data-path', native: false });
+      this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `the native Mobile IP pass is not available: ${(e as Error).message}` });
+    }
   }
 
   async start(): Promise<void> {
@@ -117,6 +239,7 @@ export class MipTunnel {
       await step(net.replaceRoute({ dst: r, dev: tun.name, src: o.homeAddress, table: ROUTE_TABLE, scope: 'global' }));
       await step(net.ensureRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }));
     }
+    this.unwatch = nativePipeline.watch(() => this.syncNative());
     tun.onPacket((pkt) => {
       try {
         if (o.gate && !o.gate(pkt)) return;
@@ -137,6 +260,7 @@ export class MipTunnel {
   /** The binding the registration driver has (undefined: none — nothing leaves, nothing is taken in). */
   setBinding(b: DataBinding | undefined): void {
     this.binding = b;
+    this.syncNative();
   }
 
   /** Outer packets leave only through `path.device` from now on (undefined: nowhere). */
@@ -145,12 +269,14 @@ export class MipTunnel {
     if (p?.device === path?.device && (p?.direct === true) === (path?.direct === true)) return;
     this.pinned?.raw.close();
     this.pinned = undefined;
+    this.syncNative();
     if (!path) return;
     try {
       // sends every format (IP_HDRINCL: the header says the protocol)
       const raw = this.platform.openRaw(IpProto.IpInIp, { hdrincl: true, device: path.device });
       const mtu = this.platform.linkInfo?.(path.device).mtu;
       this.pinned = { path, raw, ...(mtu === undefined ? {} : { mtu }) };
+      this.syncNative();
     } catch (e) {
       this.opts.onEvent({ type: 'warning', code: 'DATA_PATH', message: `cannot pin the tunnel to ${path.device}: ${(e as Error).message}` });
     }
@@ -160,8 +286,8 @@ export class MipTunnel {
   send(pkt: Uint8Array): void {
     const b = this.binding;
     const route = outboundRoute(b, this.pinned?.path);
-    if (!b || route === 'no-binding') return void this.stats.droppedNoBinding++;
-    this.stats.tunnelledOut++;
+    if (!b || route === 'no-binding') return void this.counts.droppedNoBinding++;
+    this.counts.tunnelledOut++;
     this.opts.registration.dataSent();
     const ep = { src: b.coa, dst: this.opts.homeAgent };
     if (route === 'udp') {
@@ -169,7 +295,7 @@ export class MipTunnel {
       try {
         msg = encapsulateUdp(pkt, b.format, ep);
       } catch {
-        return void this.stats.droppedMalformed++;
+        return void this.counts.droppedMalformed++;
       }
       return void this.opts.registration.sendToHa(msg);
     }
@@ -177,11 +303,11 @@ export class MipTunnel {
     try {
       h = decodeIpv4Header(pkt, false);
     } catch {
-      return void this.stats.droppedMalformed++;
+      return void this.counts.droppedMalformed++;
     }
     if (route === 'direct') {
       // mode f: to the FA as the link's router, which reverse-tunnels it to the HA
-      if (!this.pinned!.raw.send(pkt, h.dst)) this.stats.droppedNoBinding++;
+      if (!this.pinned!.raw.send(pkt, h.dst)) this.counts.droppedNoBinding++;
       return;
     }
     const df = (h.flags & 0x2) !== 0;
@@ -191,7 +317,7 @@ export class MipTunnel {
       // RFC 2003 §5.1: the encapsulator answers a DF packet that does not fit the tunnel with
       // "fragmentation needed", next-hop MTU = tunnel MTU − the format's overhead, so the sender's
       // PMTU discovery shrinks its segments (mode mc: the IPsec TUN is the tunnel's path)
-      this.stats.tooBig++;
+      this.counts.tooBig++;
       this.tun?.write(encodeIpv4({ src: b.coa, dst: h.src, protocol: IpProto.Icmp, tos: 0xc0 }, encodeFragmentationNeeded(pkt, mtu - overhead)));
       return;
     }
@@ -200,10 +326,10 @@ export class MipTunnel {
     try {
       outer = encapsulateIp(pkt, b.format, ep);
     } catch {
-      return void this.stats.droppedMalformed++; // a fragment cannot be minimally encapsulated (RFC 2004 §3)
+      return void this.counts.droppedMalformed++; // a fragment cannot be minimally encapsulated (RFC 2004 §3)
     }
     if (this.pinned) this.pinned.raw.send(outer, this.opts.homeAgent);
-    else this.stats.droppedNoBinding++;
+    else this.counts.droppedNoBinding++;
   }
 
   /** RFC 3519 tunnel data from a registration socket: the socket's bound address is the outer destination, its device the arrival device. */
@@ -224,6 +350,9 @@ export class MipTunnel {
   }
 
   async stop(): Promise<void> {
+    this.unwatch?.();
+    this.trafficOpen = false;
+    this.syncNative();
     for (const r of this.opts.routes) await step(this.platform.net.delRule({ to: r, table: ROUTE_TABLE, pref: RULE_PREF_ROUTES }), true);
     await step(this.platform.net.flushTable(ROUTE_TABLE), true);
     for (const s of this.rawIn) s.close();
@@ -233,7 +362,7 @@ export class MipTunnel {
 
   /** true when it is a usable inner packet; the reason is counted otherwise */
   private opened(d: Decapsulated): d is Extract<Decapsulated, { ok: true }> {
-    if (!d.ok) this.stats[d.reason === 'wrong-format' ? 'droppedWrongFormat' : 'droppedMalformed']++;
+    if (!d.ok) this.counts[d.reason === 'wrong-format' ? 'droppedWrongFormat' : 'droppedMalformed']++;
     return d.ok;
   }
 
@@ -256,7 +385,7 @@ export class MipTunnel {
 
   /** Counts a refused packet; the 1st, 10th, 100th… of each reason is reported (a flood stays a few events). */
   private countDrop(counter: 'droppedWrongPath' | 'droppedWrongSource' | 'droppedMalformed', reason: PathRefusal | 'malformed', detail: string): void {
-    this.stats[counter]++;
+    this.counts[counter]++;
     const n = (this.dropCounts.get(reason) ?? 0) + 1;
     this.dropCounts.set(reason, n);
     if (worthReporting(n)) this.opts.onEvent({ type: 'warning', code: 'TUNNEL_DROPPED', reason, count: n, message: `dropped a tunnelled packet (${reason}: ${detail}); ${n} so far` });
@@ -279,7 +408,7 @@ export class MipTunnel {
       const expected = path?.device ? this.expectedIfindex(path.device, ifindex) : undefined;
       const arrival = outer && { ...outer, device: ifindex };
       if (!this.pathOk(arrival, path, expected, () => `protocol ${TUNNEL_PROTOCOL[format]} from ${outer?.src ?? '?'} to ${outer?.dst ?? '?'} on ifindex ${ifindex}, expected ${path?.coa ?? 'no binding'} on ${path?.device || 'no device'}`)) return;
-      if ((this.binding?.format ?? 'ip-in-ip') !== format) return void this.stats.droppedWrongFormat++;
+      if ((this.binding?.format ?? 'ip-in-ip') !== format) return void this.counts.droppedWrongFormat++;
       const d = decapsulateIp(pkt, format);
       if (this.opened(d)) this.deliver(d.inner);
     } catch (e) {
@@ -289,11 +418,11 @@ export class MipTunnel {
 
   private deliver(inner: Uint8Array): void {
     try {
-      if (decodeIpv4Header(inner).dst !== this.opts.homeAddress) return void this.stats.droppedWrongSource++;
+      if (decodeIpv4Header(inner).dst !== this.opts.homeAddress) return void this.counts.droppedWrongSource++;
     } catch {
-      return void this.stats.droppedMalformed++;
+      return void this.counts.droppedMalformed++;
     }
-    this.stats.tunnelledIn++;
+    this.counts.tunnelledIn++;
     this.tun?.write(inner);
   }
 }

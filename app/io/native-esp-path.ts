@@ -9,7 +9,9 @@
  * The driver installs and retires SAs (keys, SPIs, selectors) here, moves the
  * path on MOBIKE, and gets back what it must see: IKE datagrams, "an SA
  * carried authentic traffic" (DPD liveness, the switch to a rekeyed SA) and
- * "the outbound Seq nears its end" (rekey). The JavaScript ESP of app/esp stays
+ * "the outbound Seq nears its end" (rekey). While it runs, the data plane is
+ * offered to the Mobile IP data path for mode mc (app/io/native-pipeline.ts:
+ * the home-address TUN read, IP-in-IP and ESP in one pass). The JavaScript ESP of app/esp stays
  * the fallback (no addon, a CBC suite, a fake TUN, HOMEWARD_NATIVE_ESP=0)
  * and the reference the native code is tested against.
  */
@@ -19,6 +21,7 @@ import { DEFAULT_REKEY_SEQ } from '../esp/constants.ts';
 import type { ChildSaInfo, Endpoint, TsRange } from '../ikev2/types.ts';
 import { loadDataplaneAddon } from '../../native-tunnel/index.ts';
 import type { NativeDataplane, NativeDataplaneStats, NativeRanges } from '../../native-tunnel/index.ts';
+import { nativePipeline } from './native-pipeline.ts';
 import type { NattHandle } from './udp-transport.ts';
 
 export interface NativeEspPathHooks {
@@ -45,8 +48,10 @@ export class NativeEspPath {
   private readonly inbound = new Set<number>();
   private lastStats?: NativeDataplaneStats;
   private closed = false;
+  /** withdraws the offer to the Mobile IP data path */
+  private withdraw?: () => void;
 
-  private constructor(tunFd: number, handle: NattHandle, remote: Endpoint, hooks: NativeEspPathHooks) {
+  private constructor(tunFd: number, handle: NattHandle, remote: Endpoint, hooks: NativeEspPathHooks, device: string | undefined) {
     const { Dataplane } = loadDataplaneAddon();
     this.dp = new Dataplane({
       tunFd,
@@ -61,19 +66,27 @@ export class NativeEspPath {
     });
     handle.pause();
     this.handle = handle;
+    if (device !== undefined) {
+      const dp = this.dp;
+      this.withdraw = nativePipeline.offer(device, {
+        install: (t) => dp.setMip(t),
+        remove: () => dp.clearMip(),
+        stats: () => this.stats()?.mip,
+      });
+    }
   }
 
   /**
    * The native path for this TUN and NAT-T socket, or why not (the caller keeps
    * the JavaScript path then).
    */
-  static open(tunFd: number | undefined, handle: NattHandle | undefined, remote: Endpoint, proposal: string, hooks: NativeEspPathHooks): NativeEspPath | string {
+  static open(tunFd: number | undefined, handle: NattHandle | undefined, remote: Endpoint, proposal: string, hooks: NativeEspPathHooks, device?: string): NativeEspPath | string {
     if (process.env.HOMEWARD_NATIVE_ESP === '0') return 'HOMEWARD_NATIVE_ESP=0';
     if (tunFd === undefined || tunFd < 0) return 'the TUN has no descriptor';
     if (!handle) return 'the NAT-T socket has no descriptor';
     if (!nativeEspCovers(proposal)) return `ESP proposal ${proposal} is not AEAD-only`;
     try {
-      return new NativeEspPath(tunFd, handle, remote, hooks);
+      return new NativeEspPath(tunFd, handle, remote, hooks, device);
     } catch (e) {
       return (e as Error).message;
     }
@@ -131,6 +144,7 @@ export class NativeEspPath {
   /** Joins the threads and gives the socket back to Node; before the TUN and the sockets close. */
   close(): void {
     if (this.closed) return;
+    this.withdraw?.();
     this.lastStats = this.dp.stats();
     this.closed = true;
     this.dp.close();

@@ -26,6 +26,11 @@ export class NativeTunDevice implements TunDevice {
     return this.dev.fd;
   }
 
+  /** false: the native data plane reads the descriptor (mode mc's Mobile IP pass), the handler gets nothing; true: read again. */
+  setReading(on: boolean): void {
+    if (!this.closed) this.dev.setReading(on);
+  }
+
   get stats(): TunStats {
     const s = this.dev.stats();
     return { rxPackets: s.rxPackets, txPackets: s.txPackets, rxBytes: s.rxBytes, txBytes: s.txBytes, txDropped: s.txDropped };

@@ -26,14 +26,18 @@ export interface RawSocket {
   onPacket(handler: (pkt: Uint8Array, ifindex: number) => void): void;
   /** false when the packet was dropped (and counted): no buffer space, too big, or no route right now. */
   send(payload: Uint8Array, dst: string): boolean;
+  /** Many packets in one system call (sendmmsg): payloads[i] to dsts[i]; how many the kernel took (the rest counted dropped). */
+  sendBatch?(payloads: Uint8Array[], dsts: string[]): number;
   joinMulticast(group: string, ifaddr: string): void;
   close(): void;
   readonly stats: { rxPackets: number; txPackets: number; txDropped: number };
 }
 
 interface NativeRawSocket {
-  start(cb: (pkt: Buffer, ifindex: number) => void): void;
+  /** one call per readiness event: the packets (views of one buffer) and their arrival devices */
+  start(cb: (pkts: Uint8Array[], ifindexes: Int32Array) => void): void;
   send(payload: Uint8Array, dst: string): number;
+  sendMany(payloads: Uint8Array[], dsts: string[]): number;
   joinMulticast(group: string, ifaddr: string): void;
   close(): void;
 }
@@ -82,9 +86,11 @@ export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): Ra
     onPacket(handler) {
       if (started) throw new Error('RawSocket.onPacket: a handler is already registered');
       started = true;
-      sock.start((pkt, ifindex) => {
-        stats.rxPackets++;
-        handler(new Uint8Array(pkt.buffer, pkt.byteOffset, pkt.byteLength), ifindex);
+      sock.start((pkts, ifindexes) => {
+        for (let i = 0; i < pkts.length && !closed; i++) {
+          stats.rxPackets++;
+          handler(pkts[i]!, ifindexes[i]!);
+        }
       });
     },
     send(payload, dst) {
@@ -96,6 +102,13 @@ export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): Ra
       }
       stats.txPackets++;
       return true;
+    },
+    sendBatch(payloads, dsts) {
+      if (closed) throw new Error('RawSocket.sendBatch: socket is closed');
+      const n = payloads.length === 0 ? 0 : sock.sendMany(payloads, dsts);
+      stats.txPackets += n;
+      stats.txDropped += payloads.length - n;
+      return n;
     },
     joinMulticast(group, ifaddr) {
       sock.joinMulticast(group, ifaddr);

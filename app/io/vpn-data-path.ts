@@ -63,7 +63,7 @@ export class VpnDataPath {
       onRekey: () => {
         if (this.table.claimRekey()) this.hooks.rekey();
       },
-    });
+    }, tun.name);
     if (typeof native === 'string') {
       this.hooks.log('info', `ESP data path: JavaScript (${native})`);
       tun.onPacket((pkt) => guard.run(() => this.onTunPacket(pkt)));

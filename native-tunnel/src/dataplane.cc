@@ -20,6 +20,10 @@
 //       dp.addInbound(spi, alg, keymat, localTs, remoteTs) / dp.removeInbound(spi)
 //       dp.inject(bytes)  ESP that JS received on another socket: opened on the rx thread
 //       dp.stats() -> counters;  dp.close() joins the threads (idempotent)
+//       dp.setMip({tunFd, hoa, coa, ha, mtu?}) / dp.clearMip(): mode mc in the same
+//         pass — the tx thread also reads the home-address TUN and IP-in-IP
+//         encapsulates before the seal, the rx thread hands the HA's tunnel to
+//         it after the open (mip_pass.h, mip_pipeline.h)
 //     onEvent({type: 'inbound', spi}) at the first authentic packet of an SA and
 //     then at most every 500 ms while traffic flows (DPD liveness, rekey switch);
 //     onEvent({type: 'rekey', spi}) once when the outbound Seq reaches rekeySeq.
@@ -59,6 +63,7 @@
 #include <openssl/crypto.h>
 
 #include "esp_core.h"
+#include "mip_pipeline.h"
 
 namespace {
 
@@ -329,6 +334,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         InstanceMethod("addInbound", &Dataplane::AddInbound),
         InstanceMethod("removeInbound", &Dataplane::RemoveInbound),
         InstanceMethod("inject", &Dataplane::Inject),
+        InstanceMethod("setMip", &Dataplane::SetMip),
+        InstanceMethod("clearMip", &Dataplane::ClearMip),
         InstanceMethod("stats", &Dataplane::Stats),
         InstanceMethod("close", &Dataplane::Close),
     });
@@ -475,6 +482,28 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     return env.Undefined();
   }
 
+  Napi::Value SetMip(const Napi::CallbackInfo& info) {
+    auto m = homeward::MipInstallFromJs(info.Env(), info.Length() > 0 ? info[0] : info.Env().Undefined());
+    if (!m) return info.Env().Undefined();
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      mip_ = std::move(m);
+    }
+    Wake(wake_tx_);
+    return info.Env().Undefined();
+  }
+
+  // The threads let go of the old tunnel (and its descriptor) at their next
+  // batch; the tx thread is woken for it now.
+  Napi::Value ClearMip(const Napi::CallbackInfo& info) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      mip_.reset();
+    }
+    Wake(wake_tx_);
+    return info.Env().Undefined();
+  }
+
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     Napi::Object o = Napi::Object::New(env);
@@ -509,6 +538,12 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       if (out_) seq = out_->next_seq;
     }
     o.Set("nextSeq", Napi::Number::New(env, static_cast<double>(seq)));
+    bool mip_on;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      mip_on = mip_ != nullptr;
+    }
+    o.Set("mip", homeward::MipStatsToJs(env, mip_counters_, mip_on));
     return o;
   }
 
@@ -531,6 +566,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       out_.reset();
       in_.clear();
       injected_.clear();
+      mip_.reset();
     }
     on_datagram_.Reset();
     on_event_.Reset();
@@ -573,9 +609,15 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     mmsghdr msgs[kBatch];
     iovec iovs[kBatch];
     size_t lens[kBatch];
-    pollfd fds[2] = {{tun_fd_, POLLIN, 0}, {wake_tx_, POLLIN, 0}};
+    uint16_t mip_id = 0;
     while (running_) {
-      int r = poll(fds, 2, -1);
+      std::shared_ptr<homeward::MipInstalled> mip;  // mode mc: the home-address TUN too
+      {
+        std::lock_guard<std::mutex> g(mu_);
+        mip = mip_;
+      }
+      pollfd fds[3] = {{tun_fd_, POLLIN, 0}, {wake_tx_, POLLIN, 0}, {mip ? mip->fd : -1, POLLIN, 0}};
+      int r = poll(fds, 3, -1);
       if (r < 0 && errno != EINTR) break;
       if (!running_) break;
       if (fds[1].revents & POLLIN) {
@@ -584,16 +626,30 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         (void)rr;
       }
       if (fds[0].revents & (POLLERR | POLLNVAL)) break;
-      if (!(fds[0].revents & POLLIN)) continue;
+      if (mip && (fds[2].revents & (POLLERR | POLLHUP | POLLNVAL))) {
+        // the home-address TUN went away under us: stop reading it (counted), JS is told by its own TUN
+        mip_counters_.drops[static_cast<int>(homeward::MipDrop::kTunWrite)]++;
+        std::lock_guard<std::mutex> g(mu_);
+        if (mip_ == mip) mip_.reset();
+        continue;
+      }
       int n = 0;
-      while (n < kBatch) {
+      while (n < kBatch && (fds[0].revents & POLLIN)) {
         uint8_t* slot = slab.get() + static_cast<size_t>(n) * kSlot;
         ssize_t got = ::read(tun_fd_, slot + kHeadroom, kSlot - kHeadroom - 64);
         if (got <= 0) break;
         lens[n++] = static_cast<size_t>(got);
       }
-      if (n == 0) continue;
       counters_.tun_in += static_cast<uint64_t>(n);
+      const int first_mip = n;  // slots [first_mip, n): home-address packets, room for the outer header kept
+      while (mip && n < kBatch && (fds[2].revents & POLLIN)) {
+        uint8_t* slot = slab.get() + static_cast<size_t>(n) * kSlot;
+        ssize_t got = ::read(mip->fd, slot + kHeadroom + homeward::kMipOuter, kSlot - kHeadroom - homeward::kMipOuter - 64);
+        if (got <= 0) break;
+        lens[n++] = static_cast<size_t>(got);
+      }
+      mip_counters_.tun_in += static_cast<uint64_t>(n - first_mip);
+      if (n == 0) continue;
       std::shared_ptr<EspOut> sa;
       sockaddr_in peer;
       int fd;
@@ -613,6 +669,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         uint8_t* slot = slab.get() + static_cast<size_t>(i) * kSlot;
         uint8_t* inner = slot + kHeadroom;
         size_t len = lens[i];
+        if (i >= first_mip && (len = homeward::MipOutbound(*mip, mip_counters_, inner, len, &mip_id)) == 0) continue;
         if (len < 20 || (inner[0] >> 4) != 4) {
           counters_.tx_no_sa++;
           continue;
@@ -821,6 +878,12 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     counters_.esp_in++;
     counters_.esp_in_bytes += n;
     Announce(spi);
+    std::shared_ptr<homeward::MipInstalled> mip;
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      mip = mip_;
+    }
+    if (homeward::MipInbound(mip.get(), mip_counters_, inner, n)) return;  // mode mc: the HA's tunnel, into hwmip0
     ssize_t w = ::write(tun_fd_, inner, n);
     if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       pollfd p{tun_fd_, POLLOUT, 0};
@@ -856,6 +919,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   std::shared_ptr<EspOut> out_;
   std::unordered_map<uint32_t, InboundEntry> in_;
   std::deque<std::vector<uint8_t>> injected_;
+  std::shared_ptr<homeward::MipInstalled> mip_;
+  homeward::MipCounters mip_counters_;
   Counters counters_;
   Napi::FunctionReference on_datagram_, on_event_;
   Napi::ThreadSafeFunction tsfn_;
@@ -870,6 +935,8 @@ Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
   }
   exports.Set("EspSa", EspSa::Init(env));
   exports.Set("Dataplane", Dataplane::Init(env));
+  exports.Set("mipEncapsulate", Napi::Function::New(env, homeward::MipEncapsulateJs));
+  exports.Set("mipDecapsulate", Napi::Function::New(env, homeward::MipDecapsulateJs));
   exports.Set("openssl", Napi::String::New(env, OpenSSL_version(OPENSSL_VERSION)));
   return exports;
 }

@@ -15,11 +15,16 @@
 //                                     SO_BINDTODEVICE) for node's dgram bind({ fd })
 //   bindToDevice(fd, device)          SO_BINDTODEVICE on such a socket ("" unbinds)
 //   send(payload, dst) -> bytes sent  (with hdrincl the payload is the whole packet)
+//   sendMany(payloads, dsts) -> count one sendmmsg(2) for a batch (dsts[i] for payloads[i]);
+//                                     the count of those the kernel took, the rest dropped
+//                                     (transient errors, as send's -1)
 //   joinMulticast(group, ifaddr)      e.g. 224.0.0.2 for solicitations
 //   close()                           idempotent
 //
 // Reads are driven by a libuv poll handle on the non-blocking descriptor,
-// like the TUN reads: one callback drains up to kMaxBatch datagrams.
+// like the TUN reads: one readiness event drains up to kMaxBatch datagrams
+// with one recvmmsg(2) and one call into JS — start(onBatch(packets, ifindexes))
+// gets them as views of one buffer (a copy per batch, not per packet).
 // This file is a separate addon target (raw_socket.node) so it builds beside
 // the TUN addon without touching it.
 
@@ -37,6 +42,9 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
+
+#include <memory>
+#include <vector>
 
 namespace {
 
@@ -61,6 +69,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     Napi::Function ctor = DefineClass(env, "RawSocket", {
       InstanceMethod("start", &RawSocket::Start),
       InstanceMethod("send", &RawSocket::Send),
+      InstanceMethod("sendMany", &RawSocket::SendMany),
       InstanceMethod("joinMulticast", &RawSocket::JoinMulticast),
       InstanceMethod("close", &RawSocket::Close),
       InstanceAccessor("fd", &RawSocket::Fd, nullptr),
@@ -160,33 +169,106 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     auto* self = static_cast<RawSocket*>(handle->data);
     if (self == nullptr || self->fd_ < 0 || status < 0 || !(events & UV_READABLE)) return;
     Napi::HandleScope scope(self->env_);
-    for (int i = 0; i < kMaxBatch && self->fd_ >= 0; i++) {
-      iovec iov{self->buf_, sizeof self->buf_};
-      alignas(cmsghdr) uint8_t control[CMSG_SPACE(sizeof(in_pktinfo))];
-      msghdr msg{};
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      ssize_t n = recvmsg(self->fd_, &msg, 0);
-      if (n < 0) break;  // EAGAIN or a transient error: wait for the next readiness
+    if (!self->slab_) self->slab_.reset(new uint8_t[static_cast<size_t>(kMaxBatch) * kMaxPacket]);  // pages resident as used
+    mmsghdr msgs[kMaxBatch];
+    iovec iovs[kMaxBatch];
+    alignas(cmsghdr) uint8_t control[kMaxBatch][CMSG_SPACE(sizeof(in_pktinfo))];
+    for (int i = 0; i < kMaxBatch; i++) {
+      iovs[i] = {self->slab_.get() + static_cast<size_t>(i) * kMaxPacket, kMaxPacket};
+      msgs[i].msg_hdr = msghdr{};
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+      msgs[i].msg_hdr.msg_control = control[i];
+      msgs[i].msg_hdr.msg_controllen = sizeof control[i];
+    }
+    int n = recvmmsg(self->fd_, msgs, kMaxBatch, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return;  // EAGAIN or a transient error: wait for the next readiness
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += (msgs[i].msg_len + 7) & ~static_cast<size_t>(7);
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(self->env_, total);
+    Napi::Array pkts = Napi::Array::New(self->env_, static_cast<size_t>(n));
+    Napi::Int32Array ifindexes = Napi::Int32Array::New(self->env_, static_cast<size_t>(n));
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+      size_t len = msgs[i].msg_len;
+      std::memcpy(static_cast<uint8_t*>(ab.Data()) + at, iovs[i].iov_base, len);
+      pkts.Set(static_cast<uint32_t>(i), Napi::Uint8Array::New(self->env_, len, ab, at));
+      at += (len + 7) & ~static_cast<size_t>(7);
       int ifindex = 0;  // the arrival device, when IP_PKTINFO is on
-      for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c != nullptr; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
           in_pktinfo info;
           std::memcpy(&info, CMSG_DATA(c), sizeof info);
           ifindex = info.ipi_ifindex;
         }
       }
-      Napi::Buffer<uint8_t> pkt = Napi::Buffer<uint8_t>::Copy(self->env_, self->buf_, static_cast<size_t>(n));
-      self->on_packet_.Call({pkt, Napi::Number::New(self->env_, ifindex)});
-      if (self->env_.IsExceptionPending()) {
-        // Surface the JS exception as an uncaught error rather than losing it.
-        Napi::Error e = self->env_.GetAndClearPendingException();
-        napi_fatal_exception(self->env_, e.Value());
-        return;
-      }
+      ifindexes[static_cast<size_t>(i)] = ifindex;
     }
+    self->on_packet_.Call({pkts, ifindexes});
+    if (self->env_.IsExceptionPending()) {
+      // Surface the JS exception as an uncaught error rather than losing it.
+      Napi::Error e = self->env_.GetAndClearPendingException();
+      napi_fatal_exception(self->env_, e.Value());
+    }
+  }
+
+  static bool Transient(int err) {
+    return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == EMSGSIZE || err == ENETUNREACH || err == EHOSTUNREACH ||
+           err == ENETDOWN || err == EADDRNOTAVAIL;
+  }
+
+  // sendMany(payloads: Uint8Array[], dsts: string[]) -> how many the kernel took
+  Napi::Value SendMany(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "RawSocket.sendMany: socket is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsArray() ||
+        info[0].As<Napi::Array>().Length() != info[1].As<Napi::Array>().Length()) {
+      Napi::TypeError::New(env, "RawSocket.sendMany(payloads: Uint8Array[], dsts: string[]) of equal length").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Array payloads = info[0].As<Napi::Array>();
+    Napi::Array dsts = info[1].As<Napi::Array>();
+    uint32_t count = payloads.Length();
+    std::vector<mmsghdr> msgs(count);
+    std::vector<iovec> iovs(count);
+    std::vector<sockaddr_in> addrs(count);
+    for (uint32_t i = 0; i < count; i++) {
+      Napi::Value p = payloads.Get(i);
+      Napi::Value d = dsts.Get(i);
+      addrs[i] = sockaddr_in{};
+      addrs[i].sin_family = AF_INET;
+      if (!p.IsTypedArray() || !d.IsString() || !ParseIPv4(d.As<Napi::String>().Utf8Value(), &addrs[i].sin_addr)) {
+        Napi::TypeError::New(env, "RawSocket.sendMany: payloads[" + std::to_string(i) + "] must be a Uint8Array and dsts[" +
+                                      std::to_string(i) + "] a dotted IPv4 address").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      Napi::Uint8Array a = p.As<Napi::Uint8Array>();
+      iovs[i] = {a.Data(), a.ByteLength()};
+      msgs[i].msg_hdr = msghdr{};
+      msgs[i].msg_hdr.msg_name = &addrs[i];
+      msgs[i].msg_hdr.msg_namelen = sizeof addrs[i];
+      msgs[i].msg_hdr.msg_iov = &iovs[i];
+      msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    uint32_t done = 0, sent = 0;
+    while (done < count) {
+      int r = sendmmsg(fd_, msgs.data() + done, count - done, 0);
+      if (r > 0) {
+        done += static_cast<uint32_t>(r);
+        sent += static_cast<uint32_t>(r);
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && !Transient(errno)) {
+        Napi::Error::New(env, ErrnoMessage("sendmmsg", errno)).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      done++;  // this one was refused (no buffer, too big, no route right now): dropped, go on
+    }
+    return Napi::Number::New(env, sent);
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -262,7 +344,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   uv_poll_t* poll_ = nullptr;
   Napi::Env env_ = Napi::Env(nullptr);
   Napi::FunctionReference on_packet_;
-  uint8_t buf_[kMaxPacket];
+  std::unique_ptr<uint8_t[]> slab_;  // kMaxBatch receive slots
 };
 
 // udpSocket(address, device?) -> fd: for dgram's bind({ fd }), which cannot bind to a device itself

@@ -16,6 +16,9 @@
 //   tun.fd                 the descriptor (-1 once closed), for the native data plane
 //                          (dataplane.cc), which reads and writes it on its own threads
 //                          instead of start()/write().
+//   tun.setReading(on)     false: stop reading (the native data plane reads the fd
+//                          instead — mode mc's Mobile IP pass); true: read again.
+//                          Writes are not affected. Before start(): remembered.
 //   tun.mtu() -> number    SIOCGIFMTU for the device.
 //   tun.stats() -> { rxPackets, rxBytes, txPackets, txBytes, txDropped, txQueued }
 //   tun.close()            stops the poll handle (uv_close), closes the fd, drops the
@@ -79,6 +82,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceMethod("start", &Tun::Start),
         InstanceMethod("write", &Tun::Write),
         InstanceMethod("mtu", &Tun::Mtu),
+        InstanceMethod("setReading", &Tun::SetReading),
         InstanceMethod("stats", &Tun::Stats),
         InstanceMethod("close", &Tun::Close),
         InstanceAccessor("name", &Tun::Name, nullptr),
@@ -186,6 +190,12 @@ class Tun : public Napi::ObjectWrap<Tun> {
     return Napi::Number::New(env, -err);
   }
 
+  Napi::Value SetReading(const Napi::CallbackInfo& info) {
+    paused_ = !(info.Length() > 0 && info[0].ToBoolean().Value());
+    UpdatePoll();
+    return info.Env().Undefined();
+  }
+
   Napi::Value Mtu(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -242,7 +252,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   // object stays referenced (not collectable) while the handle is active.
   void UpdatePoll() {
     if (poll_ == nullptr) return;
-    int events = (reading_ ? UV_READABLE : 0) | (queue_.empty() ? 0 : UV_WRITABLE);
+    int events = (reading_ && !paused_ ? UV_READABLE : 0) | (queue_.empty() ? 0 : UV_WRITABLE);
     if (events == events_) return;
     if (events == 0) {
       uv_poll_stop(poll_);
@@ -351,6 +361,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   uv_poll_t* poll_ = nullptr;
   int events_ = 0;
   bool reading_ = false;
+  bool paused_ = false;  // setReading(false): another reader owns the fd
   Napi::FunctionReference on_packets_;
   Napi::FunctionReference on_error_;
   std::unique_ptr<Napi::AsyncContext> async_;

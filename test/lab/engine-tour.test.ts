@@ -127,6 +127,11 @@ describe.skipIf(!avail.ok)('homeward run: the full tour T1 → U1 → U2 → T2 
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(['c', ...reached.map((e) => e.mode)]).toEqual(['c', 'mc', 'mc', 'f', 'mc', 'c']);
+    // issue 17: in mode mc the Mobile IP tunnel ran in the VPN's native data plane, and left it for f and c
+    const dataPath = events(mn).filter((e) => e.type === 'log' && e.msg === 'mip-data-path').map((e) => (e.ctx as { native?: boolean } | undefined)?.native);
+    console.log(`[engine-tour] Mobile IP data path native: ${dataPath.join(', ')}`);
+    expect(dataPath).toContain(true);
+    expect(dataPath.at(-1)).toBe(false);
     // every settled mode of the whole run, in order. On T2 the node settles on c as soon as the i-HA
     // proved T2 trusted and moves to f when the FA answers its solicitation: that c may appear right before f
     const all = events(mn).filter(settled).map((e) => String(e.mode));

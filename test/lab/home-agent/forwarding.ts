@@ -33,7 +33,7 @@ import type { HomeAgentConfig } from './config.ts';
 import { decodeGre, encodeGre, GRE_PROTOCOL_IPV4 } from '../../../app/wire/ip/gre.ts';
 import { minimalDecapsulate, minimalEncapsulate } from '../../../app/wire/ip/minimal-encap.ts';
 import type { Binding, TunnelFormat } from './binding-cache.ts';
-import { decodeTunnelData, encodeTunnelData, ipInIpEncapsulate } from './wire.ts';
+import { decodeTunnelData, encodeTunnelData } from './wire.ts';
 
 const PROTOCOL: Record<TunnelFormat, number> = { ipip: IpProto.IpInIp, gre: IpProto.Gre, minimal: IpProto.MinEncap };
 const OVERHEAD: Record<TunnelFormat, number> = { ipip: 20, gre: 24, minimal: 12 };
@@ -89,19 +89,18 @@ export class Forwarder {
 
   /** A packet the kernel routed to the TUN device (destined to a home address). */
   handleFromIntranet(pkt: Uint8Array): void {
-    let dst: string;
+    let h;
     try {
-      dst = decodeIpv4Header(pkt).dst;
+      h = decodeIpv4Header(pkt);
     } catch {
       this.stats.malformed++;
       return;
     }
-    const b = this.cache.get(dst);
+    const b = this.cache.get(h.dst);
     if (!b) {
       this.stats.noBinding++;
       return;
     }
-    const h = decodeIpv4Header(pkt);
     if (b.mode !== 'udp') {
       const mtu = this.tunnelMtu.get(b.tunnelDst);
       const overhead = OVERHEAD[b.format];
@@ -116,9 +115,13 @@ export class Forwarder {
       return;
     }
     this.stats.toMn++;
+    if (b.mode === 'ipip') {
+      // RFC 2003 §3.1 with the header decoded above (ipInIpEncapsulate's bytes, one decode fewer per packet)
+      const outer = encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, pkt.subarray(0, h.totalLength));
+      return this.ports.rawSend(outer, b.tunnelDst);
+    }
     const payload = wrap(b.format, pkt, this.cfg.address, b.tunnelDst);
     if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(PROTOCOL[b.format], payload), b.tunnelPort, b.tunnelDst);
-    else if (b.format === 'ipip') this.ports.rawSend(ipInIpEncapsulate(pkt, this.cfg.address, b.tunnelDst), b.tunnelDst);
     else if (b.format === 'minimal') this.ports.rawSend(payload, b.tunnelDst);
     // RFC 2784 §2.4 does not say; as RFC 2003 §3.1: TOS and DF copied from the inner header
     else this.ports.rawSend(encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.Gre, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, payload), b.tunnelDst);

@@ -10,6 +10,9 @@
  *   - a TUN device: the kernel routes packets for registered home addresses into it
  *     (a /32 route and a proxy-ARP entry per binding), and decapsulated packets from
  *     mobile nodes are written into it for the kernel to forward into the intranet.
+ * Per packet it stays small: the TUN and raw sockets read in batches (one call
+ * per readiness event), and the raw packets a batch produces leave in one
+ * sendmmsg(2) when its handler returns.
  * Every event is one JSON line on stdout ({"event":"binding-added",…}, "denied" with
  * the code, "binding-removed", "ready", "stats"). SIGINT/SIGTERM remove the routes and exit.
  */
@@ -52,10 +55,23 @@ function main(): void {
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
   // RFC 2003 §5.1: "fragmentation needed" about our tunnel packets, and our own to intranet hosts
   const icmp = openRawSocket(IpProto.Icmp);
+  // the raw packets of one read batch, sent together once its handler has returned (a microtask)
+  let outPkts: Uint8Array[] = [];
+  let outDsts: string[] = [];
+  const flush = () => {
+    const [pkts, dsts] = [outPkts, outDsts];
+    outPkts = [];
+    outDsts = [];
+    if (raw.sendBatch) raw.sendBatch(pkts, dsts);
+    else pkts.forEach((p, i) => raw.send(p, dsts[i]!));
+  };
   const forwarder = new Forwarder(cfg, cache, {
     tunWrite: (pkt) => tun.write(pkt),
     udpSend: (msg, port, addr) => udp.send(msg, port, addr),
-    rawSend: (pkt, dst) => void raw.send(pkt, dst),
+    rawSend: (pkt, dst) => {
+      if (outPkts.push(pkt) === 1) queueMicrotask(flush);
+      outDsts.push(dst);
+    },
     icmpSend: (msg, dst) => void icmp.send(msg, dst),
   });
 

@@ -12,6 +12,7 @@ import { parsePrefix } from '../../../app/base/ipv4.ts';
 import { parseProfile, type Profile } from '../../../app/config/profile.ts';
 import type { MipEvent } from '../../../app/events.ts';
 import { MipDriver } from '../../../app/io/mip-driver.ts';
+import { nativePipeline, type MipPassPort } from '../../../app/io/native-pipeline.ts';
 import type { Platform } from '../../../app/io/platform.ts';
 import { createRegistrationCore } from '../../../app/mip4/registration.ts';
 import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
@@ -514,5 +515,116 @@ describe('MipDriver over the in-memory platform, against the reference home agen
     await stopping;
     expect(done).toBe(true);
     expect(w.ha.cache.get(HOA)).toBeDefined();
+  });
+});
+
+describe('MipDriver: mode mc in the VPN data plane (app/io/native-pipeline.ts)', () => {
+  /** A data plane offered for `device` that records what the tunnel asks of it. */
+  function fakePort(device: string) {
+    const calls: string[] = [];
+    const installed: Array<Record<string, unknown>> = [];
+    const counts = { installed: false, tunIn: 0, out: 0, in: 0, tooBigIcmp: 0, drops: { malformed: 0, 'too-big': 0, 'wrong-destination': 0, 'tun-write': 0 } };
+    const port: MipPassPort = {
+      install: (t) => {
+        calls.push('install');
+        installed.push({ ...t });
+        counts.installed = true;
+      },
+      remove: () => {
+        calls.push('remove');
+        counts.installed = false;
+      },
+      stats: () => ({ ...counts, drops: { ...counts.drops } }),
+    };
+    const withdraw = nativePipeline.offer(device, port);
+    return { calls, installed, counts, withdraw };
+  }
+
+  /** The home-address TUN given a descriptor and a reading switch, as the native TUN has. */
+  function handOverTun(w: ReturnType<typeof world>) {
+    const reading: boolean[] = [];
+    Object.assign(w.mnPlat.tuns.get('hwmip0')!, { fd: 42, setReading: (on: boolean) => reading.push(on) });
+    return reading;
+  }
+
+  it('installs the tunnel where its data path runs natively, follows the gate and the offer, and counts both paths', async () => {
+    const w = world();
+    const port = fakePort('eth0');
+    try {
+      const gated = { open: false };
+      const events: MipEvent[] = [];
+      const d = new MipDriver({
+        core: (prof, o) => createRegistrationCore(prof, o, (n) => w.platform.random(n)),
+        profile: profile('off'), routes: ['10.1.0.0/24'], tunName: 'hwmip0', platform: w.platform,
+        gate: () => gated.open, onEvent: (e) => events.push(e),
+      });
+      await d.start();
+      const reading = handOverTun(w);
+      await d.followCareOf();
+      await w.net.settle();
+      expect(events.some((e) => e.type === 'registration' && e.state === 'accepted')).toBe(true);
+      // the gate is closed (the engine holds or drops): nothing bypasses it
+      expect(port.calls).toEqual([]);
+      d.setTrafficOpen(true);
+      expect(port.calls).toEqual(['install']);
+      expect(port.installed[0]).toEqual({ tunFd: 42, hoa: HOA, coa: '192.0.2.7', ha: HA, mtu: 1500 });
+      expect(reading).toEqual([false]);
+      const dataPath = () => events.filter((e) => e.type === 'mip-data-path');
+      expect(dataPath()).toEqual([{ type: 'mip-data-path', native: true, device: 'eth0' }]);
+      // the pass's counters show in the driver's and the TUN's
+      port.counts.out = 5;
+      port.counts.in = 3;
+      port.counts.tunIn = 6;
+      port.counts.drops.malformed = 1;
+      expect(d.stats).toMatchObject({ tunnelledOut: 5, tunnelledIn: 3, droppedMalformed: 1 });
+      expect(d.tunStats).toMatchObject({ rxPackets: 6, txPackets: 3 });
+      // a handover holds the gate: JavaScript reads the TUN again, the counts stay
+      d.setTrafficOpen(false);
+      expect(port.calls).toEqual(['install', 'remove']);
+      expect(reading).toEqual([false, true]);
+      expect(dataPath().at(-1)).toEqual({ type: 'mip-data-path', native: false });
+      port.counts.out = 100; // the data plane's counters go on for others; ours were folded at removal
+      expect(d.stats.tunnelledOut).toBe(5);
+      d.setTrafficOpen(true);
+      expect(port.calls).toEqual(['install', 'remove', 'install']);
+      port.counts.out = 102;
+      expect(d.stats.tunnelledOut).toBe(7);
+      // the VPN's native path stops: back to JavaScript at once
+      port.withdraw();
+      expect(port.calls).toEqual(['install', 'remove', 'install', 'remove']);
+      expect(reading).toEqual([false, true, false, true]);
+      expect(dataPath().map((e) => e.type === 'mip-data-path' && e.native)).toEqual([true, false, true, false]);
+      expect(d.stats.tunnelledOut).toBe(7);
+      await stopped(w, d);
+    } finally {
+      port.withdraw();
+    }
+  });
+
+  it('stays in JavaScript for RFC 3519 UDP tunnelling, a TUN without a descriptor, and HOMEWARD_NATIVE_MIP=0', async () => {
+    for (const c of ['udp', 'no-fd', 'env'] as const) {
+      const w = world();
+      const port = fakePort('eth0');
+      const saved = process.env.HOMEWARD_NATIVE_MIP;
+      if (c === 'env') process.env.HOMEWARD_NATIVE_MIP = '0';
+      try {
+        const { d, registrations } = driver(w, profile(c === 'udp' ? 'force' : 'off'));
+        await d.start();
+        if (c !== 'no-fd') handOverTun(w);
+        await d.followCareOf();
+        await w.net.settle();
+        expect(registrations()).toEqual([expect.objectContaining({ state: 'accepted', udpTunnel: c === 'udp' })]);
+        expect(port.calls).toEqual([]);
+        // and the JavaScript path carries the traffic
+        w.mnPlat.tuns.get('hwmip0')!.inject(udpPacket(HOA, HOST, `js ${c}`));
+        await w.net.settle();
+        expect(w.ha.intranet.map(text)).toEqual([`js ${c}`]);
+        await stopped(w, d);
+      } finally {
+        port.withdraw();
+        if (saved === undefined) delete process.env.HOMEWARD_NATIVE_MIP;
+        else process.env.HOMEWARD_NATIVE_MIP = saved;
+      }
+    }
   });
 });

@@ -180,9 +180,13 @@ export class PolicyRoutes {
    * and the request-through-an-FA rule go (a new FA is set up again).
    */
   async linkChanged(link: { iface: string; addr: string } | null): Promise<void> {
+    const prev = this.link;
+    const same = prev !== undefined && link !== null && prev.iface === link.iface && prev.addr === link.addr;
     await this.setLink(link);
     if (this.faIface !== undefined && this.faIface !== link?.iface) await this.setFa(null);
-    await this.setFaRequest(null);
+    // the same link reported again (its default route arrived after its address): a registration through
+    // its FA may be in flight, and taking rule 988 away would refuse its retransmission (ENETUNREACH)
+    if (!same) await this.setFaRequest(null);
   }
 
   /** The VPN is up with this TIA on this TUN (null: down). */

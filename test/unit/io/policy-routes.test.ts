@@ -126,6 +126,21 @@ describe('policy routes: fail closed across crashes', () => {
     expect(k.rules).toEqual([]);
   });
 
+  it('the same link reported again keeps the request-through-an-FA rule; another link (or another address) takes it away', async () => {
+    const k = fakeKernel();
+    const p = new PolicyRoutes({ ...opts, net: k.net });
+    const rule988 = () => k.rules.map((r) => r.join(' ')).filter((r) => r.endsWith('pref 988'));
+    await p.linkChanged({ iface: 'wlan0', addr: '10.4.0.20' });
+    await p.setFaRequest({ iface: 'wlan0', addr: '10.4.0.1' });
+    await p.linkChanged({ iface: 'wlan0', addr: '10.4.0.20' }); // its default route appeared: reported again
+    expect(rule988()).toEqual(['from 10.1.0.50 to 10.4.0.1/32 ipproto udp dport 434 lookup 435 pref 988']);
+    await p.linkChanged({ iface: 'wlan0', addr: '10.5.0.20' }); // the same interface on another network
+    expect(rule988()).toEqual([]);
+    await p.setFaRequest({ iface: 'wlan0', addr: '10.5.0.1' });
+    await p.linkChanged({ iface: 'eth1', addr: '10.6.0.20' });
+    expect(rule988()).toEqual([]);
+  });
+
   it('ensureRule is one exclusive add: an identical rule there already counts as added, another error does not', async () => {
     const k = fakeKernel();
     const r = { from: '198.51.100.100', table: '435', pref: 990 };

@@ -285,7 +285,15 @@ export class Engine implements EngineSource {
     // update and its answer do not wait for them; the detection request does (linkReady), so that it
     // leaves on the link
     // (a newer link queued behind this one already rewrites the rules in its own step: this one is skipped)
-    this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null, routes) : undefined);
+    const asked = this.platform.clock.now();
+    this.linkReady = this.rulesDo(async () => {
+      if (this.link !== link) return;
+      const began = this.platform.clock.now();
+      await this.policy.linkChanged(link && !this.stopped ? link : null, routes);
+      // the detection request left no earlier than this: the queue's wait and the rewrite itself, for the timelines
+      const now = this.platform.clock.now();
+      this.publish({ type: 'log', level: 'debug', msg: 'link rules', ctx: { iface: link?.iface ?? '', waitedMs: Math.round(began - asked), tookMs: Math.round(now - began), routesRead: routes === undefined } });
+    });
     // a link that appeared or went since: rule 993 (after the access link's own rules, which the detection request
     // waits for; skipped, like them, when a newer link is queued — its own sync follows its rules)
     void this.rulesDo(async () => this.stopped || this.link !== link ? undefined : this.policy.syncLinks());

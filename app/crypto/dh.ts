@@ -7,8 +7,9 @@
  *   20  ECP-384 (RFC 5903)               as 19 with 48-byte coordinates
  *   14  MODP-2048 (RFC 3526)             KE = g^x mod p, 256 bytes; g^ir 256 bytes; 1 < y < p-1
  *
- * X25519 and MODP run in node:crypto (X25519 is ~30x faster there; keys move
- * as raw/DER, never JWK, see LAB.md), the NIST curves on @noble/curves,
+ * X25519 and MODP run in node:crypto (X25519 is ~30x faster there; X25519
+ * keys are imported as JWK — OpenSSL's DER decoders are the slow part — and
+ * exported only as DER, never as JWK, see LAB.md), the NIST curves on @noble/curves,
  * loaded on the first ECP key (./lazy-noble.ts).
  * A group's private key comes from a caller's random source, so tests can
  * inject deterministic keys.

@@ -92,10 +92,13 @@ type RunEvent =
   | { type: 'control'; path: string }
   | { type: 'stopped'; stats: Record<string, unknown> };
 
+const EVENT_TIMES = process.env.HOMEWARD_EVENT_TIMES === '1';
+
 export async function run(argv: string[]): Promise<number> {
   const args = parseRunArgs(argv);
   const emit = (o: EngineEvent | RunEvent): void => {
-    if (args.json) process.stdout.write(`${JSON.stringify(o)}\n`);
+    // HOMEWARD_EVENT_TIMES=1: each JSON line carries `t`, the wall clock in ms (performance.timeOrigin + now: sub-ms, aligned with ping -D) (the bench's timelines)
+    if (args.json) process.stdout.write(`${JSON.stringify(EVENT_TIMES ? { ...o, t: Math.round((performance.timeOrigin + performance.now()) * 10) / 10 } : o)}\n`);
     if (o.type === 'error') process.stderr.write(`homeward: ${humanLine(o)}\n`);
     else if (!args.json) process.stdout.write(`${humanLine(o)}\n`);
   };

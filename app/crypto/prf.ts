@@ -1,11 +1,15 @@
 /**
  * IKEv2 pseudo-random functions and integrity algorithms (RFC 7296 §2.13,
- * RFC 2104, RFC 4868, RFC 2404), on @noble/hashes.
+ * RFC 2104, RFC 4868, RFC 2404). The PRFs run in node:crypto (OpenSSL's
+ * HMAC: native, so as fast in a setup once a second as in a hot loop,
+ * where @noble/hashes runs cold JavaScript), the integrity keys on
+ * @noble/hashes (keyed once, cloned per message).
  *
  *   prf(K, S)       HMAC-SHA1 (2), HMAC-SHA2-256/384/512 (5/6/7); key = output size
  *   prf+(K, S)      T1 ‖ T2 ‖ …  T1 = prf(K, S ‖ 0x01), Tn = prf(K, Tn-1 ‖ S ‖ n), n ≤ 255
  *   integ           HMAC-SHA1-96 (2), HMAC-SHA2-256-128 (12), -384-192 (13), -512-256 (14)
  */
+import { createHmac } from 'node:crypto';
 import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
@@ -30,18 +34,29 @@ export interface Prf {
   compute(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-const PRFS: Partial<Record<PrfId, [string, Hash]>> = {
-  [PrfId.HmacSha1]: ['prfsha1', sha1],
-  [PrfId.HmacSha2_256]: ['prfsha256', sha256],
-  [PrfId.HmacSha2_384]: ['prfsha384', sha384],
-  [PrfId.HmacSha2_512]: ['prfsha512', sha512],
+/** [proposal name, OpenSSL digest, output bytes] */
+const PRFS: Partial<Record<PrfId, [string, string, number]>> = {
+  [PrfId.HmacSha1]: ['prfsha1', 'sha1', 20],
+  [PrfId.HmacSha2_256]: ['prfsha256', 'sha256', 32],
+  [PrfId.HmacSha2_384]: ['prfsha384', 'sha384', 48],
+  [PrfId.HmacSha2_512]: ['prfsha512', 'sha512', 64],
 };
 
+const prfs = new Map<PrfId, Prf>();
+
 export function prfAlgorithm(id: PrfId): Prf {
+  let p = prfs.get(id);
+  if (p) return p;
   const entry = PRFS[id];
   if (!entry) throw new UnsupportedAlgorithm(`PRF ${id}`);
-  const [name, hash] = entry;
-  return { id, name, outputLength: hash.outputLen, compute: (key, data) => hmac(hash, key, data) };
+  const [name, digest, outputLength] = entry;
+  const compute = (key: Uint8Array, data: Uint8Array): Uint8Array => {
+    const mac = createHmac(digest, key).update(data).digest();
+    return new Uint8Array(mac.buffer, mac.byteOffset, mac.length);
+  };
+  p = { id, name, outputLength, compute };
+  prfs.set(id, p);
+  return p;
 }
 
 /** prf+ (RFC 7296 §2.13): at most 255 blocks; asking for more throws a RangeError. */

@@ -19,6 +19,7 @@ import type { Resume } from '../base/liveness.ts';
 import type { CountersEvent, EngineCommand, EngineEvent, RegistrationEvent } from '../events.ts';
 import type { MobilityEffect } from '../mobility/effects.ts';
 import type { Link, MobilityInput, RegistrationResult } from '../mobility/inputs.ts';
+import type { RouteSpec } from '../net/iproute.ts';
 import { TUNNEL_FORMATS } from '../mip4/tunnel-format.ts';
 import { MobilityController } from '../mobility/machine.ts';
 import { TrafficGate } from '../mobility/traffic-gate.ts';
@@ -98,7 +99,7 @@ export class Engine implements EngineSource {
     this.mip = opts.mipDriver ? opts.mipDriver(mipOpts) : new MipDriver(mipOpts);
     this.countersTick = new EngineCounters(this.mip, this.gate, (c) => this.publish(c));
     this.resumeWatch = new ResumeWatch(clock, (r, now) => this.onResume(r, now));
-    this.monitor = platform.watchLinks((link) => void this.loop.enqueue(() => this.onLink(link)), { exclude: [mipTun, ...VPN_TUNS] });
+    this.monitor = platform.watchLinks((link, _at, routes) => void this.loop.enqueue(() => this.onLink(link, routes)), { exclude: [mipTun, ...VPN_TUNS] });
     const { loop } = this;
     this.discovery = new AgentDiscoveryDriver({
       platform, loop, known: (iface) => this.controller.context.agents.get(iface),
@@ -274,7 +275,8 @@ export class Engine implements EngineSource {
   }
 
   // inputs from the drivers
-  private onLink(link: Link | null): void {
+  /** `routes`: the link's routes as the watcher read them with it (none: the rules read them) */
+  private onLink(link: Link | null, routes?: readonly RouteSpec[]): void {
     this.link = link;
     this.access.linkChanged(link ? { iface: link.iface, addr: link.addr } : null);
     // a detection request from an address we no longer use can prove nothing about the new link
@@ -283,7 +285,15 @@ export class Engine implements EngineSource {
     // update and its answer do not wait for them; the detection request does (linkReady), so that it
     // leaves on the link
     // (a newer link queued behind this one already rewrites the rules in its own step: this one is skipped)
-    this.linkReady = this.rulesDo(async () => this.link === link ? this.policy.linkChanged(link && !this.stopped ? link : null) : undefined);
+    const asked = this.platform.clock.now();
+    this.linkReady = this.rulesDo(async () => {
+      if (this.link !== link) return;
+      const began = this.platform.clock.now();
+      await this.policy.linkChanged(link && !this.stopped ? link : null, routes);
+      // the detection request left no earlier than this: the queue's wait and the rewrite itself, for the timelines
+      const now = this.platform.clock.now();
+      this.publish({ type: 'log', level: 'debug', msg: 'link rules', ctx: { iface: link?.iface ?? '', waitedMs: Math.round(began - asked), tookMs: Math.round(now - began), routesRead: routes === undefined } });
+    });
     // a link that appeared or went since: rule 993 (after the access link's own rules, which the detection request
     // waits for; skipped, like them, when a newer link is queued — its own sync follows its rules)
     void this.rulesDo(async () => this.stopped || this.link !== link ? undefined : this.policy.syncLinks());

@@ -5,7 +5,7 @@
  * runTool, the rest of app/io use it; ESLint keeps child_process out of
  * every other file.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 
 /** A failed run: the tool's stderr, its exit code (or 'ENOENT', 'ETIMEDOUT'…) and node's message. */
 export class ExecFailure extends Error {
@@ -56,6 +56,11 @@ export interface ToolStream {
 export function spawnTool(cmd: string, args: readonly string[]): ToolStream {
   const proc = spawn(cmd, [...args], { stdio: ['ignore', 'pipe', 'ignore'] });
   proc.on('error', () => undefined);
+  return streamOf(proc);
+}
+
+/** The ToolStream view of a child process whose stdout is piped. */
+function streamOf(proc: ChildProcess): ToolStream {
   return {
     get pid() {
       return proc.pid;
@@ -92,27 +97,16 @@ export function spawnSession(cmd: string, args: readonly string[]): ToolSession 
   proc.on('error', end);
   proc.on('exit', end);
   proc.stdin!.on('error', () => undefined);
-  return {
-    get pid() {
-      return proc.pid;
-    },
-    get exitCode() {
-      return proc.exitCode;
-    },
-    onData(handler) {
-      proc.stdout!.on('data', handler);
-    },
-    onExit(handler) {
+  // onto the stream object itself: its pid/exitCode getters stay live
+  return Object.assign(streamOf(proc), {
+    onExit(handler: () => void): void {
       if (gone) handler();
       else exitHandlers.push(handler);
     },
-    write(text) {
+    write(text: string): boolean {
       if (gone || !proc.stdin!.writable) return false;
       proc.stdin!.write(text);
       return true;
     },
-    kill() {
-      proc.kill();
-    },
-  };
+  });
 }

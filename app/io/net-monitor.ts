@@ -14,7 +14,8 @@
  * changed (or, with `everyBurst`, after every read).
  */
 import { readdirSync, readlinkSync } from 'node:fs';
-import { Debouncer, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
+import { Debouncer, routesOfDevice, sameLink, selectPrimaryLink, type IpAddrInfo, type IpRouteInfo } from '../net/link-select.ts';
+import type { RouteSpec } from '../net/iproute.ts';
 import type { Link } from '../mobility/inputs.ts';
 import { execText, spawnSession, spawnTool, type ToolSession, type ToolStream } from './exec.ts';
 import { RxGuard } from './rx-guard.ts';
@@ -152,14 +153,14 @@ export class IpStateReader {
  * interface came up with its address, the route follows a moment later):
  * the gateway tells the two reads apart, so the handler hears of the route too.
  */
-async function readPrimaryPath(exclude: ReadonlySet<string>, reader?: IpStateReader): Promise<{ link: Link | null; gateway: string }> {
+async function readPrimaryPath(exclude: ReadonlySet<string>, reader?: IpStateReader): Promise<{ link: Link | null; gateway: string; routes: RouteSpec[] }> {
   const [a, r] = reader
     ? await reader.read().then((x) => [x.addrs, x.routes])
     : await Promise.all([execText('ip', ['-j', '-4', 'addr', 'show']), execText('ip', ['-j', '-4', 'route', 'show'])]);
   const routes = JSON.parse(r || '[]') as IpRouteInfo[];
   const link = selectPrimaryLink(JSON.parse(a || '[]') as IpAddrInfo[], routes, exclude);
   const def = link ? routes.find((x) => x.dst === 'default' && x.dev === link.iface) : undefined;
-  return { link, gateway: def ? def.gateway ?? 'direct' : '' };
+  return { link, gateway: def ? def.gateway ?? 'direct' : '', routes: link ? routesOfDevice(routes, link.iface) : [] };
 }
 
 export class NetMonitor {
@@ -178,7 +179,7 @@ export class NetMonitor {
   private again = false;
   private closed = false;
 
-  constructor(private readonly onLink: (link: Link | null, eventAtMs: number) => void, opts: NetMonitorOptions = {}) {
+  constructor(private readonly onLink: (link: Link | null, eventAtMs: number, routes?: readonly RouteSpec[]) => void, opts: NetMonitorOptions = {}) {
     this.debouncer = new Debouncer(opts.quietMs ?? 0, opts.maxDelayMs ?? 0);
     this.exclude = new Set(opts.exclude ?? []);
     this.pollMs = opts.pollMs ?? 5000;
@@ -249,12 +250,12 @@ export class NetMonitor {
     }
     this.reading = true;
     try {
-      const { link, gateway } = await readPrimaryPath(this.exclude, this.reader);
+      const { link, gateway, routes } = await readPrimaryPath(this.exclude, this.reader);
       // the same link with another default route (typically: its route arrived after it) is a change too
       if (!this.closed && (this.everyBurst || !sameLink(link, this.current) || gateway !== this.gateway)) {
         this.current = link;
         this.gateway = gateway;
-        this.onLink(link, started);
+        this.onLink(link, started, routes);
       }
     } catch {
       // iproute2 failed to answer (interface vanished mid-read): the next notification reads again

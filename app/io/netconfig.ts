@@ -123,7 +123,7 @@ export class NetConfig {
    * without `mayFail` fails the batch (the steps after it still ran).
    */
   async batch(ops: readonly NetOp[]): Promise<void> {
-    const copies = await Promise.all(ops.map((o) => (o.op === 'copy-routes'
+    const copies = await Promise.all(ops.map((o) => (o.op === 'copy-routes' && o.routes === undefined
       ? this.ip(['-4', 'route', 'show', 'table', token('table', o.from), 'dev', devName(o.dev)]).catch(() => '')
       : Promise.resolve(''))));
     const lines: Array<{ args: string[]; mayFail: boolean }> = [];
@@ -133,6 +133,10 @@ export class NetConfig {
         case 'replace-route': case 'del-route': lines.push({ args: buildRouteArgs(o.op === 'replace-route' ? 'replace' : 'del', o.route), mayFail: o.mayFail === true }); break;
         case 'flush-table': lines.push({ args: ['route', 'flush', 'table', token('table', o.table)], mayFail: o.mayFail === true }); break;
         case 'copy-routes':
+          if (o.routes) {
+            for (const r of o.routes) lines.push({ args: ['-4', ...buildRouteArgs('replace', { ...r, dev: o.dev, table: o.to })], mayFail: true });
+            break;
+          }
           for (const line of (copies[i] ?? '').split('\n').filter((l) => l.trim())) {
             lines.push({ args: ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(o.dev), 'table', token('table', o.to)], mayFail: true });
           }

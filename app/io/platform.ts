@@ -132,7 +132,8 @@ export interface Platform {
   openDatagram(opts?: DatagramOptions): DatagramSocket;
   openRaw(protocol: number, opts?: RawSocketOptions): RawSocket;
   readonly net: NetConfigPort;
-  watchLinks(onLink: (link: Link | null, eventAt: Instant) => void, opts?: LinkWatchOptions): LinkWatcher;
+  /** `routes`: the link's own routes in main, from the read that found it (the access link's rules need no read then) */
+  watchLinks(onLink: (link: Link | null, eventAt: Instant, routes?: readonly RouteSpec[]) => void, opts?: LinkWatchOptions): LinkWatcher;
   /** the source address the host would use towards `dst` (undefined: no route) */
   sourceTowards(dst: string): Promise<string | undefined>;
   /** the device that holds this local address (undefined: none) */

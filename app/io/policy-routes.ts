@@ -30,6 +30,7 @@
  * first removes whatever a previous run left (by preference and table), so
  * it never fails with "File exists".
  */
+import type { RouteSpec } from '../net/iproute.ts';
 import { NetConfig, type NetOp, type RuleSpec } from './netconfig.ts';
 import type { NetConfigPort } from './platform.ts';
 
@@ -154,8 +155,12 @@ export class PolicyRoutes {
     await removeLeftovers(this.net, []);
   }
 
-  /** The access link: its routes copied into 435, and rule 990 for its address. */
-  async setLink(link: { iface: string; addr: string } | null): Promise<void> {
+  /**
+   * The access link: its routes copied into 435, and rule 990 for its address.
+   * `routes`: the link's routes in main as the link watcher read them with the
+   * link — written as they are, without a read of their own (one process, not two).
+   */
+  async setLink(link: { iface: string; addr: string } | null, routes?: readonly RouteSpec[]): Promise<void> {
     const rules = (l: { iface: string; addr: string }): RuleSpec[] => [
       { from: l.addr, table: PHYS_TABLE, pref: PREF.fromLink },
       { to: this.haHost, oif: l.iface, table: PHYS_TABLE, pref: PREF.outerViaLink },
@@ -167,7 +172,7 @@ export class PolicyRoutes {
       ...(old ? rules(old).map((rule): NetOp => ({ op: 'del-rule', rule, mayFail: true })) : []),
       { op: 'flush-table', table: PHYS_TABLE, mayFail: true },
       ...(link ? [
-        { op: 'copy-routes', dev: link.iface, from: 'main', to: PHYS_TABLE } as const,
+        { op: 'copy-routes', dev: link.iface, from: 'main', to: PHYS_TABLE, ...(routes ? { routes } : {}) } as const,
         // (a rule left identical by a killed run goes first: never "File exists")
         ...rules(link).flatMap((rule): NetOp[] => [{ op: 'del-rule', rule, mayFail: true }, { op: 'add-rule', rule }]),
       ] : []),
@@ -179,10 +184,10 @@ export class PolicyRoutes {
    * The access link changed: its rules, and an FA's rules of another link
    * and the request-through-an-FA rule go (a new FA is set up again).
    */
-  async linkChanged(link: { iface: string; addr: string } | null): Promise<void> {
+  async linkChanged(link: { iface: string; addr: string } | null, routes?: readonly RouteSpec[]): Promise<void> {
     const prev = this.link;
     const same = prev !== undefined && link !== null && prev.iface === link.iface && prev.addr === link.addr;
-    await this.setLink(link);
+    await this.setLink(link, routes);
     if (this.faIface !== undefined && this.faIface !== link?.iface) await this.setFa(null);
     // the same link reported again (its default route arrived after its address): a registration through
     // its FA may be in flight, and taking rule 988 away would refuse its retransmission (ENETUNREACH)

@@ -28,6 +28,12 @@ export interface RawSocket {
   send(payload: Uint8Array, dst: string): boolean;
   /** Many packets in one system call (sendmmsg): payloads[i] to dsts[i]; how many the kernel took (the rest counted dropped). */
   sendBatch?(payloads: Uint8Array[], dsts: string[]): number;
+  /**
+   * With `hdrincl`: packets i < count at slab[i * stride], lengths[i] bytes each, each to the
+   * destination of its own IPv4 header, in one sendmmsg per 64 — for a sender that builds its
+   * packets in one preallocated buffer (no array, string or allocation per packet). How many the kernel took.
+   */
+  sendSlots?(slab: Uint8Array, stride: number, lengths: Uint32Array, count: number): number;
   joinMulticast(group: string, ifaddr: string): void;
   close(): void;
   readonly stats: { rxPackets: number; txPackets: number; txDropped: number };
@@ -38,6 +44,7 @@ interface NativeRawSocket {
   start(cb: (pkts: Uint8Array[], ifindexes: Int32Array) => void): void;
   send(payload: Uint8Array, dst: string): number;
   sendMany(payloads: Uint8Array[], dsts: string[]): number;
+  sendSlots(slab: Uint8Array, stride: number, lengths: Uint32Array, count: number): number;
   joinMulticast(group: string, ifaddr: string): void;
   close(): void;
 }
@@ -108,6 +115,13 @@ export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): Ra
       const n = payloads.length === 0 ? 0 : sock.sendMany(payloads, dsts);
       stats.txPackets += n;
       stats.txDropped += payloads.length - n;
+      return n;
+    },
+    sendSlots(slab, stride, lengths, count) {
+      if (closed) throw new Error('RawSocket.sendSlots: socket is closed');
+      const n = count === 0 ? 0 : sock.sendSlots(slab, stride, lengths, count);
+      stats.txPackets += n;
+      stats.txDropped += count - n;
       return n;
     },
     joinMulticast(group, ifaddr) {

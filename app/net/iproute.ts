@@ -94,7 +94,8 @@ export type NetOp =
   | { op: 'add-rule' | 'del-rule'; rule: RuleSpec; mayFail?: boolean }
   | { op: 'replace-route' | 'del-route'; route: RouteSpec; mayFail?: boolean }
   | { op: 'flush-table'; table: number | string; mayFail?: boolean }
-  | { op: 'copy-routes'; dev: string; from: number | string; to: number | string };
+  /** `routes`: the routes of `dev` in `from` as read already (no read of its own; each still may fail) */
+  | { op: 'copy-routes'; dev: string; from: number | string; to: number | string; routes?: readonly RouteSpec[] };
 
 /**
  * The lines `ip -force -batch` reported as failed: iproute2 prints a failed

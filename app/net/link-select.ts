@@ -5,6 +5,7 @@
  */
 import type { Instant } from '../base/clock.ts';
 import type { Link } from '../mobility/inputs.ts';
+import type { RouteSpec } from './iproute.ts';
 
 export interface IpAddrInfo {
   ifname: string;
@@ -19,6 +20,30 @@ export interface IpRouteInfo {
   gateway?: string;
   prefsrc?: string;
   metric?: number;
+  /** absent: global */
+  scope?: string;
+  /** absent: unicast */
+  type?: string;
+}
+
+/**
+ * The IPv4 unicast routes of `dev` in an `ip -j -4 route show` read, as
+ * route specs (no table): what `copy-routes` would copy, from a read the
+ * link watcher made anyway — the access link's rules then need no read of
+ * their own (app/io/policy-routes.ts setLink).
+ */
+export function routesOfDevice(routes: readonly IpRouteInfo[], dev: string): RouteSpec[] {
+  return routes.flatMap((r): RouteSpec[] => {
+    if (r.dev !== dev || (r.type !== undefined && r.type !== 'unicast') || typeof r.dst !== 'string') return [];
+    const scope = r.scope === 'link' || r.scope === 'host' || r.scope === 'global' ? r.scope : undefined;
+    return [{
+      dst: r.dst, dev,
+      ...(r.gateway === undefined ? {} : { via: r.gateway }),
+      ...(r.prefsrc === undefined ? {} : { src: r.prefsrc }),
+      ...(typeof r.metric === 'number' ? { metric: r.metric } : {}),
+      ...(scope === undefined ? {} : { scope }),
+    }];
+  });
 }
 
 /**

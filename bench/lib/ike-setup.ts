@@ -90,3 +90,69 @@ export function initiatorShareFromWire(packets: readonly IkePacket[], initiator:
   }
   return out;
 }
+
+/**
+ * The responder's share of each setup on the wire, ms: its IKE_SA_INIT
+ * request → response and its IKE_AUTH request → response (the gateway's
+ * work plus the link), so a difference between two clients' setups can be
+ * told apart from the initiator's own.
+ */
+export function responderShareFromWire(packets: readonly IkePacket[], initiator: string): { init: number[]; auth: number[] } {
+  const out = { init: [] as number[], auth: [] as number[] };
+  let asked: { exchange: number; atMs: number } | undefined;
+  for (const p of packets) {
+    if (p.exchange !== IKE_SA_INIT && p.exchange !== IKE_AUTH) continue;
+    if (!p.response && p.src === initiator) asked = { exchange: p.exchange, atMs: p.atMs };
+    else if (p.response && p.src !== initiator && asked?.exchange === p.exchange) {
+      (p.exchange === IKE_SA_INIT ? out.init : out.auth).push(p.atMs - asked.atMs);
+      asked = undefined;
+    }
+  }
+  return out;
+}
+
+/**
+ * When charon logged each CHILD_SA as established, ms since the epoch: the
+ * lines of a filelog with `time_format = %s` and `time_add_ms = yes`
+ * ("1764780000.123 …CHILD_SA home{3} established with SPIs …"), which
+ * charon writes once the SA and its policies are installed in the kernel.
+ * The milliseconds are truncated (strongSwan 5.9 has no finer stamp).
+ */
+export function childEstablishedFromLog(text: string): number[] {
+  const out: number[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^(\d+)\.(\d{3}) .*CHILD_SA \S+\{\d+\} established/.exec(line);
+    if (m) out.push(Number(m[1]) * 1000 + Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * Setups to the CHILD_SA installed, ms: the first IKE_SA_INIT request from
+ * `initiator` on the wire (as ikeSetupFromWire) to the first `installed`
+ * stamp after it (childEstablishedFromLog).
+ */
+export function ikeSetupToInstalled(packets: readonly IkePacket[], initiator: string, installed: readonly number[]): number[] {
+  const out: number[] = [];
+  let start: number | undefined;
+  let next = 0;
+  for (const p of packets) {
+    if (p.exchange !== IKE_SA_INIT || p.response || p.src !== initiator) continue;
+    if (start !== undefined) {
+      // a retransmission, or the next setup: close the one before if its install came before this packet
+      while (next < installed.length && installed[next]! < start) next++;
+      if (next < installed.length && installed[next]! <= p.atMs) {
+        out.push(installed[next]! - start);
+        next++;
+        start = p.atMs;
+      }
+      continue;
+    }
+    start = p.atMs;
+  }
+  if (start !== undefined) {
+    while (next < installed.length && installed[next]! < start) next++;
+    if (next < installed.length) out.push(installed[next]! - start);
+  }
+  return out;
+}

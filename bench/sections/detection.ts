@@ -14,20 +14,25 @@
  *   ikeSetupMs            Homeward's events, `ike-sa` connecting → `child-sa`
  *                         installed (a running process: the gateway deletes
  *                         each IKE SA and `homeward vpn up` sets up the next)
- *   ikeSetupMsStrongswan  strongSwan's client on the wire, IKE_SA_INIT request
- *                         → IKE_AUTH response (one capture on the gateway's
- *                         side of the link): the shortest clock for it — no
- *                         vici, no swanctl process, no CHILD_SA install
- * and both on the wire (`detection.ikeSetupWireMs`); `swanctl --initiate`'s
- * own wall time is in the raw figures.
+ *   ikeSetupMsStrongswan  strongSwan's client to its CHILD_SA installed, as
+ *                         ours: its first IKE_SA_INIT request on the wire (a
+ *                         capture on the gateway's side of the link) → its
+ *                         "CHILD_SA … established" log line (epoch stamps,
+ *                         ms; written once SA and policies are in the
+ *                         kernel) — no vici, no swanctl process
+ * and both on the wire to the IKE_AUTH response (`detection.ikeSetupWireMs`);
+ * `swanctl --initiate`'s own wall time, each side's share of the exchanges
+ * and Homeward on strongSwan's clock (wire → its event) are in the raw figures.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { capture, runOk, startStrongSwan } from '../../test/lab/harness/index.ts';
 import { createMobileNodeLab, HOME_ADDRESS, INSIDE, OUTSIDE, tryHomewardRun, type MobileNodeLab } from '../lab/mobile-node.ts';
 import { sleep, spawnHomeward, strongswanClientConf, waitForEvent } from '../lab/peers.ts';
 import { moveClient } from '../lab/topology.ts';
 import { outsideDetectionMs, trustedDetectionMs } from '../lib/detection.ts';
-import { ikeSetupFromEvents, ikeSetupFromWire, initiatorShareFromWire, parseIkeFields, type IkePacket } from '../lib/ike-setup.ts';
+import { ikeSetupFromEvents, ikeSetupFromWire, childEstablishedFromLog, ikeSetupToInstalled, initiatorShareFromWire, parseIkeFields, responderShareFromWire, type IkePacket } from '../lib/ike-setup.ts';
 import { averageRtt, parsePingD } from '../lib/ping-gap.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
@@ -149,8 +154,15 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
   // strongSwan's client: a second charon in the client's namespace, the same suites, PSK and gateway
   await sleep(200);
   const sStart = Date.now();
+  // a second log with epoch stamps (ms): charon's "CHILD_SA … established" line, written once the CHILD_SA
+  // is installed, ends its setup on the same terms as Homeward's `installed` event
+  const stampLog = join(lab.tempDir('swan-stamps'), 'charon.log');
   const charon = await startStrongSwan(lab, 'client', {
     swanctlConf: strongswanClientConf({ gateway: '192.0.2.1', remoteTs: '10.10.0.0/16', mobike: true }),
+    conf: {
+      charonExtra: ['filelog {', '  stamps {', `    path = ${stampLog}`, '    time_format = %s', '    time_add_ms = yes',
+        '    flush_line = yes', '    default = -1', '    ike = 0', '  }', '}'].join('\n'),
+    },
   });
   const initiate: number[] = [];
   try {
@@ -181,16 +193,33 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
   const hWireAll = ikeSetupFromWire(within(hStart, hEnd), CLIENT_OUTSIDE);
   const hWire = hWireAll.slice(1);
   const sWire = ikeSetupFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
+  // cross-check: Homeward on strongSwan's terms, from its first IKE_SA_INIT on the wire to its `installed` event
+  const hInstalledAt = h.events.filter((e) => e.event.type === 'child-sa' && e.event.state === 'installed').map((e) => e.atMs);
+  const hWireToInstalled = ikeSetupToInstalled(within(hStart, hEnd), CLIENT_OUTSIDE, hInstalledAt).slice(1);
+  let sInstalled: number[] = [];
+  let installedReason = '';
+  try {
+    sInstalled = ikeSetupToInstalled(within(sStart, sEnd), CLIENT_OUTSIDE, childEstablishedFromLog(readFileSync(stampLog, 'utf8')));
+  } catch (e) {
+    installedReason = `no charon stamp log: ${(e as Error).message.split('\n')[0] ?? ''}`;
+  }
   const hShare = initiatorShareFromWire(within(hStart, hEnd), CLIENT_OUTSIDE).slice(1);
   const sShare = initiatorShareFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
+  const hGw = responderShareFromWire(within(hStart, hEnd), CLIENT_OUTSIDE);
+  const sGw = responderShareFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
+  hGw.init = hGw.init.slice(1);
+  hGw.auth = hGw.auth.slice(1);
+  progress(`  IKE setup to the CHILD_SA installed, from the wire: strongSwan (charon's log) ${sInstalled.map((x) => x.toFixed(1)).join(' ')} ms; Homeward (its event) ${hWireToInstalled.map((x) => x.toFixed(1)).join(' ')} ms`);
   progress(`  IKE setup on the wire: Homeward ${hWire.map((x) => x.toFixed(1)).join(' ')} ms; strongSwan ${sWire.map((x) => x.toFixed(1)).join(' ')} ms`);
   progress(`  the initiator's share (IKE_SA_INIT response → IKE_AUTH request): Homeward ${hShare.map((x) => x.toFixed(1)).join(' ')} ms; strongSwan ${sShare.map((x) => x.toFixed(1)).join(' ')} ms`);
+  const med = (xs: number[]): string => median(xs)?.toFixed(1) ?? 'n/a';
+  progress(`  the gateway's share, medians (IKE_SA_INIT, IKE_AUTH request → response): to Homeward ${med(hGw.init)}, ${med(hGw.auth)} ms; to strongSwan ${med(sGw.init)}, ${med(sGw.auth)} ms`);
   return {
     homeward: hReason && hEvents.length === 0 ? missing(hReason) : some(hEvents, 'Homeward IKE setup', `the first, in a process just started: ${hCold?.toFixed(1) ?? 'n/a'} ms`),
-    strongswan: some(sWire, 'strongSwan IKE setup on the wire', `swanctl --initiate's own wall time ${median(initiate)?.toFixed(1) ?? 'n/a'} ms`, wireReason || undefined),
+    strongswan: some(sInstalled, 'strongSwan IKE setup to its CHILD_SA installed', `swanctl --initiate's own wall time ${median(initiate)?.toFixed(1) ?? 'n/a'} ms; to its IKE_AUTH response on the wire ${median(sWire)?.toFixed(1) ?? 'n/a'} ms`, wireReason || installedReason || undefined),
     homewardWire: some(hWire, 'Homeward IKE setup on the wire', undefined, wireReason || undefined),
     strongswanWire: some(sWire, 'strongSwan IKE setup on the wire', undefined, wireReason || undefined),
-    raw: { homewardFirstMs: hCold ?? null, homewardFirstWireMs: hWireAll[0] ?? null, homewardEventsMs: hEvents, strongswanInitiateMs: initiate, homewardWireMs: hWire, strongswanWireMs: sWire, homewardInitiatorShareMs: hShare, strongswanInitiatorShareMs: sShare },
+    raw: { homewardFirstMs: hCold ?? null, homewardFirstWireMs: hWireAll[0] ?? null, homewardEventsMs: hEvents, strongswanInitiateMs: initiate, homewardWireMs: hWire, strongswanWireMs: sWire, strongswanToInstalledMs: sInstalled, homewardWireToInstalledMs: hWireToInstalled, homewardInitiatorShareMs: hShare, strongswanInitiatorShareMs: sShare, gatewayShareToHomewardMs: hGw, gatewayShareToStrongswanMs: sGw },
   };
 }
 
@@ -215,7 +244,7 @@ export async function detectionSection(progress: Progress): Promise<SectionOutpu
     const ike = await measureIkeSetups(m, progress);
     figs.push(
       {
-        key: 'detection.ikeSetupMs', label: 'new IKE SA + CHILD_SA (Homeward: its events, connecting → CHILD_SA installed; strongSwan: on the wire)', unit: 'ms',
+        key: 'detection.ikeSetupMs', label: 'new IKE SA + CHILD_SA (Homeward: its events, connecting → CHILD_SA installed; strongSwan: wire → its CHILD_SA established log line)', unit: 'ms',
         homeward: ike.homeward, baseline: ike.strongswan, note: `median of ${IKE_SETUPS}, same gateway, ${rttNote.split(';')[0]}`,
       },
       {

@@ -16,11 +16,12 @@
  * from the same run as the yardstick.
  */
 import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import type { Lab } from '../../test/lab/harness/index.ts';
 import { createEngineLab, events, ROOT, TSX, type Json } from '../../test/lab/fixtures/engine-lab.ts';
 import { createBenchLab, GATEWAY, GATEWAY_2, LINK_A, LINK_B, LINK_C, moveClient, REMOTE_TS, type Access } from '../lab/topology.ts';
 import { sleep, startStrongswanClient, tryHomewardVpnUp, writeProfile } from '../lab/peers.ts';
-import { averageRtt, gapAround, parsePingD, repliesAfter } from '../lib/ping-gap.ts';
+import { averageRtt, gapAround, parsePingD, repliesAfter, type PingReply } from '../lib/ping-gap.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
 import type { Progress } from './section.ts';
@@ -209,7 +210,8 @@ async function engineMoves(progress: Progress, yardstick: Measured): Promise<Fig
   const gaps: Record<string, number[]> = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
   const eventGaps: Record<string, number[]> = Object.fromEntries(Object.keys(KINDS).map((k) => [k, []]));
   let failure: string | undefined;
-  const mn = L.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', L.profile, '--json'], { env: L.env, label: 'homeward-run' });
+  const timeline = process.env.BENCH_TIMELINE;
+  const mn = L.lab.spawn('mn', process.execPath, [...TSX, join(ROOT, 'bin/homeward.mjs'), 'run', '--profile', L.profile, '--json'], { env: timeline ? { ...L.env, HOMEWARD_EVENT_TIMES: '1' } : L.env, label: 'homeward-run' });
   const ping = L.lab.spawn('mn', 'stdbuf', ['-oL', 'ping', '-n', '-D', '-i', String(ENGINE_PING_MS / 1000), '10.1.0.10'], { label: 'ping-hoa' });
   const waitFor = async (from: number, pred: (e: Json) => boolean, ms: number): Promise<Json | undefined> => {
     const end = Date.now() + ms;
@@ -225,7 +227,7 @@ async function engineMoves(progress: Progress, yardstick: Measured): Promise<Fig
     await sleep(1000);
     // each move's ping gap is read right after it settled: the lab keeps only the last MiB of the ping's
     // output (some 130 s of replies at 10 ms), less than the whole run
-    const moves: Array<{ at: number; kind: keyof typeof KINDS | null; n0: number; gapMs?: number }> = [];
+    const moves: Array<{ at: number; kind: keyof typeof KINDS | null; n0: number; gapMs?: number; ping?: PingReply[] }> = [];
     for (let r = 0; r < ROUNDS && failure === undefined; r++) {
       for (const [net, mode, kind] of ROUND) {
         // the new interface comes up beside the current one first (a laptop's second interface), then the
@@ -243,8 +245,10 @@ async function engineMoves(progress: Progress, yardstick: Measured): Promise<Fig
           // a move whose traffic came back in mc while trust was decided has no handover to `mode`: fine
         }
         await sleep(1000);
-        const g = gapAround(parsePingD(ping.stdout()), at, Infinity, ENGINE_PING_MS);
+        const replies = parsePingD(ping.stdout());
+        const g = gapAround(replies, at, Infinity, ENGINE_PING_MS);
         if (g) moves[moves.length - 1]!.gapMs = g.gapMs;
+        if (timeline) moves[moves.length - 1]!.ping = replies.filter((x) => x.atMs >= at - 100 && x.atMs <= at + 1000);
       }
     }
     moves.forEach((m, i) => {
@@ -256,6 +260,8 @@ async function engineMoves(progress: Progress, yardstick: Measured): Promise<Fig
       const h = m.kind === 'tt' ? hs.find((e) => e.to === 'f') : hs[0];
       if (h && typeof h.gapMs === 'number') eventGaps[m.kind]!.push(h.gapMs);
     });
+    // BENCH_TIMELINE=<file>: every move's events (with the engine's clock `t`) and its ping gap, for reading where a gap went
+    if (timeline) await writeFile(timeline, JSON.stringify(moves.map((m, i) => ({ kind: m.kind, at: m.at, gapMs: m.gapMs, ping: m.ping, events: events(mn).slice(m.n0, moves[i + 1]?.n0) })), null, 1));
   } catch (e) {
     failure = (e as Error).message.split('\n')[0];
   } finally {

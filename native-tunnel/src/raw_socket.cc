@@ -18,6 +18,11 @@
 //   sendMany(payloads, dsts) -> count one sendmmsg(2) for a batch (dsts[i] for payloads[i]);
 //                                     the count of those the kernel took, the rest dropped
 //                                     (transient errors, as send's -1)
+//   sendSlots(slab, stride, lengths, count) -> count sent
+//                                     hdrincl only: packets i < count at slab[i * stride],
+//                                     lengths[i] bytes each, in one sendmmsg(2) per kMaxBatch,
+//                                     each to the destination in its own IPv4 header — no
+//                                     array, string or allocation per packet
 //   joinMulticast(group, ifaddr)      e.g. 224.0.0.2 for solicitations
 //   close()                           idempotent
 //
@@ -70,6 +75,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       InstanceMethod("start", &RawSocket::Start),
       InstanceMethod("send", &RawSocket::Send),
       InstanceMethod("sendMany", &RawSocket::SendMany),
+      InstanceMethod("sendSlots", &RawSocket::SendSlots),
       InstanceMethod("joinMulticast", &RawSocket::JoinMulticast),
       InstanceMethod("close", &RawSocket::Close),
       InstanceAccessor("fd", &RawSocket::Fd, nullptr),
@@ -108,6 +114,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     if (opts.Has("hdrincl") && opts.Get("hdrincl").ToBoolean().Value()) {
       int one = 1;
       if (setsockopt(fd_, IPPROTO_IP, IP_HDRINCL, &one, sizeof one) < 0) return Fail(env, "setsockopt(IP_HDRINCL)");
+      hdrincl_ = true;
     }
     if (opts.Has("device") && opts.Get("device").IsString()) {
       std::string dev = opts.Get("device").As<Napi::String>().Utf8Value();
@@ -271,6 +278,76 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     return Napi::Number::New(env, sent);
   }
 
+  // sendmmsg over msgs[0..count), the refused ones (transient errors) skipped; -1 with errno on a hard error
+  int SendAll(mmsghdr* msgs, uint32_t count) {
+    uint32_t done = 0, sent = 0;
+    while (done < count) {
+      int r = sendmmsg(fd_, msgs + done, count - done, 0);
+      if (r > 0) {
+        done += static_cast<uint32_t>(r);
+        sent += static_cast<uint32_t>(r);
+        continue;
+      }
+      if (r < 0 && errno == EINTR) continue;
+      if (r < 0 && !Transient(errno)) return -1;
+      done++;  // this one was refused (no buffer, too big, no route right now): dropped, go on
+    }
+    return static_cast<int>(sent);
+  }
+
+  // sendSlots(slab: Uint8Array, stride: number, lengths: Uint32Array, count: number) -> how many the kernel took
+  Napi::Value SendSlots(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || !hdrincl_) {
+      Napi::Error::New(env, "RawSocket.sendSlots: needs an open socket with hdrincl").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsTypedArray() || !info[3].IsNumber() ||
+        info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array ||
+        info[2].As<Napi::TypedArray>().TypedArrayType() != napi_uint32_array) {
+      Napi::TypeError::New(env, "RawSocket.sendSlots(slab: Uint8Array, stride: number, lengths: Uint32Array, count: number)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    Napi::Uint8Array slab = info[0].As<Napi::Uint8Array>();
+    Napi::Uint32Array lengths = info[2].As<Napi::Uint32Array>();
+    int64_t stride = info[1].As<Napi::Number>().Int64Value();
+    int64_t count = info[3].As<Napi::Number>().Int64Value();
+    if (stride < 20 || count < 0 || static_cast<size_t>(count) > lengths.ElementLength() ||
+        static_cast<size_t>(count) * static_cast<size_t>(stride) > slab.ByteLength()) {
+      Napi::RangeError::New(env, "RawSocket.sendSlots: count slots of stride bytes must fit the slab and the lengths").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    mmsghdr msgs[kMaxBatch];
+    iovec iovs[kMaxBatch];
+    sockaddr_in addrs[kMaxBatch];
+    int total = 0;
+    for (int64_t base = 0; base < count; base += kMaxBatch) {
+      uint32_t n = 0;
+      for (int64_t i = base; i < count && i < base + kMaxBatch; i++) {
+        uint8_t* p = slab.Data() + static_cast<size_t>(i * stride);
+        size_t len = lengths[static_cast<size_t>(i)];
+        if (len < 20 || len > static_cast<size_t>(stride)) continue;  // not a packet: not sent, not counted
+        addrs[n] = sockaddr_in{};
+        addrs[n].sin_family = AF_INET;
+        std::memcpy(&addrs[n].sin_addr, p + 16, 4);  // the header's destination
+        iovs[n] = {p, len};
+        msgs[n].msg_hdr = msghdr{};
+        msgs[n].msg_hdr.msg_name = &addrs[n];
+        msgs[n].msg_hdr.msg_namelen = sizeof addrs[n];
+        msgs[n].msg_hdr.msg_iov = &iovs[n];
+        msgs[n].msg_hdr.msg_iovlen = 1;
+        n++;
+      }
+      int r = SendAll(msgs, n);
+      if (r < 0) {
+        Napi::Error::New(env, ErrnoMessage("sendmmsg", errno)).ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      total += r;
+    }
+    return Napi::Number::New(env, total);
+  }
+
   Napi::Value Send(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0) {
@@ -341,6 +418,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   }
 
   int fd_ = -1;
+  bool hdrincl_ = false;
   uv_poll_t* poll_ = nullptr;
   Napi::Env env_ = Napi::Env(nullptr);
   Napi::FunctionReference on_packet_;

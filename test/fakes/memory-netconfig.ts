@@ -622,7 +622,10 @@ export class MemoryNetConfig implements NetConfigPort {
           case 'replace-route': return this.replaceRoute(o.route);
           case 'del-route': return this.delRoute(o.route);
           case 'flush-table': return this.flushTable(o.table);
-          case 'copy-routes': return this.copyRoutes(o.dev, o.from, o.to);
+          case 'copy-routes':
+            // the routes read already: each replaced in `to`, as the batch line would (a failure is ignored)
+            if (o.routes) return Promise.all(o.routes.map((r) => this.replaceRoute({ ...r, dev: o.dev, table: o.to }).catch(() => undefined)));
+            return this.copyRoutes(o.dev, o.from, o.to);
         }
       })();
       await step.catch((e: unknown) => {

@@ -8,6 +8,7 @@
  * back by `expire(now)` so the caller can tear down the interception.
  */
 import type { Instant } from '../../../app/base/clock.ts';
+import { ipv4ToU32 } from '../../../app/base/ipv4.ts';
 
 /** How packets travel: raw IP in one of the formats, or RFC 3519 UDP tunnel data (carrying `format`). */
 export type TunnelMode = 'ipip' | 'udp' | 'gre' | 'minimal';
@@ -33,11 +34,18 @@ export interface Binding {
 
 export class BindingCache {
   private readonly bindings = new Map<string, Binding>();
+  /** the same bindings by home address as a 32-bit number: the data path looks up without making a string */
+  private readonly byAddress32 = new Map<number, Binding>();
   /** Highest identification accepted per home address, kept across deregistration. */
   private readonly lastIds = new Map<string, bigint>();
 
   get(homeAddress: string): Binding | undefined {
     return this.bindings.get(homeAddress);
+  }
+
+  /** get() by the home address as an unsigned 32-bit number (the bytes of a header). */
+  getByAddress32(homeAddress: number): Binding | undefined {
+    return this.byAddress32.get(homeAddress);
   }
 
   lastIdentification(homeAddress: string): bigint | undefined {
@@ -52,12 +60,14 @@ export class BindingCache {
   put(b: Binding): Binding | undefined {
     const old = this.bindings.get(b.homeAddress);
     this.bindings.set(b.homeAddress, b);
+    this.byAddress32.set(ipv4ToU32(b.homeAddress), b);
     return old;
   }
 
   remove(homeAddress: string): Binding | undefined {
     const old = this.bindings.get(homeAddress);
     this.bindings.delete(homeAddress);
+    if (old) this.byAddress32.delete(ipv4ToU32(homeAddress));
     return old;
   }
 
@@ -72,7 +82,10 @@ export class BindingCache {
   expire(now: Instant): Binding[] {
     const gone: Binding[] = [];
     for (const b of this.bindings.values()) if (b.expiresAt <= now) gone.push(b);
-    for (const b of gone) this.bindings.delete(b.homeAddress);
+    for (const b of gone) {
+      this.bindings.delete(b.homeAddress);
+      this.byAddress32.delete(ipv4ToU32(b.homeAddress));
+    }
     return gone;
   }
 

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodeFragmentationNeeded } from '../../../app/wire/ip/icmp.ts';
 import { encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import { internetChecksum } from '../../../app/wire/ip/checksum.ts';
 import { BindingCache } from './binding-cache.ts';
 import { parseHomeAgentConfig } from './config.ts';
 import { Forwarder } from './forwarding.ts';
@@ -132,3 +133,60 @@ describe('reference HA: GRE (RFC 2784) and minimal encapsulation (RFC 2004)', ()
   });
 });
 
+
+describe('reference HA: IP-in-IP in preallocated slots (RFC 2003 §3.1)', () => {
+  function rig3() {
+    const cache = new BindingCache();
+    cache.put({ homeAddress: '10.1.0.50', careOfAddress: '10.10.100.1', tunnelDst: '10.10.100.1', tunnelPort: 0, mode: 'ipip', format: 'ipip', reverseTunnel: true, trusted: false, lifetime: 300, expiresAt: 1e9, lastId: 0n });
+    const stride = 1500;
+    const slab = new Uint8Array(2 * stride).fill(0xee); // stale bytes from earlier packets must not leak
+    const sent = { slots: [] as Uint8Array[], raw: [] as Uint8Array[], tun: [] as Uint8Array[] };
+    let at = 0;
+    const f = new Forwarder(cfg, cache, {
+      tunWrite: (p) => sent.tun.push(Uint8Array.from(p)), udpSend: () => undefined, rawSend: (p) => sent.raw.push(p), icmpSend: () => undefined,
+      rawSlots: {
+        slab,
+        reserve: (length) => (length > stride ? -1 : (at % 2) * stride),
+        commit: (length) => void sent.slots.push(slab.slice((at++ % 2) * stride, (at % 2 === 0 ? 2 : 1) * stride).subarray(0, length)),
+      },
+    });
+    return { f, sent, cache };
+  }
+
+  it('writes the bytes of the RFC 2003 codec (TOS and DF copied, TTL 64, checksum) into the slot, a packet too big for one into its own buffer', () => {
+    const { f, sent } = rig3();
+    const a = encodeIpv4({ src: '10.1.0.10', dst: '10.1.0.50', protocol: IpProto.Tcp, tos: 0x28, dontFragment: true }, new Uint8Array(80).fill(3));
+    const b = encodeIpv4({ src: '10.1.0.11', dst: '10.1.0.50', protocol: IpProto.Udp, ttl: 3 }, new Uint8Array(500).fill(9));
+    const big = encodeIpv4({ src: '10.1.0.10', dst: '10.1.0.50', protocol: IpProto.Tcp }, new Uint8Array(1490));
+    f.handleFromIntranet(a);
+    f.handleFromIntranet(b);
+    f.handleFromIntranet(big);
+    expect(sent.slots.map((p) => Buffer.from(p))).toEqual([a, b].map((p) => Buffer.from(ipInIpEncapsulate(p, '10.1.0.1', '10.10.100.1'))));
+    expect(sent.raw.map((p) => Buffer.from(p))).toEqual([Buffer.from(ipInIpEncapsulate(big, '10.1.0.1', '10.10.100.1'))]);
+    expect(f.stats.toMn).toBe(3);
+  });
+
+  it('drops, counted, what decodeIpv4Header refuses, no binding, a wrong endpoint and an outer fragment; accepts the binding\'s own', () => {
+    const { f, sent } = rig3();
+    const up = encodeIpv4({ src: '10.1.0.50', dst: '10.1.0.10', protocol: IpProto.Tcp }, new Uint8Array(40).fill(5));
+    const badSum = Uint8Array.from(inner(100, false));
+    badSum[10]! ^= 1;
+    f.handleFromIntranet(badSum);
+    f.handleFromIntranet(encodeIpv4({ src: '10.1.0.10', dst: '10.1.0.51', protocol: IpProto.Tcp }, new Uint8Array(20)));
+    f.handleRaw(ipInIpEncapsulate(up, '10.10.100.1', '10.1.0.1'));
+    f.handleRaw(ipInIpEncapsulate(up, '10.10.100.2', '10.1.0.1'));
+    f.handleRaw(ipInIpEncapsulate(encodeIpv4({ src: '10.1.0.52', dst: '10.1.0.10', protocol: IpProto.Tcp }, new Uint8Array(4)), '10.10.100.1', '10.1.0.1'));
+    const frag = Uint8Array.from(ipInIpEncapsulate(up, '10.10.100.1', '10.1.0.1'));
+    frag[6] = 0x20; // MF
+    frag[10] = 0;
+    frag[11] = 0;
+    const c = internetChecksum(frag, 0, 20);
+    frag[10] = c >> 8;
+    frag[11] = c & 0xff;
+    f.handleRaw(frag);
+    f.handleRaw(encodeIpv4({ src: '10.10.100.1', dst: '10.1.0.1', protocol: IpProto.IpInIp }, Uint8Array.of(0x45, 0, 0, 20))); // a truncated inner header
+    expect(sent.tun.map((p) => Buffer.from(p))).toEqual([Buffer.from(up)]);
+    expect(sent.slots).toHaveLength(0);
+    expect(f.stats).toMatchObject({ fromMn: 1, malformed: 3, noBinding: 2, wrongEndpoint: 1 });
+  });
+});

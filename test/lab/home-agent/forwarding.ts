@@ -23,11 +23,18 @@
  *     inner packet with DF that no longer fits is answered with "fragmentation
  *     needed" (tunnel MTU − 20) to its source instead of being sent.
  *
- * Pure apart from the three send functions it is given.
+ * Per packet the IP-in-IP path makes no string, object or buffer: headers are
+ * checked and read in place (the checks of decodeIpv4Header), bindings found by
+ * the address as a number, and the outer packet written into a preallocated
+ * slot when the caller offers one (`rawSlots`).
+ *
+ * Pure apart from the send functions it is given.
  */
 import { DecodeError } from '../../../app/base/bytes.ts';
 import { decodeIcmpEcho, encodeFragmentationNeeded, encodeIcmpEcho, IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { decodeIpv4Header, encodeIpv4, ipv4Payload, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
+import { bytesToIPv4, ipv4ToU32 } from '../../../app/base/ipv4.ts';
+import { checksumValid, internetChecksum } from '../../../app/wire/ip/checksum.ts';
 import type { BindingCache } from './binding-cache.ts';
 import type { HomeAgentConfig } from './config.ts';
 import { decodeGre, encodeGre, GRE_PROTOCOL_IPV4 } from '../../../app/wire/ip/gre.ts';
@@ -56,6 +63,41 @@ function unwrap(format: TunnelFormat, payload: Uint8Array, whole?: Uint8Array): 
   return minimalDecapsulate(whole ?? payload);
 }
 
+/** The header length of a well-formed IPv4 packet (decodeIpv4Header's checks, checksum included), −1 otherwise. */
+function ipv4HeaderLength(pkt: Uint8Array): number {
+  if (pkt.length < 20 || pkt[0]! >> 4 !== 4) return -1;
+  const ihl = (pkt[0]! & 0x0f) * 4;
+  const totalLength = (pkt[2]! << 8) | pkt[3]!;
+  if (ihl < 20 || ihl > pkt.length || totalLength < ihl || totalLength > pkt.length || !checksumValid(pkt, 0, ihl)) return -1;
+  return ihl;
+}
+
+const u32At = (b: Uint8Array, off: number): number => ((b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!) >>> 0;
+
+function putU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v >>> 24;
+  b[off + 1] = (v >>> 16) & 0xff;
+  b[off + 2] = (v >>> 8) & 0xff;
+  b[off + 3] = v & 0xff;
+}
+
+function formatOf(protocol: number): TunnelFormat | undefined {
+  return protocol === IpProto.IpInIp ? 'ipip' : protocol === IpProto.Gre ? 'gre' : protocol === IpProto.MinEncap ? 'minimal' : undefined;
+}
+
+/**
+ * Preallocated room for outgoing raw packets: reserve(n) gives the offset in
+ * `slab` of a free slot of at least n bytes (−1 when n does not fit a slot; it
+ * may send the slots already filled first), the packet is written there, and
+ * commit(n) queues it. The caller sends the queued slots later (once a read
+ * batch is handled).
+ */
+export interface RawSlots {
+  readonly slab: Uint8Array;
+  reserve(length: number): number;
+  commit(length: number): void;
+}
+
 export interface ForwardingPorts {
   tunWrite(pkt: Uint8Array): void;
   udpSend(msg: Uint8Array, port: number, addr: string): void;
@@ -63,6 +105,8 @@ export interface ForwardingPorts {
   rawSend(pkt: Uint8Array, dst: string): void;
   /** Sends an ICMP message (no IP header: the kernel adds ours) to an intranet host. */
   icmpSend(msg: Uint8Array, dst: string): void;
+  /** Optional: IP-in-IP packets are then built in these slots instead of a new buffer each, and not given to rawSend. */
+  rawSlots?: RawSlots;
 }
 
 export interface ForwardingStats {
@@ -80,51 +124,97 @@ export class Forwarder {
   readonly stats: ForwardingStats = { toMn: 0, fromMn: 0, keepalives: 0, noBinding: 0, wrongEndpoint: 0, malformed: 0, tooBig: 0 };
   /** tunnel MTU per care-of address, learned from ICMP fragmentation needed */
   readonly tunnelMtu = new Map<string, number>();
+  private readonly address32: number;
+  /** each binding's tunnel endpoint as a number (a new registration is a new Binding object) */
+  private readonly endpoint32 = new WeakMap<Binding, number>();
 
   constructor(
     private readonly cfg: HomeAgentConfig,
     private readonly cache: BindingCache,
     private readonly ports: ForwardingPorts,
-  ) {}
+  ) {
+    this.address32 = ipv4ToU32(cfg.address);
+  }
+
+  private endpointOf(b: Binding): number {
+    let v = this.endpoint32.get(b);
+    if (v === undefined) {
+      v = ipv4ToU32(b.tunnelDst);
+      this.endpoint32.set(b, v);
+    }
+    return v;
+  }
 
   /** A packet the kernel routed to the TUN device (destined to a home address). */
   handleFromIntranet(pkt: Uint8Array): void {
-    let h;
-    try {
-      h = decodeIpv4Header(pkt);
-    } catch {
+    const ihl = ipv4HeaderLength(pkt);
+    if (ihl < 0) {
       this.stats.malformed++;
       return;
     }
-    const b = this.cache.get(h.dst);
+    const b = this.cache.getByAddress32(u32At(pkt, 16));
     if (!b) {
       this.stats.noBinding++;
       return;
     }
+    const totalLength = (pkt[2]! << 8) | pkt[3]!;
+    const tos = pkt[1]!;
+    const dontFragment = (pkt[6]! & 0x40) !== 0;
     if (b.mode !== 'udp') {
       const mtu = this.tunnelMtu.get(b.tunnelDst);
       const overhead = OVERHEAD[b.format];
-      if (mtu !== undefined && (h.flags & 0x2) !== 0 && pkt.length + overhead > mtu) {
+      if (mtu !== undefined && dontFragment && pkt.length + overhead > mtu) {
         this.stats.tooBig++;
-        this.ports.icmpSend(encodeFragmentationNeeded(pkt, mtu - overhead), h.src);
+        this.ports.icmpSend(encodeFragmentationNeeded(pkt, mtu - overhead), bytesToIPv4(pkt, 12));
         return;
       }
     }
-    if (b.format === 'minimal' && (h.fragOffset !== 0 || (h.flags & 0x1) !== 0)) {
-      this.stats.malformed++; // RFC 2004 §3: a fragment cannot be minimally encapsulated
+    if (b.format === 'minimal' && (pkt[6]! & 0x3f) + pkt[7]! !== 0) {
+      this.stats.malformed++; // RFC 2004 §3: a fragment (MF or an offset) cannot be minimally encapsulated
       return;
     }
     this.stats.toMn++;
-    if (b.mode === 'ipip') {
-      // RFC 2003 §3.1 with the header decoded above (ipInIpEncapsulate's bytes, one decode fewer per packet)
-      const outer = encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.IpInIp, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, pkt.subarray(0, h.totalLength));
-      return this.ports.rawSend(outer, b.tunnelDst);
-    }
+    if (b.mode === 'ipip') return this.sendIpInIp(b, pkt.length === totalLength ? pkt : pkt.subarray(0, totalLength), tos, dontFragment);
     const payload = wrap(b.format, pkt, this.cfg.address, b.tunnelDst);
     if (b.mode === 'udp') this.ports.udpSend(encodeTunnelData(PROTOCOL[b.format], payload), b.tunnelPort, b.tunnelDst);
     else if (b.format === 'minimal') this.ports.rawSend(payload, b.tunnelDst);
     // RFC 2784 §2.4 does not say; as RFC 2003 §3.1: TOS and DF copied from the inner header
-    else this.ports.rawSend(encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.Gre, tos: h.tos, dontFragment: (h.flags & 0x2) !== 0 }, payload), b.tunnelDst);
+    else this.ports.rawSend(encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.Gre, tos, dontFragment }, payload), b.tunnelDst);
+  }
+
+  /**
+   * RFC 2003 §3.1: outer source = us, destination = the care-of address, TOS and
+   * DF copied from the inner header, TTL 64, no options — encodeIpv4's bytes,
+   * written into a preallocated slot when there is one.
+   */
+  private sendIpInIp(b: Binding, inner: Uint8Array, tos: number, dontFragment: boolean): void {
+    const slots = this.ports.rawSlots;
+    const length = 20 + inner.length;
+    const at = slots ? slots.reserve(length) : -1;
+    if (!slots || at < 0) {
+      this.ports.rawSend(encodeIpv4({ src: this.cfg.address, dst: b.tunnelDst, protocol: IpProto.IpInIp, tos, dontFragment }, inner), b.tunnelDst);
+      return;
+    }
+    const out = slots.slab;
+    out[at] = 0x45;
+    out[at + 1] = tos;
+    out[at + 2] = length >> 8;
+    out[at + 3] = length & 0xff;
+    out[at + 4] = 0; // identification 0, as encodeIpv4 (the kernel fills one in for IP_HDRINCL)
+    out[at + 5] = 0;
+    out[at + 6] = dontFragment ? 0x40 : 0;
+    out[at + 7] = 0;
+    out[at + 8] = 64;
+    out[at + 9] = IpProto.IpInIp;
+    out[at + 10] = 0;
+    out[at + 11] = 0;
+    putU32(out, at + 12, this.address32);
+    putU32(out, at + 16, this.endpointOf(b));
+    const c = internetChecksum(out, at, at + 20);
+    out[at + 10] = c >> 8;
+    out[at + 11] = c & 0xff;
+    out.set(inner, at + 20);
+    slots.commit(length);
   }
 
   /**
@@ -153,7 +243,7 @@ export class Forwarder {
     let format: TunnelFormat;
     try {
       const td = decodeTunnelData(msg);
-      const f = (Object.keys(PROTOCOL) as TunnelFormat[]).find((k) => PROTOCOL[k] === td.nextHeader);
+      const f = formatOf(td.nextHeader);
       if (!f) throw new DecodeError(`unsupported next header ${td.nextHeader}`);
       format = f;
       inner = unwrap(f, td.payload);
@@ -161,47 +251,56 @@ export class Forwarder {
       this.stats.malformed++;
       return;
     }
-    this.acceptFromMn(inner, (b) => b.mode === 'udp' && b.format === format && b.tunnelDst === from.address && b.tunnelPort === from.port, from);
+    this.acceptFromMn(inner, format, 0, from);
   }
 
   /** A packet (outer header included) from the raw socket for protocol 4, 47 or 55. */
   handleRaw(pkt: Uint8Array): void {
-    let outerSrc: string;
+    const ihl = ipv4HeaderLength(pkt);
+    if (ihl < 0) {
+      this.stats.malformed++;
+      return;
+    }
+    const format = formatOf(pkt[9]!);
+    if (!format) return;
+    if ((pkt[6]! & 0x3f) + pkt[7]! !== 0) {
+      this.stats.malformed++; // an outer fragment (MF or an offset)
+      return;
+    }
+    const totalLength = (pkt[2]! << 8) | pkt[3]!;
     let inner: Uint8Array;
-    let format: TunnelFormat;
     try {
-      const outer = decodeIpv4Header(pkt);
-      const f = (Object.keys(PROTOCOL) as TunnelFormat[]).find((k) => PROTOCOL[k] === outer.protocol);
-      if (!f) return;
-      if (outer.fragOffset !== 0 || (outer.flags & 0x1) !== 0) throw new DecodeError('outer fragment');
-      format = f;
-      outerSrc = outer.src;
-      inner = unwrap(f, ipv4Payload(pkt, outer), pkt.subarray(0, outer.totalLength));
+      inner = format === 'ipip' ? pkt.subarray(ihl, totalLength) : unwrap(format, pkt.subarray(ihl, totalLength), pkt.subarray(0, totalLength));
     } catch {
       this.stats.malformed++;
       return;
     }
-    this.acceptFromMn(inner, (b) => b.mode === format && b.tunnelDst === outerSrc, undefined);
+    this.acceptFromMn(inner, format, u32At(pkt, 12), undefined);
   }
 
-  private acceptFromMn(inner: Uint8Array, endpointOk: (b: Binding) => boolean, udpFrom: { address: string; port: number } | undefined): void {
-    let h;
-    try {
-      h = decodeIpv4Header(inner);
-    } catch {
+  /**
+   * A decapsulated packet from a mobile node: its source must have a binding in
+   * this format whose endpoint sent it — raw: the outer source `outerSrc`;
+   * UDP tunnel data: `udpFrom`'s address and port.
+   */
+  private acceptFromMn(inner: Uint8Array, format: TunnelFormat, outerSrc: number, udpFrom: { address: string; port: number } | undefined): void {
+    if (ipv4HeaderLength(inner) < 0) {
       this.stats.malformed++;
       return;
     }
-    const b = this.cache.get(h.src);
+    const b = this.cache.getByAddress32(u32At(inner, 12));
     if (!b) {
       this.stats.noBinding++;
       return;
     }
-    if (!endpointOk(b)) {
+    const endpointOk = udpFrom
+      ? b.mode === 'udp' && b.format === format && b.tunnelDst === udpFrom.address && b.tunnelPort === udpFrom.port
+      : b.mode === format && this.endpointOf(b) === outerSrc;
+    if (!endpointOk) {
       this.stats.wrongEndpoint++;
       return;
     }
-    if (udpFrom && h.dst === this.cfg.address && h.protocol === IpProto.Icmp && this.answerKeepalive(inner, h.src, udpFrom)) return;
+    if (udpFrom && u32At(inner, 16) === this.address32 && inner[9] === IpProto.Icmp && this.answerKeepalive(inner, b.homeAddress, udpFrom)) return;
     this.stats.fromMn++;
     this.ports.tunWrite(inner);
   }

@@ -11,8 +11,9 @@
  *     (a /32 route and a proxy-ARP entry per binding), and decapsulated packets from
  *     mobile nodes are written into it for the kernel to forward into the intranet.
  * Per packet it stays small: the TUN and raw sockets read in batches (one call
- * per readiness event), and the raw packets a batch produces leave in one
- * sendmmsg(2) when its handler returns.
+ * per readiness event); IP-in-IP packets are built in a preallocated slab of
+ * slots and a batch's leave in one sendmmsg(2) when its handler returns (the
+ * other formats' raw packets likewise, from their own buffers).
  * Every event is one JSON line on stdout ({"event":"binding-added",…}, "denied" with
  * the code, "binding-removed", "ready", "stats"). SIGINT/SIGTERM remove the routes and exit.
  */
@@ -24,7 +25,7 @@ import { openRawSocket } from '../../../app/io/raw-socket.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { BindingCache, type Binding } from './binding-cache.ts';
 import { parseHomeAgentConfig } from './config.ts';
-import { Forwarder } from './forwarding.ts';
+import { Forwarder, type RawSlots } from './forwarding.ts';
 import { Registrar } from './registrar.ts';
 import { MipType } from './wire.ts';
 
@@ -55,24 +56,57 @@ function main(): void {
   const raw = openRawSocket(IpProto.IpInIp, { hdrincl: true });
   // RFC 2003 §5.1: "fragmentation needed" about our tunnel packets, and our own to intranet hosts
   const icmp = openRawSocket(IpProto.Icmp);
-  // the raw packets of one read batch, sent together once its handler has returned (a microtask)
+  // the raw packets of one read batch, sent together once its handler has returned (a microtask):
+  // IP-in-IP built in the slots of one preallocated slab, the other formats from their own buffers
+  const SLOTS = 64;
+  const STRIDE = 2048; // ≥ 20 + the TUN's MTU (1400); a bigger packet gets a buffer of its own
+  const slab = new Uint8Array(SLOTS * STRIDE);
+  const slotLengths = new Uint32Array(SLOTS);
+  let slotCount = 0;
   let outPkts: Uint8Array[] = [];
   let outDsts: string[] = [];
+  let flushQueued = false;
   const flush = () => {
+    flushQueued = false;
+    if (slotCount > 0) {
+      const n = slotCount;
+      slotCount = 0;
+      raw.sendSlots!(slab, STRIDE, slotLengths, n);
+    }
+    if (outPkts.length === 0) return;
     const [pkts, dsts] = [outPkts, outDsts];
     outPkts = [];
     outDsts = [];
     if (raw.sendBatch) raw.sendBatch(pkts, dsts);
     else pkts.forEach((p, i) => raw.send(p, dsts[i]!));
   };
+  const queueFlush = () => {
+    if (flushQueued) return;
+    flushQueued = true;
+    queueMicrotask(flush);
+  };
+  const rawSlots: RawSlots | undefined = raw.sendSlots && {
+    slab,
+    reserve: (length) => {
+      if (length > STRIDE) return -1;
+      if (slotCount === SLOTS) flush(); // a batch longer than the slab: send what is there first
+      return slotCount * STRIDE;
+    },
+    commit: (length) => {
+      slotLengths[slotCount++] = length;
+      queueFlush();
+    },
+  };
   const forwarder = new Forwarder(cfg, cache, {
     tunWrite: (pkt) => tun.write(pkt),
     udpSend: (msg, port, addr) => udp.send(msg, port, addr),
     rawSend: (pkt, dst) => {
-      if (outPkts.push(pkt) === 1) queueMicrotask(flush);
+      outPkts.push(pkt);
       outDsts.push(dst);
+      queueFlush();
     },
     icmpSend: (msg, dst) => void icmp.send(msg, dst),
+    ...(rawSlots ? { rawSlots } : {}),
   });
 
   const intercept = (b: Binding) => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildRuleArgs, NetConfig, NetConfigError } from '../../../app/io/netconfig.ts';
 import { MIP_TABLE, PolicyRoutes, PREF, removeLeftovers } from '../../../app/io/policy-routes.ts';
 import { MemoryNetConfig } from '../../fakes/memory-netconfig.ts';
+import { routesOfDevice } from '../../../app/net/link-select.ts';
 
 /** A tiny model of the kernel's rule list, links and tables behind `ip`: enough to see "File exists" and leftovers. */
 function fakeKernel() {
@@ -115,6 +116,27 @@ describe('policy routes: fail closed across crashes', () => {
     expect(k.processes).toEqual([
       '-4 route show table main dev wlan0', '-force -batch -', '-4 route show table main dev eth1', '-force -batch -',
     ]);
+  });
+
+  it('setLink with the routes the link watcher read writes them without a read: one process per link change', async () => {
+    const k = fakeKernel();
+    const p = new PolicyRoutes({ ...opts, net: k.net });
+    const routes = routesOfDevice([
+      { dst: 'default', gateway: '10.2.0.1', dev: 'wlan0', metric: 100 },
+      { dst: '10.2.0.0/24', dev: 'wlan0', prefsrc: '10.2.0.100', scope: 'link' },
+      { dst: '198.51.100.0/24', dev: 'eth1', prefsrc: '198.51.100.100', scope: 'link' },
+      { dst: '10.9.0.0/16', dev: 'wlan0', type: 'blackhole' },
+    ], 'wlan0');
+    await p.linkChanged({ iface: 'wlan0', addr: '10.2.0.100' }, routes);
+    expect(k.processes).toEqual(['-force -batch -']);
+    // the link's unicast routes only, into 435, before its rules
+    const writes = k.log.filter((l) => l.startsWith('route replace'));
+    expect(writes).toEqual([
+      'route replace default via 10.2.0.1 dev wlan0 metric 100 table 435',
+      'route replace 10.2.0.0/24 dev wlan0 src 10.2.0.100 table 435 scope link',
+    ]);
+    expect(k.log.indexOf(writes[1]!)).toBeLessThan(k.log.findIndex((l) => l.startsWith('rule add from 10.2.0.100')));
+    expect(k.rules.map((r) => r.join(' ')).sort()).toEqual(['from 10.2.0.100 lookup 435 pref 990', 'to 10.1.0.1/32 oif wlan0 lookup 435 pref 986']);
   });
 
   it('the request through a foreign agent is let out by its source, destination and UDP 434 only', async () => {

@@ -111,10 +111,12 @@ export class NetConfig {
   }
   /** Copies the IPv4 routes of `dev` in table `from` into table `to` (replacing). */
   async copyRoutes(dev: string, from: number | string, to: number | string): Promise<void> {
+    for (const line of await this.routeLines(dev, from)) await this.ip(copyRouteArgs(line, dev, to)).catch(() => undefined);
+  }
+  /** The IPv4 routes of `dev` in table `from`, one `ip route show` line each: what a copy replays. */
+  private async routeLines(dev: string, from: number | string): Promise<string[]> {
     const out = await this.ip(['-4', 'route', 'show', 'table', token('table', from), 'dev', devName(dev)]);
-    for (const line of out.split('\n').filter((l) => l.trim())) {
-      await this.ip(['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(dev), 'table', token('table', to)]).catch(() => undefined);
-    }
+    return out.split('\n').filter((l) => l.trim());
   }
   /**
    * Several changes in ONE `ip -force -batch -` process, in order (the reads
@@ -124,8 +126,8 @@ export class NetConfig {
    */
   async batch(ops: readonly NetOp[]): Promise<void> {
     const copies = await Promise.all(ops.map((o) => (o.op === 'copy-routes' && o.routes === undefined
-      ? this.ip(['-4', 'route', 'show', 'table', token('table', o.from), 'dev', devName(o.dev)]).catch(() => '')
-      : Promise.resolve(''))));
+      ? this.routeLines(o.dev, o.from).catch((): string[] => [])
+      : Promise.resolve([]))));
     const lines: Array<{ args: string[]; mayFail: boolean }> = [];
     ops.forEach((o, i) => {
       switch (o.op) {
@@ -137,9 +139,7 @@ export class NetConfig {
             for (const r of o.routes) lines.push({ args: ['-4', ...buildRouteArgs('replace', { ...r, dev: o.dev, table: o.to })], mayFail: true });
             break;
           }
-          for (const line of (copies[i] ?? '').split('\n').filter((l) => l.trim())) {
-            lines.push({ args: ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(o.dev), 'table', token('table', o.to)], mayFail: true });
-          }
+          for (const line of copies[i] ?? []) lines.push({ args: copyRouteArgs(line, o.dev, o.to), mayFail: true });
       }
     });
     if (lines.length === 0) return;
@@ -178,6 +178,11 @@ export class NetConfig {
   async listLinks(): Promise<string[]> {
     return parseLinkNames(await this.ip(['-j', 'link', 'show']));
   }
+}
+
+/** `ip route replace` of one `ip route show` line of `dev` into table `to`. */
+function copyRouteArgs(line: string, dev: string, to: number | string): string[] {
+  return ['-4', 'route', 'replace', ...line.trim().split(/\s+/), 'dev', devName(dev), 'table', token('table', to)];
 }
 
 /** NetConfig for the current namespace, or for `netns`. */

@@ -669,6 +669,21 @@ export class MemoryNet {
   }
 
   /**
+   * Runs the simulation deadline by deadline (settling after each) until
+   * `pred` holds; false when no deadline is left within `limitMs`.
+   */
+  async runUntil(pred: () => boolean, limitMs: number): Promise<boolean> {
+    const end = this.clock.now() + limitMs;
+    for (;;) {
+      await this.settle();
+      if (pred()) return true;
+      const next = this.clock.nextDeadline();
+      if (next === undefined || next > end) return false;
+      this.clock.advance(Math.max(0, next - this.clock.now()));
+    }
+  }
+
+  /**
    * Runs the simulation `ms` forward for async drivers: advances the clock
    * deadline by deadline and settles after each (a timer callback's promise
    * chain runs before the next timer fires), then to the end.

@@ -169,3 +169,13 @@ export function createTourNet(opts: TourNetOptions = {}): TourNet {
     toT1: () => to('T1', TOUR.T1_ROUTER),
   };
 }
+
+/** Stops an engine on the tour net: its deregistration and DELETE need the simulation to run (5 s of 100 ms steps). */
+export async function stopOnTour(t: TourNet, engine: { stop(): Promise<void> }): Promise<void> {
+  const stopping = engine.stop();
+  for (let i = 0; i < 50; i++) {
+    await t.net.settle();
+    t.clock.advance(100);
+  }
+  await stopping;
+}

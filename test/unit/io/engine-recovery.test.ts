@@ -29,7 +29,7 @@ import { ExchangeType, NotifyType } from '../../../app/wire/ikev2/constants.ts';
 import { encodeMessage } from '../../../app/wire/ikev2/message.ts';
 import { makeNotify } from '../../../app/wire/ikev2/payloads/notify.ts';
 import { icmpEchoPacket, parseIcmpEcho, udpPacket } from '../../fakes/ip-packet.ts';
-import { createTourNet, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
+import { createTourNet, stopOnTour, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
 
 interface Run {
   t: TourNet;
@@ -50,12 +50,7 @@ afterEach(async () => {
   run = undefined;
   if (!r) return;
   r.stopPing?.();
-  const stopping = r.engine.stop();
-  for (let i = 0; i < 50; i++) {
-    await r.t.net.settle();
-    r.t.clock.advance(100);
-  }
-  await stopping;
+  await stopOnTour(r.t, r.engine);
   rmSync(r.dir, { recursive: true, force: true });
 });
 
@@ -65,13 +60,8 @@ function story(r: Run): string {
 }
 
 async function until(r: Run, pred: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const end = r.t.clock.now() + limitMs;
-  for (;;) {
-    await r.t.net.settle();
-    if (pred()) return;
-    const next = r.t.clock.nextDeadline();
-    if (next === undefined || next > end) throw new Error(`no ${what} within ${limitMs} ms of the manual clock:\n${story(r)}\n${r.t.gwNode.log.join("\n")}\nGW ${JSON.stringify(r.t.gwNode.stats)}\nHA ${r.t.haNode.log.slice(-6).map((l) => JSON.stringify(l)).join("\n")}\n${JSON.stringify(r.engine.stats.mip)}\n${[...r.t.net.hosts.values()].map((h) => `${h.name}: ${h.dropLog.slice(-8).join(" | ")}`).join("\n")}`);
-    r.t.clock.advance(Math.max(0, next - r.t.clock.now()));
+  if (!(await r.t.net.runUntil(pred, limitMs))) {
+    throw new Error(`no ${what} within ${limitMs} ms of the manual clock:\n${story(r)}\n${r.t.gwNode.log.join("\n")}\nGW ${JSON.stringify(r.t.gwNode.stats)}\nHA ${r.t.haNode.log.slice(-6).map((l) => JSON.stringify(l)).join("\n")}\n${JSON.stringify(r.engine.stats.mip)}\n${[...r.t.net.hosts.values()].map((h) => `${h.name}: ${h.dropLog.slice(-8).join(" | ")}`).join("\n")}`);
   }
 }
 

@@ -25,7 +25,7 @@ import { Engine } from '../../../app/io/engine.ts';
 import { IcmpType } from '../../../app/wire/ip/icmp.ts';
 import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { icmpEchoPacket, ipHeader, parseIcmpEcho, parseUdpPacket } from '../../fakes/ip-packet.ts';
-import { createTourNet, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
+import { createTourNet, stopOnTour, TOUR, tourProfileJson, type TourNet } from '../../fakes/tour-net.ts';
 
 const SETTLED = new Set(['c', 'f', 'mc']);
 
@@ -42,12 +42,7 @@ afterEach(async () => {
   const r = run;
   run = undefined;
   if (!r) return;
-  const stopping = r.engine.stop();
-  for (let i = 0; i < 50; i++) {
-    await r.t.net.settle();
-    r.t.clock.advance(100);
-  }
-  await stopping;
+  await stopOnTour(r.t, r.engine);
   rmSync(r.dir, { recursive: true, force: true });
 });
 
@@ -58,16 +53,9 @@ function describeEvents(events: EngineEvent[]): string {
 
 /** Lets the engine's chains run and moves the manual clock from deadline to deadline until `pred` holds. */
 async function until(r: Run, pred: () => boolean, what: string, limitMs = 30_000): Promise<void> {
-  const end = r.t.clock.now() + limitMs;
-  for (;;) {
-    await r.t.net.settle();
-    if (pred()) return;
-    const next = r.t.clock.nextDeadline();
-    if (next === undefined || next > end) {
-      const drops = [...r.t.net.hosts.values()].map((h) => `${h.name}: ${h.dropLog.slice(-8).join(' | ')}`).join('\n');
-      throw new Error(`no ${what} within ${limitMs} ms of the manual clock:\n${describeEvents(r.events)}\n${drops}\n${JSON.stringify(r.engine.stats)}\n${r.t.haNode.log.map((l) => JSON.stringify(l)).join('\n')}\n${r.t.net.traceLog.slice(-40).join('\n')}`);
-    }
-    r.t.clock.advance(Math.max(0, next - r.t.clock.now()));
+  if (!(await r.t.net.runUntil(pred, limitMs))) {
+    const drops = [...r.t.net.hosts.values()].map((h) => `${h.name}: ${h.dropLog.slice(-8).join(' | ')}`).join('\n');
+    throw new Error(`no ${what} within ${limitMs} ms of the manual clock:\n${describeEvents(r.events)}\n${drops}\n${JSON.stringify(r.engine.stats)}\n${r.t.haNode.log.map((l) => JSON.stringify(l)).join('\n')}\n${r.t.net.traceLog.slice(-40).join('\n')}`);
   }
 }
 

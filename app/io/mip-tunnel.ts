@@ -109,15 +109,14 @@ function handOver(tun: TunDevice | undefined): (TunDevice & HandOverTun) | undef
 type MipCounts = Pick<NativeMipStats, 'tunIn' | 'out' | 'in' | 'tooBigIcmp'> & { drops: NativeMipStats['drops'] };
 const NO_COUNTS: MipCounts = { tunIn: 0, out: 0, in: 0, tooBigIcmp: 0, drops: { malformed: 0, 'too-big': 0, 'wrong-destination': 0, 'tun-write': 0 } };
 
-function minus(a: MipCounts, b: MipCounts): MipCounts {
+/** a + sign·b, counter by counter */
+function combine(a: MipCounts, b: MipCounts, sign: 1 | -1): MipCounts {
   const d = { ...NO_COUNTS.drops };
-  for (const k of Object.keys(d) as (keyof MipCounts['drops'])[]) d[k] = a.drops[k] - b.drops[k];
-  return { tunIn: a.tunIn - b.tunIn, out: a.out - b.out, in: a.in - b.in, tooBigIcmp: a.tooBigIcmp - b.tooBigIcmp, drops: d };
+  for (const k of Object.keys(d) as (keyof MipCounts['drops'])[]) d[k] = a.drops[k] + sign * b.drops[k];
+  return { tunIn: a.tunIn + sign * b.tunIn, out: a.out + sign * b.out, in: a.in + sign * b.in, tooBigIcmp: a.tooBigIcmp + sign * b.tooBigIcmp, drops: d };
 }
-
-function plus(a: MipCounts, b: MipCounts): MipCounts {
-  return minus(a, minus(NO_COUNTS, b));
-}
+const plus = (a: MipCounts, b: MipCounts): MipCounts => combine(a, b, 1);
+const minus = (a: MipCounts, b: MipCounts): MipCounts => combine(a, b, -1);
 
 export class MipTunnel {
   /** the JavaScript path's counters; `stats` adds the native pass's */

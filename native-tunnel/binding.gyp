@@ -58,6 +58,28 @@
       "ldflags": [
         "-pthread"
       ]
+    },
+    {
+      "target_name": "ha_forward",
+      "sources": [
+        "src/ha_forward.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")"
+      ],
+      "defines": [
+        "NAPI_DISABLE_CPP_EXCEPTIONS",
+        "NAPI_VERSION=8"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-O2"
+      ],
+      "ldflags": [
+        "-pthread"
+      ]
     }
   ]
 }

@@ -22,6 +22,8 @@ export interface RawSocketOptions {
 
 export interface RawSocket {
   readonly protocol: number;
+  /** The descriptor (-1 once closed), for a native reader that takes over instead of onPacket (absent in fakes). */
+  readonly fd?: number;
   /** One handler; packets are whole IPv4 datagrams; `ifindex` is the arrival device with `pktinfo` (0 otherwise). */
   onPacket(handler: (pkt: Uint8Array, ifindex: number) => void): void;
   /** false when the packet was dropped (and counted): no buffer space, too big, or no route right now. */
@@ -40,6 +42,7 @@ export interface RawSocket {
 }
 
 interface NativeRawSocket {
+  readonly fd: number;
   /** one call per readiness event: the packets (views of one buffer) and their arrival devices */
   start(cb: (pkts: Uint8Array[], ifindexes: Int32Array) => void): void;
   send(payload: Uint8Array, dst: string): number;
@@ -90,6 +93,9 @@ export function openRawSocket(protocol: number, opts: RawSocketOptions = {}): Ra
   return {
     protocol,
     stats,
+    get fd() {
+      return sock.fd;
+    },
     onPacket(handler) {
       if (started) throw new Error('RawSocket.onPacket: a handler is already registered');
       started = true;

@@ -93,6 +93,16 @@ describe.skipIf(!avail.ok)('Mobile IPv4 with IP-in-IP, GRE and minimal encapsula
         expect(tia).toMatch(/^10\.10\.100\./);
         expect(events(L.ha).filter((e) => e.event === 'binding-added').at(-1)).toMatchObject({ coa: tia, encapsulation: encap });
         await traffic(`${encap}-mc`);
+        if (encap === 'ipip' && process.env.HA_NATIVE !== '0') {
+          // the HA's native fast path (ha_forward.cc) carried the IP-in-IP both ways, not its JS forwarder
+          const n = events(L.ha).length;
+          L.ha.kill('SIGUSR1');
+          const stats = await waitEvent(L.ha, n, (e) => e.event === 'stats', 'HA stats', 10_000);
+          const native = stats.native as { toMn: number; fromMn: number; malformed: number };
+          expect(native.toMn).toBeGreaterThan(10);
+          expect(native.fromMn).toBeGreaterThan(10);
+          expect(native.malformed).toBe(0);
+        }
         const d = await dissect(await cap.stop(), { fields: ['ip.src', 'ip.dst', 'ip.proto'] });
         expect(d.malformed).toEqual([]);
         const want = new Set([String(PROTO[encap])]);

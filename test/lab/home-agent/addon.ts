@@ -1,5 +1,5 @@
 /**
- * Makes sure the native addons (native-tunnel: homeward_tun, raw_socket) are
+ * Makes sure the native addons (native-tunnel: homeward_tun, raw_socket, ha_forward) are
  * built and not older than their sources before a lab test starts processes
  * that load them. `npm ci` builds them; this only catches a stale or missing
  * build while developing. Two vitest workers may ask at once: a lock
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { runOk } from '../harness/exec.ts';
 
 const NATIVE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../native-tunnel');
-const OUTPUTS = ['homeward_tun.node', 'raw_socket.node'].map((f) => join(NATIVE, 'build/Release', f));
+const OUTPUTS = ['homeward_tun.node', 'raw_socket.node', 'ha_forward.node'].map((f) => join(NATIVE, 'build/Release', f));
 const LOCK = '/tmp/homeward-native-build.lock';
 const NODE_GYP = '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js';
 

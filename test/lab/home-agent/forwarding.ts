@@ -107,6 +107,8 @@ export interface ForwardingPorts {
   icmpSend(msg: Uint8Array, dst: string): void;
   /** Optional: IP-in-IP packets are then built in these slots instead of a new buffer each, and not given to rawSend. */
   rawSlots?: RawSlots;
+  /** Optional: the tunnel MTU towards a care-of address changed (the native fast path's table follows). */
+  tunnelMtuChanged?(careOfAddress: string, mtu: number): void;
 }
 
 export interface ForwardingStats {
@@ -231,7 +233,10 @@ export class Forwarder {
       const quotedDst = `${q[16]}.${q[17]}.${q[18]}.${q[19]}`;
       const mtu = (icmp[6]! << 8) | icmp[7]!;
       if (![IpProto.IpInIp, IpProto.Gre, IpProto.MinEncap].includes(q[9] as 4) || quotedSrc !== this.cfg.address || mtu < 68 + 20) return;
-      this.tunnelMtu.set(quotedDst, Math.min(mtu, this.tunnelMtu.get(quotedDst) ?? mtu));
+      const before = this.tunnelMtu.get(quotedDst);
+      const now = Math.min(mtu, before ?? mtu);
+      this.tunnelMtu.set(quotedDst, now);
+      if (now !== before) this.ports.tunnelMtuChanged?.(quotedDst, now);
     } catch {
       this.stats.malformed++;
     }

@@ -10,10 +10,14 @@
  *   - a TUN device: the kernel routes packets for registered home addresses into it
  *     (a /32 route and a proxy-ARP entry per binding), and decapsulated packets from
  *     mobile nodes are written into it for the kernel to forward into the intranet.
- * Per packet it stays small: the TUN and raw sockets read in batches (one call
- * per readiness event); IP-in-IP packets are built in a preallocated slab of
- * slots and a batch's leave in one sendmmsg(2) when its handler returns (the
- * other formats' raw packets likewise, from their own buffers).
+ * Per packet it stays small: IP-in-IP bindings are forwarded both ways by native
+ * threads (native-fast-path.ts, ha_forward.cc: TUN reads and recvmmsg in batches,
+ * sendmmsg), which hand the JS forwarder whatever they are not to decide (no
+ * IP-in-IP binding, "fragmentation needed" to answer, other formats). Without
+ * them (HA_NATIVE=0, addon not built) the TUN and raw sockets are read in JS in
+ * batches (one call per readiness event); IP-in-IP packets are built in a
+ * preallocated slab of slots and a batch's leave in one sendmmsg(2) when its
+ * handler returns (the other formats' raw packets likewise, from their own buffers).
  * Every event is one JSON line on stdout ({"event":"binding-added",…}, "denied" with
  * the code, "binding-removed", "ready", "stats"). SIGINT/SIGTERM remove the routes and exit.
  */
@@ -26,6 +30,7 @@ import { IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { BindingCache, type Binding } from './binding-cache.ts';
 import { parseHomeAgentConfig } from './config.ts';
 import { Forwarder, type RawSlots } from './forwarding.ts';
+import { IpInIpFastPath, loadHaForwardAddon } from './native-fast-path.ts';
 import { Registrar } from './registrar.ts';
 import { MipType } from './wire.ts';
 
@@ -107,13 +112,30 @@ function main(): void {
     },
     icmpSend: (msg, dst) => void icmp.send(msg, dst),
     ...(rawSlots ? { rawSlots } : {}),
+    tunnelMtuChanged: (coa, mtu) => {
+      for (const b of cache.all()) if (b.tunnelDst === coa) fast?.sync(b, mtu);
+    },
   });
 
+  // IP-in-IP in native threads (ha_forward.cc) unless HA_NATIVE=0 or the addon is missing;
+  // what they are not to decide comes to the forwarder below as if read here
+  const addon = process.env.HA_NATIVE === '0' ? new Error('HA_NATIVE=0') : loadHaForwardAddon();
+  let fast: IpInIpFastPath | undefined;
+  if (!(addon instanceof Error) && raw.fd !== undefined) {
+    fast = new IpInIpFastPath(addon, tun.fd, raw.fd, cfg.address, {
+      fromIntranet: (pkt) => forwarder.handleFromIntranet(pkt),
+      fromMn: (pkt) => forwarder.handleRaw(pkt),
+    });
+  }
+  log({ event: 'fast-path', native: fast !== undefined, ...(addon instanceof Error ? { reason: addon.message } : {}) });
+
   const intercept = (b: Binding) => {
+    fast?.sync(b, forwarder.tunnelMtu.get(b.tunnelDst));
     ip(['route', 'replace', `${b.homeAddress}/32`, 'dev', tun.name]);
     if (cfg.intranetDevice) ip(['neigh', 'replace', 'proxy', b.homeAddress, 'dev', cfg.intranetDevice]);
   };
   const release = (b: Binding) => {
+    fast?.remove(b.homeAddress);
     ip(['route', 'del', `${b.homeAddress}/32`, 'dev', tun.name], true);
     if (cfg.intranetDevice) ip(['neigh', 'del', 'proxy', b.homeAddress, 'dev', cfg.intranetDevice], true);
   };
@@ -130,7 +152,9 @@ function main(): void {
     log(out.log);
   });
   tun.onPacket((pkt) => forwarder.handleFromIntranet(pkt));
-  raw.onPacket((pkt) => forwarder.handleRaw(pkt));
+  // with the fast path its threads read the TUN and the protocol-4 socket; JS still writes and sends on them
+  if (fast) tun.setReading(false);
+  else raw.onPacket((pkt) => forwarder.handleRaw(pkt));
   const rawGre = openRawSocket(IpProto.Gre);
   const rawMin = openRawSocket(IpProto.MinEncap);
   rawGre.onPacket((pkt) => forwarder.handleRaw(pkt));
@@ -150,7 +174,8 @@ function main(): void {
     stopping = true;
     clearInterval(expiry);
     for (const b of cache.all()) release(b);
-    log({ event: 'stopped', signal, stats: forwarder.stats, tun: tun.stats, raw: raw.stats });
+    fast?.close(); // before the descriptors it reads are closed
+    log({ event: 'stopped', signal, stats: forwarder.stats, native: fast?.stats, tun: tun.stats, raw: raw.stats });
     udp.close();
     raw.close();
     rawGre.close();
@@ -160,7 +185,7 @@ function main(): void {
   };
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGUSR1', () => log({ event: 'stats', stats: forwarder.stats, bindings: cache.all().map((b) => ({ ...b, lastId: b.lastId.toString() })) }));
+  process.on('SIGUSR1', () => log({ event: 'stats', stats: forwarder.stats, native: fast?.stats, bindings: cache.all().map((b) => ({ ...b, lastId: b.lastId.toString() })) }));
 
   // bound to the HA address, so that replies and tunnel data come from it (the MN checks)
   udp.bind(cfg.port, cfg.address, () => log({ event: 'ready', address: cfg.address, port: cfg.port, tun: tun.name }));

@@ -19,6 +19,8 @@
 //                toJsFromMn, sendDropped, tunWriteDropped, handoffDropped }
 //   close()                                     stops and joins the threads; idempotent
 //
+// The threads are named ha-ipip-tx (intranet → MN) and ha-ipip-rx (MN → intranet).
+//
 //   intranet → MN: read the TUN until EAGAIN (≤ kBatch packets, each read into
 //     its slot after 20 bytes of room), write the outer header in front, one
 //     sendmmsg(2) per batch on the raw socket.
@@ -42,6 +44,7 @@
 
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -162,6 +165,7 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
   }
 
   void ToMnLoop() {
+    pthread_setname_np(pthread_self(), "ha-ipip-tx");  // perf and top tell the threads apart by name
     std::unique_ptr<uint8_t[]> slab(new uint8_t[static_cast<size_t>(kBatch) * kStride]);
     mmsghdr msgs[kBatch];
     iovec iovs[kBatch];
@@ -229,6 +233,7 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
   }
 
   void FromMnLoop() {
+    pthread_setname_np(pthread_self(), "ha-ipip-rx");
     std::unique_ptr<uint8_t[]> slab(new uint8_t[static_cast<size_t>(kBatch) * kMaxPacket]);
     mmsghdr msgs[kBatch];
     iovec iovs[kBatch];

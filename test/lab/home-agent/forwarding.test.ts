@@ -61,6 +61,20 @@ describe('reference HA: tunnel MTU (RFC 2003 §5.1)', () => {
     expect(sent.raw.map((p) => p.length)).toEqual([1400, 1420]);
   });
 
+  it('tells the native fast path when a tunnel MTU changes, once per change', () => {
+    const cache = new BindingCache();
+    const changes: Array<[string, number]> = [];
+    const f = new Forwarder(cfg, cache, {
+      tunWrite: () => undefined, udpSend: () => undefined, rawSend: () => undefined, icmpSend: () => undefined,
+      tunnelMtuChanged: (coa, mtu) => changes.push([coa, mtu]),
+    });
+    f.handleIcmp(tooBigFromGateway(1400));
+    f.handleIcmp(tooBigFromGateway(1400)); // the same MTU again: nothing new
+    f.handleIcmp(tooBigFromGateway(1450)); // larger: the tunnel MTU stays 1400
+    f.handleIcmp(tooBigFromGateway(1300));
+    expect(changes).toEqual([['10.10.100.1', 1400], ['10.10.100.1', 1300]]);
+  });
+
   it('ignores fragmentation needed about packets that are not our tunnel packets', () => {
     const { f } = rig();
     f.handleIcmp(tooBigFromGateway(1400, '10.1.0.99'));

@@ -16,7 +16,7 @@
 //   set(hoa: number, coa: number, mtu: number)   an IP-in-IP binding (mtu 0: none learnt)
 //   remove(hoa: number)
 //   stats() -> { toMn, fromMn, malformed, wrongEndpoint, toJsFromIntranet,
-//                toJsFromMn, sendDropped, tunWriteDropped, handoffDropped }
+//                toJsFromMn, sendDropped, tunWriteDropped, handoffDropped, readErrors }
 //   close()                                     stops and joins the threads; idempotent
 //
 // The threads are named ha-ipip-tx (intranet → MN) and ha-ipip-rx (MN → intranet).
@@ -58,11 +58,6 @@ constexpr int kBatch = 64;
 constexpr size_t kMaxPacket = 65535;
 constexpr size_t kStride = kMaxPacket + ha::kOuterLength;
 
-bool Transient(int err) {
-  return err == EAGAIN || err == EWOULDBLOCK || err == ENOBUFS || err == EMSGSIZE || err == ENETUNREACH || err == EHOSTUNREACH ||
-         err == ENETDOWN || err == EADDRNOTAVAIL || err == EPERM;
-}
-
 // Packets handed to JavaScript: one buffer, the lengths of the packets in it.
 struct Handoff {
   int direction;
@@ -76,7 +71,7 @@ struct Handoff {
 
 struct Counters {
   std::atomic<uint64_t> toMn{0}, fromMn{0}, malformed{0}, wrongEndpoint{0}, toJsFromIntranet{0}, toJsFromMn{0}, sendDropped{0},
-      tunWriteDropped{0}, handoffDropped{0};
+      tunWriteDropped{0}, handoffDropped{0}, readErrors{0};
 };
 
 void Bump(std::atomic<uint64_t>& c, uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
@@ -142,16 +137,27 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
     return it == table_.end() ? nullptr : &it->second;
   }
 
-  // false when stopping
+  // false when stopping (or the descriptor is no longer open). POLLERR is not
+  // the end: an ICMP error pending on the raw socket is read (and cleared) by
+  // the next recvmmsg.
   bool Wait(int fd) {
     pollfd p[2] = {{fd, POLLIN, 0}, {stop_, POLLIN, 0}};
     for (;;) {
       int r = poll(p, 2, -1);
       if (r < 0 && errno == EINTR) continue;
       if (r < 0 || (p[1].revents & POLLIN) || !running_.load()) return false;
-      if (p[0].revents & (POLLERR | POLLNVAL)) return false;
+      if (p[0].revents & POLLNVAL) return false;
       return true;
     }
+  }
+
+  // After a read that failed for another reason than "nothing to read": a
+  // short pause (or the stop), so that a descriptor that keeps failing does
+  // not spin the thread.
+  void Backoff() {
+    Bump(counters_.readErrors);
+    pollfd p = {stop_, POLLIN, 0};
+    poll(&p, 1, 10);
   }
 
   void HandOff(std::unique_ptr<Handoff> h) {
@@ -176,6 +182,10 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
       while (n < kBatch) {
         ssize_t r = read(tun_, slab.get() + static_cast<size_t>(n) * kStride + ha::kOuterLength, kMaxPacket);
         if (r < 0 && errno == EINTR) continue;
+        if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+          if (n == 0) Backoff();
+          break;
+        }
         if (r <= 0) break;  // EAGAIN: drained
         lens[n++] = static_cast<size_t>(r);
       }
@@ -226,8 +236,8 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
         continue;
       }
       if (r < 0 && errno == EINTR) continue;
-      if (r < 0 && !Transient(errno)) break;  // the socket is gone: the rest are lost
-      done++;
+      if (r < 0 && (errno == EBADF || errno == ENOTSOCK)) break;  // the socket is gone: the rest are lost
+      done++;  // this one was refused (no buffer, no route, a pending ICMP error): dropped, go on
     }
     return sent;
   }
@@ -245,6 +255,11 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
         msgs[i].msg_hdr.msg_iovlen = 1;
       }
       int n = recvmmsg(raw_, msgs, kBatch, MSG_DONTWAIT, nullptr);
+      if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+        // a pending ICMP error is reported once and cleared; anything else gets a pause
+        if (errno != ECONNREFUSED && errno != EHOSTUNREACH && errno != ENETUNREACH && errno != EMSGSIZE && errno != EPROTO) Backoff();
+        continue;
+      }
       if (n <= 0) continue;
       std::unique_ptr<Handoff> js;
       struct Out {
@@ -319,6 +334,7 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
     o.Set("sendDropped", static_cast<double>(c.sendDropped.load()));
     o.Set("tunWriteDropped", static_cast<double>(c.tunWriteDropped.load()));
     o.Set("handoffDropped", static_cast<double>(c.handoffDropped.load()));
+    o.Set("readErrors", static_cast<double>(c.readErrors.load()));
     return o;
   }
 

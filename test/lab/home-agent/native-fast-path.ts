@@ -27,6 +27,8 @@ export interface HaForwardStats {
   tunWriteDropped: number;
   /** the hand-off queue to JS was full */
   handoffDropped: number;
+  /** TUN reads or recvmmsg that failed other than "nothing to read" (each followed by a 10 ms pause) */
+  readErrors: number;
 }
 
 export type ClassifyVerdict = 'forward' | 'to-js' | 'malformed' | 'wrong-endpoint';

@@ -102,6 +102,8 @@ describe('npm run dist -- --dir (stub Electron, offline)', () => {
       'resources/app.asar.unpacked/renderer/dist/index.html']) {
       expect(existsSync(join(out, f)), f).toBe(true);
     }
+    // the lab's reference home agent's addon is not the app's
+    expect(existsSync(join(out, 'resources/app.asar.unpacked/native-tunnel/build/Release/ha_forward.node'))).toBe(false);
     const asar = require(join(ROOT, 'node_modules/@electron/asar')) as { listPackage(p: string, o: object): string[]; extractFile(p: string, f: string): Buffer };
     const files = asar.listPackage(join(out, 'resources/app.asar'), {}).map((f) => f.replace(/\\/g, '/'));
     for (const f of ['/main/index.cjs', '/main/preload.cjs', '/main/assets/tray-inside.png', '/renderer/dist/index.html', '/package.json']) expect(files, f).toContain(f);

@@ -726,13 +726,51 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       counters_.tun_in += static_cast<uint64_t>(reads);
       const int first_mip = n;  // items [first_mip, n): home-address packets, room for the outer header kept
       int mip_reads = 0;
-      while (mip && reads + mip_reads < kBatch && n < kMaxOut && (fds[2].revents & POLLIN)) {
+      while (mip && reads + mip_reads < kBatch && n < kMaxOut && (fds[2].revents & POLLIN) &&
+             (!mip->vnet || kSegSlots - seg_used >= kSegReserve)) {
         uint8_t* slot = slab.get() + static_cast<size_t>(reads + mip_reads) * kTxSlot;
-        ssize_t got = ::read(mip->fd, slot + kHeadroom + homeward::kMipOuter, kTxSlot - kHeadroom - homeward::kMipOuter - 64);
-        if (got <= 0) break;
+        uint8_t* pkt = slot + kHeadroom + homeward::kMipOuter;
+        const size_t room = kTxSlot - kHeadroom - homeward::kMipOuter - 64;
+        if (!mip->vnet) {
+          ssize_t got = ::read(mip->fd, pkt, room);
+          if (got <= 0) break;
+          mip_reads++;
+          items[n] = slot + kHeadroom;
+          lens[n++] = static_cast<size_t>(got);
+          continue;
+        }
+        uint8_t vh[off::kVnetHdr];
+        iovec rv[2] = {{vh, sizeof vh}, {pkt, room}};
+        ssize_t got = ::readv(mip->fd, rv, 2);
+        if (got < static_cast<ssize_t>(off::kVnetHdr)) break;
         mip_reads++;
-        items[n] = slot + kHeadroom;
-        lens[n++] = static_cast<size_t>(got);
+        size_t len = static_cast<size_t>(got) - off::kVnetHdr;
+        off::VnetHdr h = off::ReadVnetHdr(vh);
+        if (h.gso_type == off::kGsoNone) {
+          if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
+          items[n] = slot + kHeadroom;
+          lens[n++] = len;
+          continue;
+        }
+        // a TSO super-packet from the home address: cut first, each segment then
+        // gets its own outer header (room kept before it) and seal
+        counters_.tun_gso_in++;
+        off::SegError err = off::SegError::kGsoSize;
+        size_t seg_lens[kSegReserve];
+        uint8_t* first = segs.get() + static_cast<size_t>(seg_used) * kSegStride + kHeadroom + homeward::kMipOuter;
+        int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + homeward::kMipOuter + 64 > kSegStride
+                    ? 0
+                    : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
+        if (k == 0) {
+          counters_.tun_gso_errors++;
+          continue;
+        }
+        counters_.tun_segments += static_cast<uint64_t>(k);
+        for (int i = 0; i < k && n < kMaxOut; i++) {
+          items[n] = first + static_cast<size_t>(i) * kSegStride - homeward::kMipOuter;
+          lens[n++] = seg_lens[i];
+        }
+        seg_used += k;
       }
       mip_counters_.tun_in += static_cast<uint64_t>(mip_reads);
       if (n == 0) continue;
@@ -878,6 +916,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     sockaddr_in from[kBatch];
     uint8_t* out_pkts[kBatch];
     size_t out_lens[kBatch];
+    uint8_t* mip_pkts[kBatch];
+    size_t mip_lens[kBatch];
     int fd;
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -898,10 +938,13 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
           fd = udp_fd_;
           injected.swap(injected_);
         }
+        std::shared_ptr<homeward::MipInstalled> mip = CurrentMip();
         for (auto& pkt : injected) {
           uint8_t* inner = nullptr;
           size_t len = 0;
-          if (OnEsp(pkt.data(), pkt.size(), &inner, &len)) WriteOne(inner, len);
+          Dest d = OnEsp(pkt.data(), pkt.size(), mip.get(), &inner, &len);
+          if (d == kVpnTun) WriteRuns(tun_fd_, vnet_, &inner, &len, 1, nullptr);
+          else if (d == kMipTun) WriteRuns(mip->fd, mip->vnet, &inner, &len, 1, mip.get());
         }
         continue;  // re-poll: the descriptor may have changed
       }
@@ -924,7 +967,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       if (n <= 0) continue;  // EAGAIN, or an ICMP error reported on the socket
       counters_.batches_rx++;
       counters_.udp_in += static_cast<uint64_t>(n);
-      int w = 0;  // opened inner packets to write to the TUN, in order
+      int w = 0, wm = 0;  // opened inner packets to write to the VPN TUN and to the home-address TUN, in order
+      std::shared_ptr<homeward::MipInstalled> mip = CurrentMip();
       for (int i = 0; i < n; i++) {
         uint8_t* b = static_cast<uint8_t*>(iovs[i].iov_base);
         size_t len = msgs[i].msg_len;
@@ -935,28 +979,45 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
           char addr[INET_ADDRSTRLEN] = {0};
           inet_ntop(AF_INET, &from[i].sin_addr, addr, sizeof addr);
           PostMessage(new Message{Message::kDatagram, std::vector<uint8_t>(b, b + len), addr, ntohs(from[i].sin_port), 0});
-        } else if (OnEsp(b, len, &out_pkts[w], &out_lens[w])) {
-          w++;
+        } else {
+          uint8_t* inner = nullptr;
+          size_t ilen = 0;
+          Dest d = OnEsp(b, len, mip.get(), &inner, &ilen);
+          if (d == kVpnTun) {
+            out_pkts[w] = inner;
+            out_lens[w++] = ilen;
+          } else if (d == kMipTun) {
+            mip_pkts[wm] = inner;
+            mip_lens[wm++] = ilen;
+          }
         }
       }
-      WriteTun(out_pkts, out_lens, w);
+      WriteRuns(tun_fd_, vnet_, out_pkts, out_lens, w, nullptr);
+      if (wm > 0) WriteRuns(mip->fd, mip->vnet, mip_pkts, mip_lens, wm, mip.get());
     }
   }
 
-  // Writes opened packets to the TUN in order: plain, or (IFF_VNET_HDR) each
-  // with a virtio_net_hdr, consecutive segments of one TCP flow as one GSO
-  // super-packet (tun_offload.h) written with one writev.
-  void WriteTun(uint8_t** pkts, size_t* lens, int n) {
+  std::shared_ptr<homeward::MipInstalled> CurrentMip() {
+    std::lock_guard<std::mutex> g(mu_);
+    return mip_;
+  }
+
+  // Writes opened packets to a TUN (the VPN's, or mode mc's home-address TUN:
+  // mip set) in order: plain, or (IFF_VNET_HDR) each with a virtio_net_hdr,
+  // consecutive segments of one TCP flow as one GSO super-packet
+  // (tun_offload.h) written with one writev.
+  void WriteRuns(int fd, bool vnet, uint8_t** pkts, size_t* lens, int n, const homeward::MipInstalled* mip) {
     if (n == 0) return;
-    if (!vnet_) {
-      for (int i = 0; i < n; i++) WriteOne(pkts[i], lens[i]);
-      return;
-    }
     off::Run runs[kBatch];
-    uint64_t alone[static_cast<int>(off::Alone::kCount)] = {0};
-    int nr = off::PlanRuns(pkts, lens, n, runs, alone);
-    for (int i = 1; i < static_cast<int>(off::Alone::kCount); i++)
-      if (alone[i]) counters_.alone[i] += alone[i];
+    int nr = n;
+    if (vnet) {
+      uint64_t alone[static_cast<int>(off::Alone::kCount)] = {0};
+      nr = off::PlanRuns(pkts, lens, n, runs, alone);
+      for (int i = 1; i < static_cast<int>(off::Alone::kCount); i++)
+        if (alone[i]) counters_.alone[i] += alone[i];
+    } else {
+      for (int i = 0; i < n; i++) runs[i] = off::Run{i, 1, 0, false};
+    }
     for (int r = 0; r < nr; r++) {
       const off::Run& run = runs[r];
       uint8_t* first = pkts[run.start];
@@ -969,53 +1030,38 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       iov[1] = {first, lens[run.start]};
       size_t hl = run.count > 1 ? 20 + static_cast<size_t>(first[32] >> 4) * 4 : 0;
       for (int k = 1; k < run.count; k++) iov[k + 1] = {pkts[run.start + k] + hl, lens[run.start + k] - hl};
-      ssize_t wr = ::writev(tun_fd_, iov, run.count + 1);
+      iovec* v = vnet ? iov : iov + 1;
+      int vn = vnet ? run.count + 1 : run.count;
+      ssize_t wr = ::writev(fd, v, vn);
       if (wr < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd p{tun_fd_, POLLOUT, 0};
+        pollfd p{fd, POLLOUT, 0};
         poll(&p, 1, 10);
-        wr = ::writev(tun_fd_, iov, run.count + 1);
+        wr = ::writev(fd, v, vn);
       }
+      uint64_t c = static_cast<uint64_t>(run.count);
       if (wr < 0) {
-        counters_.tun_write_errors += static_cast<uint64_t>(run.count);
+        if (mip) mip_counters_.drops[static_cast<int>(homeward::MipDrop::kTunWrite)] += c;
+        else counters_.tun_write_errors += c;
         continue;
       }
-      counters_.tun_out += static_cast<uint64_t>(run.count);
+      if (mip) mip_counters_.in += c;
+      else counters_.tun_out += c;
       if (run.count > 1) {
         counters_.tun_super_out++;
-        counters_.tun_super_pkts += static_cast<uint64_t>(run.count);
+        counters_.tun_super_pkts += c;
       }
     }
   }
 
-  void WriteOne(uint8_t* pkt, size_t len) {
-    ssize_t w;
-    if (vnet_) {
-      uint8_t vh[off::kVnetHdr] = {0};
-      iovec iov[2] = {{vh, sizeof vh}, {pkt, len}};
-      w = ::writev(tun_fd_, iov, 2);
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd p{tun_fd_, POLLOUT, 0};
-        poll(&p, 1, 10);
-        w = ::writev(tun_fd_, iov, 2);
-      }
-    } else {
-      w = ::write(tun_fd_, pkt, len);
-      if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        pollfd p{tun_fd_, POLLOUT, 0};
-        poll(&p, 1, 10);
-        w = ::write(tun_fd_, pkt, len);
-      }
-    }
-    if (w < 0) counters_.tun_write_errors++;
-    else counters_.tun_out++;
-  }
+  enum Dest { kNowhere = 0, kVpnTun, kMipTun };
 
-  // Opens one ESP packet in place; true with the inner packet to write to the
-  // TUN (false: dropped and counted, or handed to mode mc's pass).
-  bool OnEsp(uint8_t* b, size_t len, uint8_t** out, size_t* out_len) {
+  // Opens one ESP packet in place: where its inner packet (*out, *out_len) goes
+  // — the VPN TUN, or (mode mc: the HA's tunnel, decapsulated) the home-address
+  // TUN of `mip` — or nowhere (dropped, counted).
+  Dest OnEsp(uint8_t* b, size_t len, const homeward::MipInstalled* mip, uint8_t** out, size_t* out_len) {
     if (len < 8) {
       counters_.esp_short++;
-      return false;
+      return kNowhere;
     }
     uint32_t spi = homeward::GetU32(b);
     std::shared_ptr<EspIn> sa;
@@ -1026,7 +1072,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     }
     if (!sa) {
       counters_.unknown_spi++;
-      return false;
+      return kNowhere;
     }
     uint8_t* inner = nullptr;
     size_t n = 0;
@@ -1036,20 +1082,15 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     if (r >= 0) {
       counters_.drops[r]++;
       if (static_cast<Drop>(r) == Drop::kDummy || static_cast<Drop>(r) == Drop::kSelector) Announce(spi);
-      return false;
+      return kNowhere;
     }
     counters_.esp_in++;
     counters_.esp_in_bytes += n;
     Announce(spi);
-    std::shared_ptr<homeward::MipInstalled> mip;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      mip = mip_;
-    }
-    if (homeward::MipInbound(mip.get(), mip_counters_, inner, n)) return false;  // mode mc: the HA's tunnel, into hwmip0
+    if (homeward::MipInbound(mip, mip_counters_, inner, n, out, out_len)) return *out_len > 0 ? kMipTun : kNowhere;
     *out = inner;
     *out_len = n;
-    return true;
+    return kVpnTun;
   }
 
   // An authentic packet arrived on spi: tell JS at the first and then at most every 500 ms.

@@ -14,6 +14,8 @@ export interface NativeTunStats {
   txDropped: number;
   /** packets waiting for the descriptor to become writable */
   txQueued: number;
+  /** GSO packets read that could not be segmented (IFF_VNET_HDR only) */
+  rxDropped: number;
 }
 
 /** Thrown by the addon for a failed system call. */
@@ -30,6 +32,8 @@ export interface NativeTun {
   readonly closed: boolean;
   /** The descriptor (-1 once closed), for the native data plane. */
   readonly fd: number;
+  /** Opened with IFF_VNET_HDR ({offloads: true}); start()/write() still carry plain packets. */
+  readonly offloads: boolean;
   /** Start reading: one call per readiness event with up to 64 packets. */
   start(onPackets: (batch: Uint8Array[]) => void, onError?: (err: NativeTunError) => void): void;
   /** false: stop reading (the native data plane reads fd instead); true: read again. Writes are not affected. */
@@ -42,7 +46,7 @@ export interface NativeTun {
   close(): void;
 }
 
-export type NativeTunCtor = new (name: string) => NativeTun;
+export type NativeTunCtor = new (name: string, opts?: { offloads?: boolean }) => NativeTun;
 
 export const ADDON_PATH = './build/Release/homeward_tun.node';
 
@@ -122,9 +126,33 @@ export interface NativeDataplaneStats {
   unknownSpi: number; espShort: number; rxBatches: number; txBatches: number; nextSeq: number;
   /** sendmmsg entries that carried a UDP GSO run; gso false once the kernel refused it */
   gsoSends: number; gso: boolean;
+  /** the TUN has IFF_VNET_HDR; offloads: TSO and checksum offload are on while the data plane owns it */
+  vnetHdr: boolean; offloads: boolean;
+  /** TSO super-packets read, the segments cut from them, checksums completed (NEEDS_CSUM), super-packets that could not be cut */
+  tunGsoIn: number; tunSegments: number; tunCsum: number; tunGsoErrors: number;
+  /** coalesced super-packets written to the TUN and the packets they carried */
+  tunSuperOut: number; tunSuperPackets: number;
+  /** packets written alone because they could not start or join a run, by reason */
+  notCoalesced: Record<NativeNotCoalesced, number>;
   drops: Record<NativeEspDrop, number>;
   mip: NativeMipStats;
 }
+
+/** Why an opened packet was written to the TUN alone (native-tunnel/src/tun_offload.h). */
+export type NativeNotCoalesced = 'not-tcpv4' | 'ip-options' | 'fragment' | 'tcp-flags' | 'no-payload' | 'bad-checksum' | 'bad-length';
+
+/** The virtio_net_hdr before each packet of an IFF_VNET_HDR TUN (linux/virtio_net.h). */
+export interface NativeVnetHdr {
+  flags: number;
+  gsoType: number;
+  hdrLen: number;
+  gsoSize: number;
+  csumStart: number;
+  csumOffset: number;
+}
+
+/** Why a GSO super-packet could not be segmented. */
+export type NativeSegmentError = 'gso-not-tcpv4' | 'gso-bad-header' | 'gso-bad-length' | 'gso-bad-size' | 'gso-too-many';
 
 /** Why the native Mobile IP pass dropped a packet (native-tunnel/src/mip_pass.h). */
 export type NativeMipDrop = 'malformed' | 'too-big' | 'wrong-destination' | 'tun-write';
@@ -190,6 +218,12 @@ export interface DataplaneAddon {
   mipDecapsulate(outer: Uint8Array, t: NativeMipTunnel): { offset: number; length: number } | 'not-ours' | NativeMipDrop;
   /** OpenSSL version string of the process (Node's own). */
   openssl: string;
+  /** tun_offload.h as the tx thread runs it (tests): a TSO super-packet cut into its segments, or why not. */
+  offloadSegment(hdr: Partial<NativeVnetHdr>, pkt: Uint8Array): Uint8Array[] | NativeSegmentError;
+  /** tun_offload.h as the rx thread runs it (tests): the writes (header and bytes) the packets give, in order. */
+  offloadCoalesce(pkts: Uint8Array[]): { out: { hdr: NativeVnetHdr; bytes: Uint8Array; count: number }[]; notCoalesced: Record<NativeNotCoalesced, number> };
+  /** Completes a NEEDS_CSUM packet's checksum IN PLACE; false if the offsets lie outside it. */
+  offloadCompleteCsum(pkt: Uint8Array, csumStart: number, csumOffset: number): boolean;
 }
 
 let dataplane: DataplaneAddon | undefined;

@@ -227,7 +227,8 @@ export class MipTunnel {
 
   async start(): Promise<void> {
     const { platform: { net }, opts: o } = this;
-    const tun = this.platform.openTun(o.tunName);
+    // IFF_VNET_HDR for the native pass's TSO and coalesced writes in mode mc (HOMEWARD_TUN_OFFLOADS=0: plain packets)
+    const tun = this.platform.openTun(o.tunName, { offloads: process.env.HOMEWARD_TUN_OFFLOADS !== '0' });
     this.tun = tun;
     await step(net.addAddress(tun.name, `${o.homeAddress}/32`));
     await step(net.setMtu(tun.name, TUN_MTU));

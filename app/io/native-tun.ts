@@ -12,9 +12,14 @@ export class NativeTunDevice implements TunDevice {
   private closed = false;
   private lastErrorValue: Error | undefined;
 
-  constructor(name: string) {
+  constructor(name: string, opts: { offloads?: boolean } = {}) {
     const Tun = loadTunAddon();
-    this.dev = new Tun(name);
+    this.dev = new Tun(name, { offloads: opts.offloads === true });
+  }
+
+  /** The device has IFF_VNET_HDR (the native data plane turns TSO on while it owns the descriptor). */
+  get offloads(): boolean {
+    return this.dev.offloads;
   }
 
   get name(): string {
@@ -85,6 +90,6 @@ export class NativeTunDevice implements TunDevice {
 }
 
 /** Opens (creates) a TUN device; `name` may be a pattern such as "hw%d". Needs CAP_NET_ADMIN. */
-export function openTun(name: string): NativeTunDevice {
-  return new NativeTunDevice(name);
+export function openTun(name: string, opts?: { offloads?: boolean }): NativeTunDevice {
+  return new NativeTunDevice(name, opts);
 }

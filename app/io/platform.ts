@@ -126,7 +126,8 @@ export interface LinkWatcher {
 export interface Platform {
   readonly clock: PlatformClock;
   random(n: number): Uint8Array;
-  openTun(name: string): TunDevice;
+  /** offloads: the device carries a virtio_net_hdr (IFF_VNET_HDR) so that the native data plane can use TSO and coalesced writes; reads and writes through the TunDevice stay plain packets. */
+  openTun(name: string, opts?: { offloads?: boolean }): TunDevice;
   /** the IKE (500) and NAT-T (4500) pair on a local address (app/io/udp-transport.ts) */
   openUdpTransport(localAddr: string): Promise<UdpTransport>;
   openDatagram(opts?: DatagramOptions): DatagramSocket;

@@ -77,6 +77,11 @@ export class VpnDataPath {
       native.close();
       const s = native.stats();
       if (s) {
+        if (s.vnetHdr) {
+          const alone = Object.entries(s.notCoalesced).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
+          this.hooks.log('info', `ESP data path: TUN offloads ${s.offloads ? 'on' : 'off'}: ${s.tunGsoIn} TSO reads cut into ${s.tunSegments} segments, ` +
+            `${s.tunCsum} checksums completed, ${s.tunSuperPackets} of ${s.tunOut} packets written in ${s.tunSuperOut} coalesced writes (alone: ${alone})`);
+        }
         this.counters.tunIn += s.tunIn;
         this.counters.tunOut += s.tunOut;
         this.counters.espIn += s.espIn;

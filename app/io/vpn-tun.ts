@@ -69,7 +69,9 @@ export class VpnTun {
   /** The TUN (opened and brought up the first time) holds this TIA; routes follow once a Child SA is there. */
   async setTia(address: string): Promise<void> {
     if (!this.tun) {
-      const tun = this.o.platform.openTun(this.o.name);
+      // IFF_VNET_HDR for the native data plane's TSO and coalesced writes
+      // (HOMEWARD_TUN_OFFLOADS=0: plain packets, for comparison)
+      const tun = this.o.platform.openTun(this.o.name, { offloads: process.env.HOMEWARD_TUN_OFFLOADS !== '0' });
       this.tun = tun;
       this.o.undo(async () => tun.close());
       this.o.onOpen(tun);

@@ -46,6 +46,10 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -64,6 +68,7 @@
 
 #include "esp_core.h"
 #include "mip_pipeline.h"
+#include "tun_offload.h"
 
 namespace {
 
@@ -83,6 +88,15 @@ constexpr size_t kHeadroom = homeward::kEspHeader + homeward::kIv;
 // ESP packets, which the kernel segments after one trip through the stack.
 constexpr int kMaxSegments = 64;
 constexpr size_t kMaxGsoBytes = 65000;
+// TUN offloads (IFF_VNET_HDR, tun_offload.h): a read slot holds a whole 64 KB
+// TSO super-packet; its segments go to the segment slots; a round stops reading
+// while fewer than kSegReserve segment slots are free (64 KB / 536 B < 128).
+constexpr size_t kTxSlot = 65536 + 512;
+constexpr size_t kSegStride = 4096;
+constexpr int kSegSlots = 256;
+constexpr int kSegReserve = 128;
+constexpr int kMaxOut = kBatch + kSegSlots;
+namespace off = homeward::offload;
 
 bool ReadRanges(Napi::Env env, Napi::Value v, std::vector<Range>* out, const char* what) {
   if (v.IsUndefined() || v.IsNull()) return true;
@@ -309,7 +323,9 @@ struct Message {
 struct Counters {
   std::atomic<uint64_t> tun_in{0}, esp_out{0}, esp_out_bytes{0}, tx_no_sa{0}, tx_selector{0}, tx_refused{0},
       tx_send_errors{0}, udp_in{0}, esp_in{0}, esp_in_bytes{0}, tun_out{0}, tun_write_errors{0},
-      keepalives{0}, ike_in{0}, gso_sends{0}, unknown_spi{0}, esp_short{0}, batches_rx{0}, batches_tx{0};
+      keepalives{0}, ike_in{0}, gso_sends{0}, unknown_spi{0}, esp_short{0}, batches_rx{0}, batches_tx{0},
+      tun_gso_in{0}, tun_segments{0}, tun_csum{0}, tun_gso_errors{0}, tun_super_out{0}, tun_super_pkts{0};
+  std::atomic<uint64_t> alone[static_cast<int>(homeward::offload::Alone::kCount)] = {};
   std::atomic<uint64_t> drops[static_cast<int>(Drop::kCount)] = {};
 };
 
@@ -357,6 +373,13 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     if (!ParsePeer(env, o.Get("remoteAddr"), o.Get("remotePort"), &peer_)) return;
     on_datagram_ = Napi::Persistent(o.Get("onDatagram").As<Napi::Function>());
     on_event_ = Napi::Persistent(o.Get("onEvent").As<Napi::Function>());
+    // A TUN opened with IFF_VNET_HDR (tun.cc {offloads: true}): every packet has a
+    // virtio_net_hdr; offer the kernel checksum and TSO offloads while we own it.
+    ifreq ifr{};
+    if (ioctl(tun_fd_, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+      vnet_ = true;
+      offloads_ = ioctl(tun_fd_, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4)) == 0;
+    }
     wake_rx_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     wake_tx_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (wake_rx_ < 0 || wake_tx_ < 0) {
@@ -527,6 +550,20 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     n("rxBatches", counters_.batches_rx);
     n("txBatches", counters_.batches_tx);
     n("gsoSends", counters_.gso_sends);
+    n("tunGsoIn", counters_.tun_gso_in);
+    n("tunSegments", counters_.tun_segments);
+    n("tunCsum", counters_.tun_csum);
+    n("tunGsoErrors", counters_.tun_gso_errors);
+    n("tunSuperOut", counters_.tun_super_out);
+    n("tunSuperPackets", counters_.tun_super_pkts);
+    o.Set("offloads", Napi::Boolean::New(env, offloads_));
+    o.Set("vnetHdr", Napi::Boolean::New(env, vnet_));
+    {
+      Napi::Object a = Napi::Object::New(env);
+      for (int i = 1; i < static_cast<int>(off::Alone::kCount); i++)
+        a.Set(off::AloneName(static_cast<off::Alone>(i)), Napi::Number::New(env, static_cast<double>(counters_.alone[i].load())));
+      o.Set("notCoalesced", a);
+    }
     o.Set("gso", Napi::Boolean::New(env, gso_ok_.load()));
     Napi::Object d = Napi::Object::New(env);
     for (int i = 0; i < static_cast<int>(Drop::kCount); i++)
@@ -558,6 +595,9 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     Wake(wake_tx_);
     if (rx_.joinable()) rx_.join();
     if (tx_.joinable()) tx_.join();
+    // the JS reader of the TUN (tun.cc) gets plain packets again
+    if (offloads_) ioctl(tun_fd_, TUNSETOFFLOAD, 0UL);
+    offloads_ = false;
     ::close(wake_rx_);
     ::close(wake_tx_);
     tsfn_.Release();
@@ -603,12 +643,18 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     return std::unique_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(kBatch) * kSlot]);
   }
 
-  // ── tx thread: TUN → seal → sendmmsg ──
+  // ── tx thread: TUN → [segment] → seal → sendmmsg ──
+  // Items (packets to seal, in read order) point into read slots (kTxSlot bytes,
+  // the packet at kHeadroom) or, for the segments of a TSO super-packet, into
+  // segment slots (kSegStride); both keep kHeadroom before and room for the ESP
+  // trailer after the packet.
   void TxLoop() {
-    std::unique_ptr<uint8_t[]> slab = NewSlab();
-    mmsghdr msgs[kBatch];
-    iovec iovs[kBatch];
-    size_t lens[kBatch];
+    std::unique_ptr<uint8_t[]> slab(new uint8_t[static_cast<size_t>(kBatch) * kTxSlot]);  // untouched until used (see NewSlab)
+    std::unique_ptr<uint8_t[]> segs(new uint8_t[static_cast<size_t>(kSegSlots) * kSegStride]);
+    std::unique_ptr<mmsghdr[]> msgv(new mmsghdr[kMaxOut]);
+    std::unique_ptr<iovec[]> iovs(new iovec[kMaxOut]);
+    uint8_t* items[kMaxOut];
+    size_t lens[kMaxOut];
     uint16_t mip_id = 0;
     while (running_) {
       std::shared_ptr<homeward::MipInstalled> mip;  // mode mc: the home-address TUN too
@@ -633,22 +679,100 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         if (mip_ == mip) mip_.reset();
         continue;
       }
-      int n = 0;
-      while (n < kBatch && (fds[0].revents & POLLIN)) {
-        uint8_t* slot = slab.get() + static_cast<size_t>(n) * kSlot;
-        ssize_t got = ::read(tun_fd_, slot + kHeadroom, kSlot - kHeadroom - 64);
-        if (got <= 0) break;
-        lens[n++] = static_cast<size_t>(got);
+      int n = 0, reads = 0, seg_used = 0;
+      while (reads < kBatch && n < kMaxOut && (fds[0].revents & POLLIN) && (!vnet_ || kSegSlots - seg_used >= kSegReserve)) {
+        uint8_t* slot = slab.get() + static_cast<size_t>(reads) * kTxSlot;
+        uint8_t* pkt = slot + kHeadroom;
+        if (!vnet_) {
+          ssize_t got = ::read(tun_fd_, pkt, kTxSlot - kHeadroom - 64);
+          if (got <= 0) break;
+          reads++;
+          items[n] = pkt;
+          lens[n++] = static_cast<size_t>(got);
+          continue;
+        }
+        uint8_t vh[off::kVnetHdr];
+        iovec rv[2] = {{vh, sizeof vh}, {pkt, kTxSlot - kHeadroom - 64}};
+        ssize_t got = ::readv(tun_fd_, rv, 2);
+        if (got < static_cast<ssize_t>(off::kVnetHdr)) break;
+        reads++;
+        size_t len = static_cast<size_t>(got) - off::kVnetHdr;
+        off::VnetHdr h = off::ReadVnetHdr(vh);
+        if (h.gso_type == off::kGsoNone) {
+          if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
+          items[n] = pkt;
+          lens[n++] = len;
+          continue;
+        }
+        counters_.tun_gso_in++;
+        off::SegError err = off::SegError::kGsoSize;
+        size_t seg_lens[kSegReserve];
+        uint8_t* first = segs.get() + static_cast<size_t>(seg_used) * kSegStride + kHeadroom;
+        // a segment (≤ 120 B of headers + gso_size) must leave the seal its headroom and trailer room
+        int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + 64 > kSegStride
+                    ? 0
+                    : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
+        if (k == 0) {
+          counters_.tun_gso_errors++;
+          continue;
+        }
+        counters_.tun_segments += static_cast<uint64_t>(k);
+        for (int i = 0; i < k && n < kMaxOut; i++) {
+          items[n] = first + static_cast<size_t>(i) * kSegStride;
+          lens[n++] = seg_lens[i];
+        }
+        seg_used += k;
       }
-      counters_.tun_in += static_cast<uint64_t>(n);
-      const int first_mip = n;  // slots [first_mip, n): home-address packets, room for the outer header kept
-      while (mip && n < kBatch && (fds[2].revents & POLLIN)) {
-        uint8_t* slot = slab.get() + static_cast<size_t>(n) * kSlot;
-        ssize_t got = ::read(mip->fd, slot + kHeadroom + homeward::kMipOuter, kSlot - kHeadroom - homeward::kMipOuter - 64);
-        if (got <= 0) break;
-        lens[n++] = static_cast<size_t>(got);
+      counters_.tun_in += static_cast<uint64_t>(reads);
+      const int first_mip = n;  // items [first_mip, n): home-address packets, room for the outer header kept
+      int mip_reads = 0;
+      while (mip && reads + mip_reads < kBatch && n < kMaxOut && (fds[2].revents & POLLIN) &&
+             (!mip->vnet || kSegSlots - seg_used >= kSegReserve)) {
+        uint8_t* slot = slab.get() + static_cast<size_t>(reads + mip_reads) * kTxSlot;
+        uint8_t* pkt = slot + kHeadroom + homeward::kMipOuter;
+        const size_t room = kTxSlot - kHeadroom - homeward::kMipOuter - 64;
+        if (!mip->vnet) {
+          ssize_t got = ::read(mip->fd, pkt, room);
+          if (got <= 0) break;
+          mip_reads++;
+          items[n] = slot + kHeadroom;
+          lens[n++] = static_cast<size_t>(got);
+          continue;
+        }
+        uint8_t vh[off::kVnetHdr];
+        iovec rv[2] = {{vh, sizeof vh}, {pkt, room}};
+        ssize_t got = ::readv(mip->fd, rv, 2);
+        if (got < static_cast<ssize_t>(off::kVnetHdr)) break;
+        mip_reads++;
+        size_t len = static_cast<size_t>(got) - off::kVnetHdr;
+        off::VnetHdr h = off::ReadVnetHdr(vh);
+        if (h.gso_type == off::kGsoNone) {
+          if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
+          items[n] = slot + kHeadroom;
+          lens[n++] = len;
+          continue;
+        }
+        // a TSO super-packet from the home address: cut first, each segment then
+        // gets its own outer header (room kept before it) and seal
+        counters_.tun_gso_in++;
+        off::SegError err = off::SegError::kGsoSize;
+        size_t seg_lens[kSegReserve];
+        uint8_t* first = segs.get() + static_cast<size_t>(seg_used) * kSegStride + kHeadroom + homeward::kMipOuter;
+        int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + homeward::kMipOuter + 64 > kSegStride
+                    ? 0
+                    : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
+        if (k == 0) {
+          counters_.tun_gso_errors++;
+          continue;
+        }
+        counters_.tun_segments += static_cast<uint64_t>(k);
+        for (int i = 0; i < k && n < kMaxOut; i++) {
+          items[n] = first + static_cast<size_t>(i) * kSegStride - homeward::kMipOuter;
+          lens[n++] = seg_lens[i];
+        }
+        seg_used += k;
       }
-      mip_counters_.tun_in += static_cast<uint64_t>(n - first_mip);
+      mip_counters_.tun_in += static_cast<uint64_t>(mip_reads);
       if (n == 0) continue;
       std::shared_ptr<EspOut> sa;
       sockaddr_in peer;
@@ -666,8 +790,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       int m = 0;
       bool rekey = false;
       for (int i = 0; i < n; i++) {
-        uint8_t* slot = slab.get() + static_cast<size_t>(i) * kSlot;
-        uint8_t* inner = slot + kHeadroom;
+        uint8_t* inner = items[i];
+        uint8_t* slot = inner - kHeadroom;
         size_t len = lens[i];
         if (i >= first_mip && (len = homeward::MipOutbound(*mip, mip_counters_, inner, len, &mip_id)) == 0) continue;
         if (len < 20 || (inner[0] >> 4) != 4) {
@@ -689,18 +813,18 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         if (seq >= sa->rekey_seq) rekey = true;
         counters_.esp_out_bytes += len;
         iovs[m] = {slot, out_len};
-        msgs[m].msg_hdr = msghdr{};
-        msgs[m].msg_hdr.msg_name = &peer;
-        msgs[m].msg_hdr.msg_namelen = sizeof peer;
-        msgs[m].msg_hdr.msg_iov = &iovs[m];
-        msgs[m].msg_hdr.msg_iovlen = 1;
+        msgv[m].msg_hdr = msghdr{};
+        msgv[m].msg_hdr.msg_name = &peer;
+        msgv[m].msg_hdr.msg_namelen = sizeof peer;
+        msgv[m].msg_hdr.msg_iov = &iovs[m];
+        msgv[m].msg_hdr.msg_iovlen = 1;
         m++;
       }
       if (rekey && !rekey_asked_.exchange(true)) {
         auto* msg = new Message{Message::kRekey, {}, {}, 0, sa->spi};
         PostMessage(msg);
       }
-      SendGso(fd, msgs, iovs, m);
+      SendGso(fd, msgv.get(), iovs.get(), m);
       counters_.batches_tx++;
     }
   }
@@ -711,9 +835,9 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   // from then on.
   void SendGso(int fd, mmsghdr* msgs, iovec* iovs, int m) {
     if (!gso_ok_ || m < 2) return SendAll(fd, msgs, m);
-    mmsghdr g[kBatch];
-    int first[kBatch + 1];
-    alignas(cmsghdr) char ctrl[kBatch][CMSG_SPACE(sizeof(uint16_t))];
+    mmsghdr g[kMaxOut];
+    int first[kMaxOut + 1];
+    alignas(cmsghdr) char ctrl[kMaxOut][CMSG_SPACE(sizeof(uint16_t))];
     int gn = 0;
     for (int i = 0; i < m;) {
       size_t seg = iovs[i].iov_len;
@@ -790,6 +914,10 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     mmsghdr msgs[kBatch];
     iovec iovs[kBatch];
     sockaddr_in from[kBatch];
+    uint8_t* out_pkts[kBatch];
+    size_t out_lens[kBatch];
+    uint8_t* mip_pkts[kBatch];
+    size_t mip_lens[kBatch];
     int fd;
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -810,7 +938,14 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
           fd = udp_fd_;
           injected.swap(injected_);
         }
-        for (auto& pkt : injected) OnEsp(pkt.data(), pkt.size());
+        std::shared_ptr<homeward::MipInstalled> mip = CurrentMip();
+        for (auto& pkt : injected) {
+          uint8_t* inner = nullptr;
+          size_t len = 0;
+          Dest d = OnEsp(pkt.data(), pkt.size(), mip.get(), &inner, &len);
+          if (d == kVpnTun) WriteRuns(tun_fd_, vnet_, &inner, &len, 1, nullptr);
+          else if (d == kMipTun) WriteRuns(mip->fd, mip->vnet, &inner, &len, 1, mip.get());
+        }
         continue;  // re-poll: the descriptor may have changed
       }
       if (fds[0].revents & POLLNVAL) {
@@ -832,6 +967,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
       if (n <= 0) continue;  // EAGAIN, or an ICMP error reported on the socket
       counters_.batches_rx++;
       counters_.udp_in += static_cast<uint64_t>(n);
+      int w = 0, wm = 0;  // opened inner packets to write to the VPN TUN and to the home-address TUN, in order
+      std::shared_ptr<homeward::MipInstalled> mip = CurrentMip();
       for (int i = 0; i < n; i++) {
         uint8_t* b = static_cast<uint8_t*>(iovs[i].iov_base);
         size_t len = msgs[i].msg_len;
@@ -843,16 +980,88 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
           inet_ntop(AF_INET, &from[i].sin_addr, addr, sizeof addr);
           PostMessage(new Message{Message::kDatagram, std::vector<uint8_t>(b, b + len), addr, ntohs(from[i].sin_port), 0});
         } else {
-          OnEsp(b, len);
+          uint8_t* inner = nullptr;
+          size_t ilen = 0;
+          Dest d = OnEsp(b, len, mip.get(), &inner, &ilen);
+          if (d == kVpnTun) {
+            out_pkts[w] = inner;
+            out_lens[w++] = ilen;
+          } else if (d == kMipTun) {
+            mip_pkts[wm] = inner;
+            mip_lens[wm++] = ilen;
+          }
         }
+      }
+      WriteRuns(tun_fd_, vnet_, out_pkts, out_lens, w, nullptr);
+      if (wm > 0) WriteRuns(mip->fd, mip->vnet, mip_pkts, mip_lens, wm, mip.get());
+    }
+  }
+
+  std::shared_ptr<homeward::MipInstalled> CurrentMip() {
+    std::lock_guard<std::mutex> g(mu_);
+    return mip_;
+  }
+
+  // Writes opened packets to a TUN (the VPN's, or mode mc's home-address TUN:
+  // mip set) in order: plain, or (IFF_VNET_HDR) each with a virtio_net_hdr,
+  // consecutive segments of one TCP flow as one GSO super-packet
+  // (tun_offload.h) written with one writev.
+  void WriteRuns(int fd, bool vnet, uint8_t** pkts, size_t* lens, int n, const homeward::MipInstalled* mip) {
+    if (n == 0) return;
+    off::Run runs[kBatch];
+    int nr = n;
+    if (vnet) {
+      uint64_t alone[static_cast<int>(off::Alone::kCount)] = {0};
+      nr = off::PlanRuns(pkts, lens, n, runs, alone);
+      for (int i = 1; i < static_cast<int>(off::Alone::kCount); i++)
+        if (alone[i]) counters_.alone[i] += alone[i];
+    } else {
+      for (int i = 0; i < n; i++) runs[i] = off::Run{i, 1, 0, false};
+    }
+    for (int r = 0; r < nr; r++) {
+      const off::Run& run = runs[r];
+      uint8_t* first = pkts[run.start];
+      off::VnetHdr h;
+      off::MakeHead(first, lens[run.start], run.count, run.bytes, run.psh, &h);
+      uint8_t vh[off::kVnetHdr];
+      off::WriteVnetHdr(h, vh);
+      iovec iov[kBatch + 1];
+      iov[0] = {vh, sizeof vh};
+      iov[1] = {first, lens[run.start]};
+      size_t hl = run.count > 1 ? 20 + static_cast<size_t>(first[32] >> 4) * 4 : 0;
+      for (int k = 1; k < run.count; k++) iov[k + 1] = {pkts[run.start + k] + hl, lens[run.start + k] - hl};
+      iovec* v = vnet ? iov : iov + 1;
+      int vn = vnet ? run.count + 1 : run.count;
+      ssize_t wr = ::writev(fd, v, vn);
+      if (wr < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 10);
+        wr = ::writev(fd, v, vn);
+      }
+      uint64_t c = static_cast<uint64_t>(run.count);
+      if (wr < 0) {
+        if (mip) mip_counters_.drops[static_cast<int>(homeward::MipDrop::kTunWrite)] += c;
+        else counters_.tun_write_errors += c;
+        continue;
+      }
+      if (mip) mip_counters_.in += c;
+      else counters_.tun_out += c;
+      if (run.count > 1) {
+        counters_.tun_super_out++;
+        counters_.tun_super_pkts += c;
       }
     }
   }
 
-  void OnEsp(uint8_t* b, size_t len) {
+  enum Dest { kNowhere = 0, kVpnTun, kMipTun };
+
+  // Opens one ESP packet in place: where its inner packet (*out, *out_len) goes
+  // — the VPN TUN, or (mode mc: the HA's tunnel, decapsulated) the home-address
+  // TUN of `mip` — or nowhere (dropped, counted).
+  Dest OnEsp(uint8_t* b, size_t len, const homeward::MipInstalled* mip, uint8_t** out, size_t* out_len) {
     if (len < 8) {
       counters_.esp_short++;
-      return;
+      return kNowhere;
     }
     uint32_t spi = homeward::GetU32(b);
     std::shared_ptr<EspIn> sa;
@@ -863,7 +1072,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     }
     if (!sa) {
       counters_.unknown_spi++;
-      return;
+      return kNowhere;
     }
     uint8_t* inner = nullptr;
     size_t n = 0;
@@ -873,25 +1082,15 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     if (r >= 0) {
       counters_.drops[r]++;
       if (static_cast<Drop>(r) == Drop::kDummy || static_cast<Drop>(r) == Drop::kSelector) Announce(spi);
-      return;
+      return kNowhere;
     }
     counters_.esp_in++;
     counters_.esp_in_bytes += n;
     Announce(spi);
-    std::shared_ptr<homeward::MipInstalled> mip;
-    {
-      std::lock_guard<std::mutex> g(mu_);
-      mip = mip_;
-    }
-    if (homeward::MipInbound(mip.get(), mip_counters_, inner, n)) return;  // mode mc: the HA's tunnel, into hwmip0
-    ssize_t w = ::write(tun_fd_, inner, n);
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      pollfd p{tun_fd_, POLLOUT, 0};
-      poll(&p, 1, 10);
-      w = ::write(tun_fd_, inner, n);
-    }
-    if (w < 0) counters_.tun_write_errors++;
-    else counters_.tun_out++;
+    if (homeward::MipInbound(mip, mip_counters_, inner, n, out, out_len)) return *out_len > 0 ? kMipTun : kNowhere;
+    *out = inner;
+    *out_len = n;
+    return kVpnTun;
   }
 
   // An authentic packet arrived on spi: tell JS at the first and then at most every 500 ms.
@@ -915,6 +1114,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   std::atomic<bool> running_{false};
   std::atomic<bool> rekey_asked_{false};
   std::atomic<bool> gso_ok_{true};
+  bool vnet_ = false;      // the TUN has IFF_VNET_HDR (fixed at construction)
+  bool offloads_ = false;  // TUNSETOFFLOAD(CSUM|TSO4) took (cleared by Shutdown, after the join)
   std::mutex mu_;
   std::shared_ptr<EspOut> out_;
   std::unordered_map<uint32_t, InboundEntry> in_;
@@ -927,7 +1128,137 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
   std::thread rx_, tx_;
 };
 
+// ── tun_offload.h for tests (test/unit/io/native-tun-offload.test.ts) ──
+
+off::VnetHdr HdrFromJs(Napi::Object o) {
+  off::VnetHdr h;
+  auto u = [&](const char* k) { return o.Get(k).IsNumber() ? o.Get(k).As<Napi::Number>().Uint32Value() : 0u; };
+  h.flags = static_cast<uint8_t>(u("flags"));
+  h.gso_type = static_cast<uint8_t>(u("gsoType"));
+  h.hdr_len = static_cast<uint16_t>(u("hdrLen"));
+  h.gso_size = static_cast<uint16_t>(u("gsoSize"));
+  h.csum_start = static_cast<uint16_t>(u("csumStart"));
+  h.csum_offset = static_cast<uint16_t>(u("csumOffset"));
+  return h;
+}
+
+Napi::Object HdrToJs(Napi::Env env, const off::VnetHdr& h) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("flags", h.flags);
+  o.Set("gsoType", h.gso_type);
+  o.Set("hdrLen", h.hdr_len);
+  o.Set("gsoSize", h.gso_size);
+  o.Set("csumStart", h.csum_start);
+  o.Set("csumOffset", h.csum_offset);
+  return o;
+}
+
+// offloadSegment(hdr, pkt) -> Uint8Array[] | string (the error's name)
+Napi::Value OffloadSegmentJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* pkt = nullptr;
+  size_t len = 0;
+  if (info.Length() < 2 || !info[0].IsObject() || !Bytes(info[1], &pkt, &len)) {
+    Napi::TypeError::New(env, "offloadSegment(hdr, pkt: Uint8Array)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  off::VnetHdr h = HdrFromJs(info[0].As<Napi::Object>());
+  constexpr int kMax = 256;
+  if (len > off::kMaxIp) return Napi::String::New(env, off::SegErrorName(off::SegError::kBadLength));
+  size_t hl = 0;
+  off::SegError err;
+  int n = off::SegmentCount(h, pkt, len, &hl, &err);
+  if (n == 0) return Napi::String::New(env, off::SegErrorName(err));
+  if (n > kMax) return Napi::String::New(env, off::SegErrorName(off::SegError::kTooMany));
+  std::unique_ptr<uint8_t[]> buf(new uint8_t[static_cast<size_t>(n) * (hl + h.gso_size)]);
+  std::unique_ptr<size_t[]> lens(new size_t[n]);
+  int k = off::Segment(h, pkt, len, buf.get(), hl + h.gso_size, lens.get(), n, &err);
+  if (k == 0) return Napi::String::New(env, off::SegErrorName(err));
+  Napi::Array a = Napi::Array::New(env, k);
+  for (int i = 0; i < k; i++) {
+    Napi::Uint8Array b = Napi::Uint8Array::New(env, lens[i]);
+    std::memcpy(b.Data(), buf.get() + static_cast<size_t>(i) * (hl + h.gso_size), lens[i]);
+    a.Set(i, b);
+  }
+  return a;
+}
+
+// offloadCoalesce(pkts: Uint8Array[]) -> {out: [{hdr, bytes}], notCoalesced: {reason: n}}
+// The packets are copied first; the writes the rx thread would do come back in order.
+Napi::Value OffloadCoalesceJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray() || info[0].As<Napi::Array>().Length() > static_cast<uint32_t>(kBatch)) {
+    Napi::TypeError::New(env, "offloadCoalesce(pkts: Uint8Array[] (at most 64))").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array in = info[0].As<Napi::Array>();
+  int n = static_cast<int>(in.Length());
+  std::vector<std::vector<uint8_t>> copies(n);
+  uint8_t* pkts[kBatch];
+  size_t lens[kBatch];
+  for (int i = 0; i < n; i++) {
+    uint8_t* d = nullptr;
+    size_t l = 0;
+    if (!Bytes(in.Get(i), &d, &l)) {
+      Napi::TypeError::New(env, "offloadCoalesce: pkts[" + std::to_string(i) + "] must be a Uint8Array").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    copies[i].assign(d, d + l);
+    copies[i].resize(l + 1);  // never empty: a valid pointer for a 0-byte packet
+    pkts[i] = copies[i].data();
+    lens[i] = l;
+  }
+  off::Run runs[kBatch];
+  uint64_t alone[static_cast<int>(off::Alone::kCount)] = {0};
+  int nr = off::PlanRuns(pkts, lens, n, runs, alone);
+  Napi::Array out = Napi::Array::New(env, nr);
+  for (int r = 0; r < nr; r++) {
+    const off::Run& run = runs[r];
+    off::VnetHdr h;
+    off::MakeHead(pkts[run.start], lens[run.start], run.count, run.bytes, run.psh, &h);
+    size_t hl = run.count > 1 ? 20 + static_cast<size_t>(pkts[run.start][32] >> 4) * 4 : 0;
+    size_t total = lens[run.start];
+    for (int k = 1; k < run.count; k++) total += lens[run.start + k] - hl;
+    Napi::Uint8Array b = Napi::Uint8Array::New(env, total);
+    size_t at = 0;
+    std::memcpy(b.Data(), pkts[run.start], lens[run.start]);
+    at += lens[run.start];
+    for (int k = 1; k < run.count; k++) {
+      std::memcpy(b.Data() + at, pkts[run.start + k] + hl, lens[run.start + k] - hl);
+      at += lens[run.start + k] - hl;
+    }
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("hdr", HdrToJs(env, h));
+    o.Set("bytes", b);
+    o.Set("count", run.count);
+    out.Set(r, o);
+  }
+  Napi::Object res = Napi::Object::New(env);
+  res.Set("out", out);
+  Napi::Object a = Napi::Object::New(env);
+  for (int i = 1; i < static_cast<int>(off::Alone::kCount); i++)
+    a.Set(off::AloneName(static_cast<off::Alone>(i)), Napi::Number::New(env, static_cast<double>(alone[i])));
+  res.Set("notCoalesced", a);
+  return res;
+}
+
+// offloadCompleteCsum(pkt, csumStart, csumOffset) -> boolean; completes pkt IN PLACE
+Napi::Value OffloadCompleteCsumJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint8_t* pkt = nullptr;
+  size_t len = 0;
+  if (info.Length() < 3 || !Bytes(info[0], &pkt, &len) || !info[1].IsNumber() || !info[2].IsNumber()) {
+    Napi::TypeError::New(env, "offloadCompleteCsum(pkt, csumStart, csumOffset)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return Napi::Boolean::New(env, off::CompleteCsum(pkt, len, static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value()),
+                                                   static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value())));
+}
+
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) {
+  exports.Set("offloadSegment", Napi::Function::New(env, OffloadSegmentJs));
+  exports.Set("offloadCoalesce", Napi::Function::New(env, OffloadCoalesceJs));
+  exports.Set("offloadCompleteCsum", Napi::Function::New(env, OffloadCompleteCsumJs));
   if (const char* missing = MissingEvpSymbol()) {
     // no classes: the loader reports this and the engine keeps the JavaScript ESP
     exports.Set("unavailable", Napi::String::New(env, std::string("the process exports no OpenSSL ") + missing));

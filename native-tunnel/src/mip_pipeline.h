@@ -19,7 +19,11 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -34,10 +38,13 @@ namespace homeward {
 struct MipInstalled {
   MipTunnelConfig cfg;
   int fd = -1;  // our dup of the home-address TUN's descriptor
+  bool vnet = false;      // the TUN has IFF_VNET_HDR: a virtio_net_hdr before every packet (tun_offload.h)
+  bool offloads = false;  // TUNSETOFFLOAD(CSUM|TSO4) took: TSO super-packets arrive; off again when we let go
   MipInstalled() = default;
   MipInstalled(const MipInstalled&) = delete;
   MipInstalled& operator=(const MipInstalled&) = delete;
   ~MipInstalled() {
+    if (offloads) ioctl(fd, TUNSETOFFLOAD, 0UL);  // the JS reader (tun.cc) gets plain packets again
     if (fd >= 0) ::close(fd);
   }
 };
@@ -87,6 +94,11 @@ inline std::shared_ptr<MipInstalled> MipInstallFromJs(Napi::Env env, Napi::Value
     Napi::Error::New(env, std::string("setMip: dup(tunFd) failed: ") + std::strerror(errno)).ThrowAsJavaScriptException();
     return nullptr;
   }
+  ifreq ifr{};
+  if (ioctl(m->fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR)) {
+    m->vnet = true;
+    m->offloads = ioctl(m->fd, TUNSETOFFLOAD, static_cast<unsigned long>(TUN_F_CSUM | TUN_F_TSO4)) == 0;
+  }
   return m;
 }
 
@@ -106,12 +118,15 @@ inline Napi::Object MipStatsToJs(Napi::Env env, const MipCounters& c, bool insta
 }
 
 // One packet into the home-address TUN (non-blocking: one short wait when it is full).
-inline bool MipWrite(int fd, const uint8_t* p, size_t n) {
-  ssize_t w = ::write(fd, p, n);
+inline bool MipWrite(const MipInstalled& m, const uint8_t* p, size_t n) {
+  uint8_t vh[10] = {0};  // IFF_VNET_HDR: no offload for this packet
+  iovec iov[2] = {{vh, sizeof vh}, {const_cast<uint8_t*>(p), n}};
+  const int first = m.vnet ? 0 : 1;
+  ssize_t w = ::writev(m.fd, iov + first, 2 - first);
   if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-    pollfd pf{fd, POLLOUT, 0};
+    pollfd pf{m.fd, POLLOUT, 0};
     poll(&pf, 1, 10);
-    w = ::write(fd, p, n);
+    w = ::writev(m.fd, iov + first, 2 - first);
   }
   return w >= 0;
 }
@@ -126,7 +141,7 @@ inline size_t MipOutbound(const MipInstalled& m, MipCounters& c, uint8_t* slot, 
   if (r < 0) {
     c.drops[-1 - r]++;
     if (icmp_len > 0) {
-      if (MipWrite(m.fd, icmp, icmp_len)) c.too_big_icmp++;
+      if (MipWrite(m, icmp, icmp_len)) c.too_big_icmp++;
       else c.drops[static_cast<int>(MipDrop::kTunWrite)]++;
     }
     return 0;
@@ -138,16 +153,20 @@ inline size_t MipOutbound(const MipInstalled& m, MipCounters& c, uint8_t* slot, 
 
 // Inbound on the rx thread, after the ESP open: true when the packet was the
 // tunnel's (written to hwmip0 or dropped, counted); false: the VPN TUN's.
-inline bool MipInbound(const MipInstalled* m, MipCounters& c, const uint8_t* p, size_t len) {
+// The HA's tunnel after the ESP open: false if the packet is not ours (to the
+// VPN TUN); true if it is, with *inner/*n the packet for the home-address TUN
+// (*n == 0: dropped, counted). The caller writes it (coalesced: dataplane.cc).
+inline bool MipInbound(const MipInstalled* m, MipCounters& c, uint8_t* p, size_t len, uint8_t** inner, size_t* n) {
+  *n = 0;
   if (m == nullptr || !MipClaims(m->cfg, p, len)) return false;
-  size_t off = 0, n = 0;
-  int r = MipDecap(m->cfg, p, len, &off, &n);
+  size_t off = 0;
+  int r = MipDecap(m->cfg, p, len, &off, n);
   if (r >= 0) {
     c.drops[r]++;
+    *n = 0;
     return true;
   }
-  if (MipWrite(m->fd, p + off, n)) c.in++;
-  else c.drops[static_cast<int>(MipDrop::kTunWrite)]++;
+  *inner = p + off;
   return true;
 }
 

@@ -1,9 +1,18 @@
 // homeward_tun: a Linux TUN device (IFF_TUN | IFF_NO_PI) for Node.js.
 //
 // Contract
-//   new Tun(name)          opens /dev/net/tun (O_RDWR | O_NONBLOCK | O_CLOEXEC) and
+//   new Tun(name, {offloads?})
+//                          opens /dev/net/tun (O_RDWR | O_NONBLOCK | O_CLOEXEC) and
 //                          attaches it with TUNSETIFF; `name` may be a pattern such
 //                          as "hw%d" ("" lets the kernel choose "tun%d").
+//                          offloads: true adds IFF_VNET_HDR, so that the native data
+//                          plane (dataplane.cc) can take TSO super-packets and write
+//                          coalesced ones (it turns the offloads on while it owns the
+//                          fd). start()/write() stay the same: the 10-byte
+//                          virtio_net_hdr is stripped from reads (a GSO packet is
+//                          segmented, a NEEDS_CSUM one completed: tun_offload.h) and
+//                          a zero one put before writes.
+//   tun.offloads           whether the device has IFF_VNET_HDR.
 //   tun.name               the kernel's name for the device.
 //   tun.start(onPackets, onError?)
 //                          starts reading. onPackets(batch: Uint8Array[]) is called
@@ -50,9 +59,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <vector>
 
+#include "tun_offload.h"
+
 namespace {
+
+namespace off = homeward::offload;
 
 constexpr int kMaxBatch = 64;
 constexpr size_t kMaxPacket = 65535;
@@ -88,6 +102,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
         InstanceAccessor("name", &Tun::Name, nullptr),
         InstanceAccessor("closed", &Tun::Closed, nullptr),
         InstanceAccessor("fd", &Tun::Fd, nullptr),
+        InstanceAccessor("offloads", &Tun::Offloads, nullptr),
     });
     exports.Set("Tun", ctor);
     return exports;
@@ -105,13 +120,17 @@ class Tun : public Napi::ObjectWrap<Tun> {
           .ThrowAsJavaScriptException();
       return;
     }
+    if (info.Length() > 1 && info[1].IsObject()) {
+      Napi::Value v = info[1].As<Napi::Object>().Get("offloads");
+      vnet_ = v.IsBoolean() && v.As<Napi::Boolean>().Value();
+    }
     int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0) {
       ErrnoError(env, "open(/dev/net/tun)", errno).ThrowAsJavaScriptException();
       return;
     }
     ifreq ifr{};
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+    ifr.ifr_flags = static_cast<short>(IFF_TUN | IFF_NO_PI | (vnet_ ? IFF_VNET_HDR : 0));
     std::memcpy(ifr.ifr_name, name.data(), name.size());
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
       int err = errno;
@@ -139,6 +158,16 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Value Name(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), name_); }
   Napi::Value Closed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), fd_ < 0); }
   Napi::Value Fd(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), fd_); }
+  Napi::Value Offloads(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnet_); }
+
+  // write(2), with a zero virtio_net_hdr first on an IFF_VNET_HDR device.
+  ssize_t WritePacket(const uint8_t* data, size_t len) {
+    if (!vnet_) return ::write(fd_, data, len);
+    uint8_t vh[off::kVnetHdr] = {0};
+    iovec iov[2] = {{vh, sizeof vh}, {const_cast<uint8_t*>(data), len}};
+    ssize_t n = ::writev(fd_, iov, 2);
+    return n < 0 ? n : n - static_cast<ssize_t>(off::kVnetHdr);
+  }
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
@@ -175,7 +204,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     const uint8_t* data = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
     size_t len = ta.ByteLength();
     if (!queue_.empty()) return Napi::Number::New(env, Enqueue(data, len));
-    ssize_t n = ::write(fd_, data, len);
+    ssize_t n = WritePacket(data, len);
     if (n >= 0) {
       Sent(len);
       return Napi::Number::New(env, 1);
@@ -224,6 +253,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
     o.Set("txBytes", Napi::Number::New(env, tx_bytes_));
     o.Set("txDropped", Napi::Number::New(env, tx_dropped_));
     o.Set("txQueued", Napi::Number::New(env, static_cast<double>(queue_.size())));
+    o.Set("rxDropped", Napi::Number::New(env, rx_dropped_));
     return o;
   }
 
@@ -281,7 +311,7 @@ class Tun : public Napi::ObjectWrap<Tun> {
   void Flush() {
     while (!queue_.empty() && fd_ >= 0) {
       const std::vector<uint8_t>& pkt = queue_.front();
-      ssize_t n = ::write(fd_, pkt.data(), pkt.size());
+      ssize_t n = WritePacket(pkt.data(), pkt.size());
       if (n < 0 && Transient(errno)) break;
       if (n < 0) tx_dropped_++;
       else Sent(pkt.size());
@@ -302,11 +332,31 @@ class Tun : public Napi::ObjectWrap<Tun> {
       }
       Napi::ArrayBuffer slab = slab_.Value();
       uint8_t* at = static_cast<uint8_t*>(slab.Data()) + slab_used_;
-      ssize_t n = ::read(fd_, at, kMaxPacket);
+      ssize_t n;
+      off::VnetHdr h;
+      if (vnet_) {
+        uint8_t vh[off::kVnetHdr];
+        iovec iov[2] = {{vh, sizeof vh}, {at, kMaxPacket}};
+        n = ::readv(fd_, iov, 2);
+        if (n >= 0 && n < static_cast<ssize_t>(off::kVnetHdr)) continue;  // never from a TUN; skip it
+        if (n >= 0) {
+          n -= static_cast<ssize_t>(off::kVnetHdr);
+          h = off::ReadVnetHdr(vh);
+        }
+      } else {
+        n = ::read(fd_, at, kMaxPacket);
+      }
       if (n < 0) {
         if (!Transient(errno)) err = errno;
         break;
       }
+      if (h.gso_type != off::kGsoNone) {
+        // left over from the native data plane's offloads: segmented here, one
+        // packet each (the data plane turns offloads off when it lets go of the fd)
+        count = AddSegments(env, h, at, static_cast<size_t>(n), batch, count);
+        continue;
+      }
+      if ((h.flags & off::kNeedsCsum) != 0) off::CompleteCsum(at, static_cast<size_t>(n), h.csum_start, h.csum_offset);
       batch.Set(count++, Napi::Uint8Array::New(env, static_cast<size_t>(n), slab, slab_used_));
       slab_used_ += (static_cast<size_t>(n) + 7) & ~static_cast<size_t>(7);
       rx_packets_++;
@@ -314,6 +364,29 @@ class Tun : public Napi::ObjectWrap<Tun> {
     }
     if (count > 0) Deliver(on_packets_, batch);
     if (err != 0 && fd_ >= 0) Fail("read(tun)", err);
+  }
+
+  uint32_t AddSegments(Napi::Env env, const off::VnetHdr& h, const uint8_t* pkt, size_t len, Napi::Array batch, uint32_t count) {
+    size_t hl = 0;
+    off::SegError e;
+    int k = off::SegmentCount(h, pkt, len, &hl, &e);
+    if (k == 0 || k > 256) {
+      rx_dropped_++;
+      return count;
+    }
+    size_t stride = hl + h.gso_size;
+    std::vector<uint8_t> buf(static_cast<size_t>(k) * stride);
+    std::vector<size_t> lens(static_cast<size_t>(k));
+    k = off::Segment(h, pkt, len, buf.data(), stride, lens.data(), k, &e);
+    if (k == 0) rx_dropped_++;
+    for (int i = 0; i < k; i++) {
+      Napi::Uint8Array b = Napi::Uint8Array::New(env, lens[i]);
+      std::memcpy(b.Data(), buf.data() + static_cast<size_t>(i) * stride, lens[i]);
+      batch.Set(count++, b);
+      rx_packets_++;
+      rx_bytes_ += static_cast<double>(lens[i]);
+    }
+    return count;
   }
 
   // Reading failed for good: stop reading and tell JS once.
@@ -368,7 +441,8 @@ class Tun : public Napi::ObjectWrap<Tun> {
   Napi::Reference<Napi::ArrayBuffer> slab_;
   size_t slab_used_ = 0;
   std::deque<std::vector<uint8_t>> queue_;
-  double rx_packets_ = 0, rx_bytes_ = 0, tx_packets_ = 0, tx_bytes_ = 0, tx_dropped_ = 0;
+  double rx_packets_ = 0, rx_bytes_ = 0, tx_packets_ = 0, tx_bytes_ = 0, tx_dropped_ = 0, rx_dropped_ = 0;
+  bool vnet_ = false;  // IFF_VNET_HDR: a virtio_net_hdr before every packet
 };
 
 Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return Tun::Init(env, exports); }

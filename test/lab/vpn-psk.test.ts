@@ -41,6 +41,7 @@ print(json.dumps(out))
 `;
 
 const BIN = fileURLToPath(new URL('../../bin/homeward.mjs', import.meta.url));
+const TOOLS = fileURLToPath(new URL('./home-agent/tools/', import.meta.url));
 const PSK = 'lab-vpn-psk-0123456789';
 const avail = labAvailable({ need: ['strongswan', 'tcpdump', 'tshark', 'scapy'] });
 if (!avail.ok) console.warn(skipLine('vpn-psk.test.ts', avail));
@@ -126,6 +127,33 @@ describe.skipIf(!avail.ok)('vpn up (PSK) against strongSwan', () => {
       expect(await clientLeftovers()).toBe('');
     });
   }
+
+  it('TUN offloads: a fast byte-checked TCP stream comes back whole and in order; TSO reads were cut, received segments joined', async () => {
+    const up = await runUp(SUITES[0]!);
+    const tia = String(up.established.tia);
+    const echo = lab.spawn('intranet', process.execPath, ['--import', 'tsx', join(TOOLS, 'echo-server.ts'), '10.10.0.10', '5001'], { label: 'echo' });
+    try {
+      await echo.waitFor(/listening/, 15_000, 'stdout');
+      // 3 s at 10 MB/s each way: the kernel hands the client's sends over as TSO super-packets, the echo comes back in full-size segments
+      const stream = lab.spawn('client', process.execPath, ['--import', 'tsx', join(TOOLS, 'stream-client.ts'), '10.10.0.10', '5001', '3', '500000'], { label: 'stream' });
+      await stream.waitFor(/"event":"done"/, 60_000, 'stdout');
+      const done = stream.stdout().split('\n').filter((l) => l.includes('"done"')).map((l) => JSON.parse(l) as Json).at(-1)!;
+      expect(done, stream.stdout()).toMatchObject({ ok: true, src: tia, sent: 30_000_000, received: 30_000_000 });
+    } finally {
+      await echo.stop();
+    }
+    const { code, events: ev } = await up.stop();
+    expect(code).toBe(0);
+    const line = ev.map((e) => String(e.msg ?? '')).find((m) => m.includes('TUN offloads'));
+    const m = /TUN offloads on: (\d+) TSO reads cut into (\d+) segments, \d+ checksums completed, (\d+) of (\d+) packets written in (\d+) coalesced writes/.exec(line ?? '');
+    expect(m, line).not.toBeNull();
+    const [tsoReads, segments, joined, written, writes] = m!.slice(1).map(Number) as [number, number, number, number, number];
+    expect(tsoReads).toBeGreaterThan(0);
+    expect(segments).toBeGreaterThan(tsoReads);
+    expect(writes).toBeGreaterThan(0);
+    expect(joined).toBeGreaterThan(writes);
+    expect(written).toBeGreaterThanOrEqual(joined);
+  });
 
   it('vpn.rekeySeconds: our own CHILD_SA rekey against strongSwan keeps the ping going and leaves one CHILD_SA', async () => {
     const up = await runUp({ ...SUITES[0], rekeySeconds: 10 });

@@ -9,6 +9,8 @@
  *          reply: no packet may arrive afterwards, write must throw, and the
  *          process must exit on its own (the poll handle is released)
  *   perm   only open a TUN (run with CAP_NET_ADMIN dropped): report the error
+ *   echo-vnet  echo on a device opened with {offloads: true} (IFF_VNET_HDR):
+ *          the addon strips and prepends the virtio_net_hdr, packets stay plain
  */
 import { randomBytes } from 'node:crypto';
 import { openTun, type NativeTunDevice } from '../../app/io/native-tun.ts';
@@ -37,8 +39,8 @@ function asEchoReply(pkt: Uint8Array) {
   return { h, icmp: decodeIcmpEcho(ipv4Payload(pkt, h)) }; // throws on a bad ICMP checksum
 }
 
-async function setUp(): Promise<{ tun: NativeTunDevice; net: NetConfig }> {
-  const tun = openTun(DEV);
+async function setUp(offloads = false): Promise<{ tun: NativeTunDevice; net: NetConfig }> {
+  const tun = openTun(DEV, { offloads });
   const net = new NetConfig();
   await net.addAddress(tun.name, `${LOCAL}/24`);
   await net.setMtu(tun.name, 1400);
@@ -47,8 +49,8 @@ async function setUp(): Promise<{ tun: NativeTunDevice; net: NetConfig }> {
   return { tun, net };
 }
 
-async function echo(): Promise<void> {
-  const { tun, net } = await setUp();
+async function echo(offloads = false): Promise<void> {
+  const { tun, net } = await setUp(offloads);
   const id = randomBytes(2).readUInt16BE(0);
   const data = new Uint8Array(randomBytes(56));
   const reply = await new Promise<ReturnType<typeof asEchoReply>>((resolve, reject) => {
@@ -75,6 +77,7 @@ async function echo(): Promise<void> {
   print({
     ok: true,
     name: tun.name,
+    offloads: tun.offloads,
     sent: { id, seq: 1, dataHex: bytesToHex(data) },
     reply: reply && { src: reply.h.src, dst: reply.h.dst, id: reply.icmp.id, seq: reply.icmp.seq, dataHex: bytesToHex(reply.icmp.data) },
     mtu,
@@ -129,7 +132,7 @@ function perm(): void {
 }
 
 const mode = process.argv[2] ?? 'echo';
-const run = mode === 'echo' ? echo : mode === 'close' ? closeMode : mode === 'perm' ? async () => perm() : undefined;
+const run = mode === 'echo' ? () => echo() : mode === 'echo-vnet' ? () => echo(true) : mode === 'close' ? closeMode : mode === 'perm' ? async () => perm() : undefined;
 if (!run) {
   print({ ok: false, error: `unknown mode ${mode}` });
   process.exitCode = 2;

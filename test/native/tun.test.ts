@@ -62,6 +62,7 @@ describe.skipIf(whyNot !== undefined)('native TUN addon in a fresh namespace', (
     const r = await runChild('echo');
     expect(r.ok, String(r.error)).toBe(true);
     expect(r.name).toBe('hwtun0');
+    expect(r.offloads).toBe(false);
     const sent = r.sent as { id: number; seq: number; dataHex: string };
     // checksums were verified by decodeIpv4Header / decodeIcmpEcho in the child
     expect(r.reply).toEqual({ src: '10.99.0.1', dst: '10.99.0.2', id: sent.id, seq: sent.seq, dataHex: sent.dataHex });
@@ -72,6 +73,17 @@ describe.skipIf(whyNot !== undefined)('native TUN addon in a fresh namespace', (
     expect(stats.txDropped).toBe(0);
     expect(stats.rxPackets).toBeGreaterThanOrEqual(1);
     expect(stats.rxBytes).toBeGreaterThanOrEqual(84);
+  });
+
+  it('a device with IFF_VNET_HDR ({offloads: true}) carries the same plain packets through start()/write()', async () => {
+    const r = await runChild('echo-vnet');
+    expect(r.ok, String(r.error)).toBe(true);
+    expect(r.offloads).toBe(true);
+    const sent = r.sent as { id: number; seq: number; dataHex: string };
+    expect(r.reply).toEqual({ src: '10.99.0.1', dst: '10.99.0.2', id: sent.id, seq: sent.seq, dataHex: sent.dataHex });
+    const stats = r.stats as Record<string, number>;
+    expect(stats.txBytes).toBe(20 + 8 + 56); // the 10-byte header is not counted as packet bytes
+    expect(stats.txDropped).toBe(0);
   });
 
   it('netconfig configured the device: MTU via SIOCGIFMTU, the connected route and the address list', async () => {

@@ -151,6 +151,23 @@ describe('VpnDriver over the in-memory platform', () => {
     await stop(r);
   });
 
+  it('vpn up\'s own link watch: the first kernel notification starts the MOBIKE move, without a quiet window on the clock', async () => {
+    const r = await rig({ monitor: true });
+    await up(r);
+    await until(r, () => r.platform.opened.watchers.length > 0, 'the link watch');
+    const at = r.net.clock.now();
+    r.mn.addInterface('eth1', { link: 'U2', address: '10.2.0.2/24', gateway: '10.2.0.1', metric: 10 });
+    r.mn.detach('wlan0');
+    r.mn.config.delAddressNow('wlan0', '10.1.0.2/24');
+    r.mn.config.linkDownNow('wlan0');
+    // packets and promise chains only: the clock stays where the change happened
+    for (let i = 0; i < 50 && !r.events.some((e) => e.type === 'mobike-update'); i++) await r.net.settle();
+    expect(r.net.clock.now()).toBe(at);
+    expect(r.gateway.responder.updates).toEqual([{ addr: '10.2.0.2', port: 4500 }]);
+    expect(r.events.find((e) => e.type === 'mobike-update')).toMatchObject({ from: '10.1.0.2', to: '10.2.0.2' });
+    await stop(r);
+  });
+
   it('MOBIKE to a known address: UPDATE_SA_ADDRESSES leaves before the route and address reads, which run after it', async () => {
     const r = await rig();
     await up(r);

@@ -78,8 +78,8 @@ export interface HomewardProc {
 }
 
 /** `homeward …` as the installed command runs it: bin/homeward.mjs itself, started by its `#!` line (with the Node options set there). */
-export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string): HomewardProc {
-  const proc = lab.spawn(host, HOMEWARD_BIN, args, { label });
+export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string, env?: NodeJS.ProcessEnv): HomewardProc {
+  const proc = lab.spawn(host, HOMEWARD_BIN, args, { label, ...(env ? { env } : {}) });
   const stamper = new JsonLineStamper();
   // stamped on arrival, to the sub-millisecond (wall clock as Date.now(), but not cut to whole ms: the
   // IKE setup figure is a difference of two stamps a few ms apart)

@@ -66,13 +66,16 @@ interface VpnStoppedEvent {
   espOut: number;
 }
 
+/** HOMEWARD_EVENT_TIMES=1: each JSON line carries `t`, the wall clock in ms when it was written (as `homeward run`'s; the bench's IKE setup clock) */
+const EVENT_TIMES = process.env.HOMEWARD_EVENT_TIMES === '1';
+
 export async function vpnUp(argv: string[]): Promise<number> {
   const args = parseVpnArgs(argv);
   const json = args.json;
   // events on stdout (JSON with --json, sentences without); errors also, always, on stderr
   /** the driver's events, and ours: `stopped` when the tunnel is down */
   const out = (e: IkeEvent | VpnStoppedEvent): void => {
-    if (json) process.stdout.write(`${JSON.stringify(e)}\n`);
+    if (json) process.stdout.write(`${JSON.stringify(EVENT_TIMES ? { ...e, t: Math.round((performance.timeOrigin + performance.now()) * 100) / 100 } : e)}\n`);
     if (e.type === 'error') process.stderr.write(`homeward: ${humanLine(e)}\n`);
     else if (!json) process.stdout.write(`${humanLine(e)}\n`);
   };

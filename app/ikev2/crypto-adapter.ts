@@ -63,6 +63,21 @@ export function createDh(group: DhId, random: Random): DhKey {
   return { group, publicKey: pair.publicValue, sharedSecret: (peer) => pair.computeShared(peer) };
 }
 
+/**
+ * What an IKE_SA_INIT request needs that costs time: the ephemeral key pair
+ * and the nonce Ni (RFC 7296 §2.10, §2.12). The I/O side makes one while
+ * idle so that a new IKE SA does not wait for it; it is used for one
+ * IkeSa only and then dropped (docs/IKEV2.md, "Prepared key pair").
+ */
+export interface PreparedInit {
+  readonly dh: DhKey;
+  readonly ni: Uint8Array;
+}
+
+export function prepareInit(group: DhId, random: Random, nonceBytes: number): PreparedInit {
+  return { dh: createDh(group, random), ni: random(nonceBytes) };
+}
+
 export function isAead(encr: EncrId): boolean {
   return isAeadSuite({ encr });
 }

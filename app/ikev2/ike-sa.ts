@@ -23,7 +23,7 @@
  */
 import { bytesToHex } from '../base/bytes.ts';
 import type { Instant } from '../base/clock.ts';
-import type { Random } from './crypto-adapter.ts';
+import type { PreparedInit, Random } from './crypto-adapter.ts';
 import { newSession } from './session.ts';
 import type { Session } from './session.ts';
 import type { InitExchange, Path, SaContext, Task } from './task.ts';
@@ -71,14 +71,19 @@ export class IkeSa implements SaContext {
   private readonly manager: TaskManager;
   private pendingDelete?: string;
 
-  constructor(readonly config: IkeSaConfig, readonly random: Random) {
+  /**
+   * `prepared`: a key pair and nonce made beforehand (crypto-adapter's
+   * prepareInit), taken over by this SA — the caller must not hand it to
+   * another. A key pair of a group other than the first proposed is unused.
+   */
+  constructor(readonly config: IkeSaConfig, readonly random: Random, prepared?: PreparedInit) {
     this.session = newSession(this.newIkeSpi(), new Uint8Array(8), true);
     this.path = {
       local: { addr: config.localAddr, port: config.ikePort },
       remote: { addr: config.gateway, port: config.remotePort },
       natt: false,
     };
-    this.init = { ni: random(NONCE_BYTES) };
+    this.init = prepared && prepared.ni.length === NONCE_BYTES ? { ni: prepared.ni, dh: prepared.dh } : { ni: random(NONCE_BYTES) };
     this.mobike = newMobikeState(this.path, config.additionalAddrs);
     this.manager = new TaskManager(this);
   }

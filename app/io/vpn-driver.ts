@@ -19,6 +19,7 @@ import type { Instant } from '../base/clock.ts';
 import type { VpnProfile } from '../config/profile.ts';
 import { classifyUdp4500 } from '../esp/udp-encap.ts';
 import { IkeSa } from '../ikev2/ike-sa.ts';
+import { firstDhGroup } from '../ikev2/tasks/ike-init.ts';
 import { ikeSaConfig } from '../ikev2/profile-config.ts';
 import { ReconnectPolicy } from '../ikev2/reconnect-policy.ts';
 import type { Command, Datagram, Effect, Endpoint, IkeSaConfig } from '../ikev2/types.ts';
@@ -33,6 +34,7 @@ import { VpnDataPath } from './vpn-data-path.ts';
 import type { VpnCounters } from './vpn-data-path.ts';
 import type { VpnDriverOptions, VpnResult } from './vpn-options.ts';
 import { VpnRoamer } from './vpn-roam.ts';
+import { InitPreparer } from './ike-prepare.ts';
 import { VpnTun } from './vpn-tun.ts';
 
 export { rangeToPrefixes } from './vpn-tun.ts';
@@ -62,6 +64,8 @@ export class VpnDriver {
   private readonly done: Promise<VpnResult>;
   private closedResult?: VpnResult;
   private config?: IkeSaConfig;
+  /** the next IKE_SA_INIT's key pair and nonce (the engine shares one between its drivers) */
+  private readonly preparer: InitPreparer;
   private stopping = false;
   readonly counters: VpnCounters;
 
@@ -74,6 +78,7 @@ export class VpnDriver {
     this.rxGuard = new RxGuard('an IKE/ESP datagram or TUN packet', (msg) => this.log('warn', msg), () => this.data.count('rx-error'), 1000, () => p.clock.now());
     this.timer = p.clock.timer(() => this.rxGuard.run(() => this.onTimeout()));
     this.reconnect = new ReconnectPolicy(opts.profile.vpn?.reconnect ?? false);
+    this.preparer = opts.preparer ?? new InitPreparer(p.clock, (n) => p.random(n));
     this.reconnectTimer = p.clock.timer(() => {
       if (!this.stopping) this.connect();
     });
@@ -159,7 +164,9 @@ export class VpnDriver {
   }
 
   private connect(): void {
-    this.core = new IkeSa(this.config!, (n) => this.platform.random(n));
+    // the key pair and nonce prepared while idle, if any (used by this SA only: take() forgets them)
+    const prepared = this.preparer.take(firstDhGroup(this.config!.ike));
+    this.core = new IkeSa(this.config!, (n) => this.platform.random(n), prepared);
     this.command({ type: 'connect' });
   }
 
@@ -216,6 +223,8 @@ export class VpnDriver {
         // an error we recover from by reconnecting is not fatal for the process
         if (ev.type === 'error' && this.reconnect.recovers({ code: ev.code }, this.stopping)) ev = { ...ev, fatal: false };
         if (ev.type === 'ike-sa' && ev.state === 'established') this.reconnect.established();
+        // the SA is installed: the next IKE_SA_INIT's key pair and nonce are made meanwhile, off its path
+        if (ev.type === 'child-sa' && ev.state === 'installed' && this.config) this.preparer.soon(firstDhGroup(this.config.ike));
         const out = ev;
         this.chain = this.chain.then(() => this.opts.emit(out));
         return;
@@ -294,6 +303,8 @@ export class VpnDriver {
     this.tls?.close();
     this.timer.stop();
     this.reconnectTimer.stop();
+    // a key pair of our own prepared for a reconnect that will not come goes with us (a shared one stays for the next driver)
+    if (!this.opts.preparer) this.preparer.clear();
     // the core may still have a final transmit (the DELETE response) queued
     for (let t = this.core?.pollTransmit(); t; t = this.core?.pollTransmit()) this.udp?.send(t);
     await waitAtMost(this.platform.clock, 50);

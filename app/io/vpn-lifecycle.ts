@@ -25,6 +25,7 @@ import { DEFAULT_LIVENESS_MS, type Profile } from '../config/profile.ts';
 import type { EngineEvent, LivenessReason } from '../events.ts';
 import type { Link, MobilityInput } from '../mobility/inputs.ts';
 import type { Deadline, EngineLoop } from './engine-loop.ts';
+import { InitPreparer } from './ike-prepare.ts';
 import type { Platform } from './platform.ts';
 import { VPN_TUNS } from './policy-routes.ts';
 import { VpnDriver, type VpnDriverOptions } from './vpn-driver.ts';
@@ -122,9 +123,12 @@ export class VpnLifecycle implements Deadline {
   /** the next sample of the ESP counters */
   private sampleAt?: Instant;
   private readonly livenessMs: number;
+  /** one prepared IKE_SA_INIT key pair and nonce for all our drivers: each new IKE SA takes it (app/io/ike-prepare.ts) */
+  private readonly preparer: InitPreparer;
 
   constructor(private readonly o: VpnLifecycleOptions) {
     this.livenessMs = o.profile.vpn?.livenessMs ?? DEFAULT_LIVENESS_MS;
+    this.preparer = new InitPreparer(o.platform.clock, (n) => o.platform.random(n));
   }
 
   /** the SA that is up: its TIA and TUN (undefined: none) */
@@ -164,7 +168,7 @@ export class VpnLifecycle implements Deadline {
           retransmitTries: profile.vpn!.retransmitTries + IKE_EXTRA_TRIES,
         },
       },
-      tunName: dev, stopTimeoutMs: VPN_STOP_MS, platform: this.o.platform, retransmitCapMs: IKE_RETRANSMIT_CAP_MS,
+      tunName: dev, stopTimeoutMs: VPN_STOP_MS, platform: this.o.platform, retransmitCapMs: IKE_RETRANSMIT_CAP_MS, preparer: this.preparer,
       emit: (ev) => void this.o.loop.enqueue(() => {
         if (ref.handle) this.onEvent(ref.handle, ev);
       }),
@@ -215,6 +219,7 @@ export class VpnLifecycle implements Deadline {
   async stop(timeoutMs: number): Promise<void> {
     const v = this.vpn;
     this.vpn = undefined;
+    this.preparer.clear();
     if (v) {
       const c = v.check?.candidate;
       v.check = undefined;

@@ -1,6 +1,7 @@
 /** What the VPN driver (app/io/vpn-driver.ts) is given and gives back. */
 import type { Profile } from '../config/profile.ts';
 import type { IkeEvent } from '../ikev2/types.ts';
+import type { InitPreparer } from './ike-prepare.ts';
 import type { Platform } from './platform.ts';
 
 export interface VpnDriverOptions {
@@ -26,6 +27,8 @@ export interface VpnDriverOptions {
    * is found within about a second (docs/ENGINE.md, "Recovery").
    */
   retransmitCapMs?: number;
+  /** the next IKE_SA_INIT's key pair and nonce, made while idle (default: the driver's own; the engine shares one) */
+  preparer?: InitPreparer;
 }
 
 export interface VpnResult {

@@ -62,11 +62,20 @@ export class VpnRoamer {
       .map((a) => a.address);
   }
 
-  /** Our own link watch (`vpn up` standalone): a move on every settled burst. Returns its close. */
+  /**
+   * Our own link watch (`vpn up` standalone). Returns its close. Like the
+   * engine's (app/io/net-monitor.ts) it is not debounced: the first
+   * notification of a change reads the kernel's view and starts the move at
+   * once — a quiet window would only add its length to every MOBIKE gap.
+   * Notifications during that read cause one more read after it, and roam()
+   * joins a call still waiting its turn, so a burst costs at most one extra
+   * re-read of the route and address list, never an extra update for the
+   * same address.
+   */
   async watch(exclude: string[], warn: (msg: string) => void): Promise<() => void> {
     const monitor = this.h.platform.watchLinks((link, eventAt) => {
       if (link) void this.roam(undefined, eventAt).catch((e: Error) => warn(`roam failed: ${e.message}`));
-    }, { exclude, quietMs: 20, maxDelayMs: 100, everyBurst: true });
+    }, { exclude, everyBurst: true });
     await monitor.start();
     return () => monitor.close();
   }

@@ -6,6 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { startStrongSwan, type Lab, type LabProcess, type StrongSwan } from '../../test/lab/harness/index.ts';
 import { JsonLineStamper, type StampedEvent } from '../lib/parse.ts';
 
@@ -77,10 +78,12 @@ export interface HomewardProc {
 }
 
 /** `homeward …` as the installed command runs it: bin/homeward.mjs itself, started by its `#!` line (with the Node options set there). */
-export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string): HomewardProc {
-  const proc = lab.spawn(host, HOMEWARD_BIN, args, { label });
+export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string, env?: NodeJS.ProcessEnv): HomewardProc {
+  const proc = lab.spawn(host, HOMEWARD_BIN, args, { label, ...(env ? { env } : {}) });
   const stamper = new JsonLineStamper();
-  proc.child.stdout?.on('data', (d: string | Buffer) => { stamper.push(String(d), Date.now()); });
+  // stamped on arrival, to the sub-millisecond (wall clock as Date.now(), but not cut to whole ms: the
+  // IKE setup figure is a difference of two stamps a few ms apart)
+  proc.child.stdout?.on('data', (d: string | Buffer) => { stamper.push(String(d), performance.timeOrigin + performance.now()); });
   return { proc, events: stamper.events };
 }
 

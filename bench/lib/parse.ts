@@ -39,7 +39,12 @@ export interface StampedEvent {
   event: Json;
 }
 
-/** Splits a stream into lines and keeps the JSON objects among them, stamped on arrival. */
+/**
+ * Splits a stream into lines and keeps the JSON objects among them, stamped
+ * on arrival — or, when a line carries a numeric `t` (HOMEWARD_EVENT_TIMES=1),
+ * with that: the writer's own clock, which lines read together in one chunk
+ * do not share.
+ */
 export class JsonLineStamper {
   private partial = '';
   readonly events: StampedEvent[] = [];
@@ -53,7 +58,7 @@ export class JsonLineStamper {
       if (!t.startsWith('{')) continue;
       try {
         const e = obj(JSON.parse(t));
-        if (e !== undefined) fresh.push({ atMs, event: e });
+        if (e !== undefined) fresh.push({ atMs: typeof e.t === 'number' ? e.t : atMs, event: e });
       } catch {
         // a log line that merely starts with "{": not an event
       }

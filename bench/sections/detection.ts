@@ -133,7 +133,8 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
   // the first one, in a process just started, is reported on its own
   const hStart = Date.now();
   let hReason = '';
-  const h = spawnHomeward(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn');
+  // its events carry the process's own stamp (`t`), as charon's log line carries charon's
+  const h = spawnHomeward(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn', { HOMEWARD_EVENT_TIMES: '1' });
   try {
     for (let i = 0; i <= IKE_SETUPS; i++) {
       const r = await waitForEvent(h, (e) => e.type === 'child-sa' && e.state === 'installed' && h.events.filter((x) => x.event.type === 'child-sa' && x.event.state === 'installed').length > i, 20_000);

@@ -32,6 +32,13 @@ export const NONCE_BYTES = 32;
 /** IKE_SA_INIT retries with a new COOKIE before giving up (RFC 7296 §2.6 sets no limit; a loop must end). */
 export const MAX_COOKIE_RETRIES = 3;
 
+/** The DH group of our first IKE proposal: the KE our IKE_SA_INIT carries (a key pair prepared ahead is of this group). */
+export function firstDhGroup(ikeProposals: string | Proposal[]): DhId {
+  const proposals = typeof ikeProposals === 'string' ? parseProposals('ike', ikeProposals) : ikeProposals;
+  const firstDh = proposals[0]?.transforms.find((t) => t.type === TransformType.DH);
+  return (firstDh?.id ?? DhId.Curve25519) as DhId;
+}
+
 export class IkeInitTask implements Task {
   readonly name = 'ike-init';
   readonly exchange = ExchangeType.IkeSaInit;
@@ -43,8 +50,7 @@ export class IkeInitTask implements Task {
 
   constructor(ikeProposals: string) {
     this.proposals = parseProposals('ike', ikeProposals);
-    const firstDh = this.proposals[0]?.transforms.find((t) => t.type === TransformType.DH);
-    this.group = (firstDh?.id ?? DhId.Curve25519) as DhId;
+    this.group = firstDhGroup(this.proposals);
     this.triedGroups.add(this.group);
   }
 

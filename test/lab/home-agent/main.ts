@@ -146,8 +146,12 @@ function main(): void {
     if (bytes[0] !== MipType.RegistrationRequest) return log({ event: 'dropped', reason: `unexpected message type ${bytes[0]}`, from: rinfo.address });
     const out = registrar.handleRequest(bytes, rinfo, monotonic(), Date.now());
     if (out.removed && out.removed.homeAddress !== out.added?.homeAddress) release(out.removed);
-    if (out.added) intercept(out.added);
-    else if (out.removed) release(out.removed);
+    // a new care-of address for a home address already bound: the interception (route into the TUN, proxy
+    // ARP) is in place since its first registration and the forwarder reads the new binding from the cache,
+    // so nothing is re-installed: two blocking `ip` runs here (~20 ms on a loaded machine) delayed the reply
+    // of every move, and the mobile node's traffic with it
+    if (out.added && out.removed?.homeAddress !== out.added.homeAddress) intercept(out.added);
+    else if (!out.added && out.removed) release(out.removed);
     if (out.reply) udp.send(out.reply, rinfo.port, rinfo.address);
     log(out.log);
   });

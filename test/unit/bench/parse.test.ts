@@ -33,6 +33,12 @@ describe('JsonLineStamper', () => {
     expect(s.push('de":"c"}\nhuman text\n{broken\n{"type":"x"}\n', 20)).toHaveLength(2);
     expect(s.events).toEqual([{ atMs: 20, event: { type: 'mode', mode: 'c' } }, { atMs: 20, event: { type: 'x' } }]);
   });
+
+  it('a line with the writer\'s own stamp `t` keeps it: two lines read in one chunk are not made simultaneous', () => {
+    const s = new JsonLineStamper();
+    s.push('{"type":"ike-sa","state":"connecting","t":1000.25}\n{"type":"child-sa","state":"installed","t":1004.5}\n{"type":"log"}\n', 2000);
+    expect(s.events.map((e) => e.atMs)).toEqual([1000.25, 1004.5, 2000]);
+  });
 });
 
 describe('detection from the event stream', () => {

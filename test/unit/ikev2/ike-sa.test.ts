@@ -3,13 +3,17 @@
  * written as exchange diagrams (strongSwan test_ike_*.c style).
  */
 import { describe, expect, it } from 'vitest';
-import { equalBytes } from '../../../app/base/bytes.ts';
+import { bytesToHex, equalBytes } from '../../../app/base/bytes.ts';
+import { prepareInit } from '../../../app/ikev2/crypto-adapter.ts';
+import { IkeSa } from '../../../app/ikev2/ike-sa.ts';
+import { NONCE_BYTES } from '../../../app/ikev2/tasks/ike-init.ts';
+import { decodeMessage } from '../../../app/wire/ikev2/message.ts';
 import { DhId, ExchangeType, NotifyType, PayloadType, ProtocolId } from '../../../app/wire/ikev2/constants.ts';
 import type { ChildSaInfo, Effect } from '../../../app/ikev2/types.ts';
 import { compareNonces, oursIsRedundant } from '../../../app/ikev2/tasks/child-rekey.ts';
 import { encodeMessage } from '../../../app/wire/ikev2/message.ts';
 import { makeNotify } from '../../../app/wire/ikev2/payloads/notify.ts';
-import { IkePair, MiniResponder, clientConfig } from '../../harness/ike-pair.ts';
+import { IkePair, MiniResponder, clientConfig, seededRandom } from '../../harness/ike-pair.ts';
 
 const P = PayloadType;
 
@@ -436,5 +440,28 @@ describe('IKE SA: simultaneous Child SA rekeys (RFC 7296 §2.8.1)', () => {
     expect(oursIsRedundant([n(6), n(9)], [n(5), n(7)])).toBe(false);
     expect(oursIsRedundant([n(5, 17), n(9)], [n(5, 16), n(7)])).toBe(false); // a prefix sorts first
     expect(compareNonces(Uint8Array.of(1, 2), Uint8Array.of(1, 3))).toBeLessThan(0);
+  });
+});
+
+describe('IKE SA: a key pair and nonce prepared beforehand', () => {
+  const initPayloads = (sa: IkeSa) => {
+    sa.handleCommand({ type: 'connect' }, 0);
+    const m = decodeMessage(sa.pollTransmit()!.bytes);
+    const ke = m.payloads.find((p) => p.type === P.KE);
+    const ni = m.payloads.find((p) => p.type === P.Nonce);
+    return { ke: ke && 'data' in ke ? bytesToHex(ke.data) : '', ni: ni && 'data' in ni ? bytesToHex(ni.data) : '' };
+  };
+
+  it('IKE_SA_INIT carries exactly the prepared KE and Ni', () => {
+    const prepared = prepareInit(DhId.Curve25519, seededRandom('prepared'), NONCE_BYTES);
+    const sent = initPayloads(new IkeSa(clientConfig(), seededRandom('sa'), prepared));
+    expect(sent).toEqual({ ke: bytesToHex(prepared.dh.publicKey), ni: bytesToHex(prepared.ni) });
+  });
+
+  it('a prepared key pair of another group than the first proposed is not used (a fresh one of that group is)', () => {
+    const prepared = prepareInit(DhId.Ecp256, seededRandom('prepared'), NONCE_BYTES);
+    const sent = initPayloads(new IkeSa(clientConfig(), seededRandom('sa'), prepared));
+    expect(sent.ke).not.toBe(bytesToHex(prepared.dh.publicKey));
+    expect(sent.ke.length).toBe(64);
   });
 });

@@ -10,7 +10,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseProfile } from '../../../app/config/profile.ts';
 import type { IkeEvent } from '../../../app/ikev2/types.ts';
+import { bytesToHex } from '../../../app/base/bytes.ts';
+import type { PreparedInit } from '../../../app/ikev2/crypto-adapter.ts';
+import { InitPreparer, PREPARE_DELAY_MS } from '../../../app/io/ike-prepare.ts';
 import { VpnDriver } from '../../../app/io/vpn-driver.ts';
+import { DhId } from '../../../app/wire/ikev2/constants.ts';
 import type { VpnDriverOptions, VpnResult } from '../../../app/io/vpn-driver.ts';
 import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4-header.ts';
 import { decodeUdp, encodeUdp } from '../../../app/wire/ip/udp.ts';
@@ -148,6 +152,59 @@ describe('VpnDriver over the in-memory platform', () => {
     await until(r, () => r.gateway.received.length > 0, 'ESP from the new address');
     expect(r.gateway.espPeer).toMatchObject({ addr: '10.2.0.2' });
     expect(text(decodeUdp(r.gateway.received[0]!.subarray(20)).payload)).toBe('after the move');
+    await stop(r);
+  });
+
+  it('vpn up\'s own link watch: the first kernel notification starts the MOBIKE move, without a quiet window on the clock', async () => {
+    const r = await rig({ monitor: true });
+    await up(r);
+    await until(r, () => r.platform.opened.watchers.length > 0, 'the link watch');
+    const at = r.net.clock.now();
+    r.mn.addInterface('eth1', { link: 'U2', address: '10.2.0.2/24', gateway: '10.2.0.1', metric: 10 });
+    r.mn.detach('wlan0');
+    r.mn.config.delAddressNow('wlan0', '10.1.0.2/24');
+    r.mn.config.linkDownNow('wlan0');
+    // packets and promise chains only: the clock stays where the change happened
+    for (let i = 0; i < 50 && !r.events.some((e) => e.type === 'mobike-update'); i++) await r.net.settle();
+    expect(r.net.clock.now()).toBe(at);
+    expect(r.gateway.responder.updates).toEqual([{ addr: '10.2.0.2', port: 4500 }]);
+    expect(r.events.find((e) => e.type === 'mobike-update')).toMatchObject({ from: '10.1.0.2', to: '10.2.0.2' });
+    await stop(r);
+  });
+
+  it('a key pair and nonce prepared while idle: the next IKE SA takes them (once), and the next pair is made after its CHILD_SA is installed', async () => {
+    const { net, mn, gw } = vpnWorld();
+    const gateway = new MiniGateway(await memoryPlatform(gw).openUdpTransport(GW), new MiniResponder({ mobike: true, tia: TIA }));
+    const platform = memoryPlatform(mn);
+    const preparer = new InitPreparer(platform.clock, (n) => platform.random(n));
+    preparer.soon(DhId.Curve25519);
+    expect(preparer.prepared).toBe(false);
+    net.clock.advance(PREPARE_DELAY_MS);
+    expect(preparer.prepared).toBe(true);
+    const taken: PreparedInit[] = [];
+    const take = preparer.take.bind(preparer);
+    preparer.take = (g) => {
+      const x = take(g);
+      if (x) taken.push(x);
+      return x;
+    };
+    const events: IkeEvent[] = [];
+    const ready: Rig['ready'] = [];
+    const driver = new VpnDriver({ profile: profile(), emit: (e) => events.push(e), onReady: (i) => ready.push(i), tunName: 'hw0', platform, preparer });
+    const r: Rig = { net, mn, platform, gateway, driver, events, ready, result: driver.start() };
+    await up(r);
+    // the gateway saw the prepared nonce, and the SA came up on the prepared key pair
+    expect(taken).toHaveLength(1);
+    expect(bytesToHex(gateway.responder.ni!)).toBe(bytesToHex(taken[0]!.ni));
+    expect(preparer.take(DhId.Ecp256)).toBeUndefined();
+    // installed: a fresh pair a little later, never the one used
+    net.clock.advance(PREPARE_DELAY_MS);
+    await net.settle();
+    const next = take(DhId.Curve25519);
+    expect(next).toBeDefined();
+    expect(bytesToHex(next!.ni)).not.toBe(bytesToHex(taken[0]!.ni));
+    expect(bytesToHex(next!.dh.publicKey)).not.toBe(bytesToHex(taken[0]!.dh.publicKey));
+    expect(take(DhId.Curve25519)).toBeUndefined();
     await stop(r);
   });
 

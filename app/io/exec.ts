@@ -36,6 +36,79 @@ export function execText(cmd: string, args: readonly string[], timeoutMs = 0, in
   });
 }
 
+/**
+ * A process started before it is needed: `execText` with the fork and exec
+ * already done. A handover writes its routing changes through one
+ * `ip -force -batch -` and waits for it; starting that process costs 3–5 ms
+ * on an idle machine and 17–45 ms on a loaded one (docs/ENGINE.md). So one
+ * spare waits, started and idle on its stdin, and takes the next call's
+ * input; the next spare starts once that call has ended (never while a move
+ * waits). The spare has read nothing and looked nothing up (iproute2 caches
+ * interface indexes only as a command asks): it behaves exactly as a process
+ * started at the call, unlike a kept `ip -batch` session, whose cache would
+ * name a re-created device by its old index. While idle the spare does not
+ * keep Node running (unref); a parent that exits closes its stdin and it
+ * ends without running anything.
+ */
+export class SpareProcess {
+  private spare?: ChildProcess;
+  private closed = false;
+
+  constructor(private readonly cmd: string, private readonly args: readonly string[]) {}
+
+  /** Runs with `input` on stdin (as execText); resolves stdout, rejects with an ExecFailure. */
+  run(input: string, timeoutMs = 0): Promise<string> {
+    const proc = this.take();
+    return new Promise<string>((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let failed: Error | undefined;
+      const timer = timeoutMs > 0 ? setTimeout(() => proc.kill('SIGKILL'), timeoutMs) : undefined;
+      proc.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      proc.on('error', (e) => (failed = e));
+      proc.on('close', (code, signal) => {
+        if (timer) clearTimeout(timer);
+        if (!this.closed) this.spare ??= this.start();
+        if (code === 0 && !failed) return resolve(stdout);
+        const why = failed ? (failed as NodeJS.ErrnoException).code : signal && timer ? 'ETIMEDOUT' : (code ?? undefined);
+        reject(new ExecFailure(stderr, why, failed?.message ?? `${this.cmd} ${this.args.join(' ')} exited ${String(code ?? signal)}`));
+      });
+      proc.stdin!.end(input);
+    });
+  }
+
+  /** The waiting spare's pid (undefined: none waits). */
+  get waitingPid(): number | undefined {
+    return this.spare?.pid;
+  }
+
+  /** Ends the waiting spare (it runs nothing); later calls start their own process. */
+  close(): void {
+    this.closed = true;
+    this.spare?.stdin?.end();
+    this.spare = undefined;
+  }
+
+  private take(): ChildProcess {
+    let proc = this.spare;
+    this.spare = undefined;
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) proc = this.start();
+    proc.ref();
+    for (const s of [proc.stdin, proc.stdout, proc.stderr]) (s as { ref?: () => void } | null)?.ref?.();
+    return proc;
+  }
+
+  private start(): ChildProcess {
+    const proc = spawn(this.cmd, [...this.args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    proc.on('error', () => undefined);
+    proc.stdin!.on('error', () => undefined);
+    proc.unref();
+    for (const s of [proc.stdin, proc.stdout, proc.stderr]) (s as { unref?: () => void } | null)?.unref?.();
+    return proc;
+  }
+}
+
 /** Runs another system tool (argument array, never a shell); resolves stdout, rejects with its stderr. */
 export function runTool(cmd: string, args: readonly string[], timeoutMs = 10_000): Promise<string> {
   return execText(cmd, args, timeoutMs).catch((f: ExecFailure) => {

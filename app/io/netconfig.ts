@@ -6,7 +6,7 @@
  * shell), optionally in a network namespace (`ip -n NS ...`). The builders
  * are pure and exported for tests; NetConfig runs them.
  */
-import { execText, type ExecFailure } from './exec.ts';
+import { execText, SpareProcess, type ExecFailure } from './exec.ts';
 
 export { runTool } from './exec.ts';
 export * from '../net/iproute.ts';
@@ -15,8 +15,19 @@ import type { AddressInfo, IpRunner, NetOp, RouteLookup, RouteSpec, RuleSpec } f
 
 // ---- running ----
 
+/** One started `ip … -force -batch -` per argument list, waiting for the next batch (exec.ts, SpareProcess). */
+const spareBatches = new Map<string, SpareProcess>();
+
+function runIp(args: readonly string[], input?: string): Promise<string> {
+  if (input === undefined || args.at(-1) !== '-' || args.at(-2) !== '-batch') return execText('ip', args, 30_000, input);
+  const key = args.join(' ');
+  let spare = spareBatches.get(key);
+  if (!spare) spareBatches.set(key, (spare = new SpareProcess('ip', args)));
+  return spare.run(input, 30_000);
+}
+
 export const defaultIpRunner: IpRunner = (args, input) =>
-  execText('ip', args, 30_000, input).catch((f: ExecFailure) => {
+  runIp(args, input).catch((f: ExecFailure) => {
     const said = f.stderr || (f.code === 'ENOENT' ? 'iproute2 (ip) is not installed' : f.message);
     throw new NetConfigError(['ip', ...args], said, f.code);
   });

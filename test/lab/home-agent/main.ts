@@ -149,9 +149,11 @@ function main(): void {
     // a new care-of address for a home address already bound: the interception (route into the TUN, proxy
     // ARP) is in place since its first registration and the forwarder reads the new binding from the cache,
     // so nothing is re-installed: two blocking `ip` runs here (~20 ms on a loaded machine) delayed the reply
-    // of every move, and the mobile node's traffic with it
+    // of every move, and the mobile node's traffic with it. The native fast path keeps its own copy of the
+    // binding (care-of address, format): that one does follow the move.
     if (out.added && out.removed?.homeAddress !== out.added.homeAddress) intercept(out.added);
-    else if (!out.added && out.removed) release(out.removed);
+    else if (out.added) fast?.sync(out.added, forwarder.tunnelMtu.get(out.added.tunnelDst));
+    else if (out.removed) release(out.removed);
     if (out.reply) udp.send(out.reply, rinfo.port, rinfo.address);
     log(out.log);
   });

@@ -4,13 +4,14 @@
  * commands are tried, never assumed: one that is missing or fails yields a
  * reason string instead of a process.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startStrongSwan, type Lab, type LabProcess, type StrongSwan } from '../../test/lab/harness/index.ts';
 import { JsonLineStamper, type StampedEvent } from '../lib/parse.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const HOMEWARD_BIN = join(ROOT, 'bin/homeward.mjs');
+/** The installed `homeward` command: the file package.json's bin names (npm links it), run by its #! line. */
+export const HOMEWARD_BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { homeward: string } }).bin.homeward);
 export const PSK = 'bench-psk-0123456789abcdef';
 export const IKE = 'aes256gcm16-prfsha256-x25519';
 export const ESP = 'aes256gcm16';

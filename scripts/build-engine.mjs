@@ -110,6 +110,11 @@ export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
     plugins: [addonRequire, lazyRequire],
     metafile: true,
     legalComments: 'none',
+    // no comments, no indentation: V8 keeps each chunk's source in the heap
+    // for the life of the process, and a comment with one non-Latin-1
+    // character (§, —, ⋅ …) made a whole chunk a two-byte string. Names stay,
+    // so stack traces still say which function (docs/PERFORMANCE.md, *Engine memory*).
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
   // help.cjs: one CommonJS file with no imports, which bin/homeward.cjs require()s without Node's ES module loader

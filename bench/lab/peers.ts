@@ -77,7 +77,7 @@ export interface HomewardProc {
   events: StampedEvent[];
 }
 
-/** `homeward …` as the installed command runs it: bin/homeward.mjs itself, started by its `#!` line (with the Node options set there). */
+/** `homeward …` as the installed command runs it: HOMEWARD_BIN itself, started by its `#!` line (with the Node options set there). */
 export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string): HomewardProc {
   const proc = lab.spawn(host, HOMEWARD_BIN, args, { label });
   const stamper = new JsonLineStamper();

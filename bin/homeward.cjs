@@ -86,10 +86,19 @@ function writeOut(text, fd = 1, write = writeSync, fallback = (rest) => process.
   }
 }
 
-/** Runs the CLI with argv: the quick answer, the bundle or the sources. */
+/**
+ * Runs the CLI: the quick answer, the bundle or the sources. argv is
+ * process.argv.slice(2) (the bundle, app/cli/bin.ts, reads process.argv
+ * itself); dir and base are for the tests.
+ */
 async function start(argv, dir = DIST, base = root) {
   const quick = mayBeQuick(argv) ? freshQuick(dir, base) : null;
-  const answer = quick && require(quick).quickAnswer(argv);
+  let answer = null;
+  try {
+    answer = quick && require(quick).quickAnswer(argv);
+  } catch {
+    // a manifest that names a help.cjs no longer there (or of another shape): the full path answers instead
+  }
   if (typeof answer === 'string') {
     writeOut(`${answer}\n`);
     return;

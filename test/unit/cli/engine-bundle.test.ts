@@ -189,6 +189,11 @@ describe('the compiled engine', () => {
       const viaBundle = spawnSync(process.execPath, [join(out, 'homeward.mjs'), ...argv], { encoding: 'utf8' });
       expect(viaBundle.stdout).toBe(r.stdout);
     }
+    // a manifest naming a help.cjs that is gone: the bundle answers
+    rmSync(join(out, 'help.cjs'));
+    const gone = spawnSync(process.execPath, ['--require', probe, runner, '--version'], { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect(gone.stdout).toBe('homeward 0.1.0\n');
+    expect(JSON.parse(gone.stderr) as string[]).toContain('NativeModule internal/modules/esm/loader');
   }, 60_000);
 
   it('writes the whole text to fd 1, and hands what a full non-blocking stdout refused to process.stdout', () => {

@@ -19,6 +19,12 @@ export default tseslint.config(
     },
   },
   {
+    // bin/homeward.cjs is CommonJS on purpose (no ES module loader at start-up, docs/PERFORMANCE.md)
+    files: ['bin/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['app/**/*.ts'],
     ignores: ['app/io/**', 'app/cli/**'],
     rules: {

@@ -5,11 +5,14 @@
 // Electron's own Node (ELECTRON_RUN_AS_NODE=1). Run by `npm ci` (prepare) and
 // scripts/setup.sh.
 //
-// Code splitting keeps each subcommand in its own chunk, so `--help` loads
-// only the CLI's front file. dist/engine/manifest.json lists every source the
-// bundle was built from with the build time: bin/homeward.mjs runs the bundle
-// only while no source is newer, and the TypeScript sources (tsx) otherwise,
-// so an edit is never hidden behind a stale bundle.
+// Code splitting keeps each subcommand in its own chunk. app/cli/help.ts is
+// also built alone as CommonJS (dist/engine/help.cjs): bin/homeward.cjs
+// answers `--help`, no arguments and `--version` from it without Node's ES
+// module loader. dist/engine/manifest.json lists every source the bundle was
+// built from with the build time, and under `quick` the sources help.cjs was
+// built from: bin/homeward.cjs runs the bundle (or help.cjs) only while none
+// of those sources is newer, and the TypeScript sources (tsx) otherwise, so
+// an edit is never hidden behind a stale bundle.
 import { build } from 'esbuild';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -62,6 +65,31 @@ const lazyRequire = {
   },
 };
 
+/**
+ * The sources an output file and the chunks it imports statically were built
+ * from: everything that runs when it is loaded (a dynamic import would run
+ * code whose sources bin/homeward.cjs does not check, so it is refused).
+ */
+export function staticInputs(metafile, outFile) {
+  const key = (p) => relative(root, join(root, p));
+  const outputs = new Map(Object.entries(metafile.outputs).map(([p, o]) => [key(p), o]));
+  const seen = new Set();
+  const sources = new Set();
+  const visit = (p) => {
+    if (seen.has(p)) return;
+    seen.add(p);
+    const o = outputs.get(p);
+    if (!o) throw new Error(`build-engine: no output ${p} in the metafile`);
+    for (const i of Object.keys(o.inputs)) sources.add(key(i));
+    for (const imp of o.imports) {
+      if (imp.kind === 'dynamic-import') throw new Error(`build-engine: ${p} imports ${imp.path} dynamically; bin/homeward.cjs checks only its static inputs`);
+      if (!imp.external) visit(key(imp.path));
+    }
+  };
+  visit(relative(root, outFile));
+  return [...sources].sort();
+}
+
 export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
   const startedAt = Date.now();
   rmSync(outDir, { recursive: true, force: true });
@@ -82,10 +110,31 @@ export async function buildEngine(outDir = join(root, 'dist', 'engine')) {
     plugins: [addonRequire, lazyRequire],
     metafile: true,
     legalComments: 'none',
+    // no comments, no indentation: V8 keeps each chunk's source in the heap
+    // for the life of the process, and a comment with one non-Latin-1
+    // character (§, —, ⋅ …) made a whole chunk a two-byte string. Names stay,
+    // so stack traces still say which function (docs/PERFORMANCE.md, *Engine memory*).
+    minifyWhitespace: true,
     logLevel: 'warning',
   });
-  const inputs = Object.keys(result.metafile.inputs).map((p) => relative(root, join(root, p))).sort();
-  const manifest = { builtAt: startedAt, entry: 'homeward.mjs', inputs };
+  // help.cjs: one CommonJS file with no imports, which bin/homeward.cjs require()s without Node's ES module loader
+  const help = await build({
+    entryPoints: { help: join(root, 'app/cli/help.ts') },
+    outdir: outDir,
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    format: 'cjs',
+    platform: 'node',
+    target: 'node20',
+    packages: 'bundle',
+    metafile: true,
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  const inputs = [...new Set([...Object.keys(result.metafile.inputs), ...Object.keys(help.metafile.inputs)])].map((p) => relative(root, join(root, p))).sort();
+  const quick = { entry: 'help.cjs', inputs: staticInputs(help.metafile, join(outDir, 'help.cjs')) };
+  if (!quick.inputs.includes('app/cli/help.ts')) throw new Error(`build-engine: help.cjs was not built from app/cli/help.ts (${quick.inputs.join(', ')})`);
+  const manifest = { builtAt: startedAt, entry: 'homeward.mjs', inputs, quick };
   writeFileSync(join(outDir, 'manifest.json'), `${JSON.stringify(manifest, null, 1)}\n`);
   return { dir: outDir, entry: join(outDir, 'homeward.mjs'), inputs: inputs.length };
 }

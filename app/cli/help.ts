@@ -1,8 +1,13 @@
 /**
  * The CLI's help texts: one global summary and one page per subcommand
  * (`homeward <command> --help`). Plain strings, no imports, so `--help`
- * loads nothing else.
+ * loads nothing else: scripts/build-engine.mjs builds this file as an entry
+ * of its own (dist/engine/help.mjs), which bin/homeward.mjs runs for
+ * quickAnswer()'s arguments without loading or freshness-checking the rest
+ * of the engine.
  */
+
+export const VERSION = '0.1.0';
 
 export const USAGE = `homeward — RFC 5266 mobile node (Mobile IPv4 + IKEv2/MOBIKE)
 
@@ -119,4 +124,20 @@ export function commandOf(argv: readonly string[]): string | null {
   if (COMMAND_HELP[two] !== undefined) return two;
   const one = argv[0] ?? '';
   return COMMAND_HELP[one] !== undefined ? one : null;
+}
+
+/**
+ * What the CLI prints for the arguments that need no command at all — help
+ * (`--help`/`-h` anywhere, or no arguments) and `--version` first — or null
+ * for every other command line. app/cli/main.ts answers these through this
+ * function too, so the quick path and the full CLI cannot drift apart.
+ */
+export function quickAnswer(argv: readonly string[]): string | null {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    const command = commandOf(argv);
+    return command ? COMMAND_HELP[command]! : USAGE;
+  }
+  if (argv.length === 0) return USAGE;
+  if (argv[0] === '--version') return `homeward ${VERSION}`;
+  return null;
 }

@@ -5,7 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ProfileError, type Profile } from '../config/profile.ts';
-import { COMMAND_HELP, USAGE, commandOf } from './help.ts';
+import { commandOf, quickAnswer } from './help.ts';
 
 export { USAGE } from './help.ts';
 
@@ -74,19 +74,12 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const emit = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
   try {
+    const quick = quickAnswer(argv);
+    if (quick !== null) {
+      process.stdout.write(`${quick}\n`);
+      return 0;
+    }
     const command = commandOf(argv);
-    if (argv.includes('--help') || argv.includes('-h')) {
-      process.stdout.write(`${command ? COMMAND_HELP[command] : USAGE}\n`);
-      return 0;
-    }
-    if (argv.length === 0) {
-      process.stdout.write(`${USAGE}\n`);
-      return 0;
-    }
-    if (argv[0] === '--version') {
-      process.stdout.write('homeward 0.1.0\n');
-      return 0;
-    }
     if (command === 'profile check') {
       const file = parseProfileCheck(argv.slice(2));
       const p = await loadProfile(file);

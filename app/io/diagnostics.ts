@@ -203,14 +203,40 @@ export function buildDiagnostics(input: DiagnosticsInput): { name: string; data:
   return { name: `${dir}.tar.gz`, data: writeTarGz(entries) };
 }
 
-/** Keeps the engine's recent events, with the wall-clock time each was seen, for the archive. */
-export function recordEvents(engine: EngineSource, max = 2000): { events(): { at: number; event: EngineEvent }[]; stop(): void } {
-  const list: { at: number; event: EngineEvent }[] = [];
+/** The `counters` events the archive keeps: the last minute of traffic (the engine sends one a second while they change). */
+export const RECORDED_COUNTERS = 60;
+
+/**
+ * Keeps the engine's recent events, with the wall-clock time each was seen,
+ * for the archive: the last `max` events other than `counters`, and the last
+ * `maxCounters` of those in a ring of their own. Under traffic the engine
+ * sends a `counters` event every second; in one list they pushed the moves
+ * and errors out after half an hour, and the list was the one thing a heap
+ * snapshot diff of the bench's soak found growing per second (≈ 0.3 KiB per
+ * event, up to ≈ 0.6 MiB at the cap; docs/PERFORMANCE.md, *Engine memory*).
+ * events() returns both in the order they came.
+ */
+export function recordEvents(engine: EngineSource, max = 2000, maxCounters = RECORDED_COUNTERS, clock: () => number = Date.now): { events(): { at: number; event: EngineEvent }[]; stop(): void } {
+  type Rec = { seq: number; at: number; event: EngineEvent };
+  const others: Rec[] = [];
+  const counters: Rec[] = [];
+  let seq = 0;
   const stop = engine.onEvent((event) => {
-    list.push({ at: Date.now(), event });
-    if (list.length > max) list.splice(0, list.length - max);
+    const [ring, cap] = event.type === 'counters' ? [counters, maxCounters] : [others, max];
+    ring.push({ seq: seq++, at: clock(), event });
+    if (ring.length > cap) ring.splice(0, ring.length - cap);
   });
-  return { events: () => list.slice(), stop };
+  const events = () => {
+    const out: { at: number; event: EngineEvent }[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < others.length || j < counters.length) {
+      const r = j >= counters.length || (i < others.length && others[i]!.seq < counters[j]!.seq) ? others[i++]! : counters[j++]!;
+      out.push({ at: r.at, event: r.event });
+    }
+    return out;
+  };
+  return { events, stop };
 }
 
 export interface DiagnosticsProviderOptions {

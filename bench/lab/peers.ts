@@ -4,14 +4,15 @@
  * commands are tried, never assumed: one that is missing or fails yields a
  * reason string instead of a process.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startStrongSwan, type Lab, type LabProcess, type StrongSwan } from '../../test/lab/harness/index.ts';
 import { JsonLineStamper, type StampedEvent } from '../lib/parse.ts';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const HOMEWARD_BIN = join(ROOT, 'bin/homeward.mjs');
+/** The installed `homeward` command: the file package.json's bin names (npm links it), run by its #! line. */
+export const HOMEWARD_BIN = join(ROOT, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: { homeward: string } }).bin.homeward);
 export const PSK = 'bench-psk-0123456789abcdef';
 export const IKE = 'aes256gcm16-prfsha256-x25519';
 export const ESP = 'aes256gcm16';
@@ -77,7 +78,7 @@ export interface HomewardProc {
   events: StampedEvent[];
 }
 
-/** `homeward …` as the installed command runs it: bin/homeward.mjs itself, started by its `#!` line (with the Node options set there). */
+/** `homeward …` as the installed command runs it: HOMEWARD_BIN itself, started by its `#!` line (with the Node options set there). */
 export function spawnHomeward(lab: Lab, host: string, args: readonly string[], label: string, env?: NodeJS.ProcessEnv): HomewardProc {
   const proc = lab.spawn(host, HOMEWARD_BIN, args, { label, ...(env ? { env } : {}) });
   const stamper = new JsonLineStamper();

@@ -1,8 +1,9 @@
 /**
  * Start-up cost of the CLI (issue 17): `homeward --help` as a user runs it —
- * the installed command is bin/homeward.mjs itself (npm links the package's
- * `bin` to it; its `#!/usr/bin/env node` line starts Node), which runs the
- * compiled engine bundle when it is current — median of 5 runs of the wall
+ * the installed command is the file package.json's `bin` names,
+ * bin/homeward.cjs (npm links it; its `#!/usr/bin/env -S node …` line starts
+ * Node), which answers from the compiled bundle's help when it is current —
+ * median of 5 runs of the wall
  * time including the process start, the CPU time the process used (user +
  * system, which other jobs on the machine do not inflate the way they
  * inflate the wall time) and its peak RSS. The load average before the runs
@@ -14,7 +15,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { HOMEWARD_BIN } from '../lab/peers.ts';
+import { relative } from 'node:path';
+import { HOMEWARD_BIN, ROOT } from '../lab/peers.ts';
 import { GNU_TIME_FORMAT, parseGnuTime, type TimedRun } from '../lib/parse.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
@@ -57,7 +59,7 @@ export function startupSection(progress: Progress): Promise<Figure[]> {
     progress(`startup: homeward --help ${walls.map((x) => x.toFixed(0)).join(' ')} ms wall, ${cpuMs.map((x) => x.toFixed(0)).join(' ')} ms CPU (load average ${load})`);
   }
   return Promise.resolve([
-    { key: 'startup.helpS', label: 'homeward --help start-up (median of 5)', unit: 's', homeward: t, note: `bin/homeward.mjs --help run as the installed command, wall time including process start; load average ${load}` },
+    { key: 'startup.helpS', label: 'homeward --help start-up (median of 5)', unit: 's', homeward: t, note: `${relative(ROOT, HOMEWARD_BIN)} --help run as the installed command, wall time including process start; load average ${load}` },
     { key: 'startup.helpCpuS', label: 'homeward --help CPU time (user + system, median of 5)', unit: 's', homeward: cpu, note: 'GNU time %U + %S: the process\'s own cost, whatever else holds the cores' },
     { key: 'startup.helpPeakRssMiB', label: 'homeward --help peak RSS', unit: 'MiB', homeward: m },
   ]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { applyEvent, emptySnapshot } from '../../../app/engine-snapshot.ts';
-import { buildDiagnostics, collectSecrets, redactText, writeTarGz } from '../../../app/io/diagnostics.ts';
+import { RECORDED_COUNTERS, buildDiagnostics, collectSecrets, recordEvents, redactText, writeTarGz } from '../../../app/io/diagnostics.ts';
 import type { EngineEvent } from '../../../app/events.ts';
 
 const PSK = 'correct-horse-battery-staple-42';
@@ -112,5 +112,46 @@ describe('diagnostics export with an EAP profile (issue 20)', () => {
     for (const s of [password, Buffer.from(password).toString('hex'), Buffer.from(password).toString('base64')]) expect(all, s).not.toContain(s);
     const prof = JSON.parse([...files.entries()].find(([k]) => k.endsWith('profile.json'))![1]);
     expect(prof).toMatchObject({ vpn: { auth: { eap: { method: 'mschapv2', identity: 'alice', password: '<redacted>' } } } });
+  });
+});
+
+describe('the diagnostics event recorder', () => {
+  function source() {
+    const listeners = new Set<(e: EngineEvent) => void>();
+    return {
+      emit: (e: EngineEvent) => { for (const l of listeners) l(e); },
+      engine: { snapshot: emptySnapshot, onEvent: (cb: (e: EngineEvent) => void) => { listeners.add(cb); return () => listeners.delete(cb); }, command: () => Promise.resolve() },
+    };
+  }
+  const counters = (n: number): EngineEvent => ({ type: 'counters', tunIn: n, tunOut: n, bytesIn: n, bytesOut: n, dropped: {} } as unknown as EngineEvent);
+  const log = (n: number): EngineEvent => ({ type: 'log', level: 'info', message: `m${n}` } as unknown as EngineEvent);
+
+  it('keeps the last minute of counters in their own ring, so an hour of traffic neither grows it nor pushes the other events out', () => {
+    const s = source();
+    let now = 1_000;
+    const rec = recordEvents(s.engine, 5, RECORDED_COUNTERS, () => now);
+    s.emit(log(0));
+    for (let i = 0; i < 3600; i++) { now += 1000; s.emit(counters(i)); if (i === 1800) s.emit(log(1)); }
+    const events = rec.events();
+    expect(events.filter((e) => e.event.type === 'counters')).toHaveLength(RECORDED_COUNTERS);
+    expect(events.filter((e) => e.event.type === 'log').map((e) => (e.event as unknown as { message: string }).message)).toEqual(['m0', 'm1']);
+    // in arrival order, with the time each came
+    expect(events.map((e) => e.at)).toEqual([...events.map((e) => e.at)].sort((a, b) => a - b));
+    expect(events[0]).toEqual({ at: 1_000, event: log(0) });
+    expect((events.at(-1)!.event as unknown as { tunIn: number }).tunIn).toBe(3599);
+    // the other events keep their own cap
+    for (let i = 2; i < 10; i++) s.emit(log(i));
+    expect(rec.events().filter((e) => e.event.type === 'log').map((e) => (e.event as unknown as { message: string }).message)).toEqual(['m5', 'm6', 'm7', 'm8', 'm9']);
+    rec.stop();
+    s.emit(log(10));
+    expect(rec.events().some((e) => (e.event as unknown as { message?: string }).message === 'm10')).toBe(false);
+  });
+
+  it('interleaves counters and other events exactly as they came', () => {
+    const s = source();
+    const rec = recordEvents(s.engine, 10, 10, () => 7);
+    const sent = [log(0), counters(1), counters(2), log(3), counters(4), log(5), log(6)];
+    for (const e of sent) s.emit(e);
+    expect(rec.events().map((e) => e.event)).toEqual(sent);
   });
 });

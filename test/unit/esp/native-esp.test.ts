@@ -13,6 +13,7 @@ import { InboundEspSa, OutboundEspSa } from '../../../app/esp/esp-sa.ts';
 import { ipv4ToU32 } from '../../../app/base/ipv4.ts';
 import { loadDataplaneAddon } from '../../../native-tunnel/index.ts';
 import type { NativeAeadAlg, NativeEspSa } from '../../../native-tunnel/index.ts';
+import { prng } from '../../harness/prng.ts';
 
 const addon = loadDataplaneAddon();
 
@@ -23,18 +24,6 @@ const SUITES: [NativeAeadAlg, CipherSuite][] = [
 ];
 const SPI = 0xc0ffee01;
 
-/** xorshift32: the fuzz inputs are the same on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 function keymatOf(suite: CipherSuite, seed: number): Uint8Array {
   const r = prng(seed);

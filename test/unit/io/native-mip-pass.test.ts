@@ -14,22 +14,11 @@ import { decodeIpv4Header, encodeIpv4, IpProto } from '../../../app/wire/ip/ipv4
 import { internetChecksum } from '../../../app/wire/ip/checksum.ts';
 import { outerAddresses } from '../../../app/mip4/tunnel-path.ts';
 import { loadDataplaneAddon } from '../../../native-tunnel/index.ts';
+import { prng } from '../../harness/prng.ts';
 
 const addon = loadDataplaneAddon();
 const T = { hoa: '10.10.0.77', coa: '10.10.100.1', ha: '10.10.0.2' };
 
-/** xorshift32: the fuzz inputs are the same on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

@@ -13,6 +13,7 @@
 import { describe, expect, it } from 'vitest';
 import { checksumValid, internetChecksum, onesSum } from '../../../app/wire/ip/checksum.ts';
 import { loadDataplaneAddon } from '../../../native-tunnel/index.ts';
+import { prng } from '../../harness/prng.ts';
 
 const addon = loadDataplaneAddon();
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -99,18 +100,6 @@ function bytes(n: number, seed: number): Uint8Array {
   return new Uint8Array(n).map((_, i) => (i * 31 + seed * 7 + (i >> 8)) & 0xff);
 }
 
-/** xorshift32: the fuzz inputs are the same on every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 const TSO = { gsoType: 1, flags: 1, csumStart: 20, csumOffset: 16 };
 

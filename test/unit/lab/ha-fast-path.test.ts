@@ -15,6 +15,7 @@ import { BindingCache, type Binding, type TunnelMode } from '../../lab/home-agen
 import { parseHomeAgentConfig } from '../../lab/home-agent/config.ts';
 import { Forwarder, type ForwardingStats, type RawSlots } from '../../lab/home-agent/forwarding.ts';
 import { loadHaForwardAddon, type ClassifyResult } from '../../lab/home-agent/native-fast-path.ts';
+import { prng } from '../../harness/prng.ts';
 
 const loaded = loadHaForwardAddon();
 if (loaded instanceof Error) throw loaded;
@@ -38,18 +39,6 @@ function binding(hoa: string, coa: string, mode: TunnelMode): Binding {
   return { homeAddress: hoa, careOfAddress: coa, tunnelDst: coa, tunnelPort: mode === 'udp' ? 4500 : 0, mode, format: mode === 'udp' ? 'ipip' : mode, reverseTunnel: true, trusted: false, lifetime: 300, expiresAt: 1e9, lastId: 0n };
 }
 
-/** xorshift32: the same inputs on every run */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 

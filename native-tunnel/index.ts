@@ -132,6 +132,8 @@ export interface NativeDataplaneStats {
   tunGsoIn: number; tunSegments: number; tunCsum: number; tunGsoErrors: number;
   /** coalesced super-packets written to the TUN and the packets they carried */
   tunSuperOut: number; tunSuperPackets: number;
+  /** the ESP socket's receive and send buffers as the kernel granted them (bytes; 7 MiB asked, SO_*BUFFORCE as root) */
+  udpRcvbuf: number; udpSndbuf: number;
   /** packets written alone because they could not start or join a run, by reason */
   notCoalesced: Record<NativeNotCoalesced, number>;
   drops: Record<NativeEspDrop, number>;

@@ -72,7 +72,8 @@ export class VpnDataPath {
     this.native = native;
     for (const c of this.table.children()) native.addInbound(c);
     native.setOutbound(this.table.outboundChild());
-    this.hooks.log('info', 'ESP data path: native (batched TUN and UDP, OpenSSL per-SA contexts)');
+    const buffers = native.stats();
+    this.hooks.log('info', `ESP data path: native (batched TUN and UDP, OpenSSL per-SA contexts${buffers ? `; socket buffers ${buffers.udpRcvbuf >> 10} KiB in, ${buffers.udpSndbuf >> 10} KiB out` : ''})`);
     return () => {
       native.close();
       const s = native.stats();

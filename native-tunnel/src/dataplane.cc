@@ -93,6 +93,8 @@ constexpr size_t kMaxGsoBytes = 65000;
 // while fewer than kSegReserve segment slots are free (64 KB / 536 B < 128).
 constexpr size_t kTxSlot = 65536 + 512;
 constexpr size_t kSegStride = 4096;
+// SO_RCVBUF / SO_SNDBUF asked for the ESP socket (the kernel doubles it for its bookkeeping)
+constexpr int kSocketBuffer = 7 << 20;
 constexpr int kSegSlots = 256;
 constexpr int kSegReserve = 128;
 constexpr int kMaxOut = kBatch + kSegSlots;
@@ -370,6 +372,7 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     }
     tun_fd_ = o.Get("tunFd").As<Napi::Number>().Int32Value();
     udp_fd_ = o.Get("udpFd").As<Napi::Number>().Int32Value();
+    GrowSocketBuffers(udp_fd_);
     if (!ParsePeer(env, o.Get("remoteAddr"), o.Get("remotePort"), &peer_)) return;
     on_datagram_ = Napi::Persistent(o.Get("onDatagram").As<Napi::Function>());
     on_event_ = Napi::Persistent(o.Get("onEvent").As<Napi::Function>());
@@ -417,6 +420,24 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     return true;
   }
 
+  // The UDP socket's buffers, as wireguard-go sizes them: the kernel's default
+  // receive buffer (208 KiB here) overflowed under a TCP stream in mode mc
+  // (UdpRcvbufErrors ≈ the sender's retransmissions; docs/PERFORMANCE.md). As
+  // root SO_*BUFFORCE passes net.core.rmem_max/wmem_max; otherwise the plain
+  // option gets what the limit allows. Kernel memory, used only while
+  // datagrams wait: nothing is allocated up front. The sizes granted are in stats().
+  void GrowSocketBuffers(int fd) {
+    if (fd < 0) return;
+    int want = kSocketBuffer;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    int got = 0;
+    socklen_t gl = sizeof got;
+    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0) rcvbuf_.store(static_cast<uint64_t>(got), std::memory_order_relaxed);
+    gl = sizeof got;
+    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &gl) == 0) sndbuf_.store(static_cast<uint64_t>(got), std::memory_order_relaxed);
+  }
+
   static void Wake(int fd) {
     uint64_t one = 1;
     ssize_t r = ::write(fd, &one, sizeof one);
@@ -432,9 +453,11 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     }
     sockaddr_in peer{};
     if (!ParsePeer(env, info[1], info[2], &peer)) return env.Undefined();
+    const int fd = info[0].As<Napi::Number>().Int32Value();
+    GrowSocketBuffers(fd);
     {
       std::lock_guard<std::mutex> g(mu_);
-      udp_fd_ = info[0].As<Napi::Number>().Int32Value();
+      udp_fd_ = fd;
       peer_ = peer;
     }
     Wake(wake_rx_);
@@ -556,6 +579,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     n("tunGsoErrors", counters_.tun_gso_errors);
     n("tunSuperOut", counters_.tun_super_out);
     n("tunSuperPackets", counters_.tun_super_pkts);
+    n("udpRcvbuf", rcvbuf_);
+    n("udpSndbuf", sndbuf_);
     o.Set("offloads", Napi::Boolean::New(env, offloads_));
     o.Set("vnetHdr", Napi::Boolean::New(env, vnet_));
     {
@@ -643,6 +668,63 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     return std::unique_ptr<uint8_t[]>(new uint8_t[static_cast<size_t>(kBatch) * kSlot]);
   }
 
+  // The packets one tx pass has read: items[0..n) with their lengths; TSO
+  // segments are cut into segs (kSegStride slots, seg_used of them taken).
+  struct TxBatch {
+    uint8_t** items;
+    size_t* lens;
+    uint8_t* segs;
+    int n;
+    int seg_used;
+  };
+
+  // Reads one packet from a TUN (fd) into pkt (room bytes) and appends it to b
+  // — or, with the virtio_net_hdr (vnet), its checksum completed, or its TSO
+  // segments cut into b's segment slots. `outer` bytes are kept free before
+  // each item (mode mc's IP-in-IP header) and the item points at them. false:
+  // nothing more to read. A super-packet that cannot be cut is counted and
+  // dropped (true: the read happened).
+  bool ReadTun(int fd, bool vnet, uint8_t* pkt, size_t room, size_t outer, TxBatch& b) {
+    if (!vnet) {
+      ssize_t got = ::read(fd, pkt, room);
+      if (got <= 0) return false;
+      b.items[b.n] = pkt - outer;
+      b.lens[b.n++] = static_cast<size_t>(got);
+      return true;
+    }
+    uint8_t vh[off::kVnetHdr];
+    iovec rv[2] = {{vh, sizeof vh}, {pkt, room}};
+    ssize_t got = ::readv(fd, rv, 2);
+    if (got < static_cast<ssize_t>(off::kVnetHdr)) return false;
+    size_t len = static_cast<size_t>(got) - off::kVnetHdr;
+    off::VnetHdr h = off::ReadVnetHdr(vh);
+    if (h.gso_type == off::kGsoNone) {
+      if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
+      b.items[b.n] = pkt - outer;
+      b.lens[b.n++] = len;
+      return true;
+    }
+    counters_.tun_gso_in++;
+    off::SegError err = off::SegError::kGsoSize;
+    size_t seg_lens[kSegReserve];
+    uint8_t* first = b.segs + static_cast<size_t>(b.seg_used) * kSegStride + kHeadroom + outer;
+    // a segment (≤ 120 B of headers + gso_size) must leave the seal its headroom and trailer room
+    int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + outer + 64 > kSegStride
+                ? 0
+                : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
+    if (k == 0) {
+      counters_.tun_gso_errors++;
+      return true;
+    }
+    counters_.tun_segments += static_cast<uint64_t>(k);
+    for (int i = 0; i < k && b.n < kMaxOut; i++) {
+      b.items[b.n] = first + static_cast<size_t>(i) * kSegStride - outer;
+      b.lens[b.n++] = seg_lens[i];
+    }
+    b.seg_used += k;
+    return true;
+  }
+
   // ── tx thread: TUN → [segment] → seal → sendmmsg ──
   // Items (packets to seal, in read order) point into read slots (kTxSlot bytes,
   // the packet at kHeadroom) or, for the segments of a TSO super-packet, into
@@ -679,99 +761,25 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
         if (mip_ == mip) mip_.reset();
         continue;
       }
-      int n = 0, reads = 0, seg_used = 0;
-      while (reads < kBatch && n < kMaxOut && (fds[0].revents & POLLIN) && (!vnet_ || kSegSlots - seg_used >= kSegReserve)) {
-        uint8_t* slot = slab.get() + static_cast<size_t>(reads) * kTxSlot;
-        uint8_t* pkt = slot + kHeadroom;
-        if (!vnet_) {
-          ssize_t got = ::read(tun_fd_, pkt, kTxSlot - kHeadroom - 64);
-          if (got <= 0) break;
-          reads++;
-          items[n] = pkt;
-          lens[n++] = static_cast<size_t>(got);
-          continue;
-        }
-        uint8_t vh[off::kVnetHdr];
-        iovec rv[2] = {{vh, sizeof vh}, {pkt, kTxSlot - kHeadroom - 64}};
-        ssize_t got = ::readv(tun_fd_, rv, 2);
-        if (got < static_cast<ssize_t>(off::kVnetHdr)) break;
+      TxBatch b{items, lens, segs.get(), 0, 0};
+      int reads = 0;
+      while (reads < kBatch && b.n < kMaxOut && (fds[0].revents & POLLIN) && (!vnet_ || kSegSlots - b.seg_used >= kSegReserve)) {
+        uint8_t* pkt = slab.get() + static_cast<size_t>(reads) * kTxSlot + kHeadroom;
+        if (!ReadTun(tun_fd_, vnet_, pkt, kTxSlot - kHeadroom - 64, 0, b)) break;
         reads++;
-        size_t len = static_cast<size_t>(got) - off::kVnetHdr;
-        off::VnetHdr h = off::ReadVnetHdr(vh);
-        if (h.gso_type == off::kGsoNone) {
-          if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
-          items[n] = pkt;
-          lens[n++] = len;
-          continue;
-        }
-        counters_.tun_gso_in++;
-        off::SegError err = off::SegError::kGsoSize;
-        size_t seg_lens[kSegReserve];
-        uint8_t* first = segs.get() + static_cast<size_t>(seg_used) * kSegStride + kHeadroom;
-        // a segment (≤ 120 B of headers + gso_size) must leave the seal its headroom and trailer room
-        int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + 64 > kSegStride
-                    ? 0
-                    : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
-        if (k == 0) {
-          counters_.tun_gso_errors++;
-          continue;
-        }
-        counters_.tun_segments += static_cast<uint64_t>(k);
-        for (int i = 0; i < k && n < kMaxOut; i++) {
-          items[n] = first + static_cast<size_t>(i) * kSegStride;
-          lens[n++] = seg_lens[i];
-        }
-        seg_used += k;
       }
       counters_.tun_in += static_cast<uint64_t>(reads);
-      const int first_mip = n;  // items [first_mip, n): home-address packets, room for the outer header kept
+      const int first_mip = b.n;  // items [first_mip, n): home-address packets, room for the outer header kept
       int mip_reads = 0;
-      while (mip && reads + mip_reads < kBatch && n < kMaxOut && (fds[2].revents & POLLIN) &&
-             (!mip->vnet || kSegSlots - seg_used >= kSegReserve)) {
-        uint8_t* slot = slab.get() + static_cast<size_t>(reads + mip_reads) * kTxSlot;
-        uint8_t* pkt = slot + kHeadroom + homeward::kMipOuter;
-        const size_t room = kTxSlot - kHeadroom - homeward::kMipOuter - 64;
-        if (!mip->vnet) {
-          ssize_t got = ::read(mip->fd, pkt, room);
-          if (got <= 0) break;
-          mip_reads++;
-          items[n] = slot + kHeadroom;
-          lens[n++] = static_cast<size_t>(got);
-          continue;
-        }
-        uint8_t vh[off::kVnetHdr];
-        iovec rv[2] = {{vh, sizeof vh}, {pkt, room}};
-        ssize_t got = ::readv(mip->fd, rv, 2);
-        if (got < static_cast<ssize_t>(off::kVnetHdr)) break;
-        mip_reads++;
-        size_t len = static_cast<size_t>(got) - off::kVnetHdr;
-        off::VnetHdr h = off::ReadVnetHdr(vh);
-        if (h.gso_type == off::kGsoNone) {
-          if ((h.flags & off::kNeedsCsum) && off::CompleteCsum(pkt, len, h.csum_start, h.csum_offset)) counters_.tun_csum++;
-          items[n] = slot + kHeadroom;
-          lens[n++] = len;
-          continue;
-        }
-        // a TSO super-packet from the home address: cut first, each segment then
+      while (mip && reads + mip_reads < kBatch && b.n < kMaxOut && (fds[2].revents & POLLIN) &&
+             (!mip->vnet || kSegSlots - b.seg_used >= kSegReserve)) {
+        // a TSO super-packet from the home address is cut first: each segment then
         // gets its own outer header (room kept before it) and seal
-        counters_.tun_gso_in++;
-        off::SegError err = off::SegError::kGsoSize;
-        size_t seg_lens[kSegReserve];
-        uint8_t* first = segs.get() + static_cast<size_t>(seg_used) * kSegStride + kHeadroom + homeward::kMipOuter;
-        int k = static_cast<size_t>(h.gso_size) + 120 + kHeadroom + homeward::kMipOuter + 64 > kSegStride
-                    ? 0
-                    : off::Segment(h, pkt, len, first, kSegStride, seg_lens, kSegReserve, &err);
-        if (k == 0) {
-          counters_.tun_gso_errors++;
-          continue;
-        }
-        counters_.tun_segments += static_cast<uint64_t>(k);
-        for (int i = 0; i < k && n < kMaxOut; i++) {
-          items[n] = first + static_cast<size_t>(i) * kSegStride - homeward::kMipOuter;
-          lens[n++] = seg_lens[i];
-        }
-        seg_used += k;
+        uint8_t* pkt = slab.get() + static_cast<size_t>(reads + mip_reads) * kTxSlot + kHeadroom + homeward::kMipOuter;
+        if (!ReadTun(mip->fd, mip->vnet, pkt, kTxSlot - kHeadroom - homeward::kMipOuter - 64, homeward::kMipOuter, b)) break;
+        mip_reads++;
       }
+      const int n = b.n;
       mip_counters_.tun_in += static_cast<uint64_t>(mip_reads);
       if (n == 0) continue;
       std::shared_ptr<EspOut> sa;
@@ -1109,6 +1117,8 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
 
   int tun_fd_ = -1;
   int udp_fd_ = -1;
+  std::atomic<uint64_t> rcvbuf_{0};
+  std::atomic<uint64_t> sndbuf_{0};
   sockaddr_in peer_{};
   int wake_rx_ = -1, wake_tx_ = -1;
   std::atomic<bool> running_{false};

@@ -116,6 +116,12 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
       Napi::RangeError::New(env, "HaForward: tunFd and rawFd must be open descriptors").ThrowAsJavaScriptException();
       return;
     }
+    // the raw socket's receive buffer: the kernel default (208 KiB) overflows
+    // under a mobile node's TCP stream (a home agent's server would be tuned so
+    // too); as root SO_RCVBUFFORCE passes net.core.rmem_max
+    int want = 7 << 20;
+    if (setsockopt(raw_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) setsockopt(raw_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
+    if (setsockopt(raw_, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) setsockopt(raw_, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
     stop_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_ < 0) {
       Napi::Error::New(env, std::string("HaForward: eventfd: ") + std::strerror(errno)).ThrowAsJavaScriptException();

@@ -48,6 +48,8 @@ export class DetectingState implements MobilityState {
   /** the registration of the TIA through the VPN sent from here, while the i-HA is asked (0: none in flight) */
   private vpnAttempt = 0;
   private vpnRegFailed = false;
+  /** the i-HA accepted the direct request while the VPN's was out: which the HA took last is unknown */
+  private raced = false;
   /** home-address traffic already flows through the VPN (mc) while trust is decided — with this TIA */
   private flowing = false;
   private flowTia?: string;
@@ -99,6 +101,9 @@ export class DetectingState implements MobilityState {
         this.notInside = true;
         // the HA moved the binding to the link's address: traffic must not follow it there
         if (r.status === 'accepted') ctx.boundCoa = r.coa;
+        // a registration through the VPN is out too: the replies' order says nothing of the order the
+        // HA took them in (the VPN's path is longer), so its acceptance cannot prove the binding is the TIA
+        if (r.status === 'accepted' && this.vpnAttempt !== 0) this.raced = true;
         const why = r.status === 'accepted' ? 'i-HA reply without TNC: not a trusted network' : r.status === 'denied' ? `i-HA denied: ${r.codeName}` : 'no reply from the i-HA';
         const log: MobilityEffect = { kind: 'event', event: { type: 'log', level: r.status === 'denied' ? 'warn' : 'info', msg: why } };
         return this.decide(ctx, now, log);
@@ -122,6 +127,13 @@ export class DetectingState implements MobilityState {
         this.vpnAttempt = 0;
         const r = input.result;
         if (r.status === 'accepted') {
+          const tia = ctx.vpn.state === 'up' ? ctx.vpn.tia : undefined;
+          if (this.raced && tia) {
+            // the HA accepted both; the one it took last is the binding. One more through the VPN: its
+            // identification is the newest, so the HA keeps the TIA whatever order the two arrived in
+            this.raced = false;
+            return stay(this.registerVpn(ctx, tia));
+          }
           ctx.boundCoa = ctx.vpn.tia ?? r.coa;
           return this.decide(ctx, now);
         }

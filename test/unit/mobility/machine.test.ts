@@ -115,6 +115,27 @@ describe('mobility controller: protected traffic flows while trust is decided', 
     expect(r.since()).toEqual([]);
   });
 
+  it('the i-HA accepts the direct request while the registration through the VPN is out: one more through the VPN before mc', () => {
+    // the HA may have taken the direct request last (the VPN's reply travels a longer path): its binding
+    // would then point at the untrusted link. Seen in the bench lab as a move that never carried traffic.
+    const r = new Rig();
+    apply(r, 'link(A)');
+    apply(r, 'cmd(connect)');
+    apply(r, 'vpn(up)');
+    expect(kinds(r).filter((k) => k === 'register-vpn')).toHaveLength(1);
+    apply(r, 'direct(accepted, no-tnc)'); // arrives before the VPN registration's reply
+    expect(released(r)).toBe(false);
+    r.mark();
+    apply(r, 'vpnreg(accepted)');
+    // not believed: another registration through the VPN, nothing released yet
+    expect(kinds(r)).toEqual(['register-vpn']);
+    expect(released(r)).toBe(false);
+    r.mark();
+    apply(r, 'vpnreg(accepted)');
+    expect(r.m.stateName).toBe('outside-mc');
+    expect(releasedTo(r)).toEqual(['mc']);
+  });
+
   it('an i-HA reply without TNC never releases clear traffic; the TIA is registered (again) through the VPN', () => {
     // the i-HA answers before the VPN: not inside, and the binding now points at the link's address
     const a = outsideMc();

@@ -68,6 +68,7 @@
 
 #include "esp_core.h"
 #include "mip_pipeline.h"
+#include "sock_util.h"
 #include "tun_offload.h"
 
 namespace {
@@ -420,22 +421,12 @@ class Dataplane : public Napi::ObjectWrap<Dataplane> {
     return true;
   }
 
-  // The UDP socket's buffers, as wireguard-go sizes them: the kernel's default
-  // receive buffer (208 KiB here) overflowed under a TCP stream in mode mc
-  // (UdpRcvbufErrors ≈ the sender's retransmissions; docs/PERFORMANCE.md). As
-  // root SO_*BUFFORCE passes net.core.rmem_max/wmem_max; otherwise the plain
-  // option gets what the limit allows. Kernel memory, used only while
-  // datagrams wait: nothing is allocated up front. The sizes granted are in stats().
+  // The UDP socket's buffers (sock_util.h says why); the sizes granted are in stats().
   void GrowSocketBuffers(int fd) {
     if (fd < 0) return;
-    int want = kSocketBuffer;
-    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
-    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
-    int got = 0;
-    socklen_t gl = sizeof got;
-    if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &gl) == 0) rcvbuf_.store(static_cast<uint64_t>(got), std::memory_order_relaxed);
-    gl = sizeof got;
-    if (getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &got, &gl) == 0) sndbuf_.store(static_cast<uint64_t>(got), std::memory_order_relaxed);
+    sockutil::Granted g = sockutil::GrowBuffers(fd, kSocketBuffer);
+    rcvbuf_.store(g.rcvbuf, std::memory_order_relaxed);
+    sndbuf_.store(g.sndbuf, std::memory_order_relaxed);
   }
 
   static void Wake(int fd) {

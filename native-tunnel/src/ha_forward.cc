@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "ha_ipip.h"
+#include "sock_util.h"
 
 namespace {
 
@@ -116,12 +117,9 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
       Napi::RangeError::New(env, "HaForward: tunFd and rawFd must be open descriptors").ThrowAsJavaScriptException();
       return;
     }
-    // the raw socket's receive buffer: the kernel default (208 KiB) overflows
-    // under a mobile node's TCP stream (a home agent's server would be tuned so
-    // too); as root SO_RCVBUFFORCE passes net.core.rmem_max
-    int want = 7 << 20;
-    if (setsockopt(raw_, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof want) != 0) setsockopt(raw_, SOL_SOCKET, SO_RCVBUF, &want, sizeof want);
-    if (setsockopt(raw_, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof want) != 0) setsockopt(raw_, SOL_SOCKET, SO_SNDBUF, &want, sizeof want);
+    // the raw socket's buffers: the kernel default (208 KiB) overflows under a
+    // mobile node's TCP stream (a home agent's server would be tuned so too)
+    sockutil::GrowBuffers(raw_, 7 << 20);
     stop_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (stop_ < 0) {
       Napi::Error::New(env, std::string("HaForward: eventfd: ") + std::strerror(errno)).ThrowAsJavaScriptException();
@@ -206,15 +204,7 @@ class HaForward : public Napi::ObjectWrap<HaForward> {
           size_t inner = 0;
           ha::Verdict v = ha::ClassifyToMn(pkt, lens[i], ha_, [this](uint32_t a) { return Find(a); }, slot, &inner);
           if (v == ha::kForward) {
-            addrs[out] = sockaddr_in{};
-            addrs[out].sin_family = AF_INET;
-            std::memcpy(&addrs[out].sin_addr, slot + 16, 4);
-            iovs[out] = {slot, inner + ha::kOuterLength};
-            msgs[out].msg_hdr = msghdr{};
-            msgs[out].msg_hdr.msg_name = &addrs[out];
-            msgs[out].msg_hdr.msg_namelen = sizeof addrs[out];
-            msgs[out].msg_hdr.msg_iov = &iovs[out];
-            msgs[out].msg_hdr.msg_iovlen = 1;
+            sockutil::FillRawSlot(&msgs[out], &iovs[out], &addrs[out], slot, inner + ha::kOuterLength);
             out++;
           } else if (v == ha::kToJs) {
             if (!js) js.reset(new Handoff{0, {}, {}});

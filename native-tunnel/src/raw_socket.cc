@@ -51,6 +51,8 @@
 #include <memory>
 #include <vector>
 
+#include "sock_util.h"
+
 namespace {
 
 constexpr int kMaxBatch = 64;
@@ -327,15 +329,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
         uint8_t* p = slab.Data() + static_cast<size_t>(i * stride);
         size_t len = lengths[static_cast<size_t>(i)];
         if (len < 20 || len > static_cast<size_t>(stride)) continue;  // not a packet: not sent, not counted
-        addrs[n] = sockaddr_in{};
-        addrs[n].sin_family = AF_INET;
-        std::memcpy(&addrs[n].sin_addr, p + 16, 4);  // the header's destination
-        iovs[n] = {p, len};
-        msgs[n].msg_hdr = msghdr{};
-        msgs[n].msg_hdr.msg_name = &addrs[n];
-        msgs[n].msg_hdr.msg_namelen = sizeof addrs[n];
-        msgs[n].msg_hdr.msg_iov = &iovs[n];
-        msgs[n].msg_hdr.msg_iovlen = 1;
+        sockutil::FillRawSlot(&msgs[n], &iovs[n], &addrs[n], p, len);  // to the header's destination
         n++;
       }
       int r = SendAll(msgs, n);

@@ -209,11 +209,11 @@ export class Writer {
  * another's bytes.
  */
 export class Slab {
-  private buf: Uint8Array;
+  // the first slab is cut when the first packet asks (an SA whose packets go through the native data
+  // path never does: no 256 KiB zeroed per SA install on a new IKE SA's path)
+  private buf = new Uint8Array(0);
   private off = 0;
-  constructor(private readonly size = 256 * 1024) {
-    this.buf = new Uint8Array(size);
-  }
+  constructor(private readonly size = 256 * 1024) {}
   alloc(n: number): Uint8Array {
     if (n > this.size / 4) return new Uint8Array(n);
     if (this.off + n > this.buf.length) {

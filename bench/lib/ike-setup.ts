@@ -156,3 +156,27 @@ export function ikeSetupToInstalled(packets: readonly IkePacket[], initiator: st
   }
   return out;
 }
+
+/**
+ * How long the link was quiet before each setup, ms: from the last IKE
+ * packet (either side, any exchange) to the first IKE_SA_INIT request from
+ * `initiator` after it (a retransmission starts nothing new). A gateway and
+ * a client woken from a longer idle answer more slowly on this machine
+ * (docs/PERFORMANCE.md), so both clients' setups are timed after the same
+ * quiet time and the bench reports it.
+ */
+export function idleBeforeFromWire(packets: readonly IkePacket[], initiator: string): number[] {
+  const out: number[] = [];
+  let last: number | undefined;
+  let open = false;
+  for (const p of packets) {
+    if (p.exchange === IKE_SA_INIT && !p.response && p.src === initiator && !open) {
+      if (last !== undefined) out.push(p.atMs - last);
+      open = true;
+    } else if (p.exchange === IKE_AUTH && p.response) {
+      open = false;
+    }
+    last = p.atMs;
+  }
+  return out;
+}

@@ -8,9 +8,9 @@
  * median and worst. strongSwan has no counterpart for these.
  *
  * Then, in the same lab, the time to a new IKE SA + CHILD_SA beside
- * strongSwan's own client against the same gateway (IKE_SETUPS each, one
- * after the other on the client's outside link; bench/lib/ike-setup.ts,
- * docs/PERFORMANCE.md):
+ * strongSwan's own client against the same gateway (IKE_SETUPS each on the
+ * client's outside link, in IKE_ROUNDS interleaved rounds, each setup after
+ * the same ~1 s of quiet; bench/lib/ike-setup.ts, docs/PERFORMANCE.md):
  *   ikeSetupMs            Homeward's events, `ike-sa` connecting → `child-sa`
  *                         installed (a running process: the gateway deletes
  *                         each IKE SA and `homeward vpn up` sets up the next)
@@ -32,10 +32,11 @@ import { createMobileNodeLab, HOME_ADDRESS, INSIDE, OUTSIDE, tryHomewardRun, typ
 import { sleep, spawnHomeward, strongswanClientConf, waitForEvent } from '../lab/peers.ts';
 import { moveClient } from '../lab/topology.ts';
 import { outsideDetectionMs, trustedDetectionMs } from '../lib/detection.ts';
-import { ikeSetupFromEvents, ikeSetupFromWire, childEstablishedFromLog, ikeSetupToInstalled, initiatorShareFromWire, parseIkeFields, responderShareFromWire, type IkePacket } from '../lib/ike-setup.ts';
+import { idleBeforeFromWire, ikeSetupFromEvents, ikeSetupFromWire, childEstablishedFromLog, ikeSetupToInstalled, initiatorShareFromWire, parseIkeFields, responderShareFromWire, type IkePacket } from '../lib/ike-setup.ts';
 import { averageRtt, parsePingD } from '../lib/ping-gap.ts';
 import { measured, missing, type Figure, type Measured } from '../lib/results.ts';
 import { median } from '../lib/stats.ts';
+import type { StampedEvent } from '../lib/parse.ts';
 import type { Progress, SectionOutput } from './section.ts';
 
 /** moves each way (the issue asks for 20 outside samples) */
@@ -123,63 +124,82 @@ const some = (xs: number[], what: string, note?: string, why = 'no sample'): Mea
   return m === null ? missing(`${what}: ${why}`) : measured(m, { samples: xs.map((x) => Math.round(x * 10) / 10), ...(note ? { note } : {}) });
 };
 
-/** IKE_SETUPS new IKE SAs from each client on the outside link, one client after the other. */
+/** IKE setups are timed in this many rounds, each one block of Homeward's and one of strongSwan's */
+export const IKE_ROUNDS = Number(process.env.BENCH_IKE_ROUNDS ?? 4);
+/**
+ * The quiet time before each of strongSwan's setups, ms: Homeward's reconnect comes 1 s after the
+ * gateway's delete (app/ikev2/reconnect-policy.ts), and a setup after a longer quiet time is slower
+ * on this machine for both clients (the gateway's share too; docs/PERFORMANCE.md)
+ */
+const SWAN_IDLE_MS = 1000;
+
+/**
+ * IKE_SETUPS new IKE SAs from each client on the outside link, in IKE_ROUNDS interleaved rounds (a
+ * block of Homeward's, then one of strongSwan's), so that both see the same machine: the speed of
+ * this machine drifts over tens of seconds by more than the difference being measured. In each
+ * block the first setup (a process just started) is left out of the medians, for both clients.
+ */
 async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<IkeSetups> {
   const { lab } = m;
   // the wire clock needs tcpdump and tshark: without them only the wire figures are missing
   const cap = await capture(lab, 'gw', 'a0', { filter: 'udp port 500 or udp port 4500', name: 'ike-setup.pcap' }).catch((e: Error) => e);
-  // Homeward: one `homeward vpn up` (vpn.reconnect, the default): the gateway deletes each IKE SA once its CHILD_SA is
-  // installed, and the running process sets up the next (as the engine does on a move without a warm SA);
-  // the first one, in a process just started, is reported on its own
-  const hStart = Date.now();
-  let hReason = '';
-  // its events carry the process's own stamp (`t`), as charon's log line carries charon's
-  const h = spawnHomeward(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn', { HOMEWARD_EVENT_TIMES: '1' });
-  try {
-    for (let i = 0; i <= IKE_SETUPS; i++) {
-      const r = await waitForEvent(h, (e) => e.type === 'child-sa' && e.state === 'installed' && h.events.filter((x) => x.event.type === 'child-sa' && x.event.state === 'installed').length > i, 20_000);
-      if ('reason' in r) {
-        hReason = `homeward vpn up: ${r.reason}`;
-        break;
-      }
-      if (i < IKE_SETUPS) await m.gateway.swanctl(['--terminate', '--ike', 'rw', '--timeout', '5']);
-    }
-  } finally {
-    await h.proc.stop(3000, 'SIGINT');
-  }
-  const hAll = ikeSetupFromEvents(h.events);
-  const hCold = hAll[0];
-  const hEvents = hAll.slice(1);
-  const hEnd = Date.now();
-  progress(`  IKE setup, Homeward (events): first ${hCold?.toFixed(0) ?? 'n/a'} ms, then ${hEvents.map((x) => x.toFixed(0)).join(' ')} ms${hReason ? `; ${hReason}` : ''}`);
-  // strongSwan's client: a second charon in the client's namespace, the same suites, PSK and gateway
-  await sleep(200);
-  const sStart = Date.now();
-  // a second log with epoch stamps (ms): charon's "CHILD_SA … established" line, written once the CHILD_SA
-  // is installed, ends its setup on the same terms as Homeward's `installed` event
-  const stampLog = join(lab.tempDir('swan-stamps'), 'charon.log');
-  const charon = await startStrongSwan(lab, 'client', {
-    swanctlConf: strongswanClientConf({ gateway: '192.0.2.1', remoteTs: '10.10.0.0/16', mobike: true }),
-    conf: {
-      charonExtra: ['filelog {', '  stamps {', `    path = ${stampLog}`, '    time_format = %s', '    time_add_ms = yes',
-        '    flush_line = yes', '    default = -1', '    ike = 0', '  }', '}'].join('\n'),
-    },
-  });
+  const perRound = Math.max(1, Math.ceil(IKE_SETUPS / Math.max(1, IKE_ROUNDS)));
+  const hBlocks: Array<{ start: number; end: number; events: StampedEvent[] }> = [];
+  const sBlocks: Array<{ start: number; end: number; log: string }> = [];
   const initiate: number[] = [];
-  try {
-    for (let i = 0; i < IKE_SETUPS; i++) {
-      // idle between setups, as Homeward's reconnect (1 s after the delete) leaves the gateway
-      await sleep(300);
-      const t = performance.now();
-      await charon.swanctl(['--initiate', '--child', 'home', '--timeout', '15']);
-      initiate.push(performance.now() - t);
-      await charon.swanctl(['--terminate', '--ike', 'home', '--timeout', '15']);
+  let hReason = '';
+  for (let round = 0; round < IKE_ROUNDS && !hReason; round++) {
+    // Homeward: one `homeward vpn up` (vpn.reconnect, the default): the gateway deletes each IKE SA once its
+    // CHILD_SA is installed, and the running process sets up the next (as the engine does on a move without a
+    // warm SA); its events carry the process's own stamp (`t`), as charon's log line carries charon's
+    const hStart = Date.now();
+    const h = spawnHomeward(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn', { HOMEWARD_EVENT_TIMES: '1' });
+    try {
+      for (let i = 0; i <= perRound; i++) {
+        const r = await waitForEvent(h, (e) => e.type === 'child-sa' && e.state === 'installed' && h.events.filter((x) => x.event.type === 'child-sa' && x.event.state === 'installed').length > i, 20_000);
+        if ('reason' in r) {
+          hReason = `homeward vpn up: ${r.reason}`;
+          break;
+        }
+        if (i < perRound) await m.gateway.swanctl(['--terminate', '--ike', 'rw', '--timeout', '5']);
+      }
+    } finally {
+      await h.proc.stop(3000, 'SIGINT');
     }
-  } finally {
-    await charon.stop();
+    hBlocks.push({ start: hStart, end: Date.now(), events: h.events });
+    // strongSwan's client: a second charon in the client's namespace, the same suites, PSK and gateway; a second
+    // log with epoch stamps (ms): charon's "CHILD_SA … established" line, written once the CHILD_SA is installed,
+    // ends its setup on the same terms as Homeward's `installed` event
+    await sleep(200);
+    const sStart = Date.now();
+    const stampLog = join(lab.tempDir('swan-stamps'), 'charon.log');
+    const charon = await startStrongSwan(lab, 'client', {
+      swanctlConf: strongswanClientConf({ gateway: '192.0.2.1', remoteTs: '10.10.0.0/16', mobike: true }),
+      conf: {
+        charonExtra: ['filelog {', '  stamps {', `    path = ${stampLog}`, '    time_format = %s', '    time_add_ms = yes',
+          '    flush_line = yes', '    default = -1', '    ike = 0', '  }', '}'].join('\n'),
+      },
+    });
+    try {
+      for (let i = 0; i <= perRound; i++) {
+        // quiet as long as Homeward's link is before its reconnect
+        await sleep(SWAN_IDLE_MS);
+        const t = performance.now();
+        await charon.swanctl(['--initiate', '--child', 'home', '--timeout', '15']);
+        if (i > 0) initiate.push(performance.now() - t);
+        await charon.swanctl(['--terminate', '--ike', 'home', '--timeout', '15']);
+      }
+    } finally {
+      await charon.stop();
+    }
+    let log = '';
+    try {
+      log = readFileSync(stampLog, 'utf8');
+    } catch {
+      // no stamp log: the installed figure is missing (below), the wire figures stay
+    }
+    sBlocks.push({ start: sStart, end: Date.now(), log });
   }
-  const sEnd = Date.now();
-  progress(`  IKE setup, strongSwan: swanctl --initiate wall ${initiate.map((x) => x.toFixed(0)).join(' ')} ms`);
   let packets: IkePacket[] = [];
   let wireReason = '';
   try {
@@ -191,36 +211,41 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
     wireReason = `no capture: ${(e as Error).message.split('\n')[0] ?? ''}`;
   }
   const within = (a: number, b: number) => packets.filter((p) => p.atMs >= a && p.atMs <= b);
-  const hWireAll = ikeSetupFromWire(within(hStart, hEnd), CLIENT_OUTSIDE);
-  const hWire = hWireAll.slice(1);
-  const sWire = ikeSetupFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
+  // per block, the first setup left out (a process just started); pooled over the rounds
+  const pool = <T>(blocks: readonly T[], f: (b: T) => number[], skip = 1): number[] => blocks.flatMap((b) => f(b).slice(skip));
+  const hFirsts = hBlocks.map((b) => ikeSetupFromEvents(b.events)[0]).filter((x): x is number => x !== undefined);
+  const hEvents = pool(hBlocks, (b) => ikeSetupFromEvents(b.events));
+  const hWire = pool(hBlocks, (b) => ikeSetupFromWire(within(b.start, b.end), CLIENT_OUTSIDE));
+  const sWire = pool(sBlocks, (b) => ikeSetupFromWire(within(b.start, b.end), CLIENT_OUTSIDE));
   // cross-check: Homeward on strongSwan's terms, from its first IKE_SA_INIT on the wire to its `installed` event
-  const hInstalledAt = h.events.filter((e) => e.event.type === 'child-sa' && e.event.state === 'installed').map((e) => e.atMs);
-  const hWireToInstalled = ikeSetupToInstalled(within(hStart, hEnd), CLIENT_OUTSIDE, hInstalledAt).slice(1);
-  let sInstalled: number[] = [];
-  let installedReason = '';
-  try {
-    sInstalled = ikeSetupToInstalled(within(sStart, sEnd), CLIENT_OUTSIDE, childEstablishedFromLog(readFileSync(stampLog, 'utf8')));
-  } catch (e) {
-    installedReason = `no charon stamp log: ${(e as Error).message.split('\n')[0] ?? ''}`;
-  }
-  const hShare = initiatorShareFromWire(within(hStart, hEnd), CLIENT_OUTSIDE).slice(1);
-  const sShare = initiatorShareFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
-  const hGw = responderShareFromWire(within(hStart, hEnd), CLIENT_OUTSIDE);
-  const sGw = responderShareFromWire(within(sStart, sEnd), CLIENT_OUTSIDE);
-  hGw.init = hGw.init.slice(1);
-  hGw.auth = hGw.auth.slice(1);
-  progress(`  IKE setup to the CHILD_SA installed, from the wire: strongSwan (charon's log) ${sInstalled.map((x) => x.toFixed(1)).join(' ')} ms; Homeward (its event) ${hWireToInstalled.map((x) => x.toFixed(1)).join(' ')} ms`);
-  progress(`  IKE setup on the wire: Homeward ${hWire.map((x) => x.toFixed(1)).join(' ')} ms; strongSwan ${sWire.map((x) => x.toFixed(1)).join(' ')} ms`);
-  progress(`  the initiator's share (IKE_SA_INIT response → IKE_AUTH request): Homeward ${hShare.map((x) => x.toFixed(1)).join(' ')} ms; strongSwan ${sShare.map((x) => x.toFixed(1)).join(' ')} ms`);
+  const installedAt = (evs: readonly StampedEvent[]) => evs.filter((e) => e.event.type === 'child-sa' && e.event.state === 'installed').map((e) => e.atMs);
+  const hWireToInstalled = pool(hBlocks, (b) => ikeSetupToInstalled(within(b.start, b.end), CLIENT_OUTSIDE, installedAt(b.events)));
+  const sInstalled = pool(sBlocks, (b) => ikeSetupToInstalled(within(b.start, b.end), CLIENT_OUTSIDE, childEstablishedFromLog(b.log)));
+  const installedReason = sBlocks.some((b) => b.log === '') ? 'no charon stamp log' : '';
+  const hShare = pool(hBlocks, (b) => initiatorShareFromWire(within(b.start, b.end), CLIENT_OUTSIDE));
+  const sShare = pool(sBlocks, (b) => initiatorShareFromWire(within(b.start, b.end), CLIENT_OUTSIDE));
+  const gw = (blocks: ReadonlyArray<{ start: number; end: number }>) => ({
+    init: pool(blocks, (b) => responderShareFromWire(within(b.start, b.end), CLIENT_OUTSIDE).init),
+    auth: pool(blocks, (b) => responderShareFromWire(within(b.start, b.end), CLIENT_OUTSIDE).auth),
+  });
+  const hGw = gw(hBlocks);
+  const sGw = gw(sBlocks);
+  // the quiet time before each measured setup (the first of a block has none before it in its window)
+  const hIdle = pool(hBlocks, (b) => idleBeforeFromWire(within(b.start, b.end), CLIENT_OUTSIDE), 0);
+  const sIdle = pool(sBlocks, (b) => idleBeforeFromWire(within(b.start, b.end), CLIENT_OUTSIDE), 0);
+  const fmt = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(' ');
   const med = (xs: number[]): string => median(xs)?.toFixed(1) ?? 'n/a';
-  progress(`  the gateway's share, medians (IKE_SA_INIT, IKE_AUTH request → response): to Homeward ${med(hGw.init)}, ${med(hGw.auth)} ms; to strongSwan ${med(sGw.init)}, ${med(sGw.auth)} ms`);
+  progress(`  IKE setup, ${hBlocks.length} rounds of ${perRound}: Homeward (events) ${fmt(hEvents)} ms, first in each process ${fmt(hFirsts)} ms${hReason ? `; ${hReason}` : ''}`);
+  progress(`  IKE setup to the CHILD_SA installed, from the wire: strongSwan (charon's log) ${fmt(sInstalled)} ms; Homeward (its event) ${fmt(hWireToInstalled)} ms`);
+  progress(`  IKE setup on the wire: Homeward ${fmt(hWire)} ms; strongSwan ${fmt(sWire)} ms; swanctl --initiate wall ${initiate.map((x) => x.toFixed(0)).join(' ')} ms`);
+  progress(`  the initiator's share (IKE_SA_INIT response → IKE_AUTH request): Homeward ${fmt(hShare)} ms; strongSwan ${fmt(sShare)} ms`);
+  progress(`  the gateway's share, medians (IKE_SA_INIT, IKE_AUTH request → response): to Homeward ${med(hGw.init)}, ${med(hGw.auth)} ms; to strongSwan ${med(sGw.init)}, ${med(sGw.auth)} ms; quiet before a setup, medians: Homeward ${med(hIdle)} ms, strongSwan ${med(sIdle)} ms`);
   return {
-    homeward: hReason && hEvents.length === 0 ? missing(hReason) : some(hEvents, 'Homeward IKE setup', `the first, in a process just started: ${hCold?.toFixed(1) ?? 'n/a'} ms`),
+    homeward: hReason && hEvents.length === 0 ? missing(hReason) : some(hEvents, 'Homeward IKE setup', `the first in each process (left out): ${fmt(hFirsts)} ms`),
     strongswan: some(sInstalled, 'strongSwan IKE setup to its CHILD_SA installed', `swanctl --initiate's own wall time ${median(initiate)?.toFixed(1) ?? 'n/a'} ms; to its IKE_AUTH response on the wire ${median(sWire)?.toFixed(1) ?? 'n/a'} ms`, wireReason || installedReason || undefined),
     homewardWire: some(hWire, 'Homeward IKE setup on the wire', undefined, wireReason || undefined),
     strongswanWire: some(sWire, 'strongSwan IKE setup on the wire', undefined, wireReason || undefined),
-    raw: { homewardFirstMs: hCold ?? null, homewardFirstWireMs: hWireAll[0] ?? null, homewardEventsMs: hEvents, strongswanInitiateMs: initiate, homewardWireMs: hWire, strongswanWireMs: sWire, strongswanToInstalledMs: sInstalled, homewardWireToInstalledMs: hWireToInstalled, homewardInitiatorShareMs: hShare, strongswanInitiatorShareMs: sShare, gatewayShareToHomewardMs: hGw, gatewayShareToStrongswanMs: sGw },
+    raw: { rounds: hBlocks.length, perRound, swanIdleMs: SWAN_IDLE_MS, homewardFirstMs: hFirsts, homewardEventsMs: hEvents, strongswanInitiateMs: initiate, homewardWireMs: hWire, strongswanWireMs: sWire, strongswanToInstalledMs: sInstalled, homewardWireToInstalledMs: hWireToInstalled, homewardInitiatorShareMs: hShare, strongswanInitiatorShareMs: sShare, gatewayShareToHomewardMs: hGw, gatewayShareToStrongswanMs: sGw, idleBeforeHomewardMs: hIdle, idleBeforeStrongswanMs: sIdle },
   };
 }
 

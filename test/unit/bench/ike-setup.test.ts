@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { childEstablishedFromLog, ikeSetupFromEvents, ikeSetupFromWire, ikeSetupToInstalled, parseIkeFields, responderShareFromWire } from '../../../bench/lib/ike-setup.ts';
+import { childEstablishedFromLog, idleBeforeFromWire, ikeSetupFromEvents, ikeSetupFromWire, ikeSetupToInstalled, parseIkeFields, responderShareFromWire } from '../../../bench/lib/ike-setup.ts';
 import type { StampedEvent } from '../../../bench/lib/parse.ts';
 
 const ev = (atMs: number, event: Record<string, unknown>): StampedEvent => ({ atMs, event });
@@ -70,5 +70,15 @@ describe('bench: the time to a new IKE SA + CHILD_SA', () => {
       pk(100, 'c', 37, false), pk(101, 'g', 37, true),
       pk(1000, 'c', 34, false), pk(1000.75, 'g', 34, true), pk(1002, 'c', 35, false), pk(1004, 'g', 35, true),
     ], 'c')).toEqual({ init: [1, 0.75], auth: [2.5, 2] });
+  });
+
+  it('the quiet time before each setup: the last IKE packet of either side to the first IKE_SA_INIT request, retransmissions not new', () => {
+    expect(idleBeforeFromWire([
+      pk(0, 'c', 34, false), pk(1, 'g', 34, true), pk(3, 'c', 35, false), pk(5, 'g', 35, true),
+      pk(30, 'g', 37, false), pk(31, 'c', 37, true),
+      pk(1031, 'c', 34, false), pk(1531, 'c', 34, false), pk(1532, 'g', 34, true), pk(1533, 'c', 35, false), pk(1535, 'g', 35, true),
+      pk(1835, 'c', 37, false), pk(1836, 'g', 37, true),
+      pk(2200, 'c', 34, false),
+    ], 'c')).toEqual([1000, 364]);
   });
 });

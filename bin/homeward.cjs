@@ -109,7 +109,9 @@ async function start(argv, dir = DIST, base = root) {
     await import(pathToFileURL(bundle).href);
     return;
   }
-  require('tsx/esm/api').register();
+  // the ES module build of tsx's API: its CommonJS build (tsx 4.23) registers its loader by a path relative to
+  // the wrong directory (dist/esm/api/esm/index.mjs: ERR_MODULE_NOT_FOUND), so every edited source failed here
+  (await import('tsx/esm/api')).register();
   const { main } = await import(pathToFileURL(join(base, 'app/cli/main.ts')).href);
   process.exitCode = await main(argv);
 }

@@ -116,6 +116,16 @@ describe('the compiled engine', () => {
     expect(freshBundle(join(base, 'nowhere'), base)).toBeNull();
   });
 
+  it('bin/homeward.cjs runs the TypeScript sources through tsx when asked to (HOMEWARD_FROM_SOURCE=1, as after an edit)', () => {
+    // a subcommand past the quick answers: app/cli/main.ts itself, loaded through tsx's loader
+    const r = spawnSync(process.execPath, [INSTALLED, 'profile', 'check', join(dir, 'no-such-profile.json')], {
+      encoding: 'utf8', env: { ...process.env, HOMEWARD_FROM_SOURCE: '1' }, timeout: 60_000,
+    });
+    expect(r.stderr).not.toMatch(/ERR_MODULE_NOT_FOUND|Cannot find module/);
+    expect(r.stderr + r.stdout).toMatch(/no-such-profile\.json/);
+    expect(r.status).not.toBe(0);
+  });
+
   it('bin/homeward.cjs takes help.cjs while help.ts is current, whatever else changed, and never when help.ts changed', () => {
     const base = join(dir, 'quick-tree');
     const bundleDir = join(base, 'dist', 'engine');

@@ -16,10 +16,12 @@ import type { DatagramOptions, DatagramPeer, DatagramSocket, Platform } from './
 import { bindSocketToDevice, openRawSocket, openUdpSocketFd } from './raw-socket.ts';
 import { DriverTimer, bootTimeNow, monotonicNow } from './system-clock.ts';
 import { openUdpTransport } from './udp-transport.ts';
+import { literalLookup } from './literal-lookup.ts';
 
 /** A dgram socket behind the DatagramSocket interface; `device` binds through the addon (SO_BINDTODEVICE). */
 export function openNodeDatagram(opts: DatagramOptions = {}): DatagramSocket {
-  const sock = dgram.createSocket('udp4');
+  // literalLookup: a registration request leaves inside send(), not after the handler's other work
+  const sock = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
   let onError: (e: Error) => void = () => undefined;
   let closed = false;
   const bound = new Promise<void>((resolve, reject) => {

@@ -7,6 +7,7 @@
  */
 import dgram from 'node:dgram';
 import type { Datagram, Endpoint, Transmit } from '../ikev2/types.ts';
+import { literalLookup } from './literal-lookup.ts';
 
 export const IKE_PORT = 500;
 export const NATT_PORT = 4500;
@@ -59,7 +60,8 @@ function isUdpHandle(h: unknown): h is UdpHandle {
 
 function bind(addr: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type: 'udp4' });
+    // literalLookup: the datagram leaves inside send(), before the step's effects run
+    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
     const onError = (e: Error): void => {
       s.close();
       reject(e);

@@ -89,6 +89,39 @@ export function spawnHomeward(lab: Lab, host: string, args: readonly string[], l
 }
 
 /**
+ * `homeward …` as spawnHomeward, with its stdout going to a file that the
+ * bench reads every `pollMs` instead of a pipe it reads at once. For timings
+ * of a few milliseconds against a peer whose log nobody reads while it runs
+ * (charon's filelog): a reader woken by every event line takes CPU from the
+ * gateway in the middle of the exchange — with the pipe, the gateway's share
+ * of an IKE setup was 0.3 ms (IKE_SA_INIT) and 0.7 ms (IKE_AUTH) longer on
+ * this 2-core machine (docs/PERFORMANCE.md). The events keep the process's
+ * own stamps (HOMEWARD_EVENT_TIMES=1 is set); `stop()` ends the polling.
+ */
+export function spawnHomewardToFile(lab: Lab, host: string, args: readonly string[], label: string, env?: NodeJS.ProcessEnv, pollMs = 50): HomewardProc & { stop: () => void } {
+  const file = join(lab.tempDir(`${label}-out`), 'events.jsonl');
+  const quoted = [HOMEWARD_BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const proc = lab.spawn(host, '/bin/sh', ['-c', `exec ${quoted} > '${file}'`], { label, env: { ...env, HOMEWARD_EVENT_TIMES: '1' } });
+  const stamper = new JsonLineStamper();
+  let offset = 0;
+  const read = (): void => {
+    let buf: Buffer;
+    try {
+      buf = readFileSync(file);
+    } catch {
+      return; // not created yet
+    }
+    if (buf.length > offset) {
+      stamper.push(buf.subarray(offset).toString('utf8'), performance.timeOrigin + performance.now());
+      offset = buf.length;
+    }
+  };
+  const timer = setInterval(read, pollMs);
+  void proc.exited.then(read, read);
+  return { proc, events: stamper.events, stop: () => { clearInterval(timer); read(); } };
+}
+
+/**
  * Waits for the first event matching `pred`. Returns it, or a reason: the
  * process exited, printed an error event, or stayed silent past the timeout.
  */

@@ -29,7 +29,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { capture, runOk, startStrongSwan } from '../../test/lab/harness/index.ts';
 import { createMobileNodeLab, HOME_ADDRESS, INSIDE, OUTSIDE, tryHomewardRun, type MobileNodeLab } from '../lab/mobile-node.ts';
-import { sleep, spawnHomeward, strongswanClientConf, waitForEvent } from '../lab/peers.ts';
+import { sleep, spawnHomewardToFile, strongswanClientConf, waitForEvent } from '../lab/peers.ts';
 import { moveClient } from '../lab/topology.ts';
 import { outsideDetectionMs, trustedDetectionMs } from '../lib/detection.ts';
 import { idleBeforeFromWire, ikeSetupFromEvents, ikeSetupFromWire, childEstablishedFromLog, ikeSetupToInstalled, initiatorShareFromWire, parseIkeFields, responderShareFromWire, type IkePacket } from '../lib/ike-setup.ts';
@@ -153,7 +153,9 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
     // CHILD_SA is installed, and the running process sets up the next (as the engine does on a move without a
     // warm SA); its events carry the process's own stamp (`t`), as charon's log line carries charon's
     const hStart = Date.now();
-    const h = spawnHomeward(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn', { HOMEWARD_EVENT_TIMES: '1' });
+    // its stdout to a file read every 50 ms (as charon's log is read afterwards): a bench process woken by each
+    // event line during the exchange slowed the gateway's answers (bench/lab/peers.ts)
+    const h = spawnHomewardToFile(lab, 'client', ['vpn', 'up', '--profile', m.profile, '--json'], 'homeward-vpn');
     try {
       for (let i = 0; i <= perRound; i++) {
         const r = await waitForEvent(h, (e) => e.type === 'child-sa' && e.state === 'installed' && h.events.filter((x) => x.event.type === 'child-sa' && x.event.state === 'installed').length > i, 20_000);
@@ -165,6 +167,7 @@ async function measureIkeSetups(m: MobileNodeLab, progress: Progress): Promise<I
       }
     } finally {
       await h.proc.stop(3000, 'SIGINT');
+      h.stop();
     }
     hBlocks.push({ start: hStart, end: Date.now(), events: h.events });
     // strongSwan's client: a second charon in the client's namespace, the same suites, PSK and gateway; a second
